@@ -1,0 +1,130 @@
+//! The one error type of eventfold. Every variant has a stable `code()` that JavaScript sees as
+//! `error.code`; codes are API and are never renamed.
+
+use crate::core::event::{EventId, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
+
+/// A `Result` whose error is eventfold's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in eventfold.
+///
+/// A failed operation leaves the store exactly as it was: no partial append, nothing lost.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream's version did not satisfy the append's expected version. Nothing was written.
+    #[error("stream {stream}: expected version {expected}, found {actual}")]
+    WrongExpectedVersion {
+        /// The stream that was appended to.
+        stream: StreamId,
+        /// What the caller expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the append was checked.
+        actual: Version,
+    },
+    /// An event id was already used for other content or at another place. Nothing was written.
+    #[error("event id {id}: {reason}")]
+    EventIdConflict {
+        /// The conflicting id.
+        id: EventId,
+        /// The stream of the rejected append.
+        stream: StreamId,
+        /// Why the existing event does not match.
+        reason: String,
+    },
+    /// The caller passed something malformed. Nothing was written.
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong, naming the field and, in a batch, the event index.
+        message: String,
+    },
+    /// An aggregate's `decide` rejected the command. Nothing was appended.
+    #[error("command rejected: {message}")]
+    DeciderRejected {
+        /// The domain error's message.
+        message: String,
+    },
+    /// The browser refused to store more data. Nothing was written.
+    #[error("storage quota exceeded: {message}")]
+    QuotaExceeded {
+        /// The browser's message.
+        message: String,
+    },
+    /// The store was closed (by the app, or because another tab upgraded the database).
+    #[error("store is closed: {reason}")]
+    StoreClosed {
+        /// Why the store is closed.
+        reason: String,
+    },
+    /// Stored data could not be decoded. Names the record so it can be inspected.
+    #[error("corrupt record {record}: {message}")]
+    CorruptData {
+        /// The key of the unreadable record.
+        record: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The database was written by a newer version of eventfold than this one.
+    #[error("database schema version {found} is newer than this eventfold supports ({supported})")]
+    SchemaTooNew {
+        /// The schema version found on disk.
+        found: u32,
+        /// The newest schema version this build understands.
+        supported: u32,
+    },
+    /// The storage backend failed in a way not covered above.
+    #[error("storage error: {message}")]
+    Storage {
+        /// The backend's message.
+        message: String,
+    },
+    /// The environment lacks something this operation needs (for example IndexedDB in Node).
+    #[error("unsupported here: {message}")]
+    Unsupported {
+        /// What is missing.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The stable, SCREAMING_SNAKE code of this error (JavaScript's `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongExpectedVersion { .. } => "WRONG_EXPECTED_VERSION",
+            Error::EventIdConflict { .. } => "EVENT_ID_CONFLICT",
+            Error::InvalidInput { .. } => "INVALID_INPUT",
+            Error::DeciderRejected { .. } => "DECIDER_REJECTED",
+            Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+            Error::StoreClosed { .. } => "STORE_CLOSED",
+            Error::CorruptData { .. } => "CORRUPT_DATA",
+            Error::SchemaTooNew { .. } => "SCHEMA_TOO_NEW",
+            Error::Storage { .. } => "STORAGE_ERROR",
+            Error::Unsupported { .. } => "UNSUPPORTED",
+        }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_messages_carry_values() {
+        let e = Error::WrongExpectedVersion {
+            stream: StreamId::new("order-1").unwrap(),
+            expected: ExpectedVersion::Exact(Version(2)),
+            actual: Version(5),
+        };
+        assert_eq!(e.code(), "WRONG_EXPECTED_VERSION");
+        assert_eq!(e.to_string(), "stream order-1: expected version 2, found 5");
+        assert_eq!(Error::invalid("x").code(), "INVALID_INPUT");
+    }
+}

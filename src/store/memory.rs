@@ -1,0 +1,212 @@
+//! The in-memory store: the reference implementation of [`EventStore`], usable on every
+//! target (Node, edge runtimes, tests).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult, StoreLimits};
+use crate::core::event::{
+    EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
+};
+use crate::core::expected::ExpectedVersion;
+use crate::error::Result;
+use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
+
+/// The source of event timestamps. The core has no clock of its own: the caller passes one
+/// (`Date.now` in JavaScript, the system clock natively, a fixed clock in tests).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+#[derive(Default)]
+struct State {
+    /// The global log; `log[i]` has position `i + 1`.
+    log: Vec<RecordedEvent>,
+    /// Indexes into `log` of each stream's events, in version order.
+    streams: HashMap<StreamId, Vec<usize>>,
+    /// Index into `log` of each event id.
+    ids: HashMap<EventId, usize>,
+}
+
+/// An event store held in memory. Cheap to create; gone when dropped.
+///
+/// ```
+/// use eventfold::{EventId, EventStore, EventType, ExpectedVersion, Json, MemoryStore, NewEvent, StreamId};
+/// # futures::executor::block_on(async {
+/// let store = MemoryStore::new(eventfold::store::fixed_clock(0));
+/// let stream = StreamId::new("order-1")?;
+/// let created = NewEvent::new(EventId::from_bytes([1; 16]), EventType::new("OrderCreated")?,
+///     Json::parse(r#"{"customerId":"c1"}"#)?);
+/// let r = store.append(&stream, vec![created], ExpectedVersion::NoStream).await?;
+/// assert_eq!((r.version.0, r.position.0), (1, 1));
+/// # Ok::<(), eventfold::Error>(()) }).unwrap();
+/// ```
+pub struct MemoryStore {
+    state: Mutex<State>,
+    changes: ChangeNotifier,
+    clock: Clock,
+    limits: StoreLimits,
+}
+
+impl MemoryStore {
+    /// An empty store stamping events with `clock` and the default [`StoreLimits`].
+    pub fn new(clock: Clock) -> Self {
+        Self::with_limits(clock, StoreLimits::default())
+    }
+
+    /// An empty store with custom size limits.
+    pub fn with_limits(clock: Clock, limits: StoreLimits) -> Self {
+        MemoryStore {
+            state: Mutex::new(State::default()),
+            changes: ChangeNotifier::default(),
+            clock,
+            limits,
+        }
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn append_now(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        validate_batch(&events, &self.limits)?;
+        let mut st = self.lock();
+        let current = Version(st.streams.get(stream).map_or(0, |v| v.len() as u64));
+        let existing: Vec<Option<RecordedEvent>> = events
+            .iter()
+            .map(|e| st.ids.get(&e.id).map(|&i| st.log[i].clone()))
+            .collect();
+        let first_version = match plan_append(stream, &events, expected, current, &existing)? {
+            AppendPlan::AlreadyAppended(result) => return Ok(result),
+            AppendPlan::Write { first_version } => first_version,
+        };
+        // Timestamps never go backwards along the log, so "as of a time" is a prefix of it.
+        let last_ts = st.log.last().map_or(Timestamp(i64::MIN), |e| e.timestamp);
+        let timestamp = (self.clock)().max(last_ts);
+        let st = &mut *st;
+        let indexes = st.streams.entry(stream.clone()).or_default();
+        for (k, e) in events.into_iter().enumerate() {
+            let index = st.log.len();
+            st.ids.insert(e.id.clone(), index);
+            indexes.push(index);
+            st.log.push(RecordedEvent {
+                id: e.id,
+                stream: stream.clone(),
+                event_type: e.event_type,
+                data: e.data,
+                metadata: e.metadata,
+                version: Version(first_version.0 + k as u64),
+                position: Position(index as u64 + 1),
+                timestamp,
+            });
+        }
+        let head = Position(st.log.len() as u64);
+        let version = Version(indexes.len() as u64);
+        Ok(AppendResult {
+            version,
+            position: head,
+        })
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        let result = self.append_now(stream, events, expected)?;
+        self.changes.notify(result.position);
+        Ok(result)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        let st = self.lock();
+        let Some(indexes) = st.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let Some((lo, hi)) = options.range(Version(indexes.len() as u64)) else {
+            return Ok(Vec::new());
+        };
+        let slice = &indexes[(lo - 1) as usize..hi as usize];
+        let pick = |&i: &usize| st.log[i].clone();
+        Ok(match options.direction {
+            super::Direction::Forward => slice.iter().map(pick).collect(),
+            super::Direction::Backward => slice.iter().rev().map(pick).collect(),
+        })
+    }
+
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        let st = self.lock();
+        let start = usize::try_from(options.after.0).unwrap_or(usize::MAX);
+        let limit = options.limit.unwrap_or(usize::MAX);
+        Ok(st
+            .log
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| options.filter.matches(e))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
+        Ok(Version(
+            self.lock()
+                .streams
+                .get(stream)
+                .map_or(0, |v| v.len() as u64),
+        ))
+    }
+
+    async fn head(&self) -> Result<Position> {
+        Ok(Position(self.lock().log.len() as u64))
+    }
+
+    fn changes(&self) -> &ChangeNotifier {
+        &self.changes
+    }
+}
+
+/// A clock that always answers `millis` (for tests and examples).
+pub fn fixed_clock(millis: i64) -> Clock {
+    Arc::new(move || Timestamp(millis))
+}
+
+/// The operating system's clock. Not available on `wasm32-unknown-unknown`, which has none:
+/// pass `Date.now` there.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        Timestamp(i64::try_from(now).unwrap_or(i64::MAX))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract_tests;
+
+    contract_tests!(
+        native,
+        MemoryStore::new(crate::store::contract::test_clock())
+    );
+}
