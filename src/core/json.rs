@@ -138,3 +138,49 @@ mod tests {
         assert_eq!(n, 7);
     }
 }
+
+/// Appends `s` to `out` as a JSON string literal (quoted and escaped).
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod write_tests {
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for s in [
+            "plain",
+            "q\"b\\s",
+            "nl\ncr\rtab\t",
+            "\u{1}\u{1f}",
+            "ü ✓ 🎉",
+            "",
+        ] {
+            let mut out = String::new();
+            super::write_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+            assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s);
+        }
+    }
+}

@@ -1,1 +1,10 @@
-//! JavaScript bindings (wasm32 only).
+//! JavaScript bindings: the only place that uses `wasm_bindgen`. Each exported class has its
+//! file; conversions and errors are shared. Everything here is thin: convert, call the core,
+//! convert back.
+
+mod backend;
+mod convert;
+mod engine;
+mod error;
+mod subscription;
+mod types;

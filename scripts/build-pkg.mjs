@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Builds the npm package into pkg/: release wasm (LTO, opt-level z) -> wasm-bindgen (web
+// target) -> wasm-opt -Oz (npm binaryen) -> entry points and package.json. Prints sizes.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = join(root, "pkg");
+const bin = join(root, "node_modules", ".bin");
+const env = { ...process.env, PATH: `${bin}:${process.env.HOME}/.cargo/bin:${process.env.PATH}` };
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
+
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
+rmSync(pkg, { recursive: true, force: true });
+mkdirSync(join(pkg, "web"), { recursive: true });
+run("wasm-bindgen", [
+  "--target", "web", "--out-dir", join(pkg, "web"), "--out-name", "eventfold",
+  join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"),
+]);
+const wasm = join(pkg, "web", "eventfold_bg.wasm");
+run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
+  "--enable-multivalue", wasm, "-o", wasm]);
+
+for (const f of ["index.js", "node.js", "errors.js", "index.d.ts"]) {
+  cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
+}
+cpSync(join(root, "README.md"), join(pkg, "README.md"));
+const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
+const version = /^version = "([^"]+)"/m.exec(cargo)[1];
+const description = /^description = "([^"]+)"/m.exec(cargo)[1];
+writeFileSync(join(pkg, "package.json"), JSON.stringify({
+  name: "eventfold",
+  version,
+  description,
+  license: "MIT OR Apache-2.0",
+  type: "module",
+  main: "./node.js",
+  module: "./index.js",
+  browser: "./index.js",
+  types: "./index.d.ts",
+  exports: {
+    ".": { types: "./index.d.ts", node: "./node.js", deno: "./node.js", default: "./index.js" },
+    "./web": { types: "./web/eventfold.d.ts", default: "./web/eventfold.js" },
+    "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  files: ["index.js", "node.js", "errors.js", "index.d.ts", "web/", "README.md"],
+  sideEffects: ["./index.js", "./node.js", "./web/snippets/*"],
+  engines: { node: ">=20" },
+  keywords: ["event-sourcing", "cqrs", "indexeddb", "offline-first", "wasm"],
+}, null, 2) + "\n");
+
+const size = (f) => {
+  const b = readFileSync(f);
+  return { raw: statSync(f).size, gzip: gzipSync(b, { level: 9 }).length };
+};
+const w = size(wasm);
+const g = size(join(pkg, "web", "eventfold.js"));
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`\npkg/ built: wasm ${kb(w.raw)} (gzip ${kb(w.gzip)}), JS glue ${kb(g.raw)} (gzip ${kb(g.gzip)}), ` +
+  `total gzip ${kb(w.gzip + g.gzip)}`);
+writeFileSync(join(pkg, "sizes.json"), JSON.stringify({ wasm: w, glue: g }, null, 2));

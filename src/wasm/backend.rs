@@ -1,0 +1,58 @@
+//! The store behind a JavaScript `EventStore`: one enum over the backends, so the class and
+//! its subscriptions are written once.
+
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
+use crate::error::Result;
+use crate::store::{
+    AppendResult, ChangeNotifier, EventStore, MemoryStore, ReadAllOptions, ReadStreamOptions,
+};
+
+/// Every backend a JavaScript `EventStore` can sit on.
+pub(crate) enum Backend {
+    /// `EventStore.inMemory()`.
+    Memory(MemoryStore),
+}
+
+macro_rules! each {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Backend::Memory($s) => $e,
+        }
+    };
+}
+
+impl EventStore for Backend {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        each!(self, s => s.append(stream, events, expected).await)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        each!(self, s => s.read_stream(stream, options).await)
+    }
+
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        each!(self, s => s.read_all(options).await)
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
+        each!(self, s => s.stream_version(stream).await)
+    }
+
+    async fn head(&self) -> Result<Position> {
+        each!(self, s => s.head().await)
+    }
+
+    fn changes(&self) -> &ChangeNotifier {
+        each!(self, s => s.changes())
+    }
+}

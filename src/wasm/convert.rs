@@ -1,0 +1,221 @@
+//! JavaScript values to core types and back. Events enter as one JSON text per payload (see
+//! `js/encode.js`) and leave as one JSON array text per call, parsed once by `JSON.parse`.
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::core::event::{
+    EventId, EventType, NewEvent, Position, RecordedEvent, StreamId, Version,
+};
+use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
+use crate::error::{Error, Result};
+use crate::store::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
+use crate::wasm::error::message_of;
+
+#[wasm_bindgen(module = "/src/wasm/js/encode.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encodeEvents, catch)]
+    fn encode_events(events: &JsValue) -> std::result::Result<Array, JsValue>;
+}
+
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Reads `obj[key]`; `undefined` when `obj` is `undefined`/`null` or lacks the key.
+pub(crate) fn get(obj: &JsValue, key: &str) -> Result<JsValue> {
+    if obj.is_undefined() || obj.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    if !obj.is_object() {
+        return Err(Error::invalid(format!(
+            "options must be an object, got {}",
+            type_name(obj)
+        )));
+    }
+    Reflect::get(obj, &JsValue::from_str(key))
+        .map_err(|e| Error::invalid(format!("cannot read option {key}: {}", message_of(&e))))
+}
+
+fn type_name(v: &JsValue) -> String {
+    v.js_typeof().as_string().unwrap_or_else(|| "value".into())
+}
+
+/// A non-negative safe integer option, or `None` when absent.
+pub(crate) fn opt_u64(obj: &JsValue, key: &str) -> Result<Option<u64>> {
+    let v = get(obj, key)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE_INTEGER => {
+            Ok(Some(n as u64))
+        }
+        _ => Err(Error::invalid(format!(
+            "{key} must be a non-negative integer, got {}",
+            describe(&v)
+        ))),
+    }
+}
+
+fn describe(v: &JsValue) -> String {
+    match v.as_f64() {
+        Some(n) => n.to_string(),
+        None => v
+            .as_string()
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|| type_name(v)),
+    }
+}
+
+/// A string argument (stream ids and the like).
+pub(crate) fn string_arg(v: &JsValue, what: &str) -> Result<String> {
+    v.as_string().ok_or_else(|| {
+        Error::invalid(format!(
+            "{what} must be a non-empty string, got {}",
+            type_name(v)
+        ))
+    })
+}
+
+/// A stream id argument.
+pub(crate) fn stream_arg(v: &JsValue) -> Result<StreamId> {
+    StreamId::new(string_arg(v, "stream id")?)
+}
+
+/// `expectedVersion` from append options; `"any"` when absent.
+pub(crate) fn expected_version(options: &JsValue) -> Result<ExpectedVersion> {
+    let v = get(options, "expectedVersion")?;
+    if v.is_undefined() {
+        return Ok(ExpectedVersion::Any);
+    }
+    if let Some(s) = v.as_string() {
+        return ExpectedVersion::parse(&s);
+    }
+    match v.as_f64() {
+        Some(n) => ExpectedVersion::from_f64(n),
+        None => Err(Error::invalid(format!(
+            "expectedVersion must be \"any\", \"no_stream\", \"exists\" or a non-negative integer, got {}",
+            type_name(&v)
+        ))),
+    }
+}
+
+/// Validates and encodes an array of event inputs (`{ type, data?, metadata?, id? }`).
+pub(crate) fn new_events(events: &JsValue) -> Result<Vec<NewEvent>> {
+    let flat = encode_events(events).map_err(|e| Error::invalid(message_of(&e)))?;
+    let text = |i: u32| flat.get(i).as_string().unwrap_or_default();
+    let n = flat.length() / 4;
+    let mut out = Vec::with_capacity(n as usize);
+    for k in 0..n {
+        let at = |e: Error| match e {
+            Error::InvalidInput { message } => Error::invalid(format!("events[{k}]: {message}")),
+            other => other,
+        };
+        let id = EventId::parse(text(k * 4)).map_err(at)?;
+        let event_type = EventType::new(text(k * 4 + 1)).map_err(at)?;
+        out.push(NewEvent {
+            id,
+            event_type,
+            data: Json::trusted(text(k * 4 + 2)),
+            metadata: Json::trusted(text(k * 4 + 3)),
+        });
+    }
+    Ok(out)
+}
+
+/// `readStream` options: `{ from?, limit?, direction?: "forward" | "backward" }`.
+pub(crate) fn read_stream_options(options: &JsValue) -> Result<ReadStreamOptions> {
+    let direction = match get(options, "direction")?.as_string().as_deref() {
+        None if get(options, "direction")?.is_undefined() => Direction::Forward,
+        Some("forward") => Direction::Forward,
+        Some("backward") => Direction::Backward,
+        _ => {
+            return Err(Error::invalid(
+                "direction must be \"forward\" or \"backward\"",
+            ))
+        }
+    };
+    Ok(ReadStreamOptions {
+        from: opt_u64(options, "from")?.map(Version),
+        limit: limit(options)?,
+        direction,
+    })
+}
+
+fn limit(options: &JsValue) -> Result<Option<usize>> {
+    Ok(opt_u64(options, "limit")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
+/// An event filter from `{ streamPrefix?: string | string[], types?: string[] }`.
+pub(crate) fn filter(obj: &JsValue) -> Result<EventFilter> {
+    let prefix = get(obj, "streamPrefix")?;
+    let stream_prefixes = if prefix.is_undefined() || prefix.is_null() {
+        Vec::new()
+    } else if let Some(p) = prefix.as_string() {
+        vec![p]
+    } else if Array::is_array(&prefix) {
+        Array::from(&prefix)
+            .iter()
+            .map(|p| string_arg(&p, "streamPrefix entry"))
+            .collect::<Result<_>>()?
+    } else {
+        return Err(Error::invalid(
+            "streamPrefix must be a string or an array of strings",
+        ));
+    };
+    let types = get(obj, "types")?;
+    let types = if types.is_undefined() || types.is_null() {
+        None
+    } else if Array::is_array(&types) {
+        Some(
+            Array::from(&types)
+                .iter()
+                .map(|t| EventType::new(string_arg(&t, "types entry")?))
+                .collect::<Result<_>>()?,
+        )
+    } else {
+        return Err(Error::invalid("types must be an array of strings"));
+    };
+    Ok(EventFilter {
+        stream_prefixes,
+        types,
+    })
+}
+
+/// `readAll` options: `{ after?, limit?, filter? }`.
+pub(crate) fn read_all_options(options: &JsValue) -> Result<ReadAllOptions> {
+    Ok(ReadAllOptions {
+        after: Position(opt_u64(options, "after")?.unwrap_or(0)),
+        limit: limit(options)?,
+        filter: filter(&get(options, "filter")?)?,
+    })
+}
+
+/// Recorded events as a JavaScript array of plain objects (one `JSON.parse` for the batch).
+pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
+    let mut text =
+        String::with_capacity(events.iter().map(|e| e.json_len_hint()).sum::<usize>() + 2);
+    text.push('[');
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        e.write_json(&mut text);
+    }
+    text.push(']');
+    js_sys::JSON::parse(&text).map_err(|e| Error::Storage {
+        message: format!("cannot decode events: {}", message_of(&e)),
+    })
+}
+
+/// An append result as `{ version, position }`.
+pub(crate) fn append_result_to_js(version: Version, position: Position) -> JsValue {
+    let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"version".into(), &JsValue::from_f64(version.0 as f64));
+    let _ = Reflect::set(
+        &o,
+        &"position".into(),
+        &JsValue::from_f64(position.0 as f64),
+    );
+    o.into()
+}

@@ -1,0 +1,217 @@
+//! The JavaScript `EventStore` class.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::core::append::StoreLimits;
+use crate::core::event::{Position, Timestamp};
+use crate::error::{Error, Result};
+use crate::store::{Clock, EventStore as _, MemoryStore};
+use crate::wasm::backend::Backend;
+use crate::wasm::convert::{self, get, opt_u64};
+use crate::wasm::error::to_js;
+use crate::wasm::subscription::{self, Subscription};
+
+/// Runs `f` as a promise, turning its error into an `EventfoldError`.
+fn promise<F>(f: F) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue>> + 'static,
+{
+    future_to_promise(async move { f.await.map_err(to_js) })
+}
+
+fn js_clock() -> Clock {
+    Arc::new(|| Timestamp(js_sys::Date::now() as i64))
+}
+
+/// Size limits from `{ maxEventBytes?, maxBatchEvents? }`.
+pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
+    let d = StoreLimits::default();
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(StoreLimits {
+        max_event_bytes: opt_u64(options, "maxEventBytes")?.map_or(d.max_event_bytes, as_usize),
+        max_batch_events: opt_u64(options, "maxBatchEvents")?.map_or(d.max_batch_events, as_usize),
+    })
+}
+
+/// An event store: an append-only log of events in streams, with optimistic concurrency,
+/// idempotent appends, reads by stream or by global position, and live subscriptions.
+///
+/// ```ts
+/// import { EventStore } from "eventfold";
+/// const store = await EventStore.inMemory();
+/// await store.append("order-1", [{ type: "OrderCreated", data: { customerId: "c1" } }],
+///   { expectedVersion: "no_stream" });
+/// const events = await store.readStream("order-1");
+/// ```
+#[wasm_bindgen(js_name = EventStore)]
+pub struct JsEventStore {
+    pub(crate) backend: Rc<Backend>,
+}
+
+impl JsEventStore {
+    pub(crate) fn new(backend: Backend) -> Self {
+        JsEventStore {
+            backend: Rc::new(backend),
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
+    /// A store held in memory; works in every runtime (browser, Node, Deno, workerd).
+    /// Options: `maxEventBytes` (data + metadata JSON of one event, default 1 MiB) and
+    /// `maxBatchEvents` (events in one append, default 10 000).
+    ///
+    /// ```ts
+    /// const store = await EventStore.inMemory({ maxEventBytes: 64 * 1024 });
+    /// ```
+    #[wasm_bindgen(js_name = inMemory, unchecked_return_type = "Promise<EventStore>")]
+    pub fn in_memory(
+        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+    ) -> Promise {
+        promise(async move {
+            let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
+            Ok(JsEventStore::new(Backend::Memory(store)).into())
+        })
+    }
+
+    /// Appends events to the end of a stream, atomically (all or none). Ids are generated for
+    /// events without one; pass your own (`crypto.randomUUID()`) to make retries idempotent.
+    /// Resolves to `{ version, position }`: the stream's version and the global position of the
+    /// last event. Rejects with `WRONG_EXPECTED_VERSION`, `EVENT_ID_CONFLICT` or
+    /// `INVALID_INPUT`, having written nothing.
+    ///
+    /// ```ts
+    /// const { version } = await store.append("order-1",
+    ///   [{ type: "ItemAdded", data: { sku: "p1", qty: 2 }, id: crypto.randomUUID() }],
+    ///   { expectedVersion: 1 });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<AppendResult>")]
+    pub fn append(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EventInput[]")] events: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AppendOptions")] options: JsValue,
+    ) -> Promise {
+        let parsed = (|| {
+            Ok::<_, Error>((
+                convert::stream_arg(&stream)?,
+                convert::new_events(&events)?,
+                convert::expected_version(&options)?,
+            ))
+        })();
+        let backend = self.backend.clone();
+        promise(async move {
+            let (stream, events, expected) = parsed?;
+            let r = backend.append(&stream, events, expected).await?;
+            Ok(convert::append_result_to_js(r.version, r.position))
+        })
+    }
+
+    /// Reads one stream: `{ from?, limit?, direction?: "forward" | "backward" }`. Forward
+    /// starts at version 1 by default, backward at the last version. A missing stream reads
+    /// as `[]`.
+    ///
+    /// ```ts
+    /// const last10 = await store.readStream("order-1", { direction: "backward", limit: 10 });
+    /// ```
+    #[wasm_bindgen(js_name = readStream, unchecked_return_type = "Promise<RecordedEvent[]>")]
+    pub fn read_stream(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ReadStreamOptions")] options: JsValue,
+    ) -> Promise {
+        let parsed = convert::stream_arg(&stream)
+            .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
+        let backend = self.backend.clone();
+        promise(async move {
+            let (stream, options) = parsed?;
+            convert::recorded_to_js(&backend.read_stream(&stream, &options).await?)
+        })
+    }
+
+    /// Reads the global log after a position: `{ after?, limit?, filter?: { streamPrefix?,
+    /// types? } }`. `limit` counts the events returned (after filtering).
+    ///
+    /// ```ts
+    /// const page = await store.readAll({ after: 0, limit: 1000, filter: { streamPrefix: "order-" } });
+    /// ```
+    #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
+    pub fn read_all(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReadAllOptions")] options: JsValue,
+    ) -> Promise {
+        let parsed = convert::read_all_options(&options);
+        let backend = self.backend.clone();
+        promise(async move { convert::recorded_to_js(&backend.read_all(&parsed?).await?) })
+    }
+
+    /// The stream's version: its number of events, 0 if it does not exist.
+    #[wasm_bindgen(js_name = streamVersion, unchecked_return_type = "Promise<number>")]
+    pub fn stream_version(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
+    ) -> Promise {
+        let parsed = convert::stream_arg(&stream);
+        let backend = self.backend.clone();
+        promise(async move {
+            let v = backend.stream_version(&parsed?).await?;
+            Ok(JsValue::from_f64(v.0 as f64))
+        })
+    }
+
+    /// The global position of the newest event (0 for an empty store).
+    #[wasm_bindgen(js_name = headPosition, unchecked_return_type = "Promise<number>")]
+    pub fn head_position(&self) -> Promise {
+        let backend = self.backend.clone();
+        promise(async move { Ok(JsValue::from_f64(backend.head().await?.0 as f64)) })
+    }
+
+    /// Calls `callback` with batches of events in position order: first those already stored
+    /// after `after`, then new ones as they are appended (in the browser, from other tabs too).
+    /// Options: `{ after?, streamPrefix?, types?, batchSize? (default 500), onError? }`. When
+    /// the callback returns a promise, the next batch waits for it; when it throws, the
+    /// subscription stops and `onError` receives the error.
+    ///
+    /// ```ts
+    /// const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (events) => {
+    ///   for (const e of events) console.log(e.position, e.type);
+    /// });
+    /// sub.close();
+    /// ```
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SubscribeOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(events: RecordedEvent[]) => void | Promise<void>")]
+        callback: JsValue,
+    ) -> std::result::Result<Subscription, JsValue> {
+        let parse = || -> Result<_> {
+            let callback: Function = callback
+                .dyn_into()
+                .map_err(|_| Error::invalid("subscribe needs a callback function"))?;
+            let on_error = get(&options, "onError")?.dyn_into::<Function>().ok();
+            let batch = opt_u64(&options, "batchSize")?.unwrap_or(500);
+            Ok((
+                Position(opt_u64(&options, "after")?.unwrap_or(0)),
+                convert::filter(&options)?,
+                usize::try_from(batch).unwrap_or(usize::MAX),
+                callback,
+                on_error,
+            ))
+        };
+        let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
+        Ok(subscription::start(
+            self.backend.clone(),
+            after,
+            filter,
+            batch,
+            callback,
+            on_error,
+        ))
+    }
+}

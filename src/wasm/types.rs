@@ -1,0 +1,111 @@
+//! TypeScript declarations of the plain objects the API takes and returns (wasm-bindgen
+//! generates the classes; these are the shapes around them).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Any JSON value: what event data may hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
+
+/** The condition an append checks first: `"any"`, `"no_stream"`, `"exists"`, or the exact stream version. */
+export type ExpectedVersion = "any" | "no_stream" | "exists" | number;
+
+/** An event to append. `id` (a UUID) is generated when absent; `data` defaults to `null`, `metadata` to `{}`. */
+export interface EventInput<Type extends string = string, Data = Json, Metadata extends Record<string, Json | undefined> = Record<string, Json | undefined>> {
+  type: Type;
+  data?: Data;
+  metadata?: Metadata;
+  id?: string;
+}
+
+/** An event as the store recorded it. `version` is 1-based within its stream; `position` is 1-based in the global log; `timestamp` is Unix milliseconds. */
+export interface RecordedEvent<Type extends string = string, Data = Json, Metadata extends Record<string, Json | undefined> = Record<string, Json | undefined>> {
+  id: string;
+  stream: string;
+  type: Type;
+  data: Data;
+  metadata: Metadata;
+  version: number;
+  position: number;
+  timestamp: number;
+}
+
+/** Options of `EventStore.inMemory()`. */
+export interface StoreOptions {
+  /** Largest data + metadata JSON of one event, in bytes (default 1 MiB). */
+  maxEventBytes?: number;
+  /** Most events in one append (default 10 000). */
+  maxBatchEvents?: number;
+}
+
+/** Options of `append`. */
+export interface AppendOptions {
+  /** Default `"any"`. */
+  expectedVersion?: ExpectedVersion;
+}
+
+/** The result of an append: the stream's version and the global position of its last event. */
+export interface AppendResult {
+  version: number;
+  position: number;
+}
+
+/** Options of `readStream`. */
+export interface ReadStreamOptions {
+  /** First version to return (forward default 1, backward default the last version). */
+  from?: number;
+  /** Most events to return (default: all). */
+  limit?: number;
+  direction?: "forward" | "backward";
+}
+
+/** Which events a read or subscription keeps. */
+export interface EventFilter {
+  /** Keep events whose stream starts with this prefix (or one of these). */
+  streamPrefix?: string | string[];
+  /** Keep events of these types. */
+  types?: string[];
+}
+
+/** Options of `readAll`. */
+export interface ReadAllOptions {
+  /** Events with a position strictly greater than this (default 0). */
+  after?: number;
+  /** Most events to return, counted after filtering (default: all). */
+  limit?: number;
+  filter?: EventFilter;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions extends EventFilter {
+  /** Deliver events after this position (default 0: from the start). */
+  after?: number;
+  /** Most events per callback (default 500). */
+  batchSize?: number;
+  /** Receives the error that stopped the subscription (a throwing callback, a failed read). */
+  onError?: (error: unknown) => void;
+}
+
+/** Every `code` an `EventfoldError` can carry. Codes are API: they are never renamed. */
+export type ErrorCode =
+  | "WRONG_EXPECTED_VERSION" | "EVENT_ID_CONFLICT" | "INVALID_INPUT" | "DECIDER_REJECTED"
+  | "QUOTA_EXCEEDED" | "STORE_CLOSED" | "CORRUPT_DATA" | "SCHEMA_TOO_NEW" | "STORAGE_ERROR"
+  | "UNSUPPORTED" | "SYNC_CONFLICT" | "UNAUTHORIZED" | "FORBIDDEN" | "PROTOCOL_ERROR" | "NETWORK";
+
+/** The error every eventfold call rejects with. Fields beyond `code` depend on the code. */
+export interface EventfoldError extends Error {
+  name: "EventfoldError";
+  code: ErrorCode;
+  /** WRONG_EXPECTED_VERSION, EVENT_ID_CONFLICT: the stream of the append. */
+  stream?: string;
+  /** WRONG_EXPECTED_VERSION: what the append expected. */
+  expected?: ExpectedVersion;
+  /** WRONG_EXPECTED_VERSION: the stream's version when checked. */
+  actual?: number;
+  /** EVENT_ID_CONFLICT: the event id already used. */
+  id?: string;
+  /** CORRUPT_DATA: the key of the unreadable record. */
+  record?: string;
+}
+"#;
