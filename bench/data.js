@@ -1,0 +1,83 @@
+// Deterministic benchmark data, generated in the page before any timer starts.
+//
+// Every contender receives the same events: ~200-byte JSON objects
+// `{ id, type, data: { orderId, sku, qty, price, cur } }` with ids drawn from a seeded PRNG
+// (no crypto.randomUUID, so every run writes byte-identical data). Events are grouped into
+// appends ("batches"); batch b goes to stream `order-<b % streams>`, so the 100k-event
+// datasets spread over 1,000 streams.
+
+const TYPES = ["OrderPlaced", "OrderItemAdded", "OrderItemRemoved", "OrderShipped"];
+const CURRENCIES = ["EUR", "USD", "GBP", "JPY"];
+
+/** The stream that holds the first `hotBatches` batches of a dataset (read scenario). */
+export const HOT_STREAM = "order-hot";
+
+/** mulberry32: a tiny seeded PRNG returning uint32 values. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+const hex = (n, width) => n.toString(16).padStart(width, "0");
+
+/** A version-4-shaped UUID from four PRNG draws. */
+function uuid(next) {
+  const [a, b, c, d] = [next(), next(), next(), next()];
+  return `${hex(a, 8)}-${hex(b >>> 16, 4)}-4${hex(b & 0xfff, 3)}-` +
+    `${hex(0x8000 | (c >>> 16 & 0x3fff), 4)}-${hex(c & 0xffff, 4)}${hex(d, 8)}`;
+}
+
+function event(next, stream) {
+  const r = next();
+  return {
+    id: uuid(next),
+    type: TYPES[r & 3],
+    data: {
+      orderId: stream,
+      sku: `SKU-${hex(next() & 0xfffff, 5)}-${[next(), next(), next(), next(), next()].map((n) => hex(n, 8)).join("-")}`,
+      qty: 1 + (r >>> 2) % 9,
+      price: (r >>> 6) % 100000 / 100,
+      cur: CURRENCIES[(r >>> 4) & 3],
+    },
+  };
+}
+
+/**
+ * `events` events in batches of `batchSize`: `[{ stream, events: [...] }]`.
+ * The first `hotBatches` batches all go to HOT_STREAM (a long stream to read back).
+ */
+export function makeBatches({ events, batchSize, streams = 1000, hotBatches = 0, seed = 42 }) {
+  const next = prng(seed);
+  const batches = [];
+  for (let b = 0; b * batchSize < events; b++) {
+    const stream = b < hotBatches ? HOT_STREAM : `order-${b % streams}`;
+    const size = Math.min(batchSize, events - b * batchSize);
+    batches.push({ stream, events: Array.from({ length: size }, () => event(next, stream)) });
+  }
+  return batches;
+}
+
+/**
+ * The datasets of the scenarios, by name. `groups` splits the batches between concurrent
+ * appenders (one array of batches per appender, each appender owning one stream).
+ */
+export const DATASETS = {
+  // (a) bulk import: 1,000 appends of 100 events, one append per stream.
+  bulk: () => ({ groups: [makeBatches({ events: 100_000, batchSize: 100 })] }),
+  // (b) interactive: 2,000 awaited single-event appends over 1,000 streams.
+  single: () => ({ groups: [makeBatches({ events: 2_000, batchSize: 1 })] }),
+  // (c) group commit: the same 2,000 single-event appends from 16 appenders, one stream each.
+  concurrent: () => {
+    const batches = makeBatches({ events: 2_000, batchSize: 1, streams: 16 });
+    const groups = Array.from({ length: 16 }, (_, k) => batches.filter((_, b) => b % 16 === k));
+    return { groups };
+  },
+  // (d) read data: 100k events in appends of 100; the first 10k form one stream.
+  read: () => ({ groups: [makeBatches({ events: 100_000, batchSize: 100, hotBatches: 100 })] }),
+};

@@ -1,0 +1,87 @@
+// The page side of the harness: `window.bench.run(...)` executes one timed operation of one
+// contender and returns its duration. Data is generated and the database opened before the
+// timer starts; the timer (performance.now(), 5 µs resolution when cross-origin isolated)
+// covers only the operation; results are verified after the timer stops.
+import { DATASETS, HOT_STREAM } from "/bench/data.js";
+import { rawIdb } from "./raw-idb.js";
+import { dexie } from "./dexie.js";
+import { eventfold, eventfoldUnavailable } from "./eventfold.js";
+
+const CONTENDERS = {
+  "raw-event": rawIdb("event"),
+  "raw-batch": rawIdb("batch"),
+  dexie,
+  eventfold,
+};
+
+function check(ok, message) {
+  if (!ok) throw new Error(`verification failed: ${message}`);
+}
+
+/** Each group is one appender awaiting its own appends; all groups run concurrently. */
+async function write(c, h, groups) {
+  await Promise.all(groups.map(async (batches) => {
+    for (const b of batches) await c.append(h, b.stream, b.events);
+  }));
+}
+
+/** Checks that `events` are `count` events with consecutive `field` values from 1. */
+function checkSequence(events, count, field) {
+  check(events.length === count, `expected ${count} events, got ${events.length}`);
+  for (let i = 0; i < events.length; i++) {
+    if (events[i][field] !== i + 1) check(false, `event ${i} has ${field} ${events[i][field]}`);
+  }
+}
+
+const OPS = {
+  /** Appends a dataset; verifies the stored event count. */
+  async write(c, h, { dataset }) {
+    const { groups } = DATASETS[dataset]();
+    const events = groups.flat().reduce((n, b) => n + b.events.length, 0);
+    const t0 = performance.now();
+    await write(c, h, groups);
+    const ms = performance.now() - t0;
+    const stored = await c.count(h);
+    check(stored === events, `wrote ${events} events, the store holds ${stored}`);
+    return { ms, events };
+  },
+
+  /** Reads the 10k-event stream of the "read" dataset. */
+  async readStream(c, h) {
+    const t0 = performance.now();
+    const events = await c.readStream(h, HOT_STREAM);
+    const ms = performance.now() - t0;
+    checkSequence(events, 10_000, "version");
+    return { ms, events: events.length };
+  },
+
+  /** Reads all 100k events of the "read" dataset. */
+  async readAll(c, h) {
+    const t0 = performance.now();
+    const events = await c.readAll(h);
+    const ms = performance.now() - t0;
+    checkSequence(events, 100_000, "position");
+    return { ms, events: events.length };
+  },
+};
+
+window.bench = {
+  async probe() {
+    return {
+      eventfoldUnavailable: await eventfoldUnavailable(),
+      crossOriginIsolated: window.crossOriginIsolated,
+      userAgent: navigator.userAgent,
+    };
+  },
+
+  /** Runs `op` ("write" | "readStream" | "readAll") of `contender` on database `db`. */
+  async run({ contender, op, db, dataset }) {
+    const c = CONTENDERS[contender];
+    const h = await c.open(db);
+    try {
+      return await OPS[op](c, h, { dataset });
+    } finally {
+      c.close(h);
+    }
+  },
+};

@@ -1,0 +1,117 @@
+// Raw IndexedDB baselines: what a hand-written JavaScript event store does, no library.
+//
+// Both layouts keep the indexes an event store needs (global order, unique stream version,
+// unique event id), write with `durability: "relaxed"` (as every contender does), issue
+// requests without per-request callbacks, commit explicitly and count an append as done
+// when its transaction completes. Stream versions and positions are tracked in memory,
+// which is the cheapest a store can do.
+//
+// - "event" layout: one record per event, key path `position`, unique index on
+//   [stream, version], unique index on id.
+// - "batch" layout: one record per append, exactly the record eventfold writes (see
+//   src/store/indexeddb/codec.rs): `{ p, n, s, v, t, ids, e }` keyed by the position of the
+//   last event, unique index on [s, v], unique multiEntry index on ids, `e` = the recorded
+//   events as one JSON text.
+
+const RELAXED = { durability: "relaxed" };
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function completion(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
+}
+
+const LAYOUTS = {
+  event: {
+    store: "events",
+    create(db) {
+      const s = db.createObjectStore("events", { keyPath: "position" });
+      s.createIndex("stream", ["stream", "version"], { unique: true });
+      s.createIndex("id", "id", { unique: true });
+    },
+    /** Puts one record per event. */
+    put(store, stream, recorded) {
+      for (const r of recorded) store.add(r);
+    },
+    /** Records as events (they already are). */
+    events: (records) => records,
+    count: (store) => request(store.count()),
+  },
+  batch: {
+    store: "chunks",
+    create(db) {
+      const s = db.createObjectStore("chunks", { keyPath: "p" });
+      s.createIndex("stream", ["s", "v"], { unique: true });
+      s.createIndex("ids", "ids", { unique: true, multiEntry: true });
+    },
+    /** Puts the whole append as one record. */
+    put(store, stream, recorded) {
+      const last = recorded[recorded.length - 1];
+      store.add({
+        p: last.position, n: recorded.length, s: stream, v: last.version, t: last.timestamp,
+        ids: recorded.map((r) => r.id), e: JSON.stringify(recorded),
+      });
+    },
+    /** Decodes records back into events, one JSON.parse per record. */
+    events(records) {
+      const out = [];
+      for (const r of records) for (const ev of JSON.parse(r.e)) out.push(ev);
+      return out;
+    },
+    async count(store) {
+      let n = 0;
+      for (const r of await request(store.getAll())) n += r.n;
+      return n;
+    },
+  },
+};
+
+/** A raw IndexedDB contender over `layout` ("event" or "batch"). */
+export function rawIdb(layout) {
+  const L = LAYOUTS[layout];
+  return {
+    async open(name) {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => L.create(req.result);
+      const db = await request(req);
+      return { db, versions: new Map(), position: 0 };
+    },
+
+    /** One append = one readwrite transaction, awaited until it completes. */
+    append(h, stream, events) {
+      const timestamp = Date.now();
+      let version = h.versions.get(stream) ?? 0;
+      const recorded = events.map((e) => ({
+        id: e.id, stream, type: e.type, data: e.data, metadata: {},
+        version: ++version, position: ++h.position, timestamp,
+      }));
+      h.versions.set(stream, version);
+      const tx = h.db.transaction(L.store, "readwrite", RELAXED);
+      L.put(tx.objectStore(L.store), stream, recorded);
+      const done = completion(tx);
+      tx.commit();
+      return done;
+    },
+
+    async readStream(h, stream) {
+      const index = h.db.transaction(L.store, "readonly").objectStore(L.store).index("stream");
+      return L.events(await request(index.getAll(IDBKeyRange.bound([stream, 1], [stream, Infinity]))));
+    },
+
+    async readAll(h) {
+      return L.events(await request(h.db.transaction(L.store, "readonly").objectStore(L.store).getAll()));
+    },
+
+    count: (h) => L.count(h.db.transaction(L.store, "readonly").objectStore(L.store)),
+    close: (h) => h.db.close(),
+  };
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every scenario of bench/scenarios.mjs in headless Chromium and writes
+// docs/BENCHMARKS.md and bench/results/latest.json. Expects pkg/ to be built (npm run build).
+//
+// Environment: BENCH_REPS (repetitions, default 3), BENCH_ONLY (comma-separated scenario
+// ids, e.g. "a,b", to run a subset while working on it).
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freshProfile, idbBackend, inBrowser } from "./browser.mjs";
+import { machineInfo } from "./machine.mjs";
+import { summarize, writeReport } from "./report.mjs";
+import { SCENARIOS } from "./scenarios.mjs";
+import { startServer } from "./server.mjs";
+import { packageSizes } from "./sizes.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
+
+const version = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
+const runBench = (page, args) => page.evaluate((a) => window.bench.run(a), args);
+
+/**
+ * One repetition of one contender in a scenario, in a fresh profile: returns
+ * `{ [measureId]: { ms, events } }` and the IndexedDB backend seen in the profile.
+ */
+async function runContender(url, scenario, contender) {
+  const profile = freshProfile();
+  const opts = (what) => ({ timeoutMs: scenario.timeoutS * 1000, label: `(${scenario.id}) ${contender} ${what}` });
+  try {
+    const out = {};
+    const [first] = scenario.measures;
+    if (first.op === "write") {
+      out[first.id] = await inBrowser(profile.dir, url,
+        (page) => runBench(page, { contender, op: "write", db: "bench", dataset: scenario.dataset }), opts("write"));
+    } else {
+      // Read scenario: write the data (untimed), then time each read in a new browser process.
+      await inBrowser(profile.dir, url,
+        (page) => runBench(page, { contender, op: "write", db: "bench", dataset: scenario.dataset }), opts("load"));
+      for (const m of scenario.measures) {
+        out[m.id] = await inBrowser(profile.dir, url,
+          (page) => runBench(page, { contender, op: m.op, db: "bench" }), opts(m.op));
+      }
+    }
+    return { out, backend: idbBackend(profile.dir) };
+  } finally {
+    profile.remove();
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  const loadStart = loadavg()[0];
+  const sizes = packageSizes(join(root, "pkg"));
+  const server = await startServer(root);
+  const url = `${server.url}/bench/pages/index.html`;
+  try {
+    const probeProfile = freshProfile();
+    const probe = await inBrowser(probeProfile.dir, url, (page) => page.evaluate(() => window.bench.probe()),
+      { timeoutMs: 60_000, label: "probe" }).finally(probeProfile.remove);
+    if (probe.eventfoldUnavailable) console.log(`eventfold not available: ${probe.eventfoldUnavailable}`);
+
+    const runs = {};
+    const backends = new Set();
+    for (const scenario of SCENARIOS.filter((s) => !ONLY || ONLY.includes(s.id))) {
+      const contenders = scenario.contenders.filter((c) => c !== "eventfold" || !probe.eventfoldUnavailable);
+      for (let rep = 1; rep <= REPS; rep++) {
+        for (const contender of rep % 2 === 0 ? [...contenders].reverse() : contenders) {
+          const { out, backend } = await runContender(url, scenario, contender);
+          backends.add(backend);
+          for (const [id, r] of Object.entries(out)) {
+            const rate = r.events / (r.ms / 1000);
+            ((runs[id] ??= {})[contender] ??= [])[rep - 1] = { rep, ms: r.ms, events: r.events, rate };
+            console.log(`(${id}) rep ${rep}/${REPS} ${contender.padEnd(9)} ${Math.round(rate).toLocaleString("en-US").padStart(9)} events/s (${r.ms.toFixed(1)} ms)`);
+          }
+        }
+      }
+    }
+
+    const summary = summarize({
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      versions: { playwright: version("playwright-core"), dexie: version("dexie") },
+      commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root }).toString().trim(),
+      reps: REPS,
+      load: { start: loadStart, end: loadavg()[0] },
+      crossOriginIsolated: probe.crossOriginIsolated,
+      userAgent: probe.userAgent,
+      eventfoldUnavailable: probe.eventfoldUnavailable,
+      idbBackends: [...backends],
+      sizes,
+      runs,
+    });
+    writeReport(root, summary);
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`\nWrote docs/BENCHMARKS.md and bench/results/latest.json in ${seconds.toFixed(0)} s.`);
+    for (const m of summary.measures) {
+      for (const c of m.checks.filter((c) => c.target)) {
+        console.log(`(${m.id}) ${c.label}: ${c.status ?? (c.met ? "met" : "NOT met")}`);
+      }
+    }
+    console.log(`(e) ${summary.sizeCheck.label}: ${summary.sizeCheck.value} bytes, ${summary.sizeCheck.met ? "met" : "NOT met"}`);
+  } finally {
+    await server.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(`\nbench failed: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+// What the benchmark measures: scenarios, their contenders and baselines, and the targets of
+// issue 3. A scenario's contenders each run in their own fresh profile and browser process;
+// a read scenario first writes its data in one session, then times each read in a new
+// session on the same profile (cold browser process, warm OS page cache).
+//
+// Each measure compares every contender with `baseline` (ratio of medians, plus the ratio in
+// every repetition). A check is either an absolute rate (`minRate`, events/s) or a ratio to
+// another contender (`vs`), possibly of another measure (`vs: { measure, contender }`),
+// paired by repetition; checks without `min`/`minRate` are informational.
+
+export const CONTENDERS = {
+  "raw-event": { label: "raw IndexedDB, one record per event", short: "raw per-event layout" },
+  "raw-batch": { label: "raw IndexedDB, one record per append (eventfold's layout)", short: "raw same layout" },
+  dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
+  eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
+};
+
+export const SCENARIOS = [
+  {
+    id: "a",
+    dataset: "bulk",
+    contenders: ["raw-event", "raw-batch", "dexie", "eventfold"],
+    timeoutS: 120,
+    measures: [{
+      id: "a",
+      op: "write",
+      title: "(a) Bulk append: 100,000 events in 1,000 sequential appends of 100 (one transaction each)",
+      baseline: "raw-batch",
+      checks: [
+        { contender: "eventfold", minRate: 60_000 },
+        { contender: "eventfold", vs: "raw-batch", min: 0.8 },
+        { contender: "eventfold", vs: "raw-event", min: 5 },
+        { contender: "eventfold", vs: "dexie" },
+        { contender: "dexie", vs: "raw-event" },
+      ],
+    }],
+  },
+  {
+    id: "b",
+    dataset: "single",
+    contenders: ["raw-event", "eventfold"],
+    timeoutS: 60,
+    measures: [{
+      id: "b",
+      op: "write",
+      title: "(b) Interactive append: 2,000 awaited single-event appends (one transaction each)",
+      baseline: "raw-event",
+      checks: [{ contender: "eventfold", vs: "raw-event", min: 0.8 }],
+    }],
+  },
+  {
+    id: "c",
+    dataset: "concurrent",
+    contenders: ["raw-event", "eventfold"],
+    timeoutS: 60,
+    measures: [{
+      id: "c",
+      op: "write",
+      title: "(c) Group commit: 16 concurrent appenders, 2,000 single-event appends to 16 streams",
+      baseline: "raw-event",
+      checks: [
+        { contender: "eventfold", vs: { measure: "b", contender: "eventfold" }, min: 4 },
+        { contender: "eventfold", vs: { measure: "b", contender: "raw-event" }, min: 4 },
+      ],
+    }],
+  },
+  {
+    id: "d",
+    dataset: "read",
+    contenders: ["raw-event", "raw-batch", "eventfold"],
+    timeoutS: 120,
+    measures: [
+      {
+        id: "d1",
+        op: "readStream",
+        title: "(d1) Read one 10,000-event stream (cold browser process)",
+        baseline: "raw-batch",
+        checks: [{ contender: "eventfold", vs: "raw-event" }],
+      },
+      {
+        id: "d2",
+        op: "readAll",
+        title: "(d2) readAll of 100,000 events (cold browser process)",
+        baseline: "raw-batch",
+        checks: [
+          { contender: "eventfold", minRate: 250_000 },
+          { contender: "eventfold", vs: "raw-event" },
+        ],
+      },
+    ],
+  },
+];
+
+/** (e) The whole package's JS and wasm, gzip -9, must stay under this many bytes. */
+export const SIZE_BUDGET_GZIP = 150_000;
