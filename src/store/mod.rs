@@ -11,6 +11,8 @@
 //! the contract stays the same everywhere.
 
 pub mod contract;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
 mod memory;
 mod notify;
 mod options;

@@ -1,0 +1,202 @@
+//! The record layout of the `chunks` object store, and its encoding.
+//!
+//! One record holds consecutive events of one stream appended together (a whole append, or a
+//! slice of a large one):
+//!
+//! ```text
+//! { p: 1042,                  // position of the chunk's LAST event (the primary key)
+//!   n: 3,                     // number of events
+//!   s: "order-7",             // stream
+//!   v: 12,                    // stream version of the LAST event; index "stream" on [s, v]
+//!   t: 1764190000123,         // timestamp of the append (ms since the epoch)
+//!   ids: ["…", "…", "…"],     // event ids; unique multiEntry index "ids"
+//!   e: "[{\"id\":…,\"stream\":…,\"type\":…,\"data\":…,\"metadata\":…,\"version\":10,\"position\":1040,\"timestamp\":…},…]" }
+//! ```
+//!
+//! `e` is one JSON text holding the recorded events exactly as JavaScript sees them, so a
+//! whole chunk crosses the wasm boundary as one string and is decoded with one parse.
+//! Keys name the LAST event so that "the chunk holding position x" is the first record with
+//! key ≥ x (one `getAll` from `x`), and likewise for stream versions.
+
+use wasm_bindgen::JsValue;
+
+use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
+use crate::error::{Error, Result};
+
+/// Largest number a key or counter may hold (JavaScript's `Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// Target size of one record's `e` text. Appends larger than this are split into several
+/// records, which keeps single-event reads cheap and records under Chromium's 64 KiB
+/// threshold above which values are written as separate blob files.
+pub const CHUNK_TARGET_BYTES: usize = 48 * 1024;
+
+/// The fields of a chunk besides its events, read without decoding `e`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChunkHeader {
+    /// Position of the chunk's last event.
+    pub last_position: Position,
+    /// Its timestamp.
+    pub timestamp: Timestamp,
+}
+
+/// `[stream, version]`, a key of the `stream` index.
+pub(crate) fn stream_key(stream: &str, version: f64) -> JsValue {
+    js_sys::Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(version)).into()
+}
+
+/// How a record is named in [`Error::CorruptData`]: `chunks/<key>`.
+pub(crate) fn record_name(value: &JsValue) -> String {
+    let key = get(value, "p");
+    let text = js_sys::JSON::stringify(&key)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "?".into());
+    format!("{}/{text}", super::schema::CHUNKS)
+}
+
+fn get(value: &JsValue, field: &str) -> JsValue {
+    js_sys::Reflect::get(value, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn corrupt(value: &JsValue, message: impl Into<String>) -> Error {
+    Error::CorruptData {
+        record: record_name(value),
+        message: message.into(),
+    }
+}
+
+/// A non-negative integer field.
+fn uint(value: &JsValue, field: &str) -> Result<u64> {
+    match get(value, field).as_f64() {
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE => Ok(n as u64),
+        _ => Err(corrupt(
+            value,
+            format!("field {field} is not a non-negative integer"),
+        )),
+    }
+}
+
+/// Reads a record's header.
+///
+/// # Errors
+/// [`Error::CorruptData`] naming the record when a field is missing or malformed.
+pub(crate) fn decode_header(value: &JsValue) -> Result<ChunkHeader> {
+    let t = get(value, "t").as_f64();
+    let timestamp = match t {
+        Some(t) if t.is_finite() && t.fract() == 0.0 && t.abs() <= MAX_SAFE => Timestamp(t as i64),
+        _ => return Err(corrupt(value, "field t is not an integer timestamp")),
+    };
+    Ok(ChunkHeader {
+        last_position: Position(uint(value, "p")?),
+        timestamp,
+    })
+}
+
+/// Builds the record of `events`, consecutive events of one stream.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an empty slice; [`Error::Storage`] if encoding fails.
+pub(crate) fn encode_chunk(events: &[RecordedEvent]) -> Result<JsValue> {
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(Error::invalid("a chunk holds at least one event"));
+    };
+    let e = serde_json::to_string(events).map_err(|e| Error::Storage {
+        message: format!("encoding events: {e}"),
+    })?;
+    let ids = js_sys::Array::new_with_length(events.len() as u32);
+    for (i, ev) in events.iter().enumerate() {
+        ids.set(i as u32, JsValue::from_str(ev.id.as_str()));
+    }
+    let record = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), v);
+    let fields = [
+        ("p", JsValue::from_f64(last.position.0 as f64)),
+        ("n", JsValue::from_f64(events.len() as f64)),
+        ("s", JsValue::from_str(first.stream.as_str())),
+        ("v", JsValue::from_f64(last.version.0 as f64)),
+        ("t", JsValue::from_f64(first.timestamp.0 as f64)),
+        ("ids", ids.into()),
+        ("e", JsValue::from_str(&e)),
+    ];
+    for (k, v) in &fields {
+        set(k, v).map_err(|_| Error::Storage {
+            message: format!("building a record: cannot set field {k}"),
+        })?;
+    }
+    Ok(record.into())
+}
+
+/// Splits a batch into chunk-sized slices (at least one event each), by JSON size.
+pub(crate) fn split_points(events: &[RecordedEvent]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, e) in events.iter().enumerate() {
+        // Payloads plus the fixed fields (ids, names, numbers) of one event, roughly.
+        let size = e.data.as_str().len()
+            + e.metadata.as_str().len()
+            + e.event_type.as_str().len()
+            + e.stream.as_str().len()
+            + 140;
+        if i > start && bytes + size > CHUNK_TARGET_BYTES {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push(start..events.len());
+    }
+    out
+}
+
+/// Decodes a record into its events, checking them against its header fields.
+///
+/// # Errors
+/// [`Error::CorruptData`] naming the record when anything does not fit: missing fields, text
+/// that is not the JSON of recorded events, counts, streams, versions, positions or ids that
+/// disagree with the header.
+pub(crate) fn decode_chunk(value: &JsValue) -> Result<Vec<RecordedEvent>> {
+    if !value.is_object() {
+        return Err(corrupt(value, "the record is not an object"));
+    }
+    let header = decode_header(value)?;
+    let n = uint(value, "n")?;
+    let last_version = uint(value, "v")?;
+    let stream = get(value, "s")
+        .as_string()
+        .and_then(|s| StreamId::new(s).ok())
+        .ok_or_else(|| corrupt(value, "field s is not a stream id"))?;
+    let text = get(value, "e")
+        .as_string()
+        .ok_or_else(|| corrupt(value, "field e is not a string"))?;
+    let events: Vec<RecordedEvent> = serde_json::from_str(&text)
+        .map_err(|e| corrupt(value, format!("field e is not recorded events: {e}")))?;
+    if n == 0 || events.len() as u64 != n || last_version < n || header.last_position.0 < n {
+        return Err(corrupt(
+            value,
+            format!("holds {} events, header says {n}", events.len()),
+        ));
+    }
+    let ids = js_sys::Array::from(&get(value, "ids"));
+    if ids.length() as u64 != n {
+        return Err(corrupt(value, "field ids does not list every event"));
+    }
+    let first_version = last_version - n + 1;
+    let first_position = header.last_position.0 - n + 1;
+    for (i, e) in events.iter().enumerate() {
+        let k = i as u64;
+        let ok = e.stream == stream
+            && e.version == Version(first_version + k)
+            && e.position == Position(first_position + k)
+            && ids.get(i as u32).as_string().as_deref() == Some(e.id.as_str());
+        if !ok {
+            return Err(corrupt(
+                value,
+                format!("event {i} does not match the record's stream, versions, positions or ids"),
+            ));
+        }
+    }
+    Ok(events)
+}

@@ -1,0 +1,313 @@
+//! The browser's durable event store, on IndexedDB (wasm32 only).
+//!
+//! Layout, transaction shape, group commit, multi-tab behaviour, schema versions and measured
+//! numbers are described in `docs/storage.md`. In short: one record per append (large appends
+//! are split into ~48 KiB chunks) in object store `chunks`, keyed by the position of the
+//! chunk's last event; index `stream` on `[stream, last version]`; a unique multiEntry index
+//! `ids` on the event ids so that a reused id makes the put fail instead of costing a lookup
+//! per event. Appends issued while a transaction is running share the next one (group
+//! commit), each with its own expected-version check and result.
+//!
+//! ```no_run
+//! # async fn demo() -> eventfold::Result<()> {
+//! use eventfold::store::indexeddb::{IdbOptions, IndexedDbStore};
+//! use eventfold::{EventId, EventStore, EventType, ExpectedVersion, Json, NewEvent, StreamId};
+//! let store = IndexedDbStore::open(IdbOptions::new("shop")).await?;
+//! let created = NewEvent::new(EventId::from_bytes([1; 16]), EventType::new("OrderCreated")?,
+//!     Json::parse(r#"{"customerId":"c1"}"#)?);
+//! store.append(&StreamId::new("order-1")?, vec![created], ExpectedVersion::NoStream).await?;
+//! store.close();
+//! # Ok(()) }
+//! ```
+
+mod append;
+mod channel;
+mod codec;
+mod health;
+mod read;
+mod request;
+mod schema;
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbTransaction, IdbTransactionMode};
+
+use crate::core::append::{AppendResult, StoreLimits};
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
+use crate::error::{Error, Result};
+use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
+
+pub use codec::CHUNK_TARGET_BYTES;
+pub use health::StorageInfo;
+pub use request::error_from_dom_exception;
+pub use schema::{CHUNKS, IDS_INDEX, SCHEMA_VERSION, STREAM_INDEX};
+
+/// When a write transaction reports completion (IndexedDB's `durability` hint).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// The browser's default (relaxed in Chromium since version 121).
+    #[default]
+    Default,
+    /// Complete once the data reached the operating system: fast, may lose the last appends
+    /// on a power cut (never on a tab or browser crash).
+    Relaxed,
+    /// Complete once the data is flushed to disk: slower, survives power loss.
+    Strict,
+}
+
+/// Options of [`IndexedDbStore::open`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdbOptions {
+    /// The IndexedDB database name (one store per name and origin). Must not be empty.
+    pub name: String,
+    /// The durability of append transactions.
+    pub durability: Durability,
+    /// Size limits enforced on appends.
+    pub limits: StoreLimits,
+}
+
+impl IdbOptions {
+    /// Options for database `name` with default durability and limits.
+    pub fn new(name: impl Into<String>) -> Self {
+        IdbOptions {
+            name: name.into(),
+            durability: Durability::Default,
+            limits: StoreLimits::default(),
+        }
+    }
+}
+
+/// The shared state of one open store (the flusher task and the event callbacks hold it too).
+pub(crate) struct Inner {
+    db: IdbDatabase,
+    name: String,
+    durability: Durability,
+    limits: StoreLimits,
+    changes: ChangeNotifier,
+    closed: RefCell<Option<String>>,
+    queue: RefCell<Vec<append::Job>>,
+    flushing: Cell<bool>,
+    committed: Cell<u64>,
+    watch: RefCell<Option<schema::CloseWatch>>,
+    channel: RefCell<Option<channel::Channel>>,
+}
+
+impl Inner {
+    /// Why the store is closed, if it is.
+    fn closed_reason(&self) -> Option<String> {
+        self.closed.borrow().clone()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        match self.closed_reason() {
+            Some(reason) => Err(Error::StoreClosed { reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the store closed (first reason wins), closes the connection and ends
+    /// subscriptions. Safe to call from the database's own event callbacks.
+    fn mark_closed(&self, reason: String) {
+        {
+            let mut closed = self.closed.borrow_mut();
+            if closed.is_some() {
+                return;
+            }
+            *closed = Some(reason);
+        }
+        self.db.close();
+        self.changes.close();
+    }
+
+    /// Maps a DOMException to a typed error, reporting `STORE_CLOSED` once the store closed.
+    fn dom_error(&self, e: request::DomError) -> Error {
+        e.into_error(self.closed_reason())
+    }
+
+    /// Maps an exception thrown by a synchronous IndexedDB call.
+    fn js_error(&self, e: JsValue) -> Error {
+        self.dom_error(request::DomError::from_js(&e))
+    }
+
+    /// A transaction over `chunks`.
+    fn transaction(&self, mode: IdbTransactionMode) -> Result<IdbTransaction> {
+        self.check_open()?;
+        let durability = match (mode, self.durability) {
+            (IdbTransactionMode::Readwrite, Durability::Relaxed) => Some("relaxed"),
+            (IdbTransactionMode::Readwrite, Durability::Strict) => Some("strict"),
+            _ => None,
+        };
+        let tx = match durability {
+            None => self.db.transaction_with_str_and_mode(CHUNKS, mode),
+            // `db.transaction(store, mode, { durability })`: web-sys only binds the options
+            // argument behind `web_sys_unstable_apis`, so it is called by name.
+            Some(d) => (|| {
+                let options = js_sys::Object::new();
+                js_sys::Reflect::set(&options, &"durability".into(), &d.into())?;
+                let f: js_sys::Function =
+                    js_sys::Reflect::get(&self.db, &"transaction".into())?.dyn_into()?;
+                f.call3(&self.db, &CHUNKS.into(), &"readwrite".into(), &options)?
+                    .dyn_into::<IdbTransaction>()
+            })(),
+        };
+        tx.map_err(|e| self.js_error(e))
+    }
+
+    /// Records that the log now reaches `head`: wakes local subscribers and tells other tabs.
+    fn published(&self, head: Position) {
+        self.changes.notify(head);
+        if let Some(channel) = self.channel.borrow().as_ref() {
+            channel.post(head);
+        }
+    }
+}
+
+/// An event store in an IndexedDB database: durable, shared by the tabs of one origin.
+///
+/// Dropping the store closes it, like [`close`](Self::close).
+pub struct IndexedDbStore {
+    inner: Rc<Inner>,
+}
+
+impl IndexedDbStore {
+    /// Opens (creating or upgrading) the store in database `options.name`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty name; [`Error::SchemaTooNew`] when a newer eventfold
+    /// created the database; [`Error::Unsupported`] without IndexedDB; [`Error::Storage`] when
+    /// the browser refuses (the database is unchanged then);
+    /// [`Error::CorruptData`] when the newest record cannot be read.
+    pub async fn open(options: IdbOptions) -> Result<IndexedDbStore> {
+        if options.name.trim().is_empty() {
+            return Err(Error::invalid(
+                "the database name must be a non-empty string",
+            ));
+        }
+        let db = schema::open_database(&options.name).await?;
+        let inner = Rc::new(Inner {
+            db: db.clone(),
+            name: options.name,
+            durability: options.durability,
+            limits: options.limits,
+            changes: ChangeNotifier::default(),
+            closed: RefCell::new(None),
+            queue: RefCell::new(Vec::new()),
+            flushing: Cell::new(false),
+            committed: Cell::new(0),
+            watch: RefCell::new(None),
+            channel: RefCell::new(None),
+        });
+        let weak: Weak<Inner> = Rc::downgrade(&inner);
+        let on_close: Rc<dyn Fn(String)> = Rc::new(move |reason| {
+            if let Some(inner) = weak.upgrade() {
+                inner.mark_closed(reason);
+            }
+        });
+        *inner.watch.borrow_mut() = Some(schema::CloseWatch::new(&db, on_close));
+        let weak = Rc::downgrade(&inner);
+        let on_head: Rc<dyn Fn(Position)> = Rc::new(move |head| {
+            if let Some(inner) = weak.upgrade() {
+                inner.changes.notify(head);
+            }
+        });
+        *inner.channel.borrow_mut() = channel::Channel::open(&inner.name, on_head);
+        let store = IndexedDbStore { inner };
+        let head = read::head(&store.inner).await?;
+        store.inner.changes.notify(head);
+        Ok(store)
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> StoreLimits {
+        self.inner.limits
+    }
+
+    /// How many append transactions this store committed (a diagnostic: with group commit,
+    /// concurrent appends share one).
+    pub fn transactions_committed(&self) -> u64 {
+        self.inner.committed.get()
+    }
+
+    /// Whether the store is closed, and why.
+    pub fn closed_reason(&self) -> Option<String> {
+        self.inner.closed_reason()
+    }
+
+    /// Closes the store: every later call fails with [`Error::StoreClosed`] and subscriptions
+    /// end. Appends already handed to a transaction still complete. Idempotent.
+    pub fn close(&self) {
+        self.inner.mark_closed("the store was closed".into());
+        self.inner.watch.borrow_mut().take();
+        self.inner.channel.borrow_mut().take();
+    }
+
+    /// How much storage this origin uses, its quota, and whether it is persisted.
+    ///
+    /// # Errors
+    /// [`Error::StoreClosed`] after [`close`](Self::close); [`Error::Unsupported`] where
+    /// `navigator.storage` is missing; [`Error::Storage`] when the browser fails.
+    pub async fn storage(&self) -> Result<StorageInfo> {
+        self.inner.check_open()?;
+        health::storage_info().await
+    }
+
+    /// Asks the browser to keep this origin's data under storage pressure
+    /// (`navigator.storage.persist()`). Returns whether storage is now persisted.
+    ///
+    /// # Errors
+    /// As [`storage`](Self::storage).
+    pub async fn request_persistence(&self) -> Result<bool> {
+        self.inner.check_open()?;
+        health::request_persistence().await
+    }
+}
+
+impl Drop for IndexedDbStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl EventStore for IndexedDbStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        append::append(&self.inner, stream.clone(), events, expected).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        read::read_stream(&self.inner, stream, options).await
+    }
+
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        read::read_all(&self.inner, options).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
+        read::stream_version(&self.inner, stream).await
+    }
+
+    async fn head(&self) -> Result<Position> {
+        read::head(&self.inner).await
+    }
+
+    fn changes(&self) -> &ChangeNotifier {
+        &self.inner.changes
+    }
+}

@@ -1,0 +1,202 @@
+//! Reads: the head, stream versions, stream reads and reads of the global log.
+//!
+//! Every read runs in a readonly transaction. Because the log is append-only (a chunk, once
+//! written, never changes and keys only grow), a read that finds its transaction finished (its
+//! caller stopped polling for a while) continues in a fresh one without losing consistency:
+//! [`ReadTx`] does that.
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    IdbCursor, IdbCursorDirection, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransactionMode,
+};
+
+use super::append::{version_cursor, version_from_cursor};
+use super::codec::{decode_chunk, decode_header, stream_key, MAX_SAFE};
+use super::request::{DomError, Request};
+use super::schema::STREAM_INDEX;
+use super::Inner;
+use crate::core::event::{Position, RecordedEvent, StreamId, Version};
+use crate::error::{Error, Result};
+use crate::store::{Direction, ReadAllOptions, ReadStreamOptions};
+
+/// Chunks fetched per `getAll` of the global log.
+const PAGE_CHUNKS: u32 = 128;
+
+/// A readonly transaction that is renewed when it finished under a slow caller.
+struct ReadTx<'a> {
+    inner: &'a Inner,
+    store: IdbObjectStore,
+}
+
+impl<'a> ReadTx<'a> {
+    fn new(inner: &'a Inner) -> Result<Self> {
+        Ok(ReadTx {
+            inner,
+            store: Self::open(inner)?,
+        })
+    }
+
+    fn open(inner: &Inner) -> Result<IdbObjectStore> {
+        inner
+            .transaction(IdbTransactionMode::Readonly)?
+            .object_store(super::CHUNKS)
+            .map_err(|e| inner.js_error(e))
+    }
+
+    /// Starts a request with `make`, on a fresh transaction if the current one finished.
+    fn request(
+        &mut self,
+        make: impl Fn(&IdbObjectStore) -> std::result::Result<IdbRequest, JsValue>,
+    ) -> Result<Request> {
+        match Request::from_call(make(&self.store)) {
+            Err(e) if e.name == "TransactionInactiveError" => {
+                self.store = Self::open(self.inner)?;
+                Request::from_call(make(&self.store)).map_err(|e| self.inner.dom_error(e))
+            }
+            other => other.map_err(|e| self.inner.dom_error(e)),
+        }
+    }
+
+    async fn fetch(
+        &mut self,
+        make: impl Fn(&IdbObjectStore) -> std::result::Result<IdbRequest, JsValue>,
+    ) -> Result<JsValue> {
+        let req = self.request(make)?;
+        req.await.map_err(|e: DomError| self.inner.dom_error(e))
+    }
+}
+
+/// The position of the newest event (0 when the log is empty).
+pub(crate) async fn head(inner: &Inner) -> Result<Position> {
+    let mut rt = ReadTx::new(inner)?;
+    let cursor = rt
+        .fetch(|s| {
+            s.open_key_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev)
+        })
+        .await?;
+    let Some(cursor) = cursor.dyn_ref::<IdbCursor>() else {
+        return Ok(Position(0));
+    };
+    match cursor.key().ok().and_then(|k| k.as_f64()) {
+        Some(p) if p.is_finite() && p >= 0.0 && p.fract() == 0.0 && p <= MAX_SAFE => {
+            Ok(Position(p as u64))
+        }
+        _ => Err(Error::CorruptData {
+            record: format!("{}/last", super::CHUNKS),
+            message: "the newest record's key is not a position".into(),
+        }),
+    }
+}
+
+/// The stream's version (0 if it does not exist).
+pub(crate) async fn stream_version(inner: &Inner, stream: &StreamId) -> Result<Version> {
+    let mut rt = ReadTx::new(inner)?;
+    version_in(&mut rt, stream).await
+}
+
+async fn version_in(rt: &mut ReadTx<'_>, stream: &StreamId) -> Result<Version> {
+    let s = stream.as_str();
+    let req = rt.request(|store| version_cursor(&store.index(STREAM_INDEX)?, s))?;
+    let result = req.await.map_err(|e| rt.inner.dom_error(e))?;
+    version_from_cursor(&result)
+}
+
+/// Reads a stream in version order or reverse order, as [`EventStore::read_stream`] says.
+///
+/// [`EventStore::read_stream`]: crate::store::EventStore::read_stream
+pub(crate) async fn read_stream(
+    inner: &Inner,
+    stream: &StreamId,
+    options: &ReadStreamOptions,
+) -> Result<Vec<RecordedEvent>> {
+    let mut rt = ReadTx::new(inner)?;
+    let current = version_in(&mut rt, stream).await?;
+    let Some((lo, hi)) = options.range(current) else {
+        return Ok(Vec::new());
+    };
+    let s = stream.as_str();
+    // Chunks whose last version lies in [lo, hi], plus the first chunk ending at or after hi
+    // (the one holding hi): together exactly the chunks covering [lo, hi].
+    let within = rt.request(|store| {
+        let range = IdbKeyRange::bound(&stream_key(s, lo as f64), &stream_key(s, hi as f64))?;
+        store.index(STREAM_INDEX)?.get_all_with_key(&range)
+    })?;
+    let holding_hi = rt.request(|store| {
+        let range = IdbKeyRange::bound(&stream_key(s, hi as f64), &stream_key(s, MAX_SAFE))?;
+        store.index(STREAM_INDEX)?.get(&range)
+    })?;
+    let dom = |e: DomError| inner.dom_error(e);
+    let within = js_sys::Array::from(&within.await.map_err(dom)?);
+    let holding_hi = holding_hi.await.map_err(dom)?;
+    let mut events = Vec::new();
+    let mut last_key = None;
+    for record in within.iter() {
+        last_key = Some(decode_header(&record)?.last_position);
+        events.extend(decode_chunk(&record)?);
+    }
+    if !holding_hi.is_undefined() && Some(decode_header(&holding_hi)?.last_position) != last_key {
+        events.extend(decode_chunk(&holding_hi)?);
+    }
+    events.retain(|e| (lo..=hi).contains(&e.version.0));
+    if events.len() as u64 != hi - lo + 1 {
+        return Err(Error::CorruptData {
+            record: format!("{}/{STREAM_INDEX}/{s}", super::CHUNKS),
+            message: format!(
+                "stream {s} should hold versions {lo}..={hi} but {} were found",
+                events.len()
+            ),
+        });
+    }
+    if options.direction == Direction::Backward {
+        events.reverse();
+    }
+    Ok(events)
+}
+
+/// Reads the global log after `options.after`, filtered, up to `options.limit` events.
+pub(crate) async fn read_all(
+    inner: &Inner,
+    options: &ReadAllOptions,
+) -> Result<Vec<RecordedEvent>> {
+    let limit = options.limit.unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    if limit == 0 || options.after.0 as f64 >= MAX_SAFE {
+        inner.check_open()?;
+        return Ok(out);
+    }
+    let mut rt = ReadTx::new(inner)?;
+    let page = if options.filter.is_empty() {
+        u32::try_from(limit)
+            .unwrap_or(PAGE_CHUNKS)
+            .clamp(1, PAGE_CHUNKS)
+    } else {
+        PAGE_CHUNKS
+    };
+    // The first record with key > after holds position after + 1 (keys are last positions).
+    let mut from = options.after.0 + 1;
+    loop {
+        let lower = from as f64;
+        let records = rt
+            .fetch(|s| {
+                let range = IdbKeyRange::lower_bound(&JsValue::from_f64(lower))?;
+                s.get_all_with_key_and_limit(&range, page)
+            })
+            .await?;
+        let records = js_sys::Array::from(&records);
+        for record in records.iter() {
+            let events = decode_chunk(&record)?;
+            for e in events {
+                from = e.position.0 + 1;
+                if e.position > options.after && options.filter.matches(&e) {
+                    out.push(e);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        if records.length() < page {
+            return Ok(out);
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Futures over raw IndexedDB requests and transactions.
+//!
+//! The store talks to `web-sys` directly instead of going through `indexed_db_futures`: it needs
+//! to cancel the default action of a failed request (`preventDefault`) so the transaction
+//! survives, to fire requests without listeners (puts whose failure aborts the transaction
+//! anyway), and to see a transaction's `abort` with its `error`. Each helper here is small and
+//! holds its JavaScript callbacks only as long as it lives.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{DomException, Event, IdbRequest, IdbTransaction};
+
+use crate::error::{Error, Result};
+
+/// A DOMException as IndexedDB reports it: its `name` decides the typed error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DomError {
+    /// The DOMException name (`QuotaExceededError`, `ConstraintError`, ...).
+    pub name: String,
+    /// The browser's message.
+    pub message: String,
+}
+
+impl DomError {
+    /// Reads name and message from any thrown value (a DOMException, an Error or a string).
+    pub fn from_js(value: &JsValue) -> Self {
+        if let Some(e) = value.dyn_ref::<DomException>() {
+            return DomError {
+                name: e.name(),
+                message: e.message(),
+            };
+        }
+        let field = |k: &str| {
+            js_sys::Reflect::get(value, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        DomError {
+            name: field("name").unwrap_or_else(|| "UnknownError".into()),
+            message: field("message")
+                .or_else(|| value.as_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn from_option(e: Option<DomException>, fallback: &str) -> Self {
+        match e {
+            Some(e) => DomError {
+                name: e.name(),
+                message: e.message(),
+            },
+            None => DomError {
+                name: fallback.into(),
+                message: String::new(),
+            },
+        }
+    }
+
+    /// Maps the exception to eventfold's typed error. `closed` is the reason the store was
+    /// closed, if it was: operations on a closing connection then report `STORE_CLOSED`.
+    pub fn into_error(self, closed: Option<String>) -> Error {
+        if let Some(reason) = closed {
+            if matches!(
+                self.name.as_str(),
+                "InvalidStateError" | "AbortError" | "TransactionInactiveError"
+            ) {
+                return Error::StoreClosed { reason };
+            }
+        }
+        error_from_dom_exception(&self.name, &self.message)
+    }
+}
+
+/// The typed error for a DOMException `name` (with its `message`).
+///
+/// ```
+/// # #[cfg(target_arch = "wasm32")] {
+/// use eventfold::store::indexeddb::error_from_dom_exception;
+/// assert_eq!(error_from_dom_exception("QuotaExceededError", "full").code(), "QUOTA_EXCEEDED");
+/// # }
+/// ```
+///
+/// `QuotaExceededError` → [`Error::QuotaExceeded`]; `VersionError` → [`Error::SchemaTooNew`]
+/// (versions unknown here: callers that know them build the variant themselves);
+/// `InvalidStateError` (a closing or closed connection) → [`Error::StoreClosed`]; `AbortError`
+/// and everything else → [`Error::Storage`] naming the exception.
+pub fn error_from_dom_exception(name: &str, message: &str) -> Error {
+    match name {
+        "QuotaExceededError" => Error::QuotaExceeded {
+            message: message.to_string(),
+        },
+        "VersionError" => Error::SchemaTooNew {
+            found: 0,
+            supported: super::schema::SCHEMA_VERSION,
+        },
+        "InvalidStateError" => Error::StoreClosed {
+            reason: format!("the database connection is closing ({message})"),
+        },
+        "AbortError" => Error::Storage {
+            message: format!("transaction aborted: {message}"),
+        },
+        other => Error::Storage {
+            message: format!("{other}: {message}"),
+        },
+    }
+}
+
+type Callback = Closure<dyn FnMut(Event)>;
+
+struct Slot<T> {
+    outcome: Option<T>,
+    waker: Option<Waker>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            outcome: None,
+            waker: None,
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    fn fill(cell: &RefCell<Slot<T>>, value: T) {
+        let waker = {
+            let mut s = cell.borrow_mut();
+            if s.outcome.is_some() {
+                return;
+            }
+            s.outcome = Some(value);
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn poll(cell: &RefCell<Slot<T>>, cx: &Context<'_>) -> Poll<T> {
+        let mut s = cell.borrow_mut();
+        match s.outcome.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A request being served; resolves to its `result` or its error. A failed request's default
+/// action (aborting the transaction) is cancelled: the caller decides what the failure means.
+pub(crate) struct Request {
+    req: IdbRequest,
+    slot: Rc<RefCell<Slot<std::result::Result<JsValue, DomError>>>>,
+    _on_success: Callback,
+    _on_error: Callback,
+}
+
+impl Request {
+    /// Listens to `req`. Must be called before control returns to the event loop.
+    pub fn new(req: IdbRequest) -> Self {
+        let slot = Rc::new(RefCell::new(Slot::default()));
+        let (s, r) = (slot.clone(), req.clone());
+        let on_success = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            let value = r.result().map_err(|e| DomError::from_js(&e));
+            Slot::fill(&s, value);
+        });
+        let (s, r) = (slot.clone(), req.clone());
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
+            ev.prevent_default();
+            ev.stop_propagation();
+            let err = DomError::from_option(r.error().ok().flatten(), "UnknownError");
+            Slot::fill(&s, Err(err));
+        });
+        req.set_onsuccess(Some(on_success.as_ref().unchecked_ref()));
+        req.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Request {
+            req,
+            slot,
+            _on_success: on_success,
+            _on_error: on_error,
+        }
+    }
+
+    /// Wraps the result of a call that creates a request (which may throw synchronously).
+    pub fn from_call(call: std::result::Result<IdbRequest, JsValue>) -> Result<Self, DomError> {
+        call.map(Request::new).map_err(|e| DomError::from_js(&e))
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        self.req.set_onsuccess(None);
+        self.req.set_onerror(None);
+    }
+}
+
+impl Future for Request {
+    type Output = std::result::Result<JsValue, DomError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Slot::poll(&self.slot, cx)
+    }
+}
+
+/// Resolves when a transaction finishes: `Ok` on `complete`, the abort's error otherwise.
+pub(crate) struct TxDone {
+    tx: IdbTransaction,
+    slot: Rc<RefCell<Slot<std::result::Result<(), DomError>>>>,
+    _on_complete: Callback,
+    _on_abort: Callback,
+}
+
+impl TxDone {
+    /// Listens to `tx`; create it right after the transaction.
+    pub fn new(tx: &IdbTransaction) -> Self {
+        let slot = Rc::new(RefCell::new(Slot::default()));
+        let s = slot.clone();
+        let on_complete = Closure::<dyn FnMut(Event)>::new(move |_: Event| Slot::fill(&s, Ok(())));
+        let (s, t) = (slot.clone(), tx.clone());
+        let on_abort = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            Slot::fill(&s, Err(DomError::from_option(t.error(), "AbortError")));
+        });
+        tx.set_oncomplete(Some(on_complete.as_ref().unchecked_ref()));
+        tx.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
+        TxDone {
+            tx: tx.clone(),
+            slot,
+            _on_complete: on_complete,
+            _on_abort: on_abort,
+        }
+    }
+}
+
+impl Drop for TxDone {
+    fn drop(&mut self) {
+        self.tx.set_oncomplete(None);
+        self.tx.set_onabort(None);
+    }
+}
+
+impl Future for TxDone {
+    type Output = std::result::Result<(), DomError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Slot::poll(&self.slot, cx)
+    }
+}
+
+/// Awaits every request in order, returning all results or the first error.
+pub(crate) async fn join_all(requests: Vec<Request>) -> Result<Vec<JsValue>, DomError> {
+    let mut out = Vec::with_capacity(requests.len());
+    for r in requests {
+        out.push(r.await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,789 @@
+//! The IndexedDB store in headless Chromium (`wasm-pack test --headless --chrome`): the whole
+//! shared contract suite, then what only this backend has: durability across reopen, group
+//! commit, the ConstraintError slow path, corrupt records, closing, schema upgrades, multi-tab
+//! notifications and storage health. Every test uses a fresh random database.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::cell::RefCell;
+
+use eventfold::store::indexeddb::{
+    error_from_dom_exception, Durability, IdbOptions, IndexedDbStore, CHUNKS, SCHEMA_VERSION,
+    STREAM_INDEX,
+};
+use eventfold::store::{EventFilter, ReadAllOptions, ReadStreamOptions, Subscription};
+use eventfold::{
+    Error, EventId, EventStore, EventType, ExpectedVersion, Json, NewEvent, Position,
+    RecordedEvent, StreamId, Version,
+};
+use futures::future::join_all;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransaction};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn random_name() -> String {
+    format!("eventfold-test-{}", (js_sys::Math::random() * 1e16) as u64)
+}
+
+async fn open(name: &str) -> IndexedDbStore {
+    IndexedDbStore::open(IdbOptions::new(name)).await.unwrap()
+}
+
+eventfold::contract_tests!(wasm, async { open(&random_name()).await });
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn sid(s: &str) -> StreamId {
+    StreamId::new(s).unwrap()
+}
+
+fn id(n: u32) -> EventId {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&n.to_be_bytes());
+    b[6] = 0x40;
+    b[8] = 0x80;
+    EventId::from_bytes(b)
+}
+
+fn ev(n: u32) -> NewEvent {
+    NewEvent::new(
+        id(n),
+        EventType::new("Happened").unwrap(),
+        Json::parse(format!(r#"{{"n":{n}}}"#)).unwrap(),
+    )
+}
+
+fn evs(r: std::ops::Range<u32>) -> Vec<NewEvent> {
+    r.map(ev).collect()
+}
+
+async fn log(s: &IndexedDbStore) -> Vec<RecordedEvent> {
+    s.read_all(&ReadAllOptions::default()).await.unwrap()
+}
+
+async fn snapshot(s: &IndexedDbStore) -> (Position, Vec<RecordedEvent>) {
+    (s.head().await.unwrap(), log(s).await)
+}
+
+fn factory() -> IdbFactory {
+    js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .unwrap()
+        .unchecked_into()
+}
+
+/// Resolves with a request's result (or rejects with its error).
+async fn settle(req: &IdbRequest) -> Result<JsValue, JsValue> {
+    let r = req.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let (r1, r2) = (r.clone(), r.clone());
+        let ok = Closure::once_into_js(move |_: web_sys::Event| {
+            resolve
+                .call1(&JsValue::NULL, &r1.result().unwrap_or(JsValue::NULL))
+                .unwrap();
+        });
+        let err = Closure::once_into_js(move |e: web_sys::Event| {
+            e.prevent_default();
+            let error: JsValue = r2
+                .error()
+                .ok()
+                .flatten()
+                .map(Into::into)
+                .unwrap_or_default();
+            reject.call1(&JsValue::NULL, &error).unwrap();
+        });
+        r.set_onsuccess(Some(ok.unchecked_ref()));
+        r.set_onerror(Some(err.unchecked_ref()));
+    });
+    JsFuture::from(promise).await
+}
+
+/// Opens database `name` at `version` by hand, running `upgrade` in its versionchange
+/// transaction.
+async fn raw_open(
+    name: &str,
+    version: u32,
+    upgrade: impl FnOnce(&IdbDatabase, &IdbTransaction) + 'static,
+) -> IdbDatabase {
+    let req: IdbOpenDbRequest = factory().open_with_u32(name, version).unwrap();
+    let r = req.clone();
+    let upgrade = RefCell::new(Some(upgrade));
+    let on_upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        let db: IdbDatabase = r.result().unwrap().unchecked_into();
+        let tx = r.transaction().unwrap();
+        if let Some(f) = upgrade.borrow_mut().take() {
+            f(&db, &tx);
+        }
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let db = settle(&req).await.unwrap();
+    drop(on_upgrade);
+    db.unchecked_into()
+}
+
+async fn raw_version(name: &str) -> f64 {
+    let req = factory().open(name).unwrap();
+    let db: IdbDatabase = settle(&req).await.unwrap().unchecked_into();
+    let v = db.version();
+    db.close();
+    v
+}
+
+/// Puts `record` into `chunks` by hand.
+async fn raw_put(name: &str, record: &JsValue) {
+    let db = raw_open(name, SCHEMA_VERSION, |_, _| panic!("no upgrade expected")).await;
+    let tx = db
+        .transaction_with_str_and_mode(CHUNKS, web_sys::IdbTransactionMode::Readwrite)
+        .unwrap();
+    let req = tx.object_store(CHUNKS).unwrap().put(record).unwrap();
+    settle(&req).await.unwrap();
+    db.close();
+}
+
+fn obj(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        js_sys::Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn strings(items: &[&str]) -> JsValue {
+    items
+        .iter()
+        .map(|s| JsValue::from_str(s))
+        .collect::<js_sys::Array>()
+        .into()
+}
+
+/// Yields to the event loop (lets BroadcastChannel messages arrive).
+async fn tick(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        let w: web_sys::Window = js_sys::global().unchecked_into();
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// opening and closing
+
+#[wasm_bindgen_test]
+async fn an_empty_name_is_invalid_input() {
+    for name in ["", "  "] {
+        let err = IndexedDbStore::open(IdbOptions::new(name))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.code(), "INVALID_INPUT", "{err}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn data_survives_close_and_reopen() {
+    let name = random_name();
+    let s = open(&name).await;
+    s.append(&sid("a"), evs(1..4), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    s.append(&sid("b"), evs(4..5), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let before = snapshot(&s).await;
+    s.close();
+    drop(s);
+    for durability in [Durability::Strict, Durability::Relaxed] {
+        let s = IndexedDbStore::open(IdbOptions {
+            durability,
+            ..IdbOptions::new(&name)
+        })
+        .await
+        .unwrap();
+        assert_eq!(snapshot(&s).await.0, before.0);
+        assert_eq!(snapshot(&s).await.1.len(), before.1.len());
+        assert_eq!(
+            s.changes().head(),
+            before.0,
+            "the notifier starts at the head"
+        );
+        s.close();
+    }
+    let s = open(&name).await;
+    assert_eq!(snapshot(&s).await, before);
+    let r = s
+        .append(&sid("a"), evs(5..6), ExpectedVersion::Exact(Version(3)))
+        .await
+        .unwrap();
+    assert_eq!((r.version, r.position), (Version(4), Position(5)));
+}
+
+#[wasm_bindgen_test]
+async fn a_closed_store_answers_store_closed_and_ends_subscriptions() {
+    let name = random_name();
+    let s = open(&name).await;
+    s.append(&sid("a"), evs(1..3), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let mut sub = Subscription::new(&s, Position(0), EventFilter::default(), 10);
+    assert_eq!(sub.next_batch().await.unwrap().unwrap().len(), 2);
+    // Caught up and waiting: closing ends the subscription.
+    let close_later = async {
+        tick(5).await;
+        s.close();
+    };
+    let (ended, ()) = futures::future::join(sub.next_batch(), close_later).await;
+    assert_eq!(ended, Ok(None));
+    let closed = |e: Error| assert_eq!(e.code(), "STORE_CLOSED", "{e}");
+    closed(
+        s.append(&sid("a"), evs(3..4), ExpectedVersion::Any)
+            .await
+            .unwrap_err(),
+    );
+    closed(s.read_all(&ReadAllOptions::default()).await.unwrap_err());
+    closed(
+        s.read_stream(&sid("a"), &ReadStreamOptions::default())
+            .await
+            .unwrap_err(),
+    );
+    closed(s.stream_version(&sid("a")).await.unwrap_err());
+    closed(s.head().await.unwrap_err());
+    closed(s.storage().await.unwrap_err());
+    closed(s.request_persistence().await.unwrap_err());
+    s.close();
+    drop(s);
+    let s = open(&name).await;
+    assert_eq!(s.head().await.unwrap(), Position(2), "nothing was written");
+}
+
+// ---------------------------------------------------------------------------------------------
+// group commit
+
+#[wasm_bindgen_test]
+async fn concurrent_appends_share_one_transaction_with_their_own_results() {
+    let s = open(&random_name()).await;
+    for k in 0..4u32 {
+        s.append(
+            &sid(&format!("g-{k}")),
+            evs(k..k + 1),
+            ExpectedVersion::NoStream,
+        )
+        .await
+        .unwrap();
+    }
+    let before = s.transactions_committed();
+    let jobs: Vec<(String, ExpectedVersion)> = (0..16u32)
+        .map(|i| {
+            let stream = format!("g-{}", i % 4);
+            let expected = match i / 4 {
+                0 => ExpectedVersion::Exact(Version(1)), // ok: 1 -> 2
+                1 => ExpectedVersion::Exact(Version(1)), // wrong: the group's first moved it to 2
+                2 => ExpectedVersion::Any,               // ok: 2 -> 3
+                _ => ExpectedVersion::NoStream,          // wrong: it exists
+            };
+            (stream, expected)
+        })
+        .collect();
+    let ids: Vec<StreamId> = jobs.iter().map(|(stream, _)| sid(stream)).collect();
+    let futures = jobs
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, ((_, expected), stream))| {
+            let n = 100 + i as u32 * 2;
+            s.append(stream, evs(n..n + 2), *expected)
+        });
+    let results = join_all(futures).await;
+    assert_eq!(
+        s.transactions_committed(),
+        before + 1,
+        "16 appends of one tick share one transaction"
+    );
+    let mut next_position = 4;
+    for (i, r) in results.iter().enumerate() {
+        match i / 4 {
+            0 | 2 => {
+                next_position += 2;
+                let r = r.as_ref().unwrap();
+                let version = if i / 4 == 0 { 3 } else { 5 };
+                assert_eq!(
+                    (r.version.0, r.position.0),
+                    (version, next_position),
+                    "append {i}"
+                );
+            }
+            _ => {
+                let actual = if i / 4 == 1 { 3 } else { 5 };
+                assert_eq!(
+                    r.as_ref().unwrap_err(),
+                    &Error::WrongExpectedVersion {
+                        stream: sid(&jobs[i].0),
+                        expected: jobs[i].1,
+                        actual: Version(actual),
+                    },
+                    "append {i}"
+                );
+            }
+        }
+    }
+    let log = log(&s).await;
+    assert_eq!(log.len(), 4 + 16, "failed appends wrote nothing");
+    let positions: Vec<u64> = log.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, (1..=20).collect::<Vec<_>>());
+    for k in 0..4 {
+        let stream = s
+            .read_stream(&sid(&format!("g-{k}")), &ReadStreamOptions::default())
+            .await
+            .unwrap();
+        let versions: Vec<u64> = stream.iter().map(|e| e.version.0).collect();
+        assert_eq!(versions, [1, 2, 3, 4, 5]);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_reused_id_in_a_group_fails_alone() {
+    let name = random_name();
+    let s = open(&name).await;
+    let first = s
+        .append(&sid("a"), evs(1..3), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let mut changed = ev(2);
+    changed.data = Json::parse(r#"{"changed":true}"#).unwrap();
+    let results = join_all([
+        s.append(&sid("b"), evs(10..11), ExpectedVersion::NoStream),
+        s.append(&sid("a"), evs(1..3), ExpectedVersion::NoStream), // a retry: idempotent
+        s.append(&sid("c"), vec![changed], ExpectedVersion::Any),  // reused id: conflict
+        s.append(&sid("b"), evs(11..12), ExpectedVersion::Exact(Version(1))),
+        s.append(&sid("d"), evs(20..21), ExpectedVersion::Any),
+        s.append(&sid("d"), evs(20..21), ExpectedVersion::Any), // same id twice in a group
+    ])
+    .await;
+    assert_eq!(results[0].as_ref().unwrap().position, Position(3));
+    assert_eq!(results[1].as_ref().unwrap(), &first);
+    assert_eq!(results[2].as_ref().unwrap_err().code(), "EVENT_ID_CONFLICT");
+    assert_eq!(results[3].as_ref().unwrap().position, Position(4));
+    assert_eq!(results[4].as_ref().unwrap().position, Position(5));
+    assert_eq!(results[5].as_ref().unwrap(), results[4].as_ref().unwrap());
+    let log = log(&s).await;
+    let ids: Vec<EventId> = log.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, [id(1), id(2), id(10), id(11), id(20)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// idempotency across reopen (the ConstraintError slow path)
+
+#[wasm_bindgen_test]
+async fn retries_and_conflicts_are_recognised_after_reopen() {
+    let name = random_name();
+    let s = open(&name).await;
+    let original = s
+        .append(&sid("a"), evs(1..4), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    s.append(&sid("b"), evs(4..5), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    s.close();
+    drop(s);
+    let s = open(&name).await;
+    let before = snapshot(&s).await;
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Any,
+        ExpectedVersion::Exact(Version(0)),
+    ] {
+        assert_eq!(
+            s.append(&sid("a"), evs(1..4), expected).await.unwrap(),
+            original
+        );
+    }
+    let mut changed = evs(1..4);
+    changed[2].data = Json::parse("[]").unwrap();
+    for (stream, events, expected) in [
+        ("a", changed, ExpectedVersion::Any),
+        ("c", evs(4..5), ExpectedVersion::Any),
+        ("a", evs(2..4), ExpectedVersion::Exact(Version(3))),
+        ("a", evs(3..6), ExpectedVersion::Any),
+    ] {
+        let err = s.append(&sid(stream), events, expected).await.unwrap_err();
+        assert_eq!(err.code(), "EVENT_ID_CONFLICT", "{err}");
+        assert_eq!(snapshot(&s).await, before, "a conflict changed the store");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// large appends are split into chunks
+
+#[wasm_bindgen_test]
+async fn a_large_append_spans_several_records_and_reads_back_whole() {
+    let s = open(&random_name()).await;
+    let big = "x".repeat(1000);
+    let batch: Vec<NewEvent> = (0..300u32)
+        .map(|n| NewEvent {
+            data: Json::parse(format!(r#"{{"n":{n},"pad":"{big}"}}"#)).unwrap(),
+            ..ev(n)
+        })
+        .collect();
+    s.append(&sid("big"), batch.clone(), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    s.append(&sid("small"), evs(1000..1001), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let all = log(&s).await;
+    assert_eq!(all.len(), 301);
+    for (new, got) in batch.iter().zip(&all) {
+        assert!(new.same_content(got));
+    }
+    let mid = s
+        .read_stream(
+            &sid("big"),
+            &ReadStreamOptions {
+                from: Some(Version(150)),
+                limit: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let versions: Vec<u64> = mid.iter().map(|e| e.version.0).collect();
+    assert_eq!(versions, [150, 151, 152]);
+    let page = s
+        .read_all(&ReadAllOptions {
+            after: Position(199),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let positions: Vec<u64> = page.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, [200, 201]);
+    // A retry of the whole split batch is still recognised.
+    let again = s
+        .append(&sid("big"), batch, ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    assert_eq!(again.position, Position(300));
+    assert_eq!(log(&s).await.len(), 301);
+}
+
+// ---------------------------------------------------------------------------------------------
+// corrupt data
+
+#[wasm_bindgen_test]
+async fn a_corrupt_record_is_a_typed_error_naming_it() {
+    let name = random_name();
+    let s = open(&name).await;
+    s.append(&sid("a"), evs(1..3), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let garbage = obj(&[
+        ("p", JsValue::from_f64(3.0)),
+        ("n", JsValue::from_f64(1.0)),
+        ("s", "a".into()),
+        ("v", JsValue::from_f64(3.0)),
+        ("t", JsValue::from_f64(0.0)),
+        ("ids", strings(&["not-an-id"])),
+        ("e", "{this is not json".into()),
+    ]);
+    raw_put(&name, &garbage).await;
+    let corrupt = |e: Error| {
+        assert_eq!(e.code(), "CORRUPT_DATA", "{e}");
+        assert!(
+            matches!(&e, Error::CorruptData { record, .. } if record == "chunks/3"),
+            "{e:?}"
+        );
+    };
+    corrupt(s.read_all(&ReadAllOptions::default()).await.unwrap_err());
+    corrupt(
+        s.read_stream(&sid("a"), &ReadStreamOptions::default())
+            .await
+            .unwrap_err(),
+    );
+    // Records before the corrupt one still read.
+    let ok = s
+        .read_all(&ReadAllOptions {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ok.len(), 2);
+    // Wrong shapes: a mismatching header, a non-numeric field.
+    let wrong_count = obj(&[
+        ("p", JsValue::from_f64(10.0)),
+        ("n", JsValue::from_f64(2.0)),
+        ("s", "z".into()),
+        ("v", JsValue::from_f64(2.0)),
+        ("t", JsValue::from_f64(0.0)),
+        ("ids", strings(&[])),
+        ("e", "[]".into()),
+    ]);
+    raw_put(&name, &wrong_count).await;
+    let err = s
+        .read_all(&ReadAllOptions {
+            after: Position(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::CorruptData { record, .. } if record == "chunks/10"),
+        "{err:?}"
+    );
+    let no_time = obj(&[("p", JsValue::from_f64(11.0)), ("t", "soon".into())]);
+    raw_put(&name, &no_time).await;
+    let err = s
+        .append(&sid("q"), evs(50..51), ExpectedVersion::Any)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::CorruptData { record, .. } if record == "chunks/11"),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.head().await.unwrap(),
+        Position(11),
+        "the failed append wrote nothing"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// schema versions
+
+fn create_v1_schema(db: &IdbDatabase) {
+    let params = web_sys::IdbObjectStoreParameters::new();
+    params.set_key_path(&"p".into());
+    let chunks = db
+        .create_object_store_with_optional_parameters(CHUNKS, &params)
+        .unwrap();
+    let unique = web_sys::IdbIndexParameters::new();
+    unique.set_unique(true);
+    chunks
+        .create_index_with_str_sequence_and_optional_parameters(
+            STREAM_INDEX,
+            &strings(&["s", "v"]),
+            &unique,
+        )
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    let name = random_name();
+    let old_event = RecordedEvent {
+        id: id(7),
+        stream: sid("legacy-1"),
+        event_type: EventType::new("Imported").unwrap(),
+        data: Json::parse(r#"{"from":"v1"}"#).unwrap(),
+        metadata: Json::empty_object(),
+        version: Version(1),
+        position: Position(1),
+        timestamp: eventfold::Timestamp(1_700_000_000_000),
+    };
+    let text = serde_json::to_string(&[&old_event]).unwrap();
+    let record = obj(&[
+        ("p", JsValue::from_f64(1.0)),
+        ("n", JsValue::from_f64(1.0)),
+        ("s", "legacy-1".into()),
+        ("v", JsValue::from_f64(1.0)),
+        ("t", JsValue::from_f64(1_700_000_000_000.0)),
+        ("ids", strings(&[id(7).as_str()])),
+        ("e", text.into()),
+    ]);
+    let db = raw_open(&name, 1, |db, _| create_v1_schema(db)).await;
+    let tx = db
+        .transaction_with_str_and_mode(CHUNKS, web_sys::IdbTransactionMode::Readwrite)
+        .unwrap();
+    settle(&tx.object_store(CHUNKS).unwrap().put(&record).unwrap())
+        .await
+        .unwrap();
+    db.close();
+    assert_eq!(raw_version(&name).await, 1.0);
+
+    let s = open(&name).await;
+    assert_eq!(raw_version(&name).await, f64::from(SCHEMA_VERSION));
+    assert_eq!(log(&s).await, std::slice::from_ref(&old_event));
+    // The ids index was built over the old record: its id is known.
+    let mut other = NewEvent::new(id(7), EventType::new("Imported").unwrap(), Json::null());
+    let err = s
+        .append(&sid("legacy-2"), vec![other.clone()], ExpectedVersion::Any)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "EVENT_ID_CONFLICT");
+    other.data = old_event.data.clone();
+    let retry = s
+        .append(&sid("legacy-1"), vec![other], ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    assert_eq!(retry.position, Position(1));
+    let r = s
+        .append(
+            &sid("legacy-1"),
+            evs(8..9),
+            ExpectedVersion::Exact(Version(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.version, r.position), (Version(2), Position(2)));
+}
+
+#[wasm_bindgen_test]
+async fn a_database_from_a_newer_schema_is_refused_and_left_alone() {
+    let name = random_name();
+    let newer = SCHEMA_VERSION + 1;
+    let db = raw_open(&name, newer, |db, _| {
+        db.create_object_store("future").unwrap();
+    })
+    .await;
+    db.close();
+    let err = IndexedDbStore::open(IdbOptions::new(&name))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err,
+        Error::SchemaTooNew {
+            found: newer,
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(raw_version(&name).await, f64::from(newer));
+}
+
+#[wasm_bindgen_test]
+async fn another_tab_upgrading_closes_the_store_cleanly() {
+    let name = random_name();
+    let s = open(&name).await;
+    s.append(&sid("a"), evs(1..2), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    // Another tab (a second connection) upgrades: this store must let it through.
+    let db = raw_open(&name, SCHEMA_VERSION + 1, |_, _| {}).await;
+    db.close();
+    let reason = s.closed_reason().expect("the store closed itself");
+    assert!(reason.contains("another tab upgraded"), "{reason}");
+    let err = s
+        .append(&sid("a"), evs(2..3), ExpectedVersion::Any)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::StoreClosed { reason } if reason.contains("another tab upgraded")),
+        "{err:?}"
+    );
+    assert!(s.changes().is_closed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// several tabs (two connections in one page behave as two tabs: separate connections and
+// BroadcastChannel objects)
+
+#[wasm_bindgen_test]
+async fn appends_in_another_tab_reach_subscribers() {
+    let name = random_name();
+    let (a, b) = (open(&name).await, open(&name).await);
+    let mut received = Vec::new();
+    let mut sub = Subscription::new(&b, Position(0), EventFilter::default(), 100);
+    a.append(&sid("x"), evs(1..3), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    received.extend(sub.next_batch().await.unwrap().unwrap());
+    {
+        let waiting = sub.next_batch();
+        let append_later = async {
+            tick(5).await;
+            a.append(&sid("y"), evs(3..4), ExpectedVersion::NoStream)
+                .await
+                .unwrap();
+        };
+        let (batch, ()) = futures::future::join(waiting, append_later).await;
+        received.extend(batch.unwrap().unwrap());
+    }
+    let positions: Vec<u64> = received.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, [1, 2, 3]);
+    assert_eq!(b.changes().head(), Position(3), "b learned a's head");
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_racing_on_one_stream_take_each_version_once() {
+    let name = random_name();
+    let (a, b) = (open(&name).await, open(&name).await);
+    let mut wins = 0;
+    let mut losses = 0;
+    for round in 0..10u32 {
+        let expected = ExpectedVersion::Exact(Version(u64::from(round)));
+        let n = 1000 + round * 10;
+        let (ra, rb) = futures::future::join(
+            a.append(&sid("race"), evs(n..n + 1), expected),
+            b.append(&sid("race"), evs(n + 1..n + 2), expected),
+        )
+        .await;
+        for r in [ra, rb] {
+            match r {
+                Ok(r) => {
+                    wins += 1;
+                    assert_eq!(r.version.0, u64::from(round) + 1);
+                }
+                Err(Error::WrongExpectedVersion { actual, .. }) => {
+                    losses += 1;
+                    assert_eq!(actual.0, u64::from(round) + 1);
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    assert_eq!((wins, losses), (10, 10));
+    let stream = a
+        .read_stream(&sid("race"), &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    let versions: Vec<u64> = stream.iter().map(|e| e.version.0).collect();
+    assert_eq!(versions, (1..=10).collect::<Vec<_>>());
+    assert_eq!(log(&b).await, stream);
+}
+
+// ---------------------------------------------------------------------------------------------
+// storage health and errors
+
+#[wasm_bindgen_test]
+async fn storage_reports_usage_and_quota() {
+    let s = open(&random_name()).await;
+    s.append(&sid("a"), evs(1..50), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let info = s.storage().await.unwrap();
+    assert!(info.quota > 0, "{info:?}");
+    assert!(info.usage <= info.quota, "{info:?}");
+    let granted = s.request_persistence().await.unwrap();
+    let after = s.storage().await.unwrap();
+    assert_eq!(after.persisted, granted);
+}
+
+#[wasm_bindgen_test]
+fn dom_exception_names_map_to_typed_errors() {
+    let quota = error_from_dom_exception("QuotaExceededError", "the quota has been exceeded");
+    assert_eq!(
+        quota,
+        Error::QuotaExceeded {
+            message: "the quota has been exceeded".into()
+        }
+    );
+    assert_eq!(
+        error_from_dom_exception("VersionError", "").code(),
+        "SCHEMA_TOO_NEW"
+    );
+    assert_eq!(
+        error_from_dom_exception("InvalidStateError", "closing").code(),
+        "STORE_CLOSED"
+    );
+    let abort = error_from_dom_exception("AbortError", "aborted");
+    assert_eq!(abort.code(), "STORAGE_ERROR");
+    assert!(abort.to_string().contains("aborted"), "{abort}");
+    let other = error_from_dom_exception("UnknownError", "disk");
+    assert!(other.to_string().contains("UnknownError"), "{other}");
+}
