@@ -26,6 +26,12 @@ run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-me
   "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
   "--enable-multivalue", wasm, "-o", wasm]);
 
+// wasm-bindgen declares `[Symbol.dispose](): void` on every class, which fails type-checking for
+// users whose `lib` predates ESNext.Disposable (and without skipLibCheck). The runtime method
+// stays; only the declaration goes. `free()` remains the documented way to release memory.
+const dts = join(pkg, "web", "eventfold.d.ts");
+writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
+
 for (const f of ["index.js", "node.js", "errors.js", "index.d.ts"]) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }

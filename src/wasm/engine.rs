@@ -15,6 +15,9 @@ use crate::wasm::backend::Backend;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
 use crate::wasm::subscription::{self, Subscription};
+use crate::wasm::types::{
+    opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
+};
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -71,9 +74,8 @@ impl JsEventStore {
     /// const store = await EventStore.inMemory({ maxEventBytes: 64 * 1024 });
     /// ```
     #[wasm_bindgen(js_name = inMemory, unchecked_return_type = "Promise<EventStore>")]
-    pub fn in_memory(
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn in_memory(options: Option<StoreOptionsArg>) -> Promise {
+        let options = opt(options);
         promise(async move {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
             Ok(JsEventStore::new(Backend::Memory(store)).into())
@@ -96,8 +98,9 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
         #[wasm_bindgen(unchecked_param_type = "EventInput[]")] events: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "AppendOptions")] options: JsValue,
+        options: Option<AppendOptionsArg>,
     ) -> Promise {
+        let options = opt(options);
         let parsed = (|| {
             Ok::<_, Error>((
                 convert::stream_arg(&stream)?,
@@ -124,8 +127,9 @@ impl JsEventStore {
     pub fn read_stream(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ReadStreamOptions")] options: JsValue,
+        options: Option<ReadStreamOptionsArg>,
     ) -> Promise {
+        let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
         let backend = self.backend.clone();
@@ -142,11 +146,8 @@ impl JsEventStore {
     /// const page = await store.readAll({ after: 0, limit: 1000, filter: { streamPrefix: "order-" } });
     /// ```
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
-    pub fn read_all(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ReadAllOptions")] options: JsValue,
-    ) -> Promise {
-        let parsed = convert::read_all_options(&options);
+    pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
+        let parsed = convert::read_all_options(&opt(options));
         let backend = self.backend.clone();
         promise(async move { convert::recorded_to_js(&backend.read_all(&parsed?).await?) })
     }

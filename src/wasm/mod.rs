@@ -7,4 +7,4 @@ mod convert;
 mod engine;
 mod error;
 mod subscription;
-mod types;
+pub(crate) mod types;

@@ -109,3 +109,24 @@ export interface EventfoldError extends Error {
   record?: string;
 }
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `StoreOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "StoreOptions")]
+    pub type StoreOptionsArg;
+    /// `AppendOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AppendOptions")]
+    pub type AppendOptionsArg;
+    /// `ReadStreamOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ReadStreamOptions")]
+    pub type ReadStreamOptionsArg;
+    /// `ReadAllOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ReadAllOptions")]
+    pub type ReadAllOptionsArg;
+}
+
+/// An optional options argument as a plain `JsValue` (`undefined` when absent).
+pub(crate) fn opt<T: Into<JsValue>>(arg: Option<T>) -> JsValue {
+    arg.map(Into::into).unwrap_or(JsValue::UNDEFINED)
+}

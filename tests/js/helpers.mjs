@@ -1,0 +1,26 @@
+// Shared helpers of the Node tests. They run against the packed package, installed into a
+// consumer project, so `eventfold` resolves exactly as it does for a user.
+import assert from "node:assert/strict";
+import { EventStore } from "eventfold";
+
+export const newStore = (options) => EventStore.inMemory(options);
+
+/** Everything observable about a store, to prove a failed call changed nothing. */
+export async function snapshot(store) {
+  return { head: await store.headPosition(), log: await store.readAll() };
+}
+
+/** Asserts that `promise` rejects with an EventfoldError of `code` and the store is unchanged. */
+export async function rejectsUnchanged(store, promise, code, fields = {}) {
+  const before = await snapshot(store);
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof Error, "a real Error");
+    assert.equal(e.name, "EventfoldError");
+    assert.equal(e.code, code, e.message);
+    for (const [k, v] of Object.entries(fields)) assert.deepEqual(e[k], v, `field ${k}`);
+    return true;
+  });
+  assert.deepEqual(await snapshot(store), before, "the failed call changed the store");
+}
+
+export const ev = (type, data, extra = {}) => ({ type, data, id: crypto.randomUUID(), ...extra });

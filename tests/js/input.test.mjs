@@ -1,0 +1,91 @@
+// Bad input gets INVALID_INPUT, writes nothing, and leaves the store fully usable (no panic
+// reached the wasm instance).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ev, newStore, rejectsUnchanged } from "./helpers.mjs";
+
+const cyclic = {};
+cyclic.self = cyclic;
+class Money { constructor() { this.amount = 1; } }
+
+const badData = {
+  "a function": { f() {} },
+  "a symbol": { s: Symbol("x") },
+  "a BigInt": { n: 10n },
+  "a cyclic object": cyclic,
+  "NaN": { n: NaN },
+  "Infinity": [1, Infinity],
+  "-Infinity": -Infinity,
+  "a Date": { at: new Date(0) },
+  "a Map": new Map([["a", 1]]),
+  "a Set": { s: new Set([1]) },
+  "a class instance": { m: new Money() },
+  "a typed array": { b: new Uint8Array(2) },
+  "undefined in an array": [1, undefined],
+  "a deeply nested function": { a: { b: [{ c: () => 1 }] } },
+};
+
+for (const [what, data] of Object.entries(badData)) {
+  test(`data holding ${what} is INVALID_INPUT and writes nothing`, async () => {
+    const s = await newStore();
+    await s.append("a", [ev("Ok", { fine: true })]);
+    await rejectsUnchanged(s, s.append("a", [ev("Ok", 1), ev("Bad", data), ev("Ok", 2)]), "INVALID_INPUT");
+  });
+}
+
+test("the error message names the bad event and field", async () => {
+  const s = await newStore();
+  await assert.rejects(s.append("a", [ev("Ok", 1), ev("Bad", { when: new Date() })]),
+    (e) => e.code === "INVALID_INPUT" && /events\[1\]\.data/.test(e.message) && /Date/.test(e.message));
+});
+
+const badCalls = {
+  "an empty stream id": (s) => s.append("", [ev("A")]),
+  "a numeric stream id": (s) => s.append(42, [ev("A")]),
+  "a missing stream id": (s) => s.append(undefined, [ev("A")]),
+  "an empty type": (s) => s.append("a", [{ type: "" }]),
+  "a missing type": (s) => s.append("a", [{ data: 1 }]),
+  "a non-string type": (s) => s.append("a", [{ type: 7 }]),
+  "events that are not an array": (s) => s.append("a", { type: "A" }),
+  "an event that is not an object": (s) => s.append("a", ["A"]),
+  "an empty batch": (s) => s.append("a", []),
+  "an id that is not a UUID": (s) => s.append("a", [{ type: "A", id: "123" }]),
+  "an id that is a number": (s) => s.append("a", [{ type: "A", id: 5 }]),
+  "an id twice in one batch": (s) => { const id = crypto.randomUUID(); return s.append("a", [{ type: "A", id }, { type: "B", id }]); },
+  "metadata that is an array": (s) => s.append("a", [{ type: "A", metadata: [1] }]),
+  "metadata that is null": (s) => s.append("a", [{ type: "A", metadata: null }]),
+  "a negative expectedVersion": (s) => s.append("a", [ev("A")], { expectedVersion: -1 }),
+  "a fractional expectedVersion": (s) => s.append("a", [ev("A")], { expectedVersion: 1.5 }),
+  "an unknown expectedVersion string": (s) => s.append("a", [ev("A")], { expectedVersion: "latest" }),
+  "a NaN expectedVersion": (s) => s.append("a", [ev("A")], { expectedVersion: NaN }),
+  "an object expectedVersion": (s) => s.append("a", [ev("A")], { expectedVersion: {} }),
+  "an event over the size limit": (s) => s.append("a", [ev("A", "x".repeat(1024 * 1024 + 1))]),
+  "options that are not an object": (s) => s.append("a", [ev("A")], "no_stream"),
+  "a negative read limit": (s) => s.readStream("a", { limit: -1 }),
+  "an unknown direction": (s) => s.readStream("a", { direction: "sideways" }),
+  "a fractional readAll after": (s) => s.readAll({ after: 0.5 }),
+  "a non-string stream prefix": (s) => s.readAll({ filter: { streamPrefix: 5 } }),
+  "types that are not an array": (s) => s.readAll({ filter: { types: "A" } }),
+};
+
+for (const [what, call] of Object.entries(badCalls)) {
+  test(`${what} is INVALID_INPUT and changes nothing`, async () => {
+    const s = await newStore();
+    await s.append("a", [ev("Seed", { n: 1 })]);
+    await rejectsUnchanged(s, call(s), "INVALID_INPUT");
+    assert.deepEqual(await s.append("a", [ev("After")], { expectedVersion: 1 }), { version: 2, position: 2 },
+      "the store still works");
+  });
+}
+
+test("subscribe without a callback throws INVALID_INPUT synchronously", async () => {
+  const s = await newStore();
+  assert.throws(() => s.subscribe({}, "nope"), (e) => e.name === "EventfoldError" && e.code === "INVALID_INPUT");
+});
+
+test("undefined object properties are omitted, as JSON does", async () => {
+  const s = await newStore();
+  await s.append("a", [ev("A", { kept: 1, dropped: undefined })]);
+  const [e] = await s.readStream("a");
+  assert.deepEqual(e.data, { kept: 1 });
+});

@@ -1,0 +1,52 @@
+// The package as installed from its tarball: entry points, explicit init, typings, files.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
+
+const require = createRequire(import.meta.url);
+const pkgJson = require("eventfold/package.json");
+const dir = require.resolve("eventfold/package.json").replace(/package\.json$/, "");
+
+test("the package ships its entries, wasm and typings, and nothing else", () => {
+  for (const f of ["index.js", "node.js", "errors.js", "index.d.ts", "web/eventfold.js", "web/eventfold_bg.wasm", "web/eventfold.d.ts"]) {
+    assert.ok(existsSync(dir + f), `${f} is in the package`);
+  }
+  assert.ok(!existsSync(dir + "sizes.json"), "build artefacts stay out");
+  assert.equal(pkgJson.name, "eventfold");
+  assert.equal(pkgJson.type, "module");
+});
+
+test("import works in Node with no init call", () => {
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e",
+    `import { EventStore } from "eventfold"; const s = await EventStore.inMemory();
+     console.log(JSON.stringify(await s.append("a", [{ type: "A" }])));`], { encoding: "utf8" });
+  assert.deepEqual(JSON.parse(out), { version: 1, position: 1 });
+});
+
+test("eventfold/web offers explicit init from a precompiled module (workerd style)", async () => {
+  const web = await import("eventfold/web");
+  assert.equal(typeof web.default, "function");
+  assert.equal(typeof web.initSync, "function");
+  const module = new WebAssembly.Module(readFileSync(dir + "web/eventfold_bg.wasm"));
+  web.initSync({ module });
+  const s = await web.EventStore.inMemory();
+  assert.deepEqual(await s.append("a", [{ type: "A" }]), { version: 1, position: 1 });
+});
+
+test("the typings declare the API with real types, not any", () => {
+  const dts = readFileSync(dir + "web/eventfold.d.ts", "utf8");
+  for (const decl of [
+    "static inMemory(options?: StoreOptions | null): Promise<EventStore>",
+    "append(stream: string, events: EventInput[], options?: AppendOptions | null): Promise<AppendResult>",
+    "readStream(stream: string, options?: ReadStreamOptions | null): Promise<RecordedEvent[]>",
+    "readAll(options?: ReadAllOptions | null): Promise<RecordedEvent[]>",
+    "export interface EventfoldError extends Error",
+    "export type ErrorCode",
+  ]) {
+    assert.ok(dts.replace(/\s+/g, " ").includes(decl), `d.ts declares: ${decl}`);
+  }
+  const index = readFileSync(dir + "index.d.ts", "utf8");
+  assert.match(index, /isEventfoldError\(error: unknown\): error is EventfoldError/);
+});
