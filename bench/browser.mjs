@@ -29,8 +29,10 @@ export async function inBrowser(dir, url, fn, { timeoutMs, label }) {
     });
     const page = context.pages()[0] ?? await context.newPage();
     page.on("pageerror", (e) => console.error(`  [page error] ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && console.error(`  [page console] ${m.text()}`));
     await page.goto(url);
-    await page.waitForFunction(() => window.bench !== undefined);
+    await page.waitForFunction(() => window.bench !== undefined, null, { timeout: 30_000 })
+      .catch(() => { throw new Error(`${url} did not load (no window.bench after 30 s)`); });
     return fn(page);
   })();
   const deadline = new Promise((_, reject) => {

@@ -3,13 +3,13 @@
 // Every contender receives the same events: ~200-byte JSON objects
 // `{ id, type, data: { orderId, sku, qty, price, cur } }` with ids drawn from a seeded PRNG
 // (no crypto.randomUUID, so every run writes byte-identical data). Events are grouped into
-// appends ("batches"); batch b goes to stream `order-<b % streams>`, so the 100k-event
-// datasets spread over 1,000 streams.
+// appends ("batches"); batch b goes to stream `order-<b % streams>` (1,000 streams unless
+// stated), except that a dataset may send its first batches to one long stream to read back.
 
 const TYPES = ["OrderPlaced", "OrderItemAdded", "OrderItemRemoved", "OrderShipped"];
 const CURRENCIES = ["EUR", "USD", "GBP", "JPY"];
 
-/** The stream that holds the first `hotBatches` batches of a dataset (read scenario). */
+/** The stream that holds the first `hotBatches` batches of a dataset (read back in (d1)). */
 export const HOT_STREAM = "order-hot";
 
 /** mulberry32: a tiny seeded PRNG returning uint32 values. */
@@ -65,19 +65,18 @@ export function makeBatches({ events, batchSize, streams = 1000, hotBatches = 0,
 
 /**
  * The datasets of the scenarios, by name. `groups` splits the batches between concurrent
- * appenders (one array of batches per appender, each appender owning one stream).
+ * appenders: one array of batches per appender.
  */
 export const DATASETS = {
-  // (a) bulk import: 1,000 appends of 100 events, one append per stream.
-  bulk: () => ({ groups: [makeBatches({ events: 100_000, batchSize: 100 })] }),
+  // (a), read back in (d): 1,000 appends of 100 events; the first 100 appends (10k events)
+  // go to HOT_STREAM, the other 900 to 900 streams of 100 events each.
+  bulk: () => ({ groups: [makeBatches({ events: 100_000, batchSize: 100, hotBatches: 100 })] }),
   // (b) interactive: 2,000 awaited single-event appends over 1,000 streams.
   single: () => ({ groups: [makeBatches({ events: 2_000, batchSize: 1 })] }),
-  // (c) group commit: the same 2,000 single-event appends from 16 appenders, one stream each.
+  // (c) group commit: 2,000 single-event appends from 16 appenders, one stream each.
   concurrent: () => {
     const batches = makeBatches({ events: 2_000, batchSize: 1, streams: 16 });
     const groups = Array.from({ length: 16 }, (_, k) => batches.filter((_, b) => b % 16 === k));
     return { groups };
   },
-  // (d) read data: 100k events in appends of 100; the first 10k form one stream.
-  read: () => ({ groups: [makeBatches({ events: 100_000, batchSize: 100, hotBatches: 100 })] }),
 };

@@ -42,9 +42,10 @@ function evaluateCheck(check, measure, runs) {
 export function summarize(run) {
   const measures = SCENARIOS.flatMap((s) => s.measures.map((m) => ({ scenario: s, measure: m })))
     .filter(({ measure }) => run.runs[measure.id])
+    .sort((p, q) => p.measure.id.localeCompare(q.measure.id))
     .map(({ scenario, measure }) => {
       const base = ratesOf(run.runs, measure.id, measure.baseline);
-      const contenders = scenario.contenders.map((c) => {
+      const contenders = (measure.contenders ?? scenario.contenders).map((c) => {
         const rates = ratesOf(run.runs, measure.id, c);
         if (!rates) return { contender: c, status: "not available" };
         return {
@@ -125,21 +126,24 @@ ${targets.map((c) => `| (${c.id}) | ${c.label} | ${value(c)} | ${met(c)} |`).joi
 Each contender runs in a **fresh on-disk Chromium profile and a new browser process**
 (\`launchPersistentContext\`; an in-memory \`newContext()\` profile would flatter writes), once per
 repetition; contenders alternate, in reverse order on even repetitions. Events (~200 bytes of
-JSON: \`{ id, type, data: { orderId, sku, qty, price, cur } }\`, 4 types, 1,000 streams) come from a
-seeded generator and are created in the page, and the database opened (including eventfold's
-wasm load), **before** the timer starts; \`performance.now()\` brackets only the appends or the
-read, and counts (or, for reads, every version/position) are verified after it stops. An append
-counts as done when its transaction has completed. Read scenarios write the data in one
-session, close the browser and time each read in a new browser process on the same profile:
-a cold process with a warm OS page cache. Each number is also given as a **ratio to a raw
-IndexedDB JavaScript baseline** doing the same writes or reads in the same run: the ratio of
-the medians, and the ratio within each repetition. The raw baselines track versions and
-positions in memory, issue requests without per-request callbacks and commit explicitly; the
-"same layout" baseline writes exactly eventfold's record per append (\`{ p, n, s, v, t, ids, e }\`,
-unique indexes on \`[s, v]\` and multiEntry \`ids\`, \`e\` = the events as one JSON text), the
-per-event baseline one record per event with unique indexes on \`[stream, version]\` and \`id\`.
-This is a 2-core machine shared by Node, the browser and its renderer: compare ratios, not
-absolute numbers, across machines.
+JSON: \`{ id, type, data: { orderId, sku, qty, price, cur } }\`, 4 types) come from a seeded
+generator. They are created in the page, and the database opened (including eventfold's wasm
+load), **before** the timer starts; \`performance.now()\` brackets only the appends or the read,
+and the stored count (for reads: every version or position) is verified after it stops. An
+append is done when its transaction has completed. (a) appends 1,000 batches of 100 events in
+sequence, the first 100 to one stream and the rest to 900 streams; (d) reads that data back:
+(a)'s browser is closed and each read is timed in a new browser process on the same profile
+(a cold process with a warm OS page cache). (b) and (c) spread 2,000 single-event appends over
+1,000 and 16 streams. Every number is also given as a **ratio to a raw IndexedDB JavaScript
+baseline** doing the same writes or reads in the same run: the ratio of the medians, and the
+ratio within each repetition. The raw baselines track versions and positions in memory, issue
+requests without per-request callbacks and commit explicitly; the "same layout" baseline writes
+exactly eventfold's record per append (\`{ p, n, s, v, t, ids, e }\`, unique indexes on \`[s, v]\`
+and multiEntry \`ids\`, \`e\` = the events as one JSON text, read back with one \`JSON.parse\` per
+record), the per-event baseline one record per event with unique indexes on
+\`[stream, version]\` and \`id\`; both read with one \`getAll\`. Dexie writes the per-event layout.
+This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
+"Other load"): compare ratios, not absolute numbers, across machines.
 
 ${s.measures.map(measureSection).join("\n\n")}
 

@@ -3,7 +3,7 @@
 // docs/BENCHMARKS.md and bench/results/latest.json. Expects pkg/ to be built (npm run build).
 //
 // Environment: BENCH_REPS (repetitions, default 3), BENCH_ONLY (comma-separated scenario
-// ids, e.g. "a,b", to run a subset while working on it).
+// ids of bench/scenarios.mjs: "ad", "b", "c"; to run a subset while working on it).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -25,26 +25,19 @@ const version = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "pa
 const runBench = (page, args) => page.evaluate((a) => window.bench.run(a), args);
 
 /**
- * One repetition of one contender in a scenario, in a fresh profile: returns
- * `{ [measureId]: { ms, events } }` and the IndexedDB backend seen in the profile.
+ * One repetition of one contender in a scenario: a fresh profile, then one browser process
+ * per measure, in order (a write, then reads of what it wrote). Returns
+ * `{ out: { [measureId]: { ms, events } }, backend }`.
  */
 async function runContender(url, scenario, contender) {
   const profile = freshProfile();
-  const opts = (what) => ({ timeoutMs: scenario.timeoutS * 1000, label: `(${scenario.id}) ${contender} ${what}` });
   try {
     const out = {};
-    const [first] = scenario.measures;
-    if (first.op === "write") {
-      out[first.id] = await inBrowser(profile.dir, url,
-        (page) => runBench(page, { contender, op: "write", db: "bench", dataset: scenario.dataset }), opts("write"));
-    } else {
-      // Read scenario: write the data (untimed), then time each read in a new browser process.
-      await inBrowser(profile.dir, url,
-        (page) => runBench(page, { contender, op: "write", db: "bench", dataset: scenario.dataset }), opts("load"));
-      for (const m of scenario.measures) {
-        out[m.id] = await inBrowser(profile.dir, url,
-          (page) => runBench(page, { contender, op: m.op, db: "bench" }), opts(m.op));
-      }
+    for (const m of scenario.measures) {
+      if (!(m.contenders ?? scenario.contenders).includes(contender)) continue;
+      out[m.id] = await inBrowser(profile.dir, url,
+        (page) => runBench(page, { contender, op: m.op, db: "bench", dataset: scenario.dataset }),
+        { timeoutMs: scenario.timeoutS * 1000, label: `(${m.id}) ${contender} ${m.op}` });
     }
     return { out, backend: idbBackend(profile.dir) };
   } finally {

@@ -46,7 +46,7 @@ const OPS = {
     return { ms, events };
   },
 
-  /** Reads the 10k-event stream of the "read" dataset. */
+  /** Reads the 10k-event stream of the "bulk" dataset. */
   async readStream(c, h) {
     const t0 = performance.now();
     const events = await c.readStream(h, HOT_STREAM);
@@ -55,7 +55,7 @@ const OPS = {
     return { ms, events: events.length };
   },
 
-  /** Reads all 100k events of the "read" dataset. */
+  /** Reads all 100k events of the "bulk" dataset. */
   async readAll(c, h) {
     const t0 = performance.now();
     const events = await c.readAll(h);
