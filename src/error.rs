@@ -45,6 +45,15 @@ pub enum Error {
         /// The domain error's message.
         message: String,
     },
+    /// An aggregate's or projection's `evolve` failed on an event. For a projection, its state
+    /// and checkpoint stay at the event before.
+    #[error("evolve failed at position {position}: {message}")]
+    EvolveFailed {
+        /// Position of the event that could not be applied.
+        position: crate::core::event::Position,
+        /// What went wrong.
+        message: String,
+    },
     /// The browser refused to store more data. Nothing was written.
     #[error("storage quota exceeded: {message}")]
     QuotaExceeded {
@@ -95,6 +104,7 @@ impl Error {
             Error::EventIdConflict { .. } => "EVENT_ID_CONFLICT",
             Error::InvalidInput { .. } => "INVALID_INPUT",
             Error::DeciderRejected { .. } => "DECIDER_REJECTED",
+            Error::EvolveFailed { .. } => "EVOLVE_FAILED",
             Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             Error::StoreClosed { .. } => "STORE_CLOSED",
             Error::CorruptData { .. } => "CORRUPT_DATA",

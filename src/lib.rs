@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod core;
+pub mod cqrs;
 pub mod error;
 pub mod store;
 #[cfg(target_arch = "wasm32")]

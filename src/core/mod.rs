@@ -4,6 +4,8 @@
 //! server.
 
 pub mod append;
+pub mod decider;
 pub mod event;
 pub mod expected;
 pub mod json;
+pub mod testkit;

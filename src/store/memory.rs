@@ -9,8 +9,9 @@ use crate::core::event::{
     EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
 use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
 use crate::error::Result;
-use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
+use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions, StateStore};
 
 /// The source of event timestamps. The core has no clock of its own: the caller passes one
 /// (`Date.now` in JavaScript, the system clock natively, a fixed clock in tests).
@@ -24,6 +25,8 @@ struct State {
     streams: HashMap<StreamId, Vec<usize>>,
     /// Index into `log` of each event id.
     ids: HashMap<EventId, usize>,
+    /// Snapshots and checkpoints ([`StateStore`]).
+    states: HashMap<String, Json>,
 }
 
 /// An event store held in memory. Cheap to create; gone when dropped.
@@ -179,6 +182,22 @@ impl EventStore for MemoryStore {
 
     fn changes(&self) -> &ChangeNotifier {
         &self.changes
+    }
+}
+
+impl StateStore for MemoryStore {
+    async fn get_state(&self, key: &str) -> Result<Option<Json>> {
+        Ok(self.lock().states.get(key).cloned())
+    }
+
+    async fn put_state(&self, key: &str, value: Json) -> Result<()> {
+        self.lock().states.insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    async fn delete_state(&self, key: &str) -> Result<()> {
+        self.lock().states.remove(key);
+        Ok(())
     }
 }
 

@@ -16,6 +16,7 @@ pub mod indexeddb;
 mod memory;
 mod notify;
 mod options;
+mod state;
 mod subscription;
 
 pub use crate::core::append::{AppendResult, StoreLimits};
@@ -24,6 +25,7 @@ pub use memory::system_clock;
 pub use memory::{fixed_clock, Clock, MemoryStore};
 pub use notify::{ChangeNotifier, WaitBeyond};
 pub use options::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
+pub use state::StateStore;
 pub use subscription::Subscription;
 
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};

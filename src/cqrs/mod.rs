@@ -1,0 +1,12 @@
+//! The CQRS layer on top of the store: aggregates that decide on commands (write side) and
+//! projections folded from the log (read side). Generic over the store and over the model, so
+//! the same runners serve Rust deciders and JavaScript functions.
+
+pub mod aggregate;
+pub mod model;
+pub mod projection;
+mod snapshot;
+
+pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
+pub use model::{DeciderModel, IdSource, Model};
+pub use projection::{Applied, Projection, ProjectionRunner, ProjectionState};

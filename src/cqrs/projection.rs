@@ -1,0 +1,507 @@
+//! Projections: whole-state folds over the log (or a filtered part of it), with the state and
+//! its checkpoint persisted together in one record, so a projection is never ahead of or behind
+//! its checkpoint, whichever tab wrote last.
+
+use crate::core::event::{Position, RecordedEvent};
+use crate::core::json::Json;
+use crate::error::{Error, Result};
+use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
+
+/// What a projection is: an initial state and a fold. `evolve` must be deterministic.
+pub trait Projection {
+    /// The projected state.
+    type State;
+
+    /// The state before any event.
+    ///
+    /// # Errors
+    /// When user code fails.
+    fn init(&self) -> Result<Self::State>;
+
+    /// Applies `events` in order. On a failing event, returns the state after the events
+    /// before it, how many applied, and the error.
+    fn evolve(&self, state: Self::State, events: &[RecordedEvent]) -> Applied<Self::State>;
+
+    /// The state as JSON, to persist it.
+    ///
+    /// # Errors
+    /// When the state cannot be represented as JSON.
+    fn encode_state(&self, state: &Self::State) -> Result<Json>;
+
+    /// The state from its persisted JSON.
+    ///
+    /// # Errors
+    /// When the JSON does not have the state's shape.
+    fn decode_state(&self, json: &Json) -> Result<Self::State>;
+}
+
+/// The result of [`Projection::evolve`].
+pub struct Applied<S> {
+    /// The state after the events that applied.
+    pub state: S,
+    /// How many events applied.
+    pub applied: usize,
+    /// Why the next event did not apply, if one failed.
+    pub error: Option<Error>,
+}
+
+/// A projection's state and the position it includes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProjectionState<S> {
+    /// The folded state.
+    pub state: S,
+    /// The position of the last event folded in (or scanned past, with a filter).
+    pub checkpoint: Position,
+}
+
+/// Runs a projection against a store: load, catch up page by page, persist, rebuild.
+pub struct ProjectionRunner<P> {
+    projection: P,
+    name: String,
+    version: u32,
+    filter: EventFilter,
+    page_size: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct Persisted {
+    version: u32,
+    checkpoint: Position,
+    state: Json,
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    /// A runner for `projection` named `name` (its storage key) at code `version`: a persisted
+    /// state of another version is discarded and the projection rebuilds from the log.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty name.
+    pub fn new(
+        projection: P,
+        name: impl Into<String>,
+        version: u32,
+        filter: EventFilter,
+    ) -> Result<Self> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(Error::invalid("a projection needs a non-empty name"));
+        }
+        Ok(ProjectionRunner {
+            projection,
+            name,
+            version,
+            filter,
+            page_size: 1000,
+        })
+    }
+
+    /// Sets how many events each catch-up page reads (default 1000).
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    fn key(&self) -> String {
+        format!("projection:{}", self.name)
+    }
+
+    /// The initial state at checkpoint 0.
+    ///
+    /// # Errors
+    /// When `init` fails.
+    pub fn initial(&self) -> Result<ProjectionState<P::State>> {
+        Ok(ProjectionState {
+            state: self.projection.init()?,
+            checkpoint: Position(0),
+        })
+    }
+
+    /// The persisted state if it belongs to this version and decodes; otherwise the initial
+    /// state (a rebuild).
+    ///
+    /// # Errors
+    /// Store failures, or `init` failing.
+    pub async fn load<S: StateStore>(&self, store: &S) -> Result<ProjectionState<P::State>> {
+        if let Some(json) = store.get_state(&self.key()).await? {
+            if let Ok(p) = json.decode::<Persisted>() {
+                if p.version == self.version {
+                    if let Ok(state) = self.projection.decode_state(&p.state) {
+                        return Ok(ProjectionState {
+                            state,
+                            checkpoint: p.checkpoint,
+                        });
+                    }
+                }
+            }
+        }
+        self.initial()
+    }
+
+    /// Persists the state and its checkpoint in one record.
+    ///
+    /// # Errors
+    /// Store failures, or a state JSON cannot represent.
+    pub async fn save<S: StateStore>(
+        &self,
+        store: &S,
+        current: &ProjectionState<P::State>,
+    ) -> Result<()> {
+        let state = self.projection.encode_state(&current.state)?;
+        let record = format!(
+            r#"{{"version":{},"checkpoint":{},"state":{}}}"#,
+            self.version, current.checkpoint.0, state
+        );
+        store.put_state(&self.key(), Json::parse(record)?).await
+    }
+
+    /// Forgets the persisted state (the next load starts from the initial state).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn forget<S: StateStore>(&self, store: &S) -> Result<()> {
+        store.delete_state(&self.key()).await
+    }
+
+    /// Reads the next page after `checkpoint`. Returns the events and the position the read
+    /// covered (with a filter that matched nothing, the head seen before reading).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn next_page<S: EventStore>(
+        &self,
+        store: &S,
+        checkpoint: Position,
+    ) -> Result<(Vec<RecordedEvent>, Position)> {
+        let head = store.head().await?;
+        let options = ReadAllOptions {
+            after: checkpoint,
+            limit: Some(self.page_size),
+            filter: self.filter.clone(),
+        };
+        let events = store.read_all(&options).await?;
+        let covered = match events.last() {
+            Some(last) if events.len() == self.page_size => last.position,
+            Some(last) => last.position.max(head),
+            None => checkpoint.max(head),
+        };
+        Ok((events, covered))
+    }
+
+    /// Folds one page into `current`. On a failing event the state and checkpoint stop at the
+    /// event before it, and the error names the failing event's position.
+    pub fn apply(
+        &self,
+        current: ProjectionState<P::State>,
+        events: &[RecordedEvent],
+        covered: Position,
+    ) -> (ProjectionState<P::State>, Option<Error>) {
+        let applied = self.projection.evolve(current.state, events);
+        match applied.error {
+            None => (
+                ProjectionState {
+                    state: applied.state,
+                    checkpoint: covered.max(current.checkpoint),
+                },
+                None,
+            ),
+            Some(error) => {
+                let checkpoint = match applied.applied {
+                    0 => current.checkpoint,
+                    n => events[n - 1].position,
+                };
+                (
+                    ProjectionState {
+                        state: applied.state,
+                        checkpoint,
+                    },
+                    Some(error),
+                )
+            }
+        }
+    }
+
+    /// Catches `current` up with the log, persisting after every page; `progress(processed,
+    /// total)` reports events applied so far out of the positions left when it started.
+    /// Returns the caught-up state; on a failing `evolve`, persists the last good state and
+    /// returns the error.
+    ///
+    /// # Errors
+    /// [`Error::EvolveFailed`] and store failures.
+    pub async fn catch_up<S: EventStore + StateStore>(
+        &self,
+        store: &S,
+        mut current: ProjectionState<P::State>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> (ProjectionState<P::State>, Result<()>) {
+        let total = match store.head().await {
+            Ok(head) => head.0.saturating_sub(current.checkpoint.0),
+            Err(e) => return (current, Err(e)),
+        };
+        let start = current.checkpoint;
+        loop {
+            let (events, covered) = match self.next_page(store, current.checkpoint).await {
+                Ok(page) => page,
+                Err(e) => return (current, Err(e)),
+            };
+            if events.is_empty() && covered == current.checkpoint {
+                return (current, Ok(()));
+            }
+            let (next, error) = self.apply(current, &events, covered);
+            current = next;
+            if let Err(e) = self.save(store, &current).await {
+                return (current, Err(e));
+            }
+            progress(
+                current.checkpoint.0.saturating_sub(start.0).min(total),
+                total,
+            );
+            if let Some(e) = error {
+                return (current, Err(e));
+            }
+        }
+    }
+
+    /// The projection's state as of `position`, folded from the start (nothing persisted).
+    ///
+    /// # Errors
+    /// [`Error::EvolveFailed`] and store failures.
+    pub async fn state_at<S: EventStore>(&self, store: &S, position: Position) -> Result<P::State> {
+        let mut state = self.projection.init()?;
+        let mut after = Position(0);
+        loop {
+            let options = ReadAllOptions {
+                after,
+                limit: Some(self.page_size),
+                filter: self.filter.clone(),
+            };
+            let events = store.read_all(&options).await?;
+            let keep = events.iter().take_while(|e| e.position <= position).count();
+            let applied = self.projection.evolve(state, &events[..keep]);
+            state = applied.state;
+            if let Some(e) = applied.error {
+                return Err(e);
+            }
+            match events.last() {
+                Some(last) if keep == events.len() && events.len() == self.page_size => {
+                    after = last.position
+                }
+                _ => return Ok(state),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::{EventId, EventType, NewEvent, StreamId};
+    use crate::core::expected::ExpectedVersion;
+    use crate::store::contract::test_clock;
+    use crate::store::MemoryStore;
+    use futures::executor::block_on;
+    use std::cell::Cell;
+
+    /// Sums `data` (a number); fails on the event whose data is `fail_on`.
+    struct Sum {
+        fail_on: Option<i64>,
+        applied: Cell<usize>,
+    }
+
+    impl Projection for Sum {
+        type State = i64;
+        fn init(&self) -> Result<i64> {
+            Ok(0)
+        }
+        fn evolve(&self, mut state: i64, events: &[RecordedEvent]) -> Applied<i64> {
+            for (i, e) in events.iter().enumerate() {
+                let n: i64 = e.data.decode().unwrap_or(0);
+                if Some(n) == self.fail_on {
+                    let error = Error::EvolveFailed {
+                        position: e.position,
+                        message: format!("cannot add {n}"),
+                    };
+                    return Applied {
+                        state,
+                        applied: i,
+                        error: Some(error),
+                    };
+                }
+                state += n;
+                self.applied.set(self.applied.get() + 1);
+            }
+            Applied {
+                state,
+                applied: events.len(),
+                error: None,
+            }
+        }
+        fn encode_state(&self, s: &i64) -> Result<Json> {
+            Json::from_value(s)
+        }
+        fn decode_state(&self, j: &Json) -> Result<i64> {
+            j.decode()
+        }
+    }
+
+    fn sum(fail_on: Option<i64>) -> Sum {
+        Sum {
+            fail_on,
+            applied: Cell::new(0),
+        }
+    }
+
+    fn runner(p: Sum, version: u32) -> ProjectionRunner<Sum> {
+        let filter = EventFilter {
+            stream_prefixes: vec!["n-".into()],
+            types: None,
+        };
+        ProjectionRunner::new(p, "sum", version, filter)
+            .unwrap()
+            .with_page_size(3)
+    }
+
+    fn append(store: &MemoryStore, stream: &str, values: &[i64]) {
+        let events = values
+            .iter()
+            .map(|v| {
+                let mut b = [0u8; 16];
+                b[..8].copy_from_slice(&(*v as u64).to_be_bytes());
+                b[8..].copy_from_slice(&store_len(store).to_be_bytes());
+                NewEvent::new(
+                    EventId::from_bytes(b),
+                    EventType::new("N").unwrap(),
+                    Json::from_value(v).unwrap(),
+                )
+            })
+            .collect();
+        block_on(store.append(
+            &StreamId::new(stream).unwrap(),
+            events,
+            ExpectedVersion::Any,
+        ))
+        .unwrap();
+    }
+
+    fn store_len(store: &MemoryStore) -> u64 {
+        block_on(store.head()).unwrap().0
+    }
+
+    #[test]
+    fn catches_up_persists_and_resumes_from_its_checkpoint() {
+        let store = MemoryStore::new(test_clock());
+        append(&store, "n-1", &[1, 2, 3, 4]);
+        append(&store, "other", &[100]);
+        append(&store, "n-2", &[10]);
+        let r = runner(sum(None), 1);
+        let mut progress = Vec::new();
+        let (s, res) = block_on(async {
+            r.catch_up(&store, r.load(&store).await.unwrap(), |p, t| {
+                progress.push((p, t))
+            })
+            .await
+        });
+        res.unwrap();
+        assert_eq!(
+            s,
+            ProjectionState {
+                state: 20,
+                checkpoint: Position(6)
+            }
+        );
+        assert_eq!(progress.last(), Some(&(6, 6)));
+        append(&store, "n-1", &[5]);
+        let again = runner(sum(None), 1);
+        let loaded = block_on(again.load(&store)).unwrap();
+        assert_eq!(
+            loaded, s,
+            "the persisted state and checkpoint come back together"
+        );
+        let (s2, res) = block_on(again.catch_up(&store, loaded, |_, _| {}));
+        res.unwrap();
+        assert_eq!(s2.state, 25);
+        assert_eq!(
+            again.projection().applied.get(),
+            1,
+            "only the new event is applied"
+        );
+    }
+
+    #[test]
+    fn a_new_version_rebuilds_from_the_log() {
+        let store = MemoryStore::new(test_clock());
+        append(&store, "n-1", &[1, 2]);
+        let r = runner(sum(None), 1);
+        let (s, _) = block_on(async {
+            r.catch_up(&store, r.load(&store).await.unwrap(), |_, _| {})
+                .await
+        });
+        assert_eq!(s.state, 3);
+        let v2 = runner(sum(None), 2);
+        assert_eq!(
+            block_on(v2.load(&store)).unwrap(),
+            ProjectionState {
+                state: 0,
+                checkpoint: Position(0)
+            }
+        );
+    }
+
+    #[test]
+    fn a_failing_evolve_stops_at_the_last_good_event_and_resumes_after_a_fix() {
+        let store = MemoryStore::new(test_clock());
+        append(&store, "n-1", &[1, 2, 3, 13, 5, 6]);
+        let broken = runner(sum(Some(13)), 1);
+        let (s, res) = block_on(async {
+            broken
+                .catch_up(&store, broken.load(&store).await.unwrap(), |_, _| {})
+                .await
+        });
+        assert_eq!(
+            res.unwrap_err(),
+            Error::EvolveFailed {
+                position: Position(4),
+                message: "cannot add 13".into()
+            }
+        );
+        assert_eq!(
+            s,
+            ProjectionState {
+                state: 6,
+                checkpoint: Position(3)
+            }
+        );
+        assert_eq!(
+            block_on(broken.load(&store)).unwrap(),
+            s,
+            "the last good state is persisted"
+        );
+        let fixed = runner(sum(None), 1);
+        let (s, res) = block_on(async {
+            fixed
+                .catch_up(&store, fixed.load(&store).await.unwrap(), |_, _| {})
+                .await
+        });
+        res.unwrap();
+        assert_eq!(s.state, 30);
+        assert_eq!(
+            fixed.projection().applied.get(),
+            3,
+            "resumed after the checkpoint"
+        );
+    }
+
+    #[test]
+    fn state_as_of_a_position() {
+        let store = MemoryStore::new(test_clock());
+        append(&store, "n-1", &[1, 2, 3, 4, 5, 6, 7]);
+        let r = runner(sum(None), 1);
+        assert_eq!(block_on(r.state_at(&store, Position(0))).unwrap(), 0);
+        assert_eq!(block_on(r.state_at(&store, Position(4))).unwrap(), 10);
+        assert_eq!(block_on(r.state_at(&store, Position(100))).unwrap(), 28);
+    }
+}
