@@ -94,6 +94,50 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
+    /// The sync server did not accept the credentials (missing, unknown or malformed token).
+    #[error("unauthorized: {message}")]
+    Unauthorized {
+        /// Why the credentials were refused.
+        message: String,
+    },
+    /// The credentials are valid but do not cover this stream or scope. Nothing was written.
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// What was refused, naming the stream or prefix.
+        message: String,
+    },
+    /// A sync message was malformed, of an unsupported protocol version, or broke the protocol
+    /// (for example a pull answer that repeats positions). Nothing from it was stored.
+    #[error("protocol error: {message}")]
+    Protocol {
+        /// What is wrong with the message.
+        message: String,
+    },
+    /// The server's copy of a stream moved on since the client's last confirmed version: the
+    /// client's pending events were not written and must be rebased, re-placed or kept.
+    #[error("sync conflict on stream {stream}: the server is at version {actual}")]
+    SyncConflict {
+        /// The stream whose push was refused.
+        stream: StreamId,
+        /// The server's version of the stream.
+        actual: Version,
+    },
+    /// A pull checkpoint names another store than the server's (the server was replaced or
+    /// reset): the client must sync again from the start, keeping its pending events.
+    #[error("checkpoint of store {found} does not belong to this server's store {expected}")]
+    CheckpointMismatch {
+        /// The server's store id.
+        expected: String,
+        /// The store id the checkpoint carried.
+        found: String,
+    },
+    /// The sync server could not be reached or the connection failed mid-request. Safe to
+    /// retry: pushes are idempotent.
+    #[error("network error: {message}")]
+    Network {
+        /// The transport's message.
+        message: String,
+    },
 }
 
 impl Error {
@@ -111,12 +155,32 @@ impl Error {
             Error::SchemaTooNew { .. } => "SCHEMA_TOO_NEW",
             Error::Storage { .. } => "STORAGE_ERROR",
             Error::Unsupported { .. } => "UNSUPPORTED",
+            Error::Unauthorized { .. } => "UNAUTHORIZED",
+            Error::Forbidden { .. } => "FORBIDDEN",
+            Error::Protocol { .. } => "PROTOCOL_ERROR",
+            Error::SyncConflict { .. } => "SYNC_CONFLICT",
+            Error::CheckpointMismatch { .. } => "CHECKPOINT_MISMATCH",
+            Error::Network { .. } => "NETWORK",
         }
     }
 
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput {
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Protocol`].
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Error::Protocol {
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Storage`].
+    pub fn storage(message: impl Into<String>) -> Self {
+        Error::Storage {
             message: message.into(),
         }
     }
@@ -136,5 +200,7 @@ mod tests {
         assert_eq!(e.code(), "WRONG_EXPECTED_VERSION");
         assert_eq!(e.to_string(), "stream order-1: expected version 2, found 5");
         assert_eq!(Error::invalid("x").code(), "INVALID_INPUT");
+        assert_eq!(Error::protocol("x").code(), "PROTOCOL_ERROR");
+        assert_eq!(Error::storage("x").code(), "STORAGE_ERROR");
     }
 }

@@ -4,6 +4,7 @@ pub mod core;
 pub mod cqrs;
 pub mod error;
 pub mod store;
+pub mod sync;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -1,0 +1,401 @@
+//! The sync protocol's messages and their codec: data only, no I/O (sans-IO), shared by the
+//! browser client and `eventfold-server`. `docs/sync-protocol.md` is the normative spec; this
+//! module is its executable form.
+//!
+//! Every message carries the protocol version in `v`. Bodies are JSON (readable in devtools);
+//! event payloads travel as the raw JSON values that were appended. Unknown fields are ignored,
+//! so a later minor addition does not break older peers; a different `v` is refused with a
+//! typed [`Error::Protocol`].
+//!
+//! ```
+//! use eventfold::sync::protocol::{decode, encode, PullRequest};
+//! let req: PullRequest = decode(br#"{"v":1,"limit":100,"scope":["order-"]}"#)?;
+//! assert_eq!(req.scope, ["order-"]);
+//! let back: PullRequest = decode(&encode(&req)?)?;
+//! assert_eq!(back, req);
+//! let err = decode::<PullRequest>(br#"{"v":99}"#).unwrap_err();
+//! assert_eq!(err.code(), "PROTOCOL_ERROR");
+//! # Ok::<(), eventfold::Error>(())
+//! ```
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::core::append::AppendResult;
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
+use crate::core::expected::ExpectedVersion;
+use crate::error::{Error, Result};
+
+pub use super::store_id::{StoreId, MAX_STORE_ID_BYTES};
+pub use super::wire_error::ErrorBody;
+
+/// The protocol version this build speaks, sent as `v` in every message.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Most stream prefixes one pull scope may list.
+pub const MAX_SCOPE_PREFIXES: usize = 64;
+
+/// Where a pull stopped: every event of the scope at or before `position` in store `store` was
+/// delivered. Resume by sending it back as the next pull's `after`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The store the position belongs to.
+    pub store: StoreId,
+    /// The global position scanned up to (may exceed the last delivered event's position when
+    /// events outside the scope follow it).
+    pub position: Position,
+}
+
+/// `POST /v1/pull`: "events after this checkpoint, at most `limit`, of these stream prefixes".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The checkpoint of the previous pull; absent (or `null`) to start from the beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Checkpoint>,
+    /// Most events wanted; the server clamps it to `1..=` its own maximum. Absent: the server's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Stream prefixes to pull; empty means everything the token may read.
+    #[serde(default)]
+    pub scope: Vec<String>,
+}
+
+impl PullRequest {
+    /// A pull of `scope` after `after`, with the server's default limit.
+    pub fn new(after: Option<Checkpoint>, scope: Vec<String>) -> Self {
+        PullRequest {
+            v: PROTOCOL_VERSION,
+            after,
+            limit: None,
+            scope,
+        }
+    }
+
+    /// The position to read after (0 without a checkpoint).
+    pub fn after_position(&self) -> Position {
+        self.after.as_ref().map_or(Position(0), |c| c.position)
+    }
+}
+
+/// The answer to a [`PullRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The scope's events after the request's checkpoint, in position order.
+    pub events: Vec<RecordedEvent>,
+    /// Send this back as the next pull's `after`.
+    pub checkpoint: Checkpoint,
+    /// Whether more events may follow right away (pull again without waiting).
+    pub more: bool,
+    /// The store's head when the pull was served.
+    pub head: Position,
+}
+
+impl PullResponse {
+    /// Checks what a client must check before storing anything from a pull answer: the same
+    /// store as `after`, positions strictly increasing, all beyond `after` and none beyond the
+    /// new checkpoint, which never moves backwards.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] naming the first violation; [`Error::CheckpointMismatch`] when the
+    /// answer comes from another store than `after`.
+    pub fn check(&self, after: Option<&Checkpoint>) -> Result<()> {
+        let from = after.map_or(Position(0), |c| c.position);
+        if let Some(a) = after {
+            if a.store != self.checkpoint.store {
+                return Err(Error::CheckpointMismatch {
+                    expected: self.checkpoint.store.to_string(),
+                    found: a.store.to_string(),
+                });
+            }
+        }
+        let mut last = from;
+        for (i, e) in self.events.iter().enumerate() {
+            if e.position <= last {
+                return Err(Error::protocol(format!(
+                    "pull answer events[{i}] has position {} after position {last}: positions repeat or go backwards",
+                    e.position
+                )));
+            }
+            last = e.position;
+        }
+        if self.checkpoint.position < last {
+            return Err(Error::protocol(format!(
+                "pull answer checkpoint {} is before its last event's position {last}",
+                self.checkpoint.position
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One stream's part of a push: the client's pending events and the version they were made on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamPush {
+    /// The stream to append to.
+    pub stream: StreamId,
+    /// The client's last confirmed version of the stream (usually an exact number).
+    pub expected_version: ExpectedVersion,
+    /// The pending events, in order, with their client-chosen ids.
+    pub events: Vec<NewEvent>,
+}
+
+/// `POST /v1/push`: pending events per stream. Each stream is appended atomically and
+/// independently; a retried push is recognised by event ids and never duplicates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// One entry per stream, processed in order.
+    pub streams: Vec<StreamPush>,
+}
+
+impl PushRequest {
+    /// A push of `streams`.
+    pub fn new(streams: Vec<StreamPush>) -> Self {
+        PushRequest {
+            v: PROTOCOL_VERSION,
+            streams,
+        }
+    }
+
+    /// Total number of events in the request.
+    pub fn event_count(&self) -> usize {
+        self.streams.iter().map(|s| s.events.len()).sum()
+    }
+}
+
+/// A push refused because the server's stream moved on: its version and the events the client
+/// lacks (those after the client's expected version).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The server's version of the stream.
+    pub actual: Version,
+    /// The server's events after the client's expected version, in version order (empty when
+    /// the token may not read the stream).
+    pub missing: Vec<RecordedEvent>,
+    /// Whether more missing events exist than were sent (read them with `GET /v1/streams`).
+    pub more: bool,
+}
+
+/// What happened to one stream of a push.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PushOutcome {
+    /// Appended (or recognised as already appended): the stream's version and the global
+    /// position of the batch's last event.
+    Ok(AppendResult),
+    /// Not written: the server's stream is elsewhere.
+    Conflict(Conflict),
+    /// Not written, and retrying will not help (for example an event id reused for other
+    /// content, or a batch breaking the store contract).
+    Error(ErrorBody),
+}
+
+/// The result for one stream of a push, on the wire
+/// `{"stream", "ok": {version, position}}`, `{"stream", "conflict": {...}}` or
+/// `{"stream", "error": {code, message, ...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StreamResultRepr", into = "StreamResultRepr")]
+pub struct StreamResult {
+    /// The stream.
+    pub stream: StreamId,
+    /// What happened to it.
+    pub outcome: PushOutcome,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StreamResultRepr {
+    stream: StreamId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ok: Option<AppendResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    conflict: Option<Conflict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorBody>,
+}
+
+impl TryFrom<StreamResultRepr> for StreamResult {
+    type Error = Error;
+    fn try_from(r: StreamResultRepr) -> Result<Self> {
+        let outcome = match (r.ok, r.conflict, r.error) {
+            (Some(ok), None, None) => PushOutcome::Ok(ok),
+            (None, Some(c), None) => PushOutcome::Conflict(c),
+            (None, None, Some(e)) => PushOutcome::Error(e),
+            _ => {
+                return Err(Error::protocol(format!(
+                    "push result for stream {} must have exactly one of ok, conflict, error",
+                    r.stream
+                )))
+            }
+        };
+        Ok(StreamResult {
+            stream: r.stream,
+            outcome,
+        })
+    }
+}
+
+impl From<StreamResult> for StreamResultRepr {
+    fn from(r: StreamResult) -> Self {
+        let mut repr = StreamResultRepr {
+            stream: r.stream,
+            ok: None,
+            conflict: None,
+            error: None,
+        };
+        match r.outcome {
+            PushOutcome::Ok(ok) => repr.ok = Some(ok),
+            PushOutcome::Conflict(c) => repr.conflict = Some(c),
+            PushOutcome::Error(e) => repr.error = Some(e),
+        }
+        repr
+    }
+}
+
+/// The answer to a [`PushRequest`]: one result per request entry, in the same order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The store that answered.
+    pub store: StoreId,
+    /// One result per pushed stream.
+    pub results: Vec<StreamResult>,
+}
+
+/// `GET /v1/streams/{stream}`: the events of one stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The stream.
+    pub stream: StreamId,
+    /// The stream's current version.
+    pub version: Version,
+    /// The requested events.
+    pub events: Vec<RecordedEvent>,
+}
+
+/// `GET /v1/health` and the `head` events of `GET /v1/live`: where the store is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadInfo {
+    /// Protocol version.
+    pub v: u32,
+    /// The store's id.
+    pub store: StoreId,
+    /// The newest position a pull can deliver.
+    pub head: Position,
+}
+
+/// A protocol message: something with a version field and a name for error messages.
+pub trait Message: Serialize + DeserializeOwned {
+    /// The message's name, used in decode errors.
+    const NAME: &'static str;
+    /// The message's `v`.
+    fn version(&self) -> u32;
+    /// Checks what serde cannot express (lengths, formats).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] describing the first problem.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+macro_rules! message {
+    ($($t:ty => $name:literal),+ $(,)?) => {$(
+        impl Message for $t {
+            const NAME: &'static str = $name;
+            fn version(&self) -> u32 {
+                self.v
+            }
+        }
+    )+};
+}
+message!(
+    PullResponse => "pull response",
+    PushRequest => "push request",
+    PushResponse => "push response",
+    StreamResponse => "stream response",
+    HeadInfo => "head info",
+);
+
+impl Message for PullRequest {
+    const NAME: &'static str = "pull request";
+    fn version(&self) -> u32 {
+        self.v
+    }
+    fn validate(&self) -> Result<()> {
+        if self.scope.len() > MAX_SCOPE_PREFIXES {
+            return Err(Error::protocol(format!(
+                "pull scope lists {} prefixes; the limit is {MAX_SCOPE_PREFIXES}",
+                self.scope.len()
+            )));
+        }
+        for (i, p) in self.scope.iter().enumerate() {
+            if p.len() > MAX_NAME_BYTES || p.chars().any(char::is_control) {
+                return Err(Error::protocol(format!(
+                    "scope[{i}] is longer than {MAX_NAME_BYTES} bytes or has a control character"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    v: u32,
+}
+
+/// Encodes a message as JSON.
+///
+/// # Errors
+/// [`Error::Protocol`] if the message cannot be serialized (it always can for this module's
+/// types).
+pub fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
+    serde_json::to_vec(message).map_err(|e| Error::protocol(format!("cannot encode: {e}")))
+}
+
+/// Decodes and checks a message: well-formed JSON of the right shape, `v` equal to
+/// [`PROTOCOL_VERSION`], and the message's own rules.
+///
+/// # Errors
+/// [`Error::Protocol`] for malformed JSON, wrong types, missing fields, an unsupported version
+/// or values out of range; [`Error::InvalidInput`] never (contract checks such as batch limits
+/// happen when the events are appended).
+pub fn decode<M: Message>(bytes: &[u8]) -> Result<M> {
+    match serde_json::from_slice::<M>(bytes) {
+        Ok(m) => {
+            check_version(m.version())?;
+            m.validate()?;
+            Ok(m)
+        }
+        Err(e) => {
+            // A message of another version may have another shape: report the version.
+            if let Ok(probe) = serde_json::from_slice::<VersionProbe>(bytes) {
+                check_version(probe.v)?;
+            }
+            Err(Error::protocol(format!("malformed {}: {e}", M::NAME)))
+        }
+    }
+}
+
+fn check_version(v: u32) -> Result<()> {
+    if v == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(Error::protocol(format!(
+            "unsupported protocol version {v}; this peer speaks version {PROTOCOL_VERSION}"
+        )))
+    }
+}
+
+#[cfg(test)]
+#[path = "protocol_tests.rs"]
+mod tests;

@@ -1,0 +1,248 @@
+//! The server side of the protocol over any [`EventStore`]: what `eventfold-server` runs for
+//! each request, and what native tests run in-process against a [`MemoryStore`](crate::MemoryStore).
+//! No I/O of its own; authentication happened before (the caller passes the token's [`Access`]).
+
+use crate::core::append::{validate_batch, StoreLimits};
+use crate::core::event::{Position, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
+use crate::error::{Error, Result};
+use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
+
+use super::access::Access;
+use super::protocol::{
+    Conflict, ErrorBody, HeadInfo, PullRequest, PullResponse, PushOutcome, PushRequest,
+    PushResponse, StoreId, StreamResponse, StreamResult, PROTOCOL_VERSION,
+};
+
+/// The limits a server enforces on sync requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Events per pull when the request names no limit.
+    pub default_pull: u32,
+    /// Most events per pull; larger requested limits are clamped to it.
+    pub max_pull: u32,
+    /// Most events in one push request, all streams together.
+    pub max_push_events: usize,
+    /// Most missing events sent back with one conflict.
+    pub max_missing: usize,
+    /// The store's limits on one append (event size, batch size).
+    pub store: StoreLimits,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            default_pull: 1000,
+            max_pull: 5000,
+            max_push_events: 10_000,
+            max_missing: 1000,
+            store: StoreLimits::default(),
+        }
+    }
+}
+
+/// Serves a pull: the scope's events after the request's checkpoint.
+///
+/// The checkpoint returned never passes an event the answer did not deliver: the head is read
+/// before the events, and the store only exposes gap-free prefixes of its log.
+///
+/// # Errors
+/// [`Error::Forbidden`] when nothing of the scope is readable; [`Error::CheckpointMismatch`]
+/// when the checkpoint belongs to another store or lies beyond this store's head; store
+/// failures.
+pub async fn pull<S: EventStore + ?Sized>(
+    store: &S,
+    id: &StoreId,
+    access: &Access,
+    req: &PullRequest,
+    limits: &ServeLimits,
+) -> Result<PullResponse> {
+    let prefixes = access.read_scope(&req.scope)?;
+    let head = store.head().await?;
+    let after = match &req.after {
+        None => Position(0),
+        Some(c) if c.store != *id || c.position > head => {
+            return Err(Error::CheckpointMismatch {
+                expected: id.to_string(),
+                found: if c.store == *id {
+                    format!(
+                        "{} at position {} (beyond this store's head {head})",
+                        c.store, c.position
+                    )
+                } else {
+                    c.store.to_string()
+                },
+            })
+        }
+        Some(c) => c.position,
+    };
+    let limit = req
+        .limit
+        .unwrap_or(limits.default_pull)
+        .clamp(1, limits.max_pull.max(1)) as usize;
+    let options = ReadAllOptions {
+        after,
+        limit: Some(limit),
+        filter: EventFilter {
+            stream_prefixes: prefixes,
+            types: None,
+        },
+    };
+    let events = store.read_all(&options).await?;
+    let last = events.last().map_or(after, |e| e.position);
+    let more = events.len() == limit;
+    let position = if more { last } else { last.max(head) };
+    Ok(PullResponse {
+        v: PROTOCOL_VERSION,
+        events,
+        checkpoint: super::protocol::Checkpoint {
+            store: id.clone(),
+            position,
+        },
+        more,
+        head: head.max(last),
+    })
+}
+
+/// Serves a push: each stream is appended atomically, in request order.
+///
+/// Before anything is written, the whole request is checked: every stream must be writable
+/// and every batch must satisfy the store contract. A stream whose expected version no longer
+/// matches gets a [`Conflict`] with the events the client lacks; an event id reused for other
+/// content gets an `EVENT_ID_CONFLICT` error result. Neither stops the other streams.
+///
+/// # Errors
+/// [`Error::Forbidden`] (nothing written), [`Error::InvalidInput`] (nothing written), store
+/// failures (streams before the failing one may be written; a retry is safe because pushes are
+/// idempotent by event id).
+pub async fn push<S: EventStore + ?Sized>(
+    store: &S,
+    id: &StoreId,
+    access: &Access,
+    req: PushRequest,
+    limits: &ServeLimits,
+) -> Result<PushResponse> {
+    let total = req.event_count();
+    if total > limits.max_push_events {
+        return Err(Error::invalid(format!(
+            "a push holds {total} events; the limit is {}",
+            limits.max_push_events
+        )));
+    }
+    for (i, s) in req.streams.iter().enumerate() {
+        if !access.can_write(s.stream.as_str()) {
+            return Err(Error::Forbidden {
+                message: format!("streams[{i}]: this token may not write stream {}", s.stream),
+            });
+        }
+        validate_batch(&s.events, &limits.store).map_err(|e| match e {
+            Error::InvalidInput { message } => {
+                Error::invalid(format!("streams[{i}] ({}): {message}", s.stream))
+            }
+            other => other,
+        })?;
+    }
+    let mut results = Vec::with_capacity(req.streams.len());
+    for s in req.streams {
+        let outcome = match store.append(&s.stream, s.events, s.expected_version).await {
+            Ok(r) => PushOutcome::Ok(r),
+            Err(Error::WrongExpectedVersion {
+                expected, actual, ..
+            }) => PushOutcome::Conflict(
+                conflict(store, access, &s.stream, expected, actual, limits).await?,
+            ),
+            Err(e @ (Error::EventIdConflict { .. } | Error::InvalidInput { .. })) => {
+                PushOutcome::Error(ErrorBody::from(&e))
+            }
+            Err(e) => return Err(e),
+        };
+        results.push(StreamResult {
+            stream: s.stream,
+            outcome,
+        });
+    }
+    Ok(PushResponse {
+        v: PROTOCOL_VERSION,
+        store: id.clone(),
+        results,
+    })
+}
+
+async fn conflict<S: EventStore + ?Sized>(
+    store: &S,
+    access: &Access,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    actual: Version,
+    limits: &ServeLimits,
+) -> Result<Conflict> {
+    let known = match expected {
+        ExpectedVersion::Exact(v) => v.0,
+        _ => 0,
+    };
+    if !access.can_read(stream.as_str()) || actual.0 <= known {
+        return Ok(Conflict {
+            actual,
+            missing: Vec::new(),
+            more: actual.0 > known,
+        });
+    }
+    let mut missing = store
+        .read_stream(
+            stream,
+            &ReadStreamOptions {
+                from: Some(Version(known + 1)),
+                limit: Some(limits.max_missing.saturating_add(1)),
+                ..ReadStreamOptions::default()
+            },
+        )
+        .await?;
+    let more = missing.len() > limits.max_missing;
+    missing.truncate(limits.max_missing);
+    Ok(Conflict {
+        actual,
+        missing,
+        more,
+    })
+}
+
+/// Serves `GET /v1/streams/{stream}`.
+///
+/// # Errors
+/// [`Error::Forbidden`] when the stream is not readable; store failures.
+pub async fn read_stream<S: EventStore + ?Sized>(
+    store: &S,
+    access: &Access,
+    stream: StreamId,
+    options: &ReadStreamOptions,
+) -> Result<StreamResponse> {
+    if !access.can_read(stream.as_str()) {
+        return Err(Error::Forbidden {
+            message: format!("this token may not read stream {stream}"),
+        });
+    }
+    let version = store.stream_version(&stream).await?;
+    let events = store.read_stream(&stream, options).await?;
+    Ok(StreamResponse {
+        v: PROTOCOL_VERSION,
+        stream,
+        version,
+        events,
+    })
+}
+
+/// Where the store is, for `GET /v1/health` and live notifications.
+///
+/// # Errors
+/// Store failures.
+pub async fn head_info<S: EventStore + ?Sized>(store: &S, id: &StoreId) -> Result<HeadInfo> {
+    Ok(HeadInfo {
+        v: PROTOCOL_VERSION,
+        store: id.clone(),
+        head: store.head().await?,
+    })
+}
+
+#[cfg(test)]
+#[path = "serve_tests.rs"]
+mod tests;
