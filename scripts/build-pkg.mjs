@@ -32,7 +32,7 @@ run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-me
 const dts = join(pkg, "web", "eventfold.d.ts");
 writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
 
-for (const f of ["index.js", "node.js", "errors.js", "index.d.ts"]) {
+for (const f of ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts"]) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
 cpSync(join(root, "README.md"), join(pkg, "README.md"));
@@ -52,10 +52,11 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
   exports: {
     ".": { types: "./index.d.ts", node: "./node.js", deno: "./node.js", default: "./index.js" },
     "./web": { types: "./web/eventfold.d.ts", default: "./web/eventfold.js" },
+    "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "errors.js", "index.d.ts", "web/", "README.md"],
+  files: ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts", "web/", "README.md"],
   sideEffects: ["./index.js", "./node.js", "./web/snippets/*"],
   engines: { node: ">=20" },
   keywords: ["event-sourcing", "cqrs", "indexeddb", "offline-first", "wasm"],

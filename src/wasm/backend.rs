@@ -3,9 +3,11 @@
 
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::{
     AppendResult, ChangeNotifier, EventStore, MemoryStore, ReadAllOptions, ReadStreamOptions,
+    StateStore,
 };
 
 /// Every backend a JavaScript `EventStore` can sit on.
@@ -54,5 +56,19 @@ impl EventStore for Backend {
 
     fn changes(&self) -> &ChangeNotifier {
         each!(self, s => s.changes())
+    }
+}
+
+impl StateStore for Backend {
+    async fn get_state(&self, key: &str) -> Result<Option<Json>> {
+        each!(self, s => s.get_state(key).await)
+    }
+
+    async fn put_state(&self, key: &str, value: Json) -> Result<()> {
+        each!(self, s => s.put_state(key, value).await)
+    }
+
+    async fn delete_state(&self, key: &str) -> Result<()> {
+        each!(self, s => s.delete_state(key).await)
     }
 }

@@ -18,6 +18,8 @@ use crate::wasm::subscription::{self, Subscription};
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
+use crate::wasm::upcast::Upcasters;
+use crate::wasm::{aggregate, projection};
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -54,12 +56,14 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
     pub(crate) backend: Rc<Backend>,
+    pub(crate) upcasters: Upcasters,
 }
 
 impl JsEventStore {
     pub(crate) fn new(backend: Backend) -> Self {
         JsEventStore {
             backend: Rc::new(backend),
+            upcasters: Upcasters::new(),
         }
     }
 }
@@ -132,10 +136,10 @@ impl JsEventStore {
         let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
-        let backend = self.backend.clone();
+        let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
         promise(async move {
             let (stream, options) = parsed?;
-            convert::recorded_to_js(&backend.read_stream(&stream, &options).await?)
+            upcasters.to_js(&backend.read_stream(&stream, &options).await?)
         })
     }
 
@@ -148,8 +152,8 @@ impl JsEventStore {
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
-        let backend = self.backend.clone();
-        promise(async move { convert::recorded_to_js(&backend.read_all(&parsed?).await?) })
+        let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
+        promise(async move { upcasters.to_js(&backend.read_all(&parsed?).await?) })
     }
 
     /// The stream's version: its number of events, 0 if it does not exist.
@@ -208,11 +212,66 @@ impl JsEventStore {
         let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
         Ok(subscription::start(
             self.backend.clone(),
+            self.upcasters.clone(),
             after,
             filter,
             batch,
             callback,
             on_error,
         ))
+    }
+
+    /// Defines an aggregate (a decider) stored in streams `<name>-<id>`. Options: `name`,
+    /// `initialState()`, `evolve(state, event)`, `decide(command, state)` (returns new events
+    /// `[{ type, data, metadata? }]` or throws to reject), `snapshotEvery` (events between
+    /// snapshots), `snapshotVersion` (bump it when the state's shape changes), `maxRetries`.
+    /// `evolve` must be deterministic: same events, same state.
+    ///
+    /// ```ts
+    /// const orders = store.aggregate({ name: "order", initialState, evolve, decide, snapshotEvery: 100 });
+    /// await orders.execute("42", { type: "AddItem", sku: "p1", qty: 2 });
+    /// ```
+    pub fn aggregate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
+    ) -> std::result::Result<aggregate::Aggregate, JsValue> {
+        aggregate::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+    }
+
+    /// Defines a projection: `{ name, version, init(), evolve(state, event), filter?,
+    /// onProgress? }`. It loads its persisted state, catches up, then follows new events;
+    /// a changed `version` rebuilds it from the log.
+    ///
+    /// ```ts
+    /// const view = store.projection({ name: "totals", version: 1, init, evolve });
+    /// await view.ready();
+    /// ```
+    pub fn projection(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
+    ) -> std::result::Result<projection::Projection, JsValue> {
+        projection::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+    }
+
+    /// Registers an upcaster: events of `type` at schema version `fromVersion`
+    /// (`metadata.schemaVersion`, 1 when absent) are read through `upcast(event)`, which returns
+    /// the event one version up (`{ type?, data, metadata? }`). Reads, subscriptions,
+    /// aggregates and projections see the upcast shape; stored events are never rewritten.
+    ///
+    /// ```ts
+    /// store.upcast("ItemAdded", 1, (e) => ({ data: { ...e.data, priceMinor: Math.round(e.data.price * 100) } }));
+    /// ```
+    pub fn upcast(
+        &self,
+        #[wasm_bindgen(js_name = "type")] event_type: &str,
+        #[wasm_bindgen(js_name = "fromVersion")] from_version: u32,
+        #[wasm_bindgen(
+            unchecked_param_type = "(event: RecordedEvent) => { type?: string; data: any; metadata?: Record<string, any> }"
+        )]
+        upcast: Function,
+    ) -> std::result::Result<(), JsValue> {
+        self.upcasters
+            .register(event_type, from_version, upcast)
+            .map_err(to_js)
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn to_js(err: Error) -> JsValue {
             set(&v, "stream", stream.as_str());
         }
         Error::CorruptData { record, .. } => set(&v, "record", record.as_str()),
+        Error::EvolveFailed { position, .. } => set(&v, "position", position.0 as f64),
         Error::SchemaTooNew { found, supported } => {
             set(&v, "found", *found);
             set(&v, "supported", *supported);

@@ -2,9 +2,13 @@
 //! file; conversions and errors are shared. Everything here is thin: convert, call the core,
 //! convert back.
 
+mod aggregate;
 mod backend;
 mod convert;
 mod engine;
 mod error;
+mod model;
+mod projection;
 mod subscription;
 pub(crate) mod types;
+mod upcast;

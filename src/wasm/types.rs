@@ -87,11 +87,44 @@ export interface SubscribeOptions extends EventFilter {
   onError?: (error: unknown) => void;
 }
 
+/** The definition of an aggregate (a decider). */
+export interface AggregateDefinition<State = any, Command = any> {
+  /** Stream category: aggregate "order" with id "42" lives in stream "order-42". */
+  name: string;
+  /** A fresh initial state. */
+  initialState: () => State;
+  /** The next state after an event. Deterministic: no clock, randomness or I/O. */
+  evolve: (state: State, event: RecordedEvent) => State;
+  /** The events a command produces, or throw to reject it (nothing is appended). */
+  decide: (command: Command, state: State) => EventInput[];
+  /** Take a snapshot every this many events (default: never). */
+  snapshotEvery?: number;
+  /** Bump when the state's shape or evolve changes: older snapshots are then ignored (default 1). */
+  snapshotVersion?: number;
+  /** Reloads after a concurrent append before giving up with WRONG_EXPECTED_VERSION (default 3). */
+  maxRetries?: number;
+}
+
+/** The definition of a projection (a whole-state fold over the log). */
+export interface ProjectionDefinition<State = any> {
+  /** Storage key of the persisted state and checkpoint. */
+  name: string;
+  /** Change it when init/evolve change: the projection then rebuilds from the log (default 1). */
+  version?: number;
+  init: () => State;
+  /** Deterministic. A throw stops the projection at the last good event (EVOLVE_FAILED). */
+  evolve: (state: State, event: RecordedEvent) => State;
+  /** Fold only these events. */
+  filter?: EventFilter;
+  /** Called after each page of a catch-up or rebuild. */
+  onProgress?: (progress: { processed: number; total: number }) => void;
+}
+
 /** Every `code` an `EventfoldError` can carry. Codes are API: they are never renamed. */
 export type ErrorCode =
   | "WRONG_EXPECTED_VERSION" | "EVENT_ID_CONFLICT" | "INVALID_INPUT" | "DECIDER_REJECTED"
   | "QUOTA_EXCEEDED" | "STORE_CLOSED" | "CORRUPT_DATA" | "SCHEMA_TOO_NEW" | "STORAGE_ERROR"
-  | "UNSUPPORTED" | "SYNC_CONFLICT" | "UNAUTHORIZED" | "FORBIDDEN" | "PROTOCOL_ERROR" | "NETWORK";
+  | "UNSUPPORTED" | "EVOLVE_FAILED" | "SYNC_CONFLICT" | "UNAUTHORIZED" | "FORBIDDEN" | "PROTOCOL_ERROR" | "NETWORK";
 
 /** The error every eventfold call rejects with. Fields beyond `code` depend on the code. */
 export interface EventfoldError extends Error {

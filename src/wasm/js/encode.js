@@ -77,3 +77,8 @@ export function encodeEvents(events) {
   }
   return out;
 }
+
+/** A state (or any value) as JSON text, with the same checks as event data. */
+export function encodeJson(value, path) {
+  return toJson(value === undefined ? null : value, path);
+}

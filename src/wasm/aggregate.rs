@@ -1,0 +1,184 @@
+//! The JavaScript `Aggregate` class: `store.aggregate({ name, initialState, evolve, decide })`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::core::event::{Position, Timestamp, Version};
+use crate::cqrs::{self, AggregateConfig, AsOf};
+use crate::error::{Error, Result};
+use crate::wasm::backend::Backend;
+use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::error::to_js;
+use crate::wasm::model::{function, JsModel};
+use crate::wasm::upcast::Upcasters;
+
+/// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
+///
+/// ```ts
+/// const orders = store.aggregate({
+///   name: "order",
+///   initialState: () => ({ status: "none", items: {} }),
+///   evolve: (state, event) => ({ ...state, status: event.type === "OrderCreated" ? "open" : state.status }),
+///   decide: (command, state) => {
+///     if (command.type === "Create" && state.status !== "none") throw new Error("already exists");
+///     return [{ type: "OrderCreated", data: { customerId: command.customerId } }];
+///   },
+///   snapshotEvery: 100,
+/// });
+/// const { state, version, events } = await orders.execute("42", { type: "Create", customerId: "c1" });
+/// ```
+#[wasm_bindgen]
+pub struct Aggregate {
+    store: Rc<Backend>,
+    upcasters: Upcasters,
+    inner: Rc<cqrs::Aggregate<JsModel>>,
+}
+
+fn set(o: &Object, key: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+}
+
+/// Builds the aggregate from its definition object.
+pub(crate) fn define(
+    store: Rc<Backend>,
+    upcasters: Upcasters,
+    options: &JsValue,
+) -> Result<Aggregate> {
+    let name = string_arg(&get(options, "name")?, "aggregate name")?;
+    let model = JsModel {
+        initial_state: function(options, "initialState", "an aggregate")?,
+        evolve: function(options, "evolve", "an aggregate")?,
+        decide: function(options, "decide", "an aggregate")?,
+        upcasters: upcasters.clone(),
+        last_rejection: RefCell::new(None),
+    };
+    let mut config = AggregateConfig::new(name);
+    config.snapshot_every = opt_u64(options, "snapshotEvery")?.filter(|n| *n > 0);
+    if let Some(v) = opt_u64(options, "snapshotVersion")? {
+        config.snapshot_version =
+            u32::try_from(v).map_err(|_| Error::invalid("snapshotVersion is too large"))?;
+    }
+    if let Some(r) = opt_u64(options, "maxRetries")? {
+        config.max_retries =
+            u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
+    }
+    Ok(Aggregate {
+        store,
+        upcasters,
+        inner: Rc::new(cqrs::Aggregate::new(model, config)?),
+    })
+}
+
+fn as_of(options: &JsValue) -> Result<AsOf> {
+    let version = opt_u64(options, "atVersion")?;
+    let position = opt_u64(options, "atPosition")?;
+    let time = get(options, "atTime")?;
+    let time = if time.is_undefined() || time.is_null() {
+        None
+    } else if let Some(date) = time.dyn_ref::<js_sys::Date>() {
+        Some(date.get_time())
+    } else {
+        time.as_f64()
+            .filter(|t| t.is_finite())
+            .map(Some)
+            .ok_or_else(|| Error::invalid("atTime must be a Date or Unix milliseconds"))?
+    };
+    match (version, position, time) {
+        (None, None, None) => Ok(AsOf::Latest),
+        (Some(v), None, None) => Ok(AsOf::Version(Version(v))),
+        (None, Some(p), None) => Ok(AsOf::Position(Position(p))),
+        (None, None, Some(t)) => Ok(AsOf::Time(Timestamp(t as i64))),
+        _ => Err(Error::invalid(
+            "pass at most one of atVersion, atPosition, atTime",
+        )),
+    }
+}
+
+#[wasm_bindgen]
+impl Aggregate {
+    /// Handles a command: loads the aggregate (snapshot + later events), runs `decide`, appends
+    /// its events expecting the loaded version, and on a concurrent append reloads and decides
+    /// again (`maxRetries`, default 3). Resolves to `{ state, version, events }`. A `decide`
+    /// that throws rejects with `DECIDER_REJECTED` (the thrown value as `cause`) and appends
+    /// nothing.
+    ///
+    /// ```ts
+    /// const { state, version } = await orders.execute("42", { type: "AddItem", sku: "p1", qty: 2 });
+    /// ```
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ state: any; version: number; events: RecordedEvent[] }>"
+    )]
+    pub fn execute(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        command: JsValue,
+    ) -> Promise {
+        let (store, inner, upcasters) = (
+            self.store.clone(),
+            self.inner.clone(),
+            self.upcasters.clone(),
+        );
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async {
+                let id = string_arg(&id, "aggregate id")?;
+                let done = inner.execute(&*store, &id, &command).await?;
+                let out = Object::new();
+                set(&out, "state", &done.state);
+                set(&out, "version", &JsValue::from_f64(done.version.0 as f64));
+                set(&out, "events", &upcasters.to_js(&done.events)?);
+                Ok::<JsValue, Error>(out.into())
+            };
+            run.await.map_err(|e| {
+                let rejected = matches!(e, Error::DeciderRejected { .. });
+                let js = to_js(e);
+                if rejected {
+                    if let Some(cause) = inner.model().last_rejection.borrow_mut().take() {
+                        let _ = Reflect::set(&js, &"cause".into(), &cause);
+                    }
+                }
+                js
+            })
+        })
+    }
+
+    /// Loads the aggregate's state, now or as of `{ atVersion }`, `{ atPosition }` or
+    /// `{ atTime }` (a Date or Unix milliseconds). Resolves to `{ state, version }`.
+    ///
+    /// ```ts
+    /// const then = await orders.load("42", { atVersion: 3 });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<{ state: any; version: number }>")]
+    pub fn load(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ atVersion?: number; atPosition?: number; atTime?: Date | number }"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        let (store, inner) = (self.store.clone(), self.inner.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let run = async {
+                let id = string_arg(&id, "aggregate id")?;
+                let loaded = inner.load(&*store, &id, as_of(&options)?).await?;
+                let out = Object::new();
+                set(&out, "state", &loaded.state);
+                set(&out, "version", &JsValue::from_f64(loaded.version.0 as f64));
+                Ok::<JsValue, Error>(out.into())
+            };
+            run.await.map_err(to_js)
+        })
+    }
+
+    /// The stream of the aggregate with this id (`<name>-<id>`).
+    #[wasm_bindgen(js_name = streamOf)]
+    pub fn stream_of(&self, id: &str) -> std::result::Result<String, JsValue> {
+        self.inner
+            .stream(id)
+            .map(|s| s.as_str().to_owned())
+            .map_err(to_js)
+    }
+}

@@ -1,0 +1,308 @@
+//! The JavaScript `Projection` class: `store.projection({ name, version, init, evolve })`, a
+//! whole-state fold kept up to date in the background (catch-up on open, then live, including
+//! appends from other tabs), persisted with its checkpoint after every page.
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::core::event::Position;
+use crate::cqrs::{ProjectionRunner, ProjectionState};
+use crate::error::{Error, Result};
+use crate::store::EventStore;
+use crate::wasm::backend::Backend;
+use crate::wasm::convert::{filter, get, opt_u64, string_arg};
+use crate::wasm::error::to_js;
+use crate::wasm::model::{function, JsProjection};
+use crate::wasm::upcast::Upcasters;
+
+type Resolvers = (Function, Function);
+
+#[derive(Default)]
+struct Shared {
+    state: JsValue,
+    checkpoint: Position,
+    error: Option<JsValue>,
+    ready: bool,
+    ready_waiters: Vec<Resolvers>,
+    rebuild_waiters: Vec<Resolvers>,
+    rebuild_requested: bool,
+    subscribers: Vec<(u32, Function)>,
+    next_subscriber: u32,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+impl Shared {
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// A projection: a state folded from the log by your `evolve`, persisted with its checkpoint
+/// and kept up to date as events are appended (in this tab and in others).
+///
+/// ```ts
+/// const totals = store.projection({
+///   name: "totals", version: 1,
+///   init: () => ({ orders: 0 }),
+///   evolve: (s, e) => (e.type === "OrderCreated" ? { orders: s.orders + 1 } : s),
+/// });
+/// await totals.ready();
+/// console.log(totals.state.orders);
+/// const unsubscribe = totals.subscribe((state) => render(state));
+/// ```
+#[wasm_bindgen]
+pub struct Projection {
+    store: Rc<Backend>,
+    runner: Rc<ProjectionRunner<JsProjection>>,
+    shared: Rc<RefCell<Shared>>,
+}
+
+fn settle(waiters: Vec<Resolvers>, outcome: std::result::Result<JsValue, JsValue>) {
+    for (resolve, reject) in waiters {
+        let _ = match &outcome {
+            Ok(v) => resolve.call1(&JsValue::UNDEFINED, v),
+            Err(e) => reject.call1(&JsValue::UNDEFINED, e),
+        };
+    }
+}
+
+/// Builds the projection from its definition and starts it in the background.
+pub(crate) fn define(
+    store: Rc<Backend>,
+    upcasters: Upcasters,
+    options: &JsValue,
+) -> Result<Projection> {
+    let name = string_arg(&get(options, "name")?, "projection name")?;
+    let version = opt_u64(options, "version")?.unwrap_or(1);
+    let version = u32::try_from(version).map_err(|_| Error::invalid("version is too large"))?;
+    let projection = JsProjection {
+        init: function(options, "init", "a projection")?,
+        evolve: function(options, "evolve", "a projection")?,
+        upcasters,
+    };
+    let on_progress = get(options, "onProgress")?.dyn_into::<Function>().ok();
+    let runner =
+        ProjectionRunner::new(projection, name, version, filter(&get(options, "filter")?)?)?;
+    let p = Projection {
+        store,
+        runner: Rc::new(runner),
+        shared: Rc::new(RefCell::new(Shared::default())),
+    };
+    wasm_bindgen_futures::spawn_local(run(
+        p.store.clone(),
+        p.runner.clone(),
+        p.shared.clone(),
+        on_progress,
+    ));
+    Ok(p)
+}
+
+fn publish(shared: &Rc<RefCell<Shared>>, current: &ProjectionState<JsValue>) {
+    let subscribers: Vec<Function> = {
+        let mut s = shared.borrow_mut();
+        let changed = !s.ready || s.checkpoint != current.checkpoint;
+        s.state = current.state.clone();
+        s.checkpoint = current.checkpoint;
+        if !changed {
+            return;
+        }
+        s.subscribers.iter().map(|(_, f)| f.clone()).collect()
+    };
+    for f in subscribers {
+        let _ = f.call1(&JsValue::UNDEFINED, &current.state);
+    }
+}
+
+async fn run(
+    store: Rc<Backend>,
+    runner: Rc<ProjectionRunner<JsProjection>>,
+    shared: Rc<RefCell<Shared>>,
+    on_progress: Option<Function>,
+) {
+    let progress = |processed: u64, total: u64| {
+        if let Some(f) = &on_progress {
+            let o = Object::new();
+            let _ = Reflect::set(
+                &o,
+                &"processed".into(),
+                &JsValue::from_f64(processed as f64),
+            );
+            let _ = Reflect::set(&o, &"total".into(), &JsValue::from_f64(total as f64));
+            let _ = f.call1(&JsValue::UNDEFINED, &o);
+        }
+    };
+    let mut current = match runner.load(&*store).await {
+        Ok(c) => c,
+        Err(e) => match runner.initial() {
+            Ok(c) => {
+                shared.borrow_mut().error = Some(to_js(e));
+                c
+            }
+            Err(e) => {
+                let waiters = std::mem::take(&mut shared.borrow_mut().ready_waiters);
+                settle(waiters, Err(to_js(e)));
+                return;
+            }
+        },
+    };
+    loop {
+        let rebuilding = std::mem::take(&mut shared.borrow_mut().rebuild_requested);
+        let rebuild_waiters = if rebuilding {
+            let _ = runner.forget(&*store).await;
+            match runner.initial() {
+                Ok(c) => current = c,
+                Err(e) => shared.borrow_mut().error = Some(to_js(e)),
+            }
+            shared.borrow_mut().error = None;
+            std::mem::take(&mut shared.borrow_mut().rebuild_waiters)
+        } else {
+            Vec::new()
+        };
+        let failed = shared.borrow().error.is_some();
+        if !failed {
+            let (next, result) = runner.catch_up(&*store, current, &progress).await;
+            current = next;
+            publish(&shared, &current);
+            let outcome = result.map(|()| JsValue::UNDEFINED).map_err(to_js);
+            let waiters = {
+                let mut s = shared.borrow_mut();
+                s.ready = true;
+                if let Err(e) = &outcome {
+                    s.error = Some(e.clone());
+                }
+                std::mem::take(&mut s.ready_waiters)
+            };
+            settle(waiters, outcome.clone());
+            settle(rebuild_waiters, outcome);
+        }
+        // Wait for new events (unless stopped by an error), a rebuild request, or close.
+        let checkpoint = current.checkpoint;
+        let failed = shared.borrow().error.is_some();
+        let go_on = {
+            let mut more = std::pin::pin!(store.changes().wait_beyond(checkpoint));
+            poll_fn(|cx| {
+                let mut s = shared.borrow_mut();
+                if s.closed {
+                    return Poll::Ready(false);
+                }
+                if s.rebuild_requested {
+                    return Poll::Ready(true);
+                }
+                s.waker = Some(cx.waker().clone());
+                drop(s);
+                if failed {
+                    return Poll::Pending;
+                }
+                more.as_mut().poll(cx)
+            })
+            .await
+        };
+        if !go_on {
+            return;
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Projection {
+    /// Resolves once the projection has caught up with the log (rejects with `EVOLVE_FAILED`
+    /// if `evolve` threw; the state then stays at the last good event).
+    pub fn ready(&self) -> Promise {
+        let shared = self.shared.clone();
+        Promise::new(&mut |resolve, reject| {
+            let mut s = shared.borrow_mut();
+            match (&s.error, s.ready) {
+                (Some(e), true) => drop(reject.call1(&JsValue::UNDEFINED, e)),
+                (None, true) => drop(resolve.call0(&JsValue::UNDEFINED)),
+                _ => s.ready_waiters.push((resolve, reject)),
+            }
+        })
+    }
+
+    /// The current state (the initial state until the first catch-up page).
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> JsValue {
+        self.shared.borrow().state.clone()
+    }
+
+    /// The position of the last event folded in.
+    #[wasm_bindgen(getter)]
+    pub fn checkpoint(&self) -> f64 {
+        self.shared.borrow().checkpoint.0 as f64
+    }
+
+    /// The error that stopped the projection, if any.
+    #[wasm_bindgen(getter)]
+    pub fn error(&self) -> JsValue {
+        self.shared
+            .borrow()
+            .error
+            .clone()
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Calls `callback(state)` after every update; returns a function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(state: any) => void")] callback: Function,
+    ) -> JsValue {
+        let id = {
+            let mut s = self.shared.borrow_mut();
+            s.next_subscriber += 1;
+            let id = s.next_subscriber;
+            s.subscribers.push((id, callback));
+            id
+        };
+        let shared = Rc::downgrade(&self.shared);
+        Closure::once_into_js(move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
+            }
+        })
+    }
+
+    /// Discards the persisted state and folds the whole log again. Resolves when caught up.
+    pub fn rebuild(&self) -> Promise {
+        let shared = self.shared.clone();
+        Promise::new(&mut |resolve, reject| {
+            let mut s = shared.borrow_mut();
+            s.rebuild_requested = true;
+            s.rebuild_waiters.push((resolve, reject));
+            s.wake();
+        })
+    }
+
+    /// The state as of a global position, folded from the start (time travel; nothing is
+    /// persisted).
+    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<any>")]
+    pub fn state_at(&self, position: f64) -> Promise {
+        let (store, runner) = (self.store.clone(), self.runner.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            if !(position.is_finite() && position >= 0.0 && position.fract() == 0.0) {
+                return Err(to_js(Error::invalid(
+                    "position must be a non-negative integer",
+                )));
+            }
+            runner
+                .state_at(&*store, Position(position as u64))
+                .await
+                .map_err(to_js)
+        })
+    }
+
+    /// Stops following the log (the persisted state stays).
+    pub fn close(&self) {
+        let mut s = self.shared.borrow_mut();
+        s.closed = true;
+        s.wake();
+    }
+}

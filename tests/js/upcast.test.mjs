@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ev, newStore } from "./helpers.mjs";
+
+test("upcasters lift old event shapes on every read path; stored events are untouched", async () => {
+  const store = await newStore();
+  await store.append("order-1", [ev("ItemAdded", { sku: "a", price: 12.5 })]);
+  await store.append("order-1", [ev("ItemAdded", { sku: "b", priceMinor: 300 }, { metadata: { schemaVersion: 2 } })]);
+  store.upcast("ItemAdded", 1, (e) => ({ data: { sku: e.data.sku, priceMinor: Math.round(e.data.price * 100) } }));
+  const read = await store.readStream("order-1");
+  assert.deepEqual(read.map((e) => e.data), [{ sku: "a", priceMinor: 1250 }, { sku: "b", priceMinor: 300 }]);
+  assert.deepEqual(read.map((e) => e.metadata.schemaVersion), [2, 2]);
+  assert.deepEqual((await store.readAll()).map((e) => e.data.priceMinor), [1250, 300]);
+
+  const view = store.projection({ name: "sum", init: () => 0, evolve: (s, e) => s + e.data.priceMinor });
+  await view.ready();
+  assert.equal(view.state, 1550);
+  view.close();
+  const agg = store.aggregate({ name: "order", initialState: () => 0, evolve: (s, e) => s + e.data.priceMinor, decide: () => [] });
+  assert.equal((await agg.load("1")).state, 1550);
+
+  const seen = [];
+  const sub = store.subscribe({}, (events) => seen.push(...events.map((e) => e.data.priceMinor)));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(seen, [1250, 300]);
+  sub.close();
+});
+
+test("upcasters chain across versions and may rename the type", async () => {
+  const store = await newStore();
+  await store.append("s", [ev("Old", { v: 1 })]);
+  store.upcast("Old", 1, (e) => ({ data: { v: e.data.v, step: 2 } }));
+  store.upcast("Old", 2, (e) => ({ type: "New", data: { ...e.data, step: 3 } }));
+  const [e] = await store.readAll();
+  assert.equal(e.type, "New");
+  assert.deepEqual(e.data, { v: 1, step: 3 });
+  assert.equal(e.metadata.schemaVersion, 3);
+});
+
+test("registering an upcaster twice or with bad arguments is INVALID_INPUT", async () => {
+  const store = await newStore();
+  store.upcast("T", 1, (e) => e);
+  assert.throws(() => store.upcast("T", 1, (e) => e), { code: "INVALID_INPUT" });
+  assert.throws(() => store.upcast("", 1, (e) => e), { code: "INVALID_INPUT" });
+  assert.throws(() => store.upcast("T", 0, (e) => e), { code: "INVALID_INPUT" });
+});
