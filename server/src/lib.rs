@@ -1,0 +1,70 @@
+//! `eventfold-server`: the sync server of eventfold (docs/sync-protocol.md).
+//!
+//! [`app`] builds the axum [`Router`]; `main.rs` parses arguments and serves it. The store lives
+//! on its own thread ([`backend`]); SQLite ([`store::sqlite`]) is the embedded default.
+
+pub mod auth;
+pub mod backend;
+pub mod error;
+pub mod routes;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+use eventfold::store::system_clock;
+use eventfold::sync::serve::ServeLimits;
+use eventfold::Result;
+use tower_http::compression::CompressionLayer;
+
+pub use auth::Auth;
+pub use backend::{SharedBackend, StoreThread, SyncBackend};
+
+/// Default limit on a request body, in bytes (16 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store, on its thread.
+    pub backend: SharedBackend,
+    /// Token checks.
+    pub auth: Arc<Auth>,
+    /// Largest accepted request body, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// The sync limits (the backend enforces the same ones).
+    pub limits: ServeLimits,
+}
+
+/// The HTTP API: `POST /v1/pull`, `POST /v1/push`, `GET /v1/streams/{stream}`, `GET /v1/live`,
+/// `GET /v1/health`. Responses are gzip-compressed when the client accepts it (except the
+/// event stream).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/pull", post(routes::pull))
+        .route("/v1/push", post(routes::push))
+        .route("/v1/streams/{stream}", get(routes::read_stream))
+        .route("/v1/live", get(routes::live::live))
+        .route("/v1/health", get(routes::health))
+        .fallback(routes::not_found)
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Opens the store named by `db` on its own thread: a SQLite file path (created if missing).
+///
+/// # Errors
+/// Whatever opening the store fails with.
+pub async fn open_backend(db: &str, limits: ServeLimits) -> Result<SharedBackend> {
+    let path = db.to_owned();
+    let store_limits = limits.store;
+    let thread = StoreThread::start(
+        move || async move {
+            Ok(store::sqlite::SqliteStore::open(&path, system_clock())?.with_limits(store_limits))
+        },
+        limits,
+    )
+    .await?;
+    Ok(Arc::new(thread))
+}

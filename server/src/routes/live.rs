@@ -1,0 +1,67 @@
+//! `GET /v1/live`: server-sent events announcing the store's head.
+//!
+//! The first event tells the current head; another follows whenever it moves (coalesced: a
+//! burst of appends may announce only the last head). Events are
+//! `event: head` / `data: {"v":1,"store":"…","head":N}`; a comment line every 15 seconds keeps
+//! proxies from closing the connection. The token may come as `?token=` because browsers'
+//! `EventSource` cannot send headers.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use eventfold::sync::protocol::{encode, HeadInfo, PROTOCOL_VERSION};
+use eventfold::Error;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Query of `GET /v1/live`.
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    token: Option<String>,
+}
+
+/// `GET /v1/live`.
+pub async fn live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LiveQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let access = state.auth.check(&headers, q.token.as_deref())?;
+    if access.read.is_empty() {
+        return Err(Error::Forbidden {
+            message: "this token may not read any stream".into(),
+        }
+        .into());
+    }
+    let store = state.backend.store_id().clone();
+    let rx = state.backend.heads();
+    let events = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+        let store = store.clone();
+        async move {
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let head = *rx.borrow_and_update();
+            let info = HeadInfo {
+                v: PROTOCOL_VERSION,
+                store,
+                head,
+            };
+            let data = encode(&info)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            Some((
+                Ok::<_, Infallible>(Event::default().event("head").data(data)),
+                (rx, false),
+            ))
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
