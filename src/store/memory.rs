@@ -1,7 +1,7 @@
 //! The in-memory store: the reference implementation of [`EventStore`], usable on every
 //! target (Node, edge runtimes, tests).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult, StoreLimits};
@@ -11,7 +11,10 @@ use crate::core::event::{
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
-use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions, StateStore};
+use crate::store::{
+    ChangeNotifier, EventStore, IndexKey, IndexQuery, IndexedValue, ReadAllOptions, ReadModelStore,
+    ReadStreamOptions, RecordWrite, StateStore,
+};
 
 /// The source of event timestamps. The core has no clock of its own: the caller passes one
 /// (`Date.now` in JavaScript, the system clock natively, a fixed clock in tests).
@@ -27,6 +30,8 @@ struct State {
     ids: HashMap<EventId, usize>,
     /// Snapshots and checkpoints ([`StateStore`]).
     states: HashMap<String, Json>,
+    /// Read model records ([`ReadModelStore`]): model → key → (value, index entries).
+    records: HashMap<String, BTreeMap<String, IndexedValue>>,
 }
 
 /// An event store held in memory. Cheap to create; gone when dropped.
@@ -197,6 +202,67 @@ impl StateStore for MemoryStore {
 
     async fn delete_state(&self, key: &str) -> Result<()> {
         self.lock().states.remove(key);
+        Ok(())
+    }
+}
+
+impl ReadModelStore for MemoryStore {
+    async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
+        Ok(self
+            .lock()
+            .records
+            .get(model)
+            .and_then(|m| m.get(key))
+            .map(|(v, _)| v.clone()))
+    }
+
+    async fn commit_records(
+        &self,
+        model: &str,
+        writes: Vec<RecordWrite>,
+        state_key: &str,
+        state_value: Json,
+    ) -> Result<()> {
+        let mut st = self.lock();
+        let records = st.records.entry(model.to_owned()).or_default();
+        for w in writes {
+            match w.value {
+                Some(v) => records.insert(w.key, v),
+                None => records.remove(&w.key),
+            };
+        }
+        st.states.insert(state_key.to_owned(), state_value);
+        Ok(())
+    }
+
+    async fn query_records(&self, model: &str, query: &IndexQuery) -> Result<Vec<(String, Json)>> {
+        let st = self.lock();
+        let Some(records) = st.records.get(model) else {
+            return Ok(Vec::new());
+        };
+        let mut hits: Vec<(&IndexKey, &String, &Json)> = records
+            .iter()
+            .flat_map(|(k, (v, entries))| {
+                entries
+                    .iter()
+                    .filter(|(name, key)| *name == query.index && query.range.contains(key))
+                    .map(move |(_, key)| (key, k, v))
+            })
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp_key(b.0).then_with(|| a.1.cmp(b.1)));
+        if query.reverse {
+            hits.reverse();
+        }
+        let limit = query.limit.unwrap_or(usize::MAX);
+        Ok(hits
+            .into_iter()
+            .take(limit)
+            .map(|(_, k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn clear_records(&self, model: &str) -> Result<()> {
+        self.lock().records.remove(model);
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub mod indexeddb;
 mod memory;
 mod notify;
 mod options;
+mod readmodel;
 mod state;
 mod subscription;
 
@@ -25,6 +26,9 @@ pub use memory::system_clock;
 pub use memory::{fixed_clock, Clock, MemoryStore};
 pub use notify::{ChangeNotifier, WaitBeyond};
 pub use options::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
+pub use readmodel::{
+    Bound, IndexKey, IndexQuery, IndexRange, IndexedValue, ReadModelStore, RecordWrite,
+};
 pub use state::StateStore;
 pub use subscription::Subscription;
 

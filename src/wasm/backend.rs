@@ -6,8 +6,8 @@ use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::{
-    AppendResult, ChangeNotifier, EventStore, MemoryStore, ReadAllOptions, ReadStreamOptions,
-    StateStore,
+    AppendResult, ChangeNotifier, EventStore, IndexQuery, MemoryStore, ReadAllOptions,
+    ReadModelStore, ReadStreamOptions, RecordWrite, StateStore,
 };
 
 /// Every backend a JavaScript `EventStore` can sit on.
@@ -70,5 +70,29 @@ impl StateStore for Backend {
 
     async fn delete_state(&self, key: &str) -> Result<()> {
         each!(self, s => s.delete_state(key).await)
+    }
+}
+
+impl ReadModelStore for Backend {
+    async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
+        each!(self, s => s.record(model, key).await)
+    }
+
+    async fn commit_records(
+        &self,
+        model: &str,
+        writes: Vec<RecordWrite>,
+        state_key: &str,
+        state_value: Json,
+    ) -> Result<()> {
+        each!(self, s => s.commit_records(model, writes, state_key, state_value).await)
+    }
+
+    async fn query_records(&self, model: &str, query: &IndexQuery) -> Result<Vec<(String, Json)>> {
+        each!(self, s => s.query_records(model, query).await)
+    }
+
+    async fn clear_records(&self, model: &str) -> Result<()> {
+        each!(self, s => s.clear_records(model).await)
     }
 }

@@ -19,7 +19,7 @@ use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
 use crate::wasm::upcast::Upcasters;
-use crate::wasm::{aggregate, projection};
+use crate::wasm::{aggregate, projection, readmodel};
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -273,5 +273,23 @@ impl JsEventStore {
         self.upcasters
             .register(event_type, from_version, upcast)
             .map_err(to_js)
+    }
+
+    /// Defines a read model: `{ name, version, indexes: [field names], handlers: { EventType:
+    /// (event, rm) => void | Promise<void> } }`, where `rm` offers `put(key, value)`,
+    /// `update(key, fn)`, `delete(key)` and `get(key)`. Each page of events is handled and its
+    /// writes commit together with the checkpoint. A changed `version` rebuilds the model.
+    ///
+    /// ```ts
+    /// const list = store.readModel({ name: "orders", version: 1, indexes: ["status"], handlers });
+    /// await list.ready();
+    /// await list.query({ index: "status", equals: "pending", limit: 50 });
+    /// ```
+    #[wasm_bindgen(js_name = readModel)]
+    pub fn read_model(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
+    ) -> std::result::Result<readmodel::ReadModel, JsValue> {
+        readmodel::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 }

@@ -120,6 +120,34 @@ export interface ProjectionDefinition<State = any> {
   onProgress?: (progress: { processed: number; total: number }) => void;
 }
 
+/** The write API a read model handler receives. Return (or await) the promises of get/update. */
+export interface ReadModelWriter<Value = any> {
+  get(key: string): Promise<Value | undefined>;
+  put(key: string, value: Value): void;
+  update(key: string, fn: (current: Value | undefined) => Value | undefined | Promise<Value | undefined>): Promise<Value | undefined>;
+  delete(key: string): void;
+}
+
+/** The definition of a read model: keyed records with secondary indexes. */
+export interface ReadModelDefinition<Value = any> {
+  name: string;
+  /** Change it when handlers change: the model is cleared and rebuilt from the log (default 1). */
+  version?: number;
+  /** Record fields to index (string or number values). */
+  indexes?: string[];
+  /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED). */
+  handlers: Record<string, (event: RecordedEvent, rm: ReadModelWriter<Value>) => void | Promise<void>>;
+}
+
+/** A read model query over one index. */
+export interface ReadModelQuery {
+  index: string;
+  equals?: string | number;
+  range?: { gt?: string | number; gte?: string | number; lt?: string | number; lte?: string | number };
+  limit?: number;
+  reverse?: boolean;
+}
+
 /** Every `code` an `EventfoldError` can carry. Codes are API: they are never renamed. */
 export type ErrorCode =
   | "WRONG_EXPECTED_VERSION" | "EVENT_ID_CONFLICT" | "INVALID_INPUT" | "DECIDER_REJECTED"

@@ -1,0 +1,495 @@
+//! The JavaScript `ReadModel` class: `store.readModel({ name, version, indexes, handlers })`,
+//! keyed records with secondary indexes kept up to date from the log. Each page of events is
+//! handled in JavaScript and its writes commit atomically with the checkpoint.
+
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::core::event::{EventType, Position};
+use crate::core::json::Json;
+use crate::error::{Error, Result};
+use crate::store::{
+    Bound, EventFilter, EventStore, IndexKey, IndexQuery, IndexRange, ReadAllOptions,
+    ReadModelStore, RecordWrite, StateStore,
+};
+use crate::wasm::backend::Backend;
+use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::error::{message_of, to_js};
+use crate::wasm::upcast::Upcasters;
+
+#[wasm_bindgen(module = "/src/wasm/js/readmodel.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = applyHandlers)]
+    fn apply_handlers(
+        handlers: &Object,
+        indexes: &Array,
+        events: &JsValue,
+        load: &Function,
+    ) -> Promise;
+}
+
+const PAGE: usize = 500;
+
+struct Definition {
+    name: String,
+    version: u32,
+    indexes: Vec<String>,
+    handlers: Object,
+    filter: EventFilter,
+}
+
+#[derive(Default)]
+struct Shared {
+    checkpoint: Position,
+    error: Option<JsValue>,
+    ready: bool,
+    waiters: Vec<(Function, Function)>,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+/// A read model: records you `put` from event handlers, with secondary indexes, queried by
+/// key or by index range without loading the whole model.
+///
+/// ```ts
+/// const orders = store.readModel({
+///   name: "orders", version: 1, indexes: ["customerId", "status"],
+///   handlers: {
+///     OrderCreated: (e, rm) => rm.put(e.stream, { id: e.stream, customerId: e.data.customerId, status: "open" }),
+///     OrderConfirmed: (e, rm) => rm.update(e.stream, (o) => ({ ...o, status: "confirmed" })),
+///   },
+/// });
+/// await orders.ready();
+/// const open = await orders.query({ index: "status", equals: "open", limit: 50 });
+/// ```
+#[wasm_bindgen]
+pub struct ReadModel {
+    store: Rc<Backend>,
+    def: Rc<Definition>,
+    shared: Rc<RefCell<Shared>>,
+}
+
+fn state_key(name: &str) -> String {
+    format!("readmodel:{name}")
+}
+
+fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
+    if let Some(s) = v.as_string() {
+        return Ok(IndexKey::Text(s));
+    }
+    match v.as_f64() {
+        Some(n) if n.is_finite() => Ok(IndexKey::Number(n)),
+        _ => Err(Error::invalid(format!(
+            "{what} must be a string or a finite number"
+        ))),
+    }
+}
+
+/// Builds the read model from its definition and starts it in the background.
+pub(crate) fn define(
+    store: Rc<Backend>,
+    upcasters: Upcasters,
+    options: &JsValue,
+) -> Result<ReadModel> {
+    let name = string_arg(&get(options, "name")?, "read model name")?;
+    if name.is_empty() {
+        return Err(Error::invalid("a read model needs a non-empty name"));
+    }
+    let version = u32::try_from(opt_u64(options, "version")?.unwrap_or(1))
+        .map_err(|_| Error::invalid("version is too large"))?;
+    let indexes_js = get(options, "indexes")?;
+    let indexes: Vec<String> = if indexes_js.is_undefined() {
+        Vec::new()
+    } else if Array::is_array(&indexes_js) {
+        Array::from(&indexes_js)
+            .iter()
+            .map(|i| string_arg(&i, "index name"))
+            .collect::<Result<_>>()?
+    } else {
+        return Err(Error::invalid("indexes must be an array of field names"));
+    };
+    let handlers: Object = get(options, "handlers")?.dyn_into().map_err(|_| {
+        Error::invalid("a read model needs a handlers object ({ EventType: (event, rm) => ... })")
+    })?;
+    let mut types = Vec::new();
+    for entry in Object::entries(&handlers).iter() {
+        let pair = Array::from(&entry);
+        let t = string_arg(&pair.get(0), "handler name")?;
+        if !pair.get(1).is_function() {
+            return Err(Error::invalid(format!("handler {t} must be a function")));
+        }
+        types.push(EventType::new(t)?);
+    }
+    let def = Definition {
+        name,
+        version,
+        indexes,
+        handlers,
+        filter: EventFilter {
+            stream_prefixes: Vec::new(),
+            types: Some(types),
+        },
+    };
+    let rm = ReadModel {
+        store,
+        def: Rc::new(def),
+        shared: Rc::new(RefCell::new(Shared::default())),
+    };
+    wasm_bindgen_futures::spawn_local(run(
+        rm.store.clone(),
+        upcasters,
+        rm.def.clone(),
+        rm.shared.clone(),
+    ));
+    Ok(rm)
+}
+
+fn checkpoint_json(def: &Definition, checkpoint: Position) -> Result<Json> {
+    Json::parse(format!(
+        r#"{{"version":{},"checkpoint":{}}}"#,
+        def.version, checkpoint.0
+    ))
+}
+
+async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position> {
+    #[derive(serde::Deserialize)]
+    struct Saved {
+        version: u32,
+        checkpoint: Position,
+    }
+    let saved = store
+        .get_state(&state_key(&def.name))
+        .await?
+        .and_then(|j| j.decode::<Saved>().ok());
+    match saved {
+        Some(s) if s.version == def.version => Ok(s.checkpoint),
+        _ => {
+            store.clear_records(&def.name).await?;
+            store
+                .commit_records(
+                    &def.name,
+                    Vec::new(),
+                    &state_key(&def.name),
+                    checkpoint_json(def, Position(0))?,
+                )
+                .await?;
+            Ok(Position(0))
+        }
+    }
+}
+
+fn writes_from_js(out: &JsValue) -> Result<Vec<RecordWrite>> {
+    let writes = Array::from(&Reflect::get(out, &"writes".into()).unwrap_or(JsValue::UNDEFINED));
+    writes
+        .iter()
+        .map(|w| {
+            let w = Array::from(&w);
+            let key = string_arg(&w.get(0), "record key")?;
+            let json = w.get(1);
+            let value = match json.as_string() {
+                None => None,
+                Some(text) => {
+                    let entries = Array::from(&w.get(2))
+                        .iter()
+                        .map(|e| {
+                            let e = Array::from(&e);
+                            Ok((
+                                string_arg(&e.get(0), "index name")?,
+                                index_key(&e.get(1), "an index value")?,
+                            ))
+                        })
+                        .collect::<Result<_>>()?;
+                    Some((Json::trusted(text), entries))
+                }
+            };
+            Ok(RecordWrite { key, value })
+        })
+        .collect()
+}
+
+/// What one page did.
+enum Step {
+    /// Handled up to this position.
+    Advanced(Position),
+    /// Nothing left to handle.
+    CaughtUp,
+    /// A handler threw: committed up to this position, then stopped.
+    Failed(Position, Error),
+}
+
+/// Handles one page of events and commits its writes with the checkpoint.
+async fn page(
+    store: &Rc<Backend>,
+    upcasters: &Upcasters,
+    def: &Definition,
+    after: Position,
+) -> Result<Step> {
+    let head = store.head().await?;
+    let options = ReadAllOptions {
+        after,
+        limit: Some(PAGE),
+        filter: def.filter.clone(),
+    };
+    let events = store.read_all(&options).await?;
+    if events.is_empty() {
+        if head > after {
+            let json = checkpoint_json(def, head)?;
+            store
+                .commit_records(&def.name, Vec::new(), &state_key(&def.name), json)
+                .await?;
+            return Ok(Step::Advanced(head));
+        }
+        return Ok(Step::CaughtUp);
+    }
+    let parsed = upcasters.to_js(&events)?;
+    let loader = {
+        let (store, name) = (store.clone(), def.name.clone());
+        Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
+            let (store, name) = (store.clone(), name.clone());
+            future_to_promise(async move {
+                let rec = store.record(&name, &key).await.map_err(to_js)?;
+                Ok(rec.map_or(JsValue::UNDEFINED, |j| JsValue::from_str(j.as_str())))
+            })
+        })
+    };
+    let indexes: Array = def.indexes.iter().map(|i| JsValue::from_str(i)).collect();
+    let loader_fn: &Function = loader.as_ref().unchecked_ref();
+    let out = JsFuture::from(apply_handlers(&def.handlers, &indexes, &parsed, loader_fn))
+        .await
+        .map_err(|e| {
+            Error::invalid(format!(
+                "read model {} failed: {}",
+                def.name,
+                message_of(&e)
+            ))
+        })?;
+    let applied = Reflect::get(&out, &"applied".into())
+        .ok()
+        .and_then(|a| a.as_f64())
+        .unwrap_or(0.0) as usize;
+    let thrown = Reflect::get(&out, &"error".into()).unwrap_or(JsValue::UNDEFINED);
+    let writes = writes_from_js(&out)?;
+    let checkpoint = match (applied, thrown.is_undefined()) {
+        (_, true) if events.len() < PAGE => events.last().map_or(head, |l| l.position.max(head)),
+        (_, true) => events.last().map_or(after, |l| l.position),
+        (0, false) => after,
+        (n, false) => events[n - 1].position,
+    };
+    store
+        .commit_records(
+            &def.name,
+            writes,
+            &state_key(&def.name),
+            checkpoint_json(def, checkpoint)?,
+        )
+        .await?;
+    if !thrown.is_undefined() {
+        let e = &events[applied];
+        let error = Error::EvolveFailed {
+            position: e.position,
+            message: format!(
+                "read model {} handler threw on event {} ({}) of {}: {}",
+                def.name,
+                e.id,
+                e.event_type,
+                e.stream,
+                message_of(&thrown)
+            ),
+        };
+        return Ok(Step::Failed(checkpoint, error));
+    }
+    Ok(Step::Advanced(checkpoint))
+}
+
+async fn run(
+    store: Rc<Backend>,
+    upcasters: Upcasters,
+    def: Rc<Definition>,
+    shared: Rc<RefCell<Shared>>,
+) {
+    let mut result = start_checkpoint(&store, &def).await;
+    loop {
+        if let Ok(mut checkpoint) = result {
+            shared.borrow_mut().checkpoint = checkpoint;
+            result = loop {
+                match page(&store, &upcasters, &def, checkpoint).await {
+                    Ok(Step::Advanced(next)) => {
+                        checkpoint = next;
+                        shared.borrow_mut().checkpoint = next;
+                    }
+                    Ok(Step::CaughtUp) => break Ok(checkpoint),
+                    Ok(Step::Failed(last_good, e)) => {
+                        shared.borrow_mut().checkpoint = last_good;
+                        break Err(e);
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+        }
+        let waiters = {
+            let mut s = shared.borrow_mut();
+            s.ready = true;
+            if let Err(e) = &result {
+                s.error = Some(to_js(e.clone()));
+            }
+            std::mem::take(&mut s.waiters)
+        };
+        let error = shared.borrow().error.clone();
+        for (resolve, reject) in waiters {
+            let _ = match &error {
+                None => resolve.call0(&JsValue::UNDEFINED),
+                Some(e) => reject.call1(&JsValue::UNDEFINED, e),
+            };
+        }
+        let Ok(checkpoint) = result else {
+            return; // stopped at the last good event; a fixed definition resumes from there
+        };
+        let more = {
+            let mut wait = std::pin::pin!(store.changes().wait_beyond(checkpoint));
+            poll_fn(|cx| {
+                let mut s = shared.borrow_mut();
+                if s.closed {
+                    return Poll::Ready(false);
+                }
+                s.waker = Some(cx.waker().clone());
+                drop(s);
+                wait.as_mut().poll(cx)
+            })
+            .await
+        };
+        if !more {
+            return;
+        }
+    }
+}
+
+fn range(options: &JsValue) -> Result<IndexRange> {
+    let equals = get(options, "equals")?;
+    if !equals.is_undefined() {
+        let key = index_key(&equals, "equals")?;
+        return Ok(IndexRange {
+            lower: Some(Bound {
+                key: key.clone(),
+                open: false,
+            }),
+            upper: Some(Bound { key, open: false }),
+        });
+    }
+    let r = get(options, "range")?;
+    let bound = |name: &str, open: bool| -> Result<Option<Bound>> {
+        let v = get(&r, name)?;
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(Bound {
+            key: index_key(&v, &format!("range.{name}"))?,
+            open,
+        }))
+    };
+    let lower = match (bound("gte", false)?, bound("gt", true)?) {
+        (Some(_), Some(_)) => return Err(Error::invalid("pass gte or gt, not both")),
+        (a, b) => a.or(b),
+    };
+    let upper = match (bound("lte", false)?, bound("lt", true)?) {
+        (Some(_), Some(_)) => return Err(Error::invalid("pass lte or lt, not both")),
+        (a, b) => a.or(b),
+    };
+    Ok(IndexRange { lower, upper })
+}
+
+fn parse_values(rows: Vec<(String, Json)>) -> Result<JsValue> {
+    let mut text = String::from("[");
+    for (i, (_, v)) in rows.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(v.as_str());
+    }
+    text.push(']');
+    js_sys::JSON::parse(&text).map_err(|e| Error::invalid(message_of(&e)))
+}
+
+#[wasm_bindgen]
+impl ReadModel {
+    /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
+    /// when a handler threw: its records and checkpoint stay at the last good event).
+    pub fn ready(&self) -> Promise {
+        let shared = self.shared.clone();
+        Promise::new(&mut |resolve, reject| {
+            let mut s = shared.borrow_mut();
+            match (&s.error, s.ready) {
+                (Some(e), true) => drop(reject.call1(&JsValue::UNDEFINED, e)),
+                (None, true) => drop(resolve.call0(&JsValue::UNDEFINED)),
+                _ => s.waiters.push((resolve, reject)),
+            }
+        })
+    }
+
+    /// The position of the last event handled.
+    #[wasm_bindgen(getter)]
+    pub fn checkpoint(&self) -> f64 {
+        self.shared.borrow().checkpoint.0 as f64
+    }
+
+    /// One record by key (`undefined` if absent).
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn get(&self, key: &str) -> Promise {
+        let (store, name, key) = (self.store.clone(), self.def.name.clone(), key.to_owned());
+        future_to_promise(async move {
+            let rec = store.record(&name, &key).await.map_err(to_js)?;
+            match rec {
+                None => Ok(JsValue::UNDEFINED),
+                Some(j) => js_sys::JSON::parse(j.as_str()),
+            }
+        })
+    }
+
+    /// Records whose `index` field equals a value or lies in a range, served from the index:
+    /// `{ index, equals }` or `{ index, range: { gte|gt, lte|lt }, limit?, reverse? }`.
+    /// Ordered by the indexed value, then by key. An unknown index is `INVALID_INPUT`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any[]>")]
+    pub fn query(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery")] options: JsValue,
+    ) -> Promise {
+        let parsed = (|| -> Result<IndexQuery> {
+            let index = string_arg(&get(&options, "index")?, "index")?;
+            if !self.def.indexes.contains(&index) {
+                return Err(Error::invalid(format!(
+                    "read model {} has no index {index:?} (its indexes: {:?})",
+                    self.def.name, self.def.indexes
+                )));
+            }
+            let limit =
+                opt_u64(&options, "limit")?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+            let reverse = get(&options, "reverse")?.is_truthy();
+            Ok(IndexQuery {
+                index,
+                range: range(&options)?,
+                limit,
+                reverse,
+            })
+        })();
+        let (store, name) = (self.store.clone(), self.def.name.clone());
+        future_to_promise(async move {
+            let query = parsed.map_err(to_js)?;
+            let rows = store.query_records(&name, &query).await.map_err(to_js)?;
+            parse_values(rows).map_err(to_js)
+        })
+    }
+
+    /// Stops following the log (records stay).
+    pub fn close(&self) {
+        let mut s = self.shared.borrow_mut();
+        s.closed = true;
+        if let Some(w) = s.waker.take() {
+            w.wake();
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ev, newStore } from "./helpers.mjs";
+
+const tick = () => new Promise((r) => setTimeout(r, 15));
+
+const ordersModel = {
+  name: "orders",
+  version: 1,
+  indexes: ["customerId", "status", "total"],
+  handlers: {
+    OrderCreated: (e, rm) => rm.put(e.stream, { id: e.stream, customerId: e.data.customerId, status: "open", total: 0 }),
+    ItemAdded: (e, rm) => rm.update(e.stream, (o) => ({ ...o, total: o.total + e.data.qty * e.data.unitPrice })),
+    OrderConfirmed: (e, rm) => rm.update(e.stream, (o) => ({ ...o, status: "confirmed" })),
+    OrderDeleted: (e, rm) => rm.delete(e.stream),
+  },
+};
+
+async function seed(store) {
+  const orders = [["o1", "alice", 300], ["o2", "bob", 100], ["o3", "alice", 200], ["o4", "carol", 50]];
+  for (const [id, customerId, price] of orders) {
+    await store.append(`order-${id}`, [ev("OrderCreated", { customerId }), ev("ItemAdded", { qty: 1, unitPrice: price })]);
+  }
+  await store.append("order-o2", [ev("OrderConfirmed")]);
+}
+
+test("handlers build keyed records; get and index queries read them", async () => {
+  const store = await newStore();
+  await seed(store);
+  const list = store.readModel(ordersModel);
+  await list.ready();
+  assert.deepEqual(await list.get("order-o2"), { id: "order-o2", customerId: "bob", status: "confirmed", total: 100 });
+  assert.equal(await list.get("missing"), undefined);
+  const alice = await list.query({ index: "customerId", equals: "alice" });
+  assert.deepEqual(alice.map((o) => o.id), ["order-o1", "order-o3"]);
+  const open = await list.query({ index: "status", equals: "open", limit: 2 });
+  assert.deepEqual(open.map((o) => o.id), ["order-o1", "order-o3"]);
+  const mid = await list.query({ index: "total", range: { gte: 100, lt: 300 } });
+  assert.deepEqual(mid.map((o) => o.total), [100, 200]);
+  const top = await list.query({ index: "total", range: { gt: 50 }, reverse: true, limit: 2 });
+  assert.deepEqual(top.map((o) => o.total), [300, 200]);
+  list.close();
+});
+
+test("a read model follows new events live, including deletes", async () => {
+  const store = await newStore();
+  await seed(store);
+  const list = store.readModel(ordersModel);
+  await list.ready();
+  await store.append("order-o1", [ev("OrderConfirmed")]);
+  await store.append("order-o4", [ev("OrderDeleted")]);
+  await tick();
+  assert.equal((await list.get("order-o1")).status, "confirmed");
+  assert.equal(await list.get("order-o4"), undefined);
+  assert.deepEqual((await list.query({ index: "status", equals: "confirmed" })).map((o) => o.id), ["order-o1", "order-o2"]);
+  assert.deepEqual(await list.query({ index: "customerId", equals: "carol" }), [], "the index entry went with the record");
+  list.close();
+});
+
+test("records and checkpoint persist together and resume; a new version rebuilds", async () => {
+  const store = await newStore();
+  await seed(store);
+  const first = store.readModel(ordersModel);
+  await first.ready();
+  const checkpoint = first.checkpoint;
+  first.close();
+  let calls = 0;
+  const count = (h) => (e, rm) => { calls++; return h(e, rm); };
+  const counted = Object.fromEntries(Object.entries(ordersModel.handlers).map(([k, h]) => [k, count(h)]));
+  await store.append("order-o3", [ev("OrderConfirmed")]);
+  const second = store.readModel({ ...ordersModel, handlers: counted });
+  await second.ready();
+  assert.equal(calls, 1, "resumed after the checkpoint");
+  assert.equal(second.checkpoint, checkpoint + 1);
+  second.close();
+  calls = 0;
+  const rebuilt = store.readModel({ ...ordersModel, version: 2, handlers: counted });
+  await rebuilt.ready();
+  assert.equal(calls, 10, "version 2 handled the whole log again");
+  assert.equal((await rebuilt.get("order-o3")).status, "confirmed");
+  rebuilt.close();
+});
+
+test("a throwing handler stops the model at the last good event, its own writes undone", async () => {
+  const store = await newStore();
+  await store.append("order-a", [ev("OrderCreated", { customerId: "x" })]);
+  await store.append("order-b", [ev("OrderCreated", { customerId: "poison" })]);
+  await store.append("order-c", [ev("OrderCreated", { customerId: "y" })]);
+  const handlers = {
+    OrderCreated: (e, rm) => {
+      rm.put(e.stream, { id: e.stream, customerId: e.data.customerId, status: "open" });
+      if (e.data.customerId === "poison") throw new Error("bad customer");
+    },
+  };
+  const broken = store.readModel({ ...ordersModel, name: "p", handlers });
+  await assert.rejects(broken.ready(), (e) => e.code === "EVOLVE_FAILED" && e.position === 2 && /bad customer/.test(e.message));
+  assert.equal(broken.checkpoint, 1);
+  assert.ok(await broken.get("order-a"));
+  assert.equal(await broken.get("order-b"), undefined, "the failing event's write was undone");
+  broken.close();
+  const fixed = store.readModel({ ...ordersModel, name: "p", handlers: { OrderCreated: (e, rm) => rm.put(e.stream, { id: e.stream, status: "open" }) } });
+  await fixed.ready();
+  assert.ok(await fixed.get("order-b"));
+  assert.ok(await fixed.get("order-c"));
+  fixed.close();
+});
+
+test("bad definitions, bad records and unknown indexes are INVALID_INPUT", async () => {
+  const store = await newStore();
+  for (const bad of [{}, { ...ordersModel, name: "" }, { ...ordersModel, handlers: 1 }, { ...ordersModel, handlers: { A: 1 } }, { ...ordersModel, indexes: "status" }]) {
+    assert.throws(() => store.readModel(bad), { code: "INVALID_INPUT" });
+  }
+  const list = store.readModel(ordersModel);
+  await list.ready();
+  await assert.rejects(list.query({ index: "nope", equals: 1 }), { code: "INVALID_INPUT" });
+  await assert.rejects(list.query({ index: "status", range: { gt: 1, gte: 2 } }), { code: "INVALID_INPUT" });
+  await assert.rejects(list.query({ index: "status", equals: { x: 1 } }), { code: "INVALID_INPUT" });
+  list.close();
+  await store.append("r-1", [ev("R")]);
+  for (const put of [(rm) => rm.put("k", [1]), (rm) => rm.put("", {}), (rm) => rm.put("k", { status: {} }), (rm) => rm.put("k", { f() {} })]) {
+    const m = store.readModel({ name: `bad-${Math.random()}`, indexes: ["status"], handlers: { R: (e, rm) => put(rm) } });
+    await assert.rejects(m.ready(), { code: "EVOLVE_FAILED" });
+    m.close();
+  }
+});
