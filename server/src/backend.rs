@@ -4,7 +4,7 @@
 //! runs a single-threaded tokio runtime with a `LocalSet`. Request handlers, on tokio's
 //! multi-threaded runtime, send jobs over a channel and await a oneshot answer. The store is
 //! created on that thread (from a `Send` opener), so it never has to be `Send` or `Sync`;
-//! [`EventStore`]'s futures stay as they are on every target.
+//! [`EventStore`](eventfold::EventStore)'s futures stay as they are on every target.
 //!
 //! For SQLite, jobs run one after another (SQLite serializes writers anyway, and each call is
 //! short). A backend with real async I/O (PostgreSQL) makes progress on several jobs at once,
