@@ -37,3 +37,43 @@ export async function usage(): Promise<number> {
   await store.append("order-1", [{ data: 1 }]);
   return events.length + page.length + (await store.headPosition()) + (await store.streamVersion("order-1"));
 }
+
+import type { AggregateDefinition, ProjectionDefinition, ReadModelDefinition } from "eventfold";
+import { DeciderSpecification } from "eventfold/testing";
+
+type Counter = { n: number };
+type Add = { type: "Add"; by: number };
+
+export async function cqrs(store: EventStore): Promise<number> {
+  const counter: AggregateDefinition<Counter, Add> = {
+    name: "counter",
+    initialState: () => ({ n: 0 }),
+    evolve: (s, e) => ({ n: s.n + (e.data as { by: number }).by }),
+    decide: (c, s) => {
+      if (s.n + c.by > 10) throw new Error("too much");
+      return [{ type: "Added", data: { by: c.by } }];
+    },
+    snapshotEvery: 50,
+  };
+  DeciderSpecification.for(counter).given([{ type: "Added", data: { by: 9 } }]).when({ type: "Add", by: 5 }).then(/too much/);
+  const counters = store.aggregate(counter);
+  const done = await counters.execute("c1", { type: "Add", by: 2 });
+  const past = await counters.load("c1", { atVersion: 1 });
+  const total: ProjectionDefinition<number> = { name: "total", version: 1, init: () => 0, evolve: (s) => s + 1 };
+  const view = store.projection(total);
+  await view.ready();
+  const unsubscribe: () => void = view.subscribe((state) => console.log(state));
+  unsubscribe();
+  const model: ReadModelDefinition<{ id: string; n: number }> = {
+    name: "counters",
+    indexes: ["n"],
+    handlers: { Added: (e, rm) => rm.update(e.stream, (c) => ({ id: e.stream, n: (c?.n ?? 0) + 1 })).then(() => undefined) },
+  };
+  const list = store.readModel(model);
+  await list.ready();
+  const rows = await list.query({ index: "n", range: { gte: 1 }, limit: 10, reverse: true });
+  store.upcast("Added", 1, (e) => ({ data: e.data }));
+  // @ts-expect-error a query needs an index
+  await list.query({ equals: 1 });
+  return done.version + past.version + rows.length + (view.state as number);
+}
