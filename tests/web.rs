@@ -710,6 +710,55 @@ async fn appends_in_another_tab_reach_subscribers() {
 }
 
 #[wasm_bindgen_test]
+async fn a_tab_with_an_outdated_view_cannot_overwrite_another_tabs_appends() {
+    let name = random_name();
+    let (a, b) = (open(&name).await, open(&name).await);
+    a.append(&sid("s"), evs(1..2), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    b.append(&sid("s"), evs(2..4), ExpectedVersion::Exact(Version(1)))
+        .await
+        .unwrap();
+    // Right away, before b's BroadcastChannel message reaches a: a still believes the log
+    // ends at 1 and stream s is at version 1.
+    let err = a
+        .append(&sid("s"), evs(4..5), ExpectedVersion::Exact(Version(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::WrongExpectedVersion {
+            stream: sid("s"),
+            expected: ExpectedVersion::Exact(Version(1)),
+            actual: Version(3)
+        }
+    );
+    b.append(&sid("t"), evs(5..6), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let r = a
+        .append(&sid("s"), evs(6..7), ExpectedVersion::Any)
+        .await
+        .unwrap();
+    assert_eq!((r.version, r.position), (Version(4), Position(5)));
+    let positions: Vec<(u64, String, u64)> = log(&b)
+        .await
+        .iter()
+        .map(|e| (e.position.0, e.stream.to_string(), e.version.0))
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            (1, "s".into(), 1),
+            (2, "s".into(), 2),
+            (3, "s".into(), 3),
+            (4, "t".into(), 1),
+            (5, "s".into(), 4)
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
 async fn two_tabs_racing_on_one_stream_take_each_version_once() {
     let name = random_name();
     let (a, b) = (open(&name).await, open(&name).await);
@@ -786,4 +835,203 @@ fn dom_exception_names_map_to_typed_errors() {
     assert!(abort.to_string().contains("aborted"), "{abort}");
     let other = error_from_dom_exception("UnknownError", "disk");
     assert!(other.to_string().contains("UnknownError"), "{other}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// measurements (not assertions): `cargo test --release --target wasm32-unknown-unknown --test
+// web -- --include-ignored --nocapture measure` with the runner env of wasm-pack; numbers go to
+// docs/storage.md
+
+fn now() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into())
+        .unwrap()
+        .unchecked_into();
+    now.call0(&perf).unwrap().as_f64().unwrap()
+}
+
+/// ~200 bytes of JSON per event, like the benchmark's.
+fn sized_event(n: u32) -> NewEvent {
+    NewEvent::new(
+        EventId::parse(format!("{:08x}-0000-4000-8000-{:012x}", n, n)).unwrap(),
+        EventType::new("ItemAdded").unwrap(),
+        Json::parse(format!(
+            r#"{{"sku":"sku-{n:06}","qty":{},"price":{}.5,"note":"{}"}}"#,
+            n % 7,
+            n % 100,
+            "x".repeat(120)
+        ))
+        .unwrap(),
+    )
+}
+
+/// Raw IndexedDB from JavaScript, the same record layout and indexes as eventfold (optionally
+/// without the ids index), one transaction per `per` events.
+async fn measure_raw_js(name: &str, events: u32, per: u32, ids_index: bool) -> f64 {
+    let f = js_sys::Function::new_with_args(
+        "name, total, per, idsIndex",
+        r#"return (async () => {
+          const open = indexedDB.open(name, 1);
+          open.onupgradeneeded = () => {
+            const c = open.result.createObjectStore("chunks", { keyPath: "p" });
+            c.createIndex("stream", ["s", "v"], { unique: true });
+            c.createIndex("prev", "q", { unique: true });
+            if (idsIndex) c.createIndex("ids", "ids", { unique: true, multiEntry: true });
+          };
+          const db = await new Promise((res, rej) => { open.onsuccess = () => res(open.result); open.onerror = () => rej(open.error); });
+          const t0 = performance.now();
+          let p = 0;
+          for (let i = 0; i < total; i += per) {
+            const tx = db.transaction("chunks", "readwrite", { durability: "relaxed" });
+            const evs = [];
+            for (let k = 0; k < per; k++) evs.push({ id: crypto.randomUUID(), stream: "s", type: "ItemAdded", data: { sku: "sku-" + k, qty: k % 7, price: 1.5, note: "x".repeat(120) }, metadata: {}, version: p + 1, position: ++p, timestamp: Date.now() });
+            tx.objectStore("chunks").add({ p, q: p - per, n: per, s: "s", v: p, t: Date.now(), ids: evs.map((e) => e.id), e: JSON.stringify(evs) });
+            const done = new Promise((res, rej) => { tx.oncomplete = res; tx.onabort = () => rej(tx.error); });
+            tx.commit();
+            await done;
+          }
+          const ms = performance.now() - t0;
+          db.close();
+          return ms;
+        })()"#,
+    );
+    let args = js_sys::Array::of4(
+        &name.into(),
+        &f64::from(events).into(),
+        &f64::from(per).into(),
+        &ids_index.into(),
+    );
+    let p: js_sys::Promise = f.apply(&JsValue::NULL, &args).unwrap().unchecked_into();
+    JsFuture::from(p).await.unwrap().as_f64().unwrap()
+}
+
+fn report(what: &str, events: u32, ms: f64) {
+    wasm_bindgen_test::console_log!(
+        "MEASURE {what}: {events} events in {ms:.0} ms = {:.0} events/s",
+        f64::from(events) * 1000.0 / ms
+    );
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+async fn measure_throughput() {
+    let relaxed = |name: &str| IdbOptions {
+        durability: Durability::Relaxed,
+        ..IdbOptions::new(name)
+    };
+    // (a) bulk: 100,000 events in awaited appends of 100.
+    let s = IndexedDbStore::open(relaxed(&random_name())).await.unwrap();
+    let total = 100_000u32;
+    let t0 = now();
+    for i in (0..total).step_by(100) {
+        let batch = (i..i + 100).map(sized_event).collect();
+        s.append(
+            &sid(&format!("bulk-{}", i / 100 % 1000)),
+            batch,
+            ExpectedVersion::Any,
+        )
+        .await
+        .unwrap();
+    }
+    report("eventfold bulk appends of 100", total, now() - t0);
+    let t0 = now();
+    let all = s.read_all(&ReadAllOptions::default()).await.unwrap();
+    report("eventfold readAll", all.len() as u32, now() - t0);
+    s.close();
+    for ids in [true, false] {
+        let ms = measure_raw_js(&random_name(), total, 100, ids).await;
+        report(
+            &format!("raw JS same layout, appends of 100, ids index {ids}"),
+            total,
+            ms,
+        );
+    }
+
+    // (b) 2,000 single-event awaited appends.
+    let s = IndexedDbStore::open(relaxed(&random_name())).await.unwrap();
+    let t0 = now();
+    for i in 0..2000u32 {
+        s.append(&sid("single"), vec![sized_event(i)], ExpectedVersion::Any)
+            .await
+            .unwrap();
+    }
+    report("eventfold single awaited appends", 2000, now() - t0);
+    let t0 = now();
+    let stream = s
+        .read_stream(&sid("single"), &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    report(
+        "eventfold readStream of 1-event chunks",
+        stream.len() as u32,
+        now() - t0,
+    );
+    s.close();
+    let ms = measure_raw_js(&random_name(), 2000, 1, true).await;
+    report("raw JS same layout, single appends", 2000, ms);
+
+    // (c) 16 concurrent appenders, 2,000 single-event appends in all.
+    let s = IndexedDbStore::open(relaxed(&random_name())).await.unwrap();
+    let before = s.transactions_committed();
+    let t0 = now();
+    let streams: Vec<StreamId> = (0..16).map(|k| sid(&format!("c-{k}"))).collect();
+    let appenders = streams.iter().enumerate().map(|(k, stream)| {
+        let s = &s;
+        async move {
+            for i in 0..125u32 {
+                s.append(
+                    stream,
+                    vec![sized_event(k as u32 * 1000 + i)],
+                    ExpectedVersion::Any,
+                )
+                .await
+                .unwrap();
+            }
+        }
+    });
+    join_all(appenders).await;
+    report("eventfold 16 concurrent appenders", 2000, now() - t0);
+    wasm_bindgen_test::console_log!(
+        "MEASURE transactions for 2000 concurrent appends: {}",
+        s.transactions_committed() - before
+    );
+
+    // (d) a 10,000-event stream read back.
+    let s = IndexedDbStore::open(relaxed(&random_name())).await.unwrap();
+    for i in (0..10_000u32).step_by(100) {
+        let batch = (i..i + 100).map(sized_event).collect();
+        s.append(&sid("long"), batch, ExpectedVersion::Any)
+            .await
+            .unwrap();
+    }
+    let t0 = now();
+    let stream = s
+        .read_stream(&sid("long"), &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    report(
+        "eventfold readStream 10k (chunks of 100)",
+        stream.len() as u32,
+        now() - t0,
+    );
+    let t0 = now();
+    for v in (1..=10_000u64).step_by(100) {
+        let one = s
+            .read_stream(
+                &sid("long"),
+                &ReadStreamOptions {
+                    from: Some(Version(v)),
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 1);
+    }
+    report(
+        "eventfold single-event readStream (100 reads)",
+        100,
+        now() - t0,
+    );
 }

@@ -8,11 +8,21 @@
 //! append writes nothing and the others go on). Nothing is acknowledged before the transaction
 //! completes.
 //!
-//! Fast path: when the expected version matches, the chunk records are put without looking any
-//! id up; the unique `ids` index makes a put with a reused id fail, which aborts the
-//! transaction. Then (and after any other transaction failure) the group is replayed one
-//! append per transaction on the careful path: existing events are looked up by id first and
-//! `plan_append` decides between an idempotent retry, an id conflict and a write.
+//! Three ways to run a group, tried in this order:
+//!
+//! 1. **Fast**: the connection remembers the head, the last timestamp and the versions of the
+//!    streams it wrote ([`Cache`]). When every append's expected version matches them, the
+//!    records are added and the transaction committed without waiting for a single read.
+//!    Two indexes make that safe: the unique `prev` index on `q` (the position before a
+//!    record) rejects a record whose predecessor already has a successor, which is what a
+//!    stale head produces (another tab appended); the unique multiEntry `ids` index rejects a
+//!    reused id. Either aborts the transaction, and the group goes on to step 2.
+//! 2. **Refresh**: read the head and the versions inside the transaction (readwrite
+//!    transactions are serialized, also across tabs), then write. An expected version that
+//!    does not match is checked against existing ids first (an idempotent retry may come with
+//!    an outdated expectation).
+//! 3. **Careful**, after any other failure: one append per transaction, ids looked up first,
+//!    `plan_append` deciding between an idempotent retry, an id conflict and a write.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -115,9 +125,43 @@ async fn flush(inner: Rc<Inner>) {
     }
 }
 
+/// What this connection knows about the log, valid as of `head`: every version in it is the
+/// stream's version when the log ended at `head`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cache {
+    /// The position of the last event.
+    pub head: Position,
+    /// The timestamp of the last event.
+    pub last_ts: Timestamp,
+    /// Versions of streams, as of `head`.
+    pub versions: HashMap<StreamId, Version>,
+}
+
+/// How a group runs; see the module docs.
+enum Mode {
+    Fast(Cache),
+    Refresh,
+    Careful,
+}
+
+const STALE: &str = "an expected version did not match the cached stream version";
+
 async fn run_group(inner: &Inner, jobs: Vec<Job>) {
-    match write(inner, &jobs, false).await {
-        Ok((results, head)) => {
+    // Taking the cache invalidates it until a transaction succeeds.
+    let cached = inner.cache.borrow_mut().take();
+    let mut attempt = match cached {
+        Some(cache) => write(inner, &jobs, Mode::Fast(cache)).await,
+        None => write(inner, &jobs, Mode::Refresh).await,
+    };
+    if attempt
+        .as_ref()
+        .is_err_and(|e| !matches!(e, Error::StoreClosed { .. }))
+    {
+        attempt = write(inner, &jobs, Mode::Refresh).await;
+    }
+    match attempt {
+        Ok((results, head, cache)) => {
+            *inner.cache.borrow_mut() = Some(cache);
             if let Some(head) = head {
                 inner.published(head);
             }
@@ -130,8 +174,8 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
             // A reused id (ConstraintError), quota, or another failure aborted the group's
             // transaction: nothing of it was written. Replay each append alone, carefully.
             for job in &jobs {
-                let r = match write(inner, std::slice::from_ref(job), true).await {
-                    Ok((mut results, head)) => {
+                let r = match write(inner, std::slice::from_ref(job), Mode::Careful).await {
+                    Ok((mut results, head, _)) => {
                         if let Some(head) = head {
                             inner.published(head);
                         }
@@ -149,18 +193,19 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
     }
 }
 
-type Outcome = (Vec<Result<AppendResult>>, Option<Position>);
+/// Each append's result, the new head if something was written, and the cache as of the end.
+type Outcome = (Vec<Result<AppendResult>>, Option<Position>, Cache);
 
 /// Runs `jobs` in one readwrite transaction and waits for it to complete. The outer error
 /// means the transaction failed and nothing was written; inner errors are per append.
-async fn write(inner: &Inner, jobs: &[Job], careful: bool) -> Result<Outcome> {
+async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Outcome> {
     let tx = inner.transaction(IdbTransactionMode::Readwrite)?;
     let done = TxDone::new(&tx);
     let run = async {
         let store = tx
             .object_store(super::CHUNKS)
             .map_err(|e| inner.js_error(e))?;
-        plan_and_put(inner, &store, jobs, careful).await
+        plan_and_add(inner, &store, jobs, mode).await
     };
     match run.await {
         Ok(outcome) => {
@@ -187,52 +232,67 @@ fn index(inner: &Inner, store: &IdbObjectStore, name: &str) -> Result<IdbIndex> 
     store.index(name).map_err(|e| inner.js_error(e))
 }
 
-async fn plan_and_put(
+async fn plan_and_add(
     inner: &Inner,
     store: &IdbObjectStore,
     jobs: &[Job],
-    careful: bool,
+    mode: Mode,
 ) -> Result<Outcome> {
     let dom = |e: DomError| inner.dom_error(e);
     let by_stream = index(inner, store, STREAM_INDEX)?;
+    let (mut cache, fast, careful) = match mode {
+        Mode::Fast(cache) => (cache, true, false),
+        Mode::Refresh => (Cache::default(), false, false),
+        Mode::Careful => (Cache::default(), false, true),
+    };
     // Issue every read first, then await them: they are served in one round.
-    let last = Request::from_call(
-        store.open_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev),
-    )
-    .map_err(dom)?;
-    let mut streams: Vec<&StreamId> = Vec::new();
+    let last = if fast {
+        None
+    } else {
+        let req =
+            store.open_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev);
+        Some(Request::from_call(req).map_err(dom)?)
+    };
+    let mut missing: Vec<&StreamId> = Vec::new();
     for job in jobs {
-        if !streams.contains(&&job.stream) {
-            streams.push(&job.stream);
+        if !cache.versions.contains_key(&job.stream) && !missing.contains(&&job.stream) {
+            missing.push(&job.stream);
         }
     }
-    let mut version_requests = Vec::with_capacity(streams.len());
-    for s in &streams {
-        version_requests
-            .push(Request::from_call(version_cursor(&by_stream, s.as_str())).map_err(dom)?);
+    let mut version_requests = Vec::with_capacity(missing.len());
+    for s in &missing {
+        let req = version_cursor(&by_stream, s.as_str());
+        version_requests.push(Request::from_call(req).map_err(dom)?);
     }
-    let last = last.await.map_err(dom)?;
-    let (mut head, last_ts) = match last.dyn_ref::<web_sys::IdbCursorWithValue>() {
-        Some(cursor) => {
+    if let Some(last) = last {
+        let last = last.await.map_err(dom)?;
+        if let Some(cursor) = last.dyn_ref::<web_sys::IdbCursorWithValue>() {
             let value = cursor.value().map_err(|e| inner.js_error(e))?;
             let h = decode_header(&value)?;
-            (h.last_position, h.timestamp)
+            (cache.head, cache.last_ts) = (h.last_position, h.timestamp);
         }
-        None => (Position(0), Timestamp(i64::MIN)),
-    };
-    let mut versions: HashMap<StreamId, Version> = HashMap::with_capacity(streams.len());
-    for (s, v) in streams
-        .iter()
-        .zip(join_all(version_requests).await.map_err(dom)?)
-    {
-        versions.insert((*s).clone(), version_from_cursor(&v)?);
     }
-    let timestamp = Timestamp(js_sys::Date::now() as i64).max(last_ts);
+    if !version_requests.is_empty() {
+        let found = join_all(version_requests).await.map_err(dom)?;
+        for (s, v) in missing.iter().zip(found) {
+            cache
+                .versions
+                .insert((*s).clone(), version_from_cursor(&v)?);
+        }
+    }
+    let timestamp = Timestamp(js_sys::Date::now() as i64).max(cache.last_ts);
+    let mut head = cache.head;
     let mut results = Vec::with_capacity(jobs.len());
     let mut wrote = false;
     for job in jobs {
-        let current = versions.get(&job.stream).copied().unwrap_or_default();
+        let current = cache.versions.get(&job.stream).copied().unwrap_or_default();
         let plan = if careful || !job.expected.matches(current) {
+            if fast {
+                // The cache may be stale: answer from fresh state instead.
+                return Err(Error::Storage {
+                    message: STALE.into(),
+                });
+            }
             let existing = lookup(inner, store, &job.events).await?;
             plan_append(&job.stream, &job.events, job.expected, current, &existing)
         } else {
@@ -275,19 +335,24 @@ async fn plan_and_put(
             .collect();
         for range in split_points(&recorded) {
             let record = encode_chunk(&recorded[range])?;
-            // No listener: a failed put (a reused id) aborts the whole transaction.
-            store.put(&record).map_err(|e| inner.js_error(e))?;
+            // `add`, never `put`: an existing key must fail, not be overwritten. No listener:
+            // a failed add (a stale head, a reused id) aborts the whole transaction.
+            store.add(&record).map_err(|e| inner.js_error(e))?;
         }
         head = Position(head.0 + n);
         let version = Version(first_version.0 + n - 1);
-        versions.insert(job.stream.clone(), version);
+        cache.versions.insert(job.stream.clone(), version);
         wrote = true;
         results.push(Ok(AppendResult {
             version,
             position: head,
         }));
     }
-    Ok((results, wrote.then_some(head)))
+    cache.head = head;
+    if wrote {
+        cache.last_ts = timestamp;
+    }
+    Ok((results, wrote.then_some(head), cache))
 }
 
 /// Opens a key cursor on the newest `[stream, version]` key of `stream` in the `stream` index.

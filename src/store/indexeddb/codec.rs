@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! { p: 1042,                  // position of the chunk's LAST event (the primary key)
+//!   q: 1039,                  // position before the chunk (p - n); unique index "prev"
 //!   n: 3,                     // number of events
 //!   s: "order-7",             // stream
 //!   v: 12,                    // stream version of the LAST event; index "stream" on [s, v]
@@ -112,6 +113,10 @@ pub(crate) fn encode_chunk(events: &[RecordedEvent]) -> Result<JsValue> {
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), v);
     let fields = [
         ("p", JsValue::from_f64(last.position.0 as f64)),
+        (
+            "q",
+            JsValue::from_f64(last.position.0.saturating_sub(events.len() as u64) as f64),
+        ),
         ("n", JsValue::from_f64(events.len() as f64)),
         ("s", JsValue::from_str(first.stream.as_str())),
         ("v", JsValue::from_f64(last.version.0 as f64)),
@@ -177,6 +182,12 @@ pub(crate) fn decode_chunk(value: &JsValue) -> Result<Vec<RecordedEvent>> {
         return Err(corrupt(
             value,
             format!("holds {} events, header says {n}", events.len()),
+        ));
+    }
+    if get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
+        return Err(corrupt(
+            value,
+            "field q is not the position before the record",
         ));
     }
     let ids = js_sys::Array::from(&get(value, "ids"));

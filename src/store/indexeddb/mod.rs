@@ -44,7 +44,7 @@ use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions
 pub use codec::CHUNK_TARGET_BYTES;
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
-pub use schema::{CHUNKS, IDS_INDEX, SCHEMA_VERSION, STREAM_INDEX};
+pub use schema::{CHUNKS, IDS_INDEX, PREV_INDEX, SCHEMA_VERSION, STREAM_INDEX};
 
 /// When a write transaction reports completion (IndexedDB's `durability` hint).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,6 +92,7 @@ pub(crate) struct Inner {
     queue: RefCell<Vec<append::Job>>,
     flushing: Cell<bool>,
     committed: Cell<u64>,
+    cache: RefCell<Option<append::Cache>>,
     watch: RefCell<Option<schema::CloseWatch>>,
     channel: RefCell<Option<channel::Channel>>,
 }
@@ -198,6 +199,7 @@ impl IndexedDbStore {
             queue: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
             committed: Cell::new(0),
+            cache: RefCell::new(None),
             watch: RefCell::new(None),
             channel: RefCell::new(None),
         });
@@ -211,6 +213,12 @@ impl IndexedDbStore {
         let weak = Rc::downgrade(&inner);
         let on_head: Rc<dyn Fn(Position)> = Rc::new(move |head| {
             if let Some(inner) = weak.upgrade() {
+                // Another tab appended: what this connection remembers is outdated.
+                let mut cache = inner.cache.borrow_mut();
+                if cache.as_ref().is_some_and(|c| c.head < head) {
+                    *cache = None;
+                }
+                drop(cache);
                 inner.changes.notify(head);
             }
         });

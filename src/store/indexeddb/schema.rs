@@ -3,10 +3,11 @@
 //! | version | object stores and indexes |
 //! |---|---|
 //! | 1 | `chunks` (key path `p`), index `stream` on `[s, v]` (unique) |
-//! | 2 | + index `ids` on `ids` (unique, multiEntry): a reused event id fails the put |
+//! | 2 | + index `ids` on `ids` (unique, multiEntry): a reused event id fails the put; + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append |
 //!
-//! Version 1 is the first prototype's layout, which found reused ids by looking each one up;
-//! an upgrade from it builds the `ids` index over the existing records.
+//! Version 1 is the first prototype's layout, which found reused ids by looking each one up
+//! and read the head before every write; an upgrade from it fills `q` into every existing
+//! record and builds both indexes over them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,8 +15,8 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Event, IdbDatabase, IdbFactory, IdbIndexParameters, IdbObjectStoreParameters, IdbOpenDbRequest,
-    IdbTransaction, IdbVersionChangeEvent,
+    Event, IdbCursorWithValue, IdbDatabase, IdbFactory, IdbIndexParameters,
+    IdbObjectStoreParameters, IdbOpenDbRequest, IdbTransaction, IdbVersionChangeEvent,
 };
 
 use super::request::{DomError, Request};
@@ -32,6 +33,9 @@ pub const STREAM_INDEX: &str = "stream";
 
 /// Unique multiEntry index of `chunks` on the event ids: idempotency and id conflicts.
 pub const IDS_INDEX: &str = "ids";
+
+/// Unique index of `chunks` on `q`, the position before the chunk: the log's compare-and-set.
+pub const PREV_INDEX: &str = "prev";
 
 /// The `IDBFactory` of this global scope (window or worker).
 ///
@@ -62,20 +66,63 @@ fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
     Ok(())
 }
 
-fn add_ids_index(tx: &IdbTransaction) -> Result<(), JsValue> {
+type Callback = Closure<dyn FnMut(Event)>;
+
+/// Version 1 → 2: fills `q` into every record (a cursor walk; the returned callback must live
+/// until the upgrade transaction ends), then builds the `ids` and `prev` indexes.
+fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
+    let chunks = tx.object_store(CHUNKS)?;
+    let walk = chunks.open_cursor()?;
+    let r = walk.clone();
+    let fill = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        let Some(cursor) = r
+            .result()
+            .ok()
+            .and_then(|c| c.dyn_into::<IdbCursorWithValue>().ok())
+        else {
+            return; // done
+        };
+        if let Ok(record) = cursor.value() {
+            let field = |k: &str| {
+                js_sys::Reflect::get(&record, &JsValue::from_str(k))
+                    .ok()
+                    .and_then(|v| v.as_f64())
+            };
+            // A record without numeric p and n is left as it is; reads report it as corrupt.
+            if let (Some(p), Some(n)) = (field("p"), field("n")) {
+                let q = JsValue::from_f64(p - n);
+                if js_sys::Reflect::set(&record, &JsValue::from_str("q"), &q).is_ok() {
+                    let _ = cursor.update(&record);
+                }
+            }
+        }
+        let _ = cursor.continue_();
+    });
+    walk.set_onsuccess(Some(fill.as_ref().unchecked_ref()));
+    create_v2_indexes(tx)?;
+    Ok(fill)
+}
+
+fn create_v2_indexes(tx: &IdbTransaction) -> Result<(), JsValue> {
     let chunks = tx.object_store(CHUNKS)?;
     let params = IdbIndexParameters::new();
     params.set_unique(true);
     params.set_multi_entry(true);
     chunks.create_index_with_str_and_optional_parameters(IDS_INDEX, "ids", &params)?;
+    let unique = IdbIndexParameters::new();
+    unique.set_unique(true);
+    chunks.create_index_with_str_and_optional_parameters(PREV_INDEX, "q", &unique)?;
     Ok(())
 }
 
-/// Brings a database at `old` to `new` inside the `versionchange` transaction.
-fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<()> {
+/// Brings a database at `old` to `new` inside the `versionchange` transaction. Returns the
+/// callbacks of requests still running in it.
+fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<Vec<Callback>> {
     let step = match (old, new) {
-        (0, SCHEMA_VERSION) => create_v1(db).and_then(|()| add_ids_index(tx)),
-        (1, SCHEMA_VERSION) => add_ids_index(tx),
+        (0, SCHEMA_VERSION) => create_v1(db)
+            .and_then(|()| create_v2_indexes(tx))
+            .map(|()| Vec::new()),
+        (1, SCHEMA_VERSION) => upgrade_1_to_2(tx).map(|c| vec![c]),
         (old, new) => {
             return Err(Error::Storage {
                 message: format!("no upgrade path from schema version {old} to {new}"),
@@ -105,7 +152,8 @@ pub(crate) async fn open_database(name: &str) -> Result<IdbDatabase> {
         .open_with_u32(name, SCHEMA_VERSION)
         .map_err(|e| DomError::from_js(&e).into_error(None))?;
     let upgrade_error: Rc<RefCell<Option<Error>>> = Rc::default();
-    let (slot, r) = (upgrade_error.clone(), req.clone());
+    let running: Rc<RefCell<Vec<Callback>>> = Rc::default();
+    let (slot, r, keep) = (upgrade_error.clone(), req.clone(), running.clone());
     let on_upgrade =
         Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |ev: IdbVersionChangeEvent| {
             let old = ev.old_version() as u32;
@@ -115,7 +163,9 @@ pub(crate) async fn open_database(name: &str) -> Result<IdbDatabase> {
                 .ok()
                 .and_then(|d| d.dyn_into::<IdbDatabase>().ok());
             let outcome = match (db, r.transaction()) {
-                (Some(db), Some(tx)) => upgrade(&db, &tx, old, new).map_err(|e| (e, Some(tx))),
+                (Some(db), Some(tx)) => upgrade(&db, &tx, old, new)
+                    .map(|callbacks| keep.borrow_mut().extend(callbacks))
+                    .map_err(|e| (e, Some(tx))),
                 _ => Err((
                     Error::Storage {
                         message: "the upgrade request has no database".into(),
@@ -134,6 +184,7 @@ pub(crate) async fn open_database(name: &str) -> Result<IdbDatabase> {
     let result = Request::new(req.clone().unchecked_into()).await;
     req.set_onupgradeneeded(None);
     drop(on_upgrade);
+    drop(running);
     if let Some(e) = upgrade_error.borrow_mut().take() {
         return Err(e);
     }
