@@ -9,9 +9,9 @@
 // - "event" layout: one record per event, key path `position`, unique index on
 //   [stream, version], unique index on id.
 // - "batch" layout: one record per append, exactly the record eventfold writes (see
-//   src/store/indexeddb/codec.rs): `{ p, n, s, v, t, ids, e }` keyed by the position of the
-//   last event, unique index on [s, v], unique multiEntry index on ids, `e` = the recorded
-//   events as one JSON text.
+//   src/store/indexeddb/codec.rs): `{ p, q, n, s, v, t, ids, e }` keyed by the position of
+//   the last event, unique index on q (the position before the record), unique index on
+//   [s, v], unique multiEntry index on ids, `e` = the recorded events as one JSON text.
 
 const RELAXED = { durability: "relaxed" };
 
@@ -38,7 +38,7 @@ const LAYOUTS = {
       s.createIndex("stream", ["stream", "version"], { unique: true });
       s.createIndex("id", "id", { unique: true });
     },
-    /** Puts one record per event. */
+    /** Adds one record per event. */
     put(store, stream, recorded) {
       for (const r of recorded) store.add(r);
     },
@@ -52,12 +52,14 @@ const LAYOUTS = {
       const s = db.createObjectStore("chunks", { keyPath: "p" });
       s.createIndex("stream", ["s", "v"], { unique: true });
       s.createIndex("ids", "ids", { unique: true, multiEntry: true });
+      s.createIndex("prev", "q", { unique: true });
     },
-    /** Puts the whole append as one record. */
+    /** Adds the whole append as one record. */
     put(store, stream, recorded) {
       const last = recorded[recorded.length - 1];
       store.add({
-        p: last.position, n: recorded.length, s: stream, v: last.version, t: last.timestamp,
+        p: last.position, q: recorded[0].position - 1, n: recorded.length,
+        s: stream, v: last.version, t: last.timestamp,
         ids: recorded.map((r) => r.id), e: JSON.stringify(recorded),
       });
     },
