@@ -1,7 +1,8 @@
 //! `eventfold-server`: the sync server of eventfold (docs/sync-protocol.md).
 //!
 //! [`app`] builds the axum [`Router`]; `main.rs` parses arguments and serves it. The store lives
-//! on its own thread ([`backend`]); SQLite ([`store::sqlite`]) is the embedded default.
+//! on its own thread ([`backend`]); SQLite ([`store::sqlite`]) is the embedded default,
+//! PostgreSQL ([`store::postgres`]) serves several instances on one database.
 
 pub mod auth;
 pub mod backend;
@@ -52,16 +53,32 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Opens the store named by `db` on its own thread: a SQLite file path (created if missing).
+/// Opens the store named by `db` on its own thread: a `postgres://` (or `postgresql://`) URL
+/// selects PostgreSQL (schema `public`), anything else is a SQLite file path (created if
+/// missing).
 ///
 /// # Errors
 /// Whatever opening the store fails with.
 pub async fn open_backend(db: &str, limits: ServeLimits) -> Result<SharedBackend> {
-    let path = db.to_owned();
+    let db = db.to_owned();
     let store_limits = limits.store;
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let thread = StoreThread::start(
+            move || async move {
+                Ok(
+                    store::postgres::PostgresStore::connect(&db, None, system_clock())
+                        .await?
+                        .with_limits(store_limits),
+                )
+            },
+            limits,
+        )
+        .await?;
+        return Ok(Arc::new(thread));
+    }
     let thread = StoreThread::start(
         move || async move {
-            Ok(store::sqlite::SqliteStore::open(&path, system_clock())?.with_limits(store_limits))
+            Ok(store::sqlite::SqliteStore::open(&db, system_clock())?.with_limits(store_limits))
         },
         limits,
     )

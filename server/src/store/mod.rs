@@ -4,6 +4,7 @@
 //! trait's futures are not `Send` (by design, for the browser); the server owns its store on a
 //! dedicated thread instead (see [`crate::backend`]).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::hash::BuildHasher;

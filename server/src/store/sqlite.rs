@@ -190,11 +190,13 @@ impl SqliteStore {
         };
         let (head, last_ts): (i64, i64) = tx
             .query_row(
-                "SELECT COALESCE(MAX(position), 0), COALESCE(MAX(timestamp), ?1) FROM events",
-                [i64::MIN],
+                "SELECT position, timestamp FROM events ORDER BY position DESC LIMIT 1",
+                [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(db_err)?;
+            .optional()
+            .map_err(db_err)?
+            .unwrap_or((0, i64::MIN));
         let timestamp = (self.clock)().0.max(last_ts);
         let n = events.len() as i64;
         {
