@@ -5,6 +5,7 @@ use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
+use crate::store::indexeddb::IndexedDbStore;
 use crate::store::{
     AppendResult, ChangeNotifier, EventStore, IndexQuery, MemoryStore, ReadAllOptions,
     ReadModelStore, ReadStreamOptions, RecordWrite, StateStore,
@@ -14,12 +15,15 @@ use crate::store::{
 pub(crate) enum Backend {
     /// `EventStore.inMemory()`.
     Memory(MemoryStore),
+    /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
+    IndexedDb(IndexedDbStore),
 }
 
 macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Backend::Memory($s) => $e,
+            Backend::IndexedDb($s) => $e,
         }
     };
 }

@@ -10,6 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::core::append::StoreLimits;
 use crate::core::event::{Position, Timestamp};
 use crate::error::{Error, Result};
+use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{self, get, opt_u64};
@@ -84,6 +85,113 @@ impl JsEventStore {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
             Ok(JsEventStore::new(Backend::Memory(store)).into())
         })
+    }
+
+    /// A durable store in the browser's IndexedDB database `name` (created or upgraded on
+    /// open), shared safely by the tabs of this origin: appends from other tabs reach
+    /// subscribers here. Options: `name` (required), `durability` (`"default"`, `"relaxed"`:
+    /// acknowledged once the data reached the operating system, or `"strict"`: flushed to
+    /// disk), `maxEventBytes`, `maxBatchEvents`. Rejects with `INVALID_INPUT` (empty name),
+    /// `SCHEMA_TOO_NEW` (created by a newer eventfold), `UNSUPPORTED` (no IndexedDB, e.g. in
+    /// Node).
+    ///
+    /// ```ts
+    /// const db = await EventStore.open({ name: "shop", durability: "strict" });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<EventStore>")]
+    pub fn open(
+        #[wasm_bindgen(
+            unchecked_param_type = "{ name: string; durability?: \"default\" | \"relaxed\" | \"strict\"; maxEventBytes?: number; maxBatchEvents?: number }"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        promise(async move {
+            let name = get(&options, "name")?
+                .as_string()
+                .ok_or_else(|| Error::invalid("open needs { name: string }"))?;
+            let durability = match get(&options, "durability")?.as_string().as_deref() {
+                None | Some("default") => Durability::Default,
+                Some("relaxed") => Durability::Relaxed,
+                Some("strict") => Durability::Strict,
+                Some(other) => {
+                    return Err(Error::invalid(format!(
+                        "durability {other:?} is not \"default\", \"relaxed\" or \"strict\""
+                    )))
+                }
+            };
+            let store = IndexedDbStore::open(IdbOptions {
+                name,
+                durability,
+                limits: limits(&options)?,
+            })
+            .await?;
+            Ok(JsEventStore::new(Backend::IndexedDb(store)).into())
+        })
+    }
+
+    /// Storage health of a durable store: `{ usage, quota, persisted }` in bytes, from
+    /// `navigator.storage` (for the whole origin). Rejects with `UNSUPPORTED` on an in-memory
+    /// store or where `navigator.storage` is missing.
+    ///
+    /// ```ts
+    /// const { usage, quota, persisted } = await db.storage();
+    /// ```
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ usage: number; quota: number; persisted: boolean }>"
+    )]
+    pub fn storage(&self) -> Promise {
+        let backend = self.backend.clone();
+        promise(async move {
+            let Backend::IndexedDb(store) = &*backend else {
+                return Err(Error::Unsupported {
+                    message: "storage() needs a durable store (EventStore.open)".into(),
+                });
+            };
+            let info = store.storage().await?;
+            let o = js_sys::Object::new();
+            for (k, v) in [
+                ("usage", JsValue::from_f64(info.usage as f64)),
+                ("quota", JsValue::from_f64(info.quota as f64)),
+                ("persisted", JsValue::from_bool(info.persisted)),
+            ] {
+                js_sys::Reflect::set(&o, &JsValue::from_str(k), &v)
+                    .map_err(|_| Error::invalid("cannot build the storage report"))?;
+            }
+            Ok(o.into())
+        })
+    }
+
+    /// Asks the browser to keep this origin's data under storage pressure
+    /// (`navigator.storage.persist()`); resolves to whether storage is persisted. Rejects with
+    /// `UNSUPPORTED` on an in-memory store.
+    ///
+    /// ```ts
+    /// if (!(await db.requestPersistence())) console.warn("data may be evicted");
+    /// ```
+    #[wasm_bindgen(js_name = requestPersistence, unchecked_return_type = "Promise<boolean>")]
+    pub fn request_persistence(&self) -> Promise {
+        let backend = self.backend.clone();
+        promise(async move {
+            let Backend::IndexedDb(store) = &*backend else {
+                return Err(Error::Unsupported {
+                    message: "requestPersistence() needs a durable store (EventStore.open)".into(),
+                });
+            };
+            Ok(JsValue::from_bool(store.request_persistence().await?))
+        })
+    }
+
+    /// Closes the store: subscriptions end, and on a durable store every later call rejects
+    /// with `STORE_CLOSED` (appends already in flight still complete). Idempotent.
+    ///
+    /// ```ts
+    /// db.close();
+    /// ```
+    pub fn close(&self) {
+        match &*self.backend {
+            Backend::Memory(store) => store.changes().close(),
+            Backend::IndexedDb(store) => store.close(),
+        }
     }
 
     /// Appends events to the end of a stream, atomically (all or none). Ids are generated for

@@ -24,6 +24,7 @@ mod append;
 mod channel;
 mod codec;
 mod health;
+mod models;
 mod read;
 mod request;
 mod schema;
@@ -44,7 +45,9 @@ use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions
 pub use codec::CHUNK_TARGET_BYTES;
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
-pub use schema::{CHUNKS, IDS_INDEX, PREV_INDEX, SCHEMA_VERSION, STREAM_INDEX};
+pub use schema::{
+    CHUNKS, ENTRIES_INDEX, IDS_INDEX, PREV_INDEX, RECORDS, SCHEMA_VERSION, STATE, STREAM_INDEX,
+};
 
 /// When a write transaction reports completion (IndexedDB's `durability` hint).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -136,22 +139,28 @@ impl Inner {
 
     /// A transaction over `chunks`.
     fn transaction(&self, mode: IdbTransactionMode) -> Result<IdbTransaction> {
+        self.transaction_on(&[CHUNKS], mode)
+    }
+
+    /// A transaction over `stores`; readwrite ones carry the store's durability.
+    fn transaction_on(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
         self.check_open()?;
+        let names: js_sys::Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
         let durability = match (mode, self.durability) {
             (IdbTransactionMode::Readwrite, Durability::Relaxed) => Some("relaxed"),
             (IdbTransactionMode::Readwrite, Durability::Strict) => Some("strict"),
             _ => None,
         };
         let tx = match durability {
-            None => self.db.transaction_with_str_and_mode(CHUNKS, mode),
-            // `db.transaction(store, mode, { durability })`: web-sys only binds the options
+            None => self.db.transaction_with_str_sequence_and_mode(&names, mode),
+            // `db.transaction(stores, mode, { durability })`: web-sys only binds the options
             // argument behind `web_sys_unstable_apis`, so it is called by name.
             Some(d) => (|| {
                 let options = js_sys::Object::new();
                 js_sys::Reflect::set(&options, &"durability".into(), &d.into())?;
                 let f: js_sys::Function =
                     js_sys::Reflect::get(&self.db, &"transaction".into())?.dyn_into()?;
-                f.call3(&self.db, &CHUNKS.into(), &"readwrite".into(), &options)?
+                f.call3(&self.db, &names, &"readwrite".into(), &options)?
                     .dyn_into::<IdbTransaction>()
             })(),
         };

@@ -3,7 +3,7 @@
 //! | version | object stores and indexes |
 //! |---|---|
 //! | 1 | `chunks` (key path `p`), index `stream` on `[s, v]` (unique) |
-//! | 2 | + index `ids` on `ids` (unique, multiEntry): a reused event id fails the put; + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append |
+//! | 2 | + index `ids` on `ids` (unique, multiEntry): a reused event id fails the put; + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append; + `state` (out-of-line keys) and `records` (key path `[m, k]`, multiEntry index `entries` on `x`) for snapshots, projection state and read models |
 //!
 //! Version 1 is the first prototype's layout, which found reused ids by looking each one up
 //! and read the head before every write; an upgrade from it fills `q` into every existing
@@ -36,6 +36,15 @@ pub const IDS_INDEX: &str = "ids";
 
 /// Unique index of `chunks` on `q`, the position before the chunk: the log's compare-and-set.
 pub const PREV_INDEX: &str = "prev";
+
+/// Keyed JSON state beside the log (snapshots, projection checkpoints); out-of-line keys.
+pub const STATE: &str = "state";
+
+/// Read-model records, key path `[m, k]` (model, record key).
+pub const RECORDS: &str = "records";
+
+/// MultiEntry index of `records` on `x`, the `[model, index, indexKey, recordKey]` entries.
+pub const ENTRIES_INDEX: &str = "entries";
 
 /// The `IDBFactory` of this global scope (window or worker).
 ///
@@ -104,6 +113,17 @@ fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
 }
 
 fn create_v2_indexes(tx: &IdbTransaction) -> Result<(), JsValue> {
+    let db = tx.db();
+    db.create_object_store(STATE)?;
+    let params = IdbObjectStoreParameters::new();
+    params.set_key_path(&js_sys::Array::of2(
+        &JsValue::from_str("m"),
+        &JsValue::from_str("k"),
+    ));
+    let records = db.create_object_store_with_optional_parameters(RECORDS, &params)?;
+    let multi = IdbIndexParameters::new();
+    multi.set_multi_entry(true);
+    records.create_index_with_str_and_optional_parameters(ENTRIES_INDEX, "x", &multi)?;
     let chunks = tx.object_store(CHUNKS)?;
     let params = IdbIndexParameters::new();
     params.set_unique(true);
