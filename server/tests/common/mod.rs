@@ -7,7 +7,7 @@ use eventfold::store::contract::test_clock;
 use eventfold::sync::serve::ServeLimits;
 use eventfold::StoreLimits;
 use eventfold_server::store::sqlite::SqliteStore;
-use eventfold_server::{app, AppState, Auth, StoreThread};
+use eventfold_server::{app, AppState, Auth, SharedBackend, StoreThread};
 use serde_json::Value;
 
 pub struct Server {
@@ -58,8 +58,13 @@ pub async fn start(auth: Auth, path: Option<std::path::PathBuf>) -> Server {
     )
     .await
     .unwrap();
+    serve(Arc::new(backend), auth).await
+}
+
+/// A server on 127.0.0.1:0 over `backend`.
+pub async fn serve(backend: SharedBackend, auth: Auth) -> Server {
     let state = AppState {
-        backend: Arc::new(backend),
+        backend,
         auth: Arc::new(auth),
         max_body_bytes: 64 * 1024,
         limits: limits(),
