@@ -39,7 +39,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
 
 fn db_err(e: tokio_postgres::Error) -> Error {
-    Error::storage(format!("postgres: {e}"))
+    match e.as_db_error() {
+        Some(db) => Error::storage(format!(
+            "postgres: {} ({}): {}",
+            db.severity(),
+            db.code().code(),
+            db.message()
+        )),
+        None => Error::storage(format!("postgres: {e}")),
+    }
 }
 
 fn to_i64(n: u64, what: &str) -> Result<i64> {
