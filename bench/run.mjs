@@ -67,7 +67,8 @@ async function main() {
           backends.add(backend);
           for (const [id, r] of Object.entries(out)) {
             const rate = r.events / (r.ms / 1000);
-            ((runs[id] ??= {})[contender] ??= [])[rep - 1] = { rep, ms: r.ms, events: r.events, rate };
+            const load1 = loadavg()[0];
+            ((runs[id] ??= {})[contender] ??= [])[rep - 1] = { rep, ms: r.ms, events: r.events, rate, load1 };
             console.log(`(${id}) rep ${rep}/${REPS} ${contender.padEnd(9)} ${Math.round(rate).toLocaleString("en-US").padStart(9)} events/s (${r.ms.toFixed(1)} ms)`);
           }
         }
