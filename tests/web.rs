@@ -8,8 +8,8 @@
 use std::cell::RefCell;
 
 use eventfold::store::indexeddb::{
-    error_from_dom_exception, Durability, IdbOptions, IndexedDbStore, CHUNKS, SCHEMA_VERSION,
-    STREAM_INDEX,
+    error_from_dom_exception, Durability, IdbOptions, IndexedDbStore, CHUNKS, PREV_INDEX,
+    SCHEMA_VERSION, STREAM_INDEX,
 };
 use eventfold::store::{
     Bound, EventFilter, IndexKey, IndexQuery, IndexRange, ReadAllOptions, ReadModelStore,
@@ -611,6 +611,25 @@ async fn a_version_1_database_is_upgraded_in_place() {
 
     let s = open(&name).await;
     assert_eq!(raw_version(&name).await, f64::from(SCHEMA_VERSION));
+    // The upgrade filled in q, the position before the record, and indexed it.
+    let db = raw_open(&name, SCHEMA_VERSION, |_, _| panic!("no upgrade expected")).await;
+    let tx = db.transaction_with_str(CHUNKS).unwrap();
+    let chunks = tx.object_store(CHUNKS).unwrap();
+    let upgraded = settle(&chunks.get(&JsValue::from_f64(1.0)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        js_sys::Reflect::get(&upgraded, &"q".into())
+            .unwrap()
+            .as_f64(),
+        Some(0.0)
+    );
+    let by_prev = chunks.index(PREV_INDEX).unwrap();
+    let found = settle(&by_prev.get_key(&JsValue::from_f64(0.0)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.as_f64(), Some(1.0));
+    db.close();
     assert_eq!(log(&s).await, std::slice::from_ref(&old_event));
     // The ids index was built over the old record: its id is known.
     let mut other = NewEvent::new(id(7), EventType::new("Imported").unwrap(), Json::null());

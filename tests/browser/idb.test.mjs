@@ -1,0 +1,218 @@
+// The IndexedDB store in real Chromium pages (playwright-core, Debian Chromium, an on-disk
+// profile per test): two tabs of one origin, and a browser restart. Needs pkg/ (npm run build).
+// Run: node --test tests/browser/
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+
+let server;
+let origin;
+before(async () => {
+  server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).slice(1);
+    if (!path.startsWith("pkg/") && !path.startsWith("tests/browser/")) return res.writeHead(404).end();
+    try {
+      const body = readFileSync(join(root, path));
+      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+});
+after(() => server.close());
+
+/** A fresh on-disk profile; the browser is started by `launch(dir)`. */
+function profile() {
+  const dir = mkdtempSync(join(tmpdir(), "eventfold-browser-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function launch(dir) {
+  return chromium.launchPersistentContext(dir, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS });
+}
+
+async function tab(context) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  await page.goto(`${origin}/tests/browser/page.html`);
+  await page.waitForFunction(() => window.ready === true);
+  return page;
+}
+
+const uuid = (n) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+
+test("two tabs racing on one stream take every version exactly once", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const [a, b] = [await tab(context), await tab(context)];
+    const race = (page, who) => page.evaluate(async ({ who, rounds }) => {
+      const db = await window.eventfold.EventStore.open({ name: "race" });
+      const outcome = [];
+      let expected = 0;
+      for (let i = 0; outcome.length < rounds; i++) {
+        try {
+          const r = await db.append("counter-1", [{ type: "Incremented", data: { who, i } }], { expectedVersion: expected });
+          outcome.push(["won", r.version]);
+          expected = r.version;
+        } catch (e) {
+          if (e.code !== "WRONG_EXPECTED_VERSION") throw e;
+          outcome.push(["lost", e.actual]);
+          expected = e.actual;
+        }
+      }
+      db.close();
+      return outcome;
+    }, { who, rounds: 60 });
+    const [ra, rb] = await Promise.all([race(a, "a"), race(b, "b")]);
+    const won = [...ra, ...rb].filter(([k]) => k === "won").map(([, v]) => v).sort((x, y) => x - y);
+    assert.deepEqual(won, Array.from({ length: won.length }, (_, i) => i + 1), "each version taken once");
+    const events = await a.evaluate(async () => {
+      const db = await window.eventfold.EventStore.open({ name: "race" });
+      const all = await db.readStream("counter-1");
+      db.close();
+      return all.map((e) => [e.version, e.position, e.data.who]);
+    });
+    assert.equal(events.length, won.length, "nothing lost or duplicated");
+    events.forEach(([version, position], i) => assert.deepEqual([version, position], [i + 1, i + 1]));
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
+
+test("a subscriber in one tab receives another tab's appends in position order", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const [reader, writer] = [await tab(context), await tab(context)];
+    await reader.evaluate(async () => {
+      const db = await window.eventfold.EventStore.open({ name: "live" });
+      window.seen = [];
+      db.subscribe({ after: 0, streamPrefix: "order-" }, (events) => {
+        for (const e of events) window.seen.push([e.position, e.stream, e.data.n]);
+      });
+    });
+    await writer.evaluate(async () => {
+      const db = await window.eventfold.EventStore.open({ name: "live" });
+      for (let n = 0; n < 20; n++) {
+        await db.append(n % 2 ? "order-1" : "cart-1", [{ type: "E", data: { n } }], { expectedVersion: "any" });
+      }
+      db.close();
+    });
+    await reader.waitForFunction(() => window.seen.length >= 10, null, { timeout: 10_000 });
+    const seen = await reader.evaluate(() => window.seen);
+    assert.deepEqual(seen.map(([, , n]) => n), [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
+    assert.deepEqual(seen.map(([pos]) => pos), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
+
+test("data survives a page reload and a browser restart on the same profile", async () => {
+  const p = profile();
+  try {
+    let context = await launch(p.dir);
+    let page = await tab(context);
+    const written = await page.evaluate(async (ids) => {
+      const db = await window.eventfold.EventStore.open({ name: "durable", durability: "strict" });
+      await db.append("order-1", ids.map((id, n) => ({ id, type: "ItemAdded", data: { n, s: "ü✓" } })), { expectedVersion: "no_stream" });
+      const all = await db.readAll();
+      db.close();
+      return all;
+    }, [uuid(1), uuid(2), uuid(3)]);
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true);
+    const afterReload = await page.evaluate(async () => {
+      const db = await window.eventfold.EventStore.open({ name: "durable" });
+      const all = await db.readAll();
+      db.close();
+      return all;
+    });
+    assert.deepEqual(afterReload, written);
+    await context.close();
+
+    context = await launch(p.dir);
+    page = await tab(context);
+    const afterRestart = await page.evaluate(async (ids) => {
+      const db = await window.eventfold.EventStore.open({ name: "durable" });
+      const all = await db.readAll();
+      // The ids are known after the restart: the retry is idempotent, a changed event conflicts.
+      const retry = await db.append("order-1", ids.map((id, n) => ({ id, type: "ItemAdded", data: { n, s: "ü✓" } })), { expectedVersion: "no_stream" });
+      let code;
+      try {
+        await db.append("order-2", [{ id: ids[0], type: "ItemAdded", data: {} }]);
+      } catch (e) {
+        code = e.code;
+      }
+      const storage = await db.storage();
+      db.close();
+      let closed;
+      try { await db.readAll(); } catch (e) { closed = e.code; }
+      return { all, retry, code, storage, closed, head: all.length };
+    }, [uuid(1), uuid(2), uuid(3)]);
+    await context.close();
+    assert.deepEqual(afterRestart.all, written);
+    assert.deepEqual(afterRestart.retry, { version: 3, position: 3 });
+    assert.equal(afterRestart.code, "EVENT_ID_CONFLICT");
+    assert.ok(afterRestart.storage.quota > 0 && afterRestart.storage.usage > 0, JSON.stringify(afterRestart.storage));
+    assert.equal(afterRestart.closed, "STORE_CLOSED");
+  } finally {
+    p.remove();
+  }
+});
+
+test("a tab upgrading the schema closes the other tab's store cleanly", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const [old, upgrader] = [await tab(context), await tab(context)];
+    await old.evaluate(async () => {
+      window.db = await window.eventfold.EventStore.open({ name: "upgrade" });
+      await window.db.append("a", [{ type: "E", data: {} }], { expectedVersion: "no_stream" });
+    });
+    // A newer app version in the other tab opens the database at a higher version.
+    const version = await upgrader.evaluate(() => new Promise((resolve, reject) => {
+      const req = indexedDB.open("upgrade", 1000);
+      req.onsuccess = () => { const v = req.result.version; req.result.close(); resolve(v); };
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error("blocked: the old tab did not close its connection"));
+    }));
+    assert.equal(version, 1000);
+    const after = await old.evaluate(async () => {
+      try {
+        await window.db.append("a", [{ type: "E", data: {} }]);
+        return "appended";
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    });
+    assert.equal(after.code, "STORE_CLOSED");
+    assert.match(after.message, /another tab upgraded/);
+    const reopen = await old.evaluate(async () => {
+      try {
+        await window.eventfold.EventStore.open({ name: "upgrade" });
+        return "opened";
+      } catch (e) {
+        return { code: e.code, found: e.found, supported: e.supported };
+      }
+    });
+    assert.equal(reopen.code, "SCHEMA_TOO_NEW");
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
