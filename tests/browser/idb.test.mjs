@@ -216,3 +216,46 @@ test("a tab upgrading the schema closes the other tab's store cleanly", async ()
     p.remove();
   }
 });
+
+test("a write over the quota is QUOTA_EXCEEDED and leaves nothing behind", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const page = await tab(context);
+    // Chromium applies a quota override to connections opened after it: the origin may use
+    // 512 KiB, plenty for a small append, not for a 900 KiB one.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 512 * 1024 });
+    await page.evaluate(async () => {
+      const db = await window.eventfold.EventStore.open({ name: "quota" });
+      await db.append("small-1", [{ type: "E", data: { n: 1 } }], { expectedVersion: "no_stream" });
+      window.db = db;
+    });
+    const result = await page.evaluate(async () => {
+      const db = window.db;
+      // Random text: Chromium compresses large values, so a repeated character would fit.
+      const bytes = crypto.getRandomValues(new Uint8Array(48 * 1024));
+      const chunk = btoa(String.fromCharCode(...bytes));
+      const big = Array.from({ length: 14 }, () => chunk).join("") + chunk.slice(0, 17);
+      const outcome = await Promise.allSettled([
+        db.append("big-1", [{ type: "Big", data: { big } }], { expectedVersion: "no_stream" }),
+        db.append("small-1", [{ type: "E", data: { n: 2 } }], { expectedVersion: 1 }),
+      ]);
+      const all = await db.readAll();
+      return {
+        big: outcome[0].status === "rejected" ? outcome[0].reason.code : "written",
+        small: outcome[1].status === "fulfilled" ? outcome[1].value : outcome[1].reason.code,
+        streams: all.map((e) => `${e.stream}@${e.version}`),
+        bigVersion: await db.streamVersion("big-1"),
+      };
+    });
+    assert.equal(result.big, "QUOTA_EXCEEDED");
+    assert.equal(result.bigVersion, 0, "nothing of the failed append was written");
+    // The small append grouped with it still gets its own answer.
+    assert.deepEqual(result.small, { version: 2, position: 2 });
+    assert.deepEqual(result.streams, ["small-1@1", "small-1@2"]);
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
