@@ -67,9 +67,24 @@ impl ExpectedVersion {
             Ok(ExpectedVersion::Exact(Version(n as u64)))
         } else {
             Err(Error::invalid(format!(
-                "expectedVersion {n} is not a non-negative integer"
+                "expectedVersion {} is not a non-negative integer",
+                describe_number(n)
             )))
         }
+    }
+}
+
+/// A short description of a number for error messages, without pulling float formatting into
+/// the wasm build (it costs ~15 KB): integers print as integers, other values by their kind.
+pub(crate) fn describe_number(n: f64) -> String {
+    if n.is_nan() {
+        "NaN".into()
+    } else if n.is_infinite() {
+        if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        "a fractional number".into()
     }
 }
 

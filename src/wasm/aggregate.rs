@@ -121,7 +121,7 @@ impl Aggregate {
             self.inner.clone(),
             self.upcasters.clone(),
         );
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
                 let done = inner.execute(&*store, &id, &command).await?;
@@ -160,7 +160,7 @@ impl Aggregate {
         options: JsValue,
     ) -> Promise {
         let (store, inner) = (self.store.clone(), self.inner.clone());
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
                 let loaded = inner.load(&*store, &id, as_of(&options)?).await?;

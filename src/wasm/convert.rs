@@ -59,7 +59,7 @@ pub(crate) fn opt_u64(obj: &JsValue, key: &str) -> Result<Option<u64>> {
 
 fn describe(v: &JsValue) -> String {
     match v.as_f64() {
-        Some(n) => n.to_string(),
+        Some(n) => crate::core::expected::describe_number(n),
         None => v
             .as_string()
             .map(|s| format!("{s:?}"))

@@ -3,9 +3,9 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::wasm::promise::to_promise;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::core::append::StoreLimits;
 use crate::core::event::{Position, Timestamp};
@@ -27,7 +27,7 @@ fn promise<F>(f: F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue>> + 'static,
 {
-    future_to_promise(async move { f.await.map_err(to_js) })
+    to_promise(async move { f.await.map_err(to_js) })
 }
 
 fn js_clock() -> Clock {

@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod model;
 mod projection;
+mod promise;
 mod readmodel;
 mod subscription;
 pub(crate) mod types;

@@ -96,7 +96,7 @@ pub(crate) fn define(
         runner: Rc::new(runner),
         shared: Rc::new(RefCell::new(Shared::default())),
     };
-    wasm_bindgen_futures::spawn_local(run(
+    crate::wasm::promise::spawn(run(
         p.store.clone(),
         p.runner.clone(),
         p.shared.clone(),
@@ -286,7 +286,7 @@ impl Projection {
     #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<any>")]
     pub fn state_at(&self, position: f64) -> Promise {
         let (store, runner) = (self.store.clone(), self.runner.clone());
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::wasm::promise::to_promise(async move {
             if !(position.is_finite() && position >= 0.0 && position.fract() == 0.0) {
                 return Err(to_js(Error::invalid(
                     "position must be a non-negative integer",

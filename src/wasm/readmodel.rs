@@ -9,7 +9,9 @@ use std::task::{Poll, Waker};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::wasm::promise::to_promise;
 
 use crate::core::event::{EventType, Position};
 use crate::core::json::Json;
@@ -141,7 +143,7 @@ pub(crate) fn define(
         def: Rc::new(def),
         shared: Rc::new(RefCell::new(Shared::default())),
     };
-    wasm_bindgen_futures::spawn_local(run(
+    crate::wasm::promise::spawn(run(
         rm.store.clone(),
         upcasters,
         rm.def.clone(),
@@ -252,7 +254,7 @@ async fn page(
         let (store, name) = (store.clone(), def.name.clone());
         Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
             let (store, name) = (store.clone(), name.clone());
-            future_to_promise(async move {
+            to_promise(async move {
                 let rec = store.record(&name, &key).await.map_err(to_js)?;
                 Ok(rec.map_or(JsValue::UNDEFINED, |j| JsValue::from_str(j.as_str())))
             })
@@ -441,7 +443,7 @@ impl ReadModel {
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
     pub fn get(&self, key: &str) -> Promise {
         let (store, name, key) = (self.store.clone(), self.def.name.clone(), key.to_owned());
-        future_to_promise(async move {
+        to_promise(async move {
             let rec = store.record(&name, &key).await.map_err(to_js)?;
             match rec {
                 None => Ok(JsValue::UNDEFINED),
@@ -477,7 +479,7 @@ impl ReadModel {
             })
         })();
         let (store, name) = (self.store.clone(), self.def.name.clone());
-        future_to_promise(async move {
+        to_promise(async move {
             let query = parsed.map_err(to_js)?;
             let rows = store.query_records(&name, &query).await.map_err(to_js)?;
             parse_values(rows).map_err(to_js)

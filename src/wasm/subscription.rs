@@ -76,7 +76,7 @@ pub(crate) fn start(
         signal: signal.clone(),
         checkpoint: checkpoint.clone(),
     };
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::wasm::promise::spawn(async move {
         let mut core = CoreSubscription::new(store, after, filter, batch_size);
         let result: Result<(), JsValue> = async {
             loop {
