@@ -110,7 +110,7 @@ Raw numbers of the last run: \`bench/results/latest.json\` (not committed).
 | IndexedDB backend | ${s.idbBackends.join(", ")} (from the profile directory) |
 | Node | ${m.node} |
 | Other load | 1-minute load average ${s.load.start.toFixed(1)} at the start, ${s.load.end.toFixed(1)} at the end (other work on the machine competes for the 2 cores) |
-| Repetitions | ${s.reps}, contender order reversed on even repetitions |
+| Repetitions | ${s.reps}, contender order reversed on even repetitions; the runs took ${s.durationS} s (plus setup and package build) |
 | Timer | \`performance.now()\`, cross-origin isolated: ${s.crossOriginIsolated ? "yes (5 µs resolution)" : "no (100 µs resolution)"} |
 | Durability | \`relaxed\` for every contender |
 | eventfold | ${s.eventfoldUnavailable ? `**not available**: ${s.eventfoldUnavailable}` : `pkg/ built from the working tree at commit ${s.commit}`} |
@@ -142,6 +142,8 @@ exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique 
 \`[s, v]\` and multiEntry \`ids\`, \`e\` = the events as one JSON text, read back with one
 \`JSON.parse\` per record), the per-event baseline one record per event with unique indexes on
 \`[stream, version]\` and \`id\`; both read with one \`getAll\`. Dexie writes the per-event layout.
+A third raw variant writes eventfold's layout without the \`ids\` index, to show what that
+index (one entry per event) costs.
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 

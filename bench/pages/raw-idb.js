@@ -12,6 +12,8 @@
 //   src/store/indexeddb/codec.rs): `{ p, q, n, s, v, t, ids, e }` keyed by the position of
 //   the last event, unique index on q (the position before the record), unique index on
 //   [s, v], unique multiEntry index on ids, `e` = the recorded events as one JSON text.
+// - "batch-noids" layout: the same without the ids index, to show what that index costs
+//   (one index entry per event).
 
 const RELAXED = { durability: "relaxed" };
 
@@ -28,6 +30,14 @@ function completion(tx) {
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
   });
+}
+
+/** eventfold's `chunks` object store, with or without its index on event ids. */
+function createChunks(db, { ids }) {
+  const s = db.createObjectStore("chunks", { keyPath: "p" });
+  s.createIndex("stream", ["s", "v"], { unique: true });
+  s.createIndex("prev", "q", { unique: true });
+  if (ids) s.createIndex("ids", "ids", { unique: true, multiEntry: true });
 }
 
 const LAYOUTS = {
@@ -48,12 +58,7 @@ const LAYOUTS = {
   },
   batch: {
     store: "chunks",
-    create(db) {
-      const s = db.createObjectStore("chunks", { keyPath: "p" });
-      s.createIndex("stream", ["s", "v"], { unique: true });
-      s.createIndex("ids", "ids", { unique: true, multiEntry: true });
-      s.createIndex("prev", "q", { unique: true });
-    },
+    create: (db) => createChunks(db, { ids: true }),
     /** Adds the whole append as one record. */
     put(store, stream, recorded) {
       const last = recorded[recorded.length - 1];
@@ -76,8 +81,9 @@ const LAYOUTS = {
     },
   },
 };
+LAYOUTS["batch-noids"] = { ...LAYOUTS.batch, create: (db) => createChunks(db, { ids: false }) };
 
-/** A raw IndexedDB contender over `layout` ("event" or "batch"). */
+/** A raw IndexedDB contender over `layout` ("event", "batch" or "batch-noids"). */
 export function rawIdb(layout) {
   const L = LAYOUTS[layout];
   return {
