@@ -38,7 +38,7 @@ function evaluateCheck(check, measure, runs) {
   return { label, target, value: r.ratio, unit: "×", perRep: r.perRep, met: target ? r.ratio >= check.min : null };
 }
 
-/** Statistics of every measure of the run, plus the size check. */
+/** Statistics of every measure of the run, plus the size check (wasm + glue, the first two rows). */
 export function summarize(run) {
   const measures = SCENARIOS.flatMap((s) => s.measures.map((m) => ({ scenario: s, measure: m })))
     .filter(({ measure }) => run.runs[measure.id])
@@ -58,11 +58,11 @@ export function summarize(run) {
       const checks = measure.checks.map((c) => evaluateCheck(c, measure, run.runs));
       return { id: measure.id, title: measure.title, baseline: measure.baseline, contenders, checks };
     });
-  const total = run.sizes.at(-1);
+  const gzip = run.sizes[0].gzip + run.sizes[1].gzip;
   const sizeCheck = {
-    label: `wasm + JS, gzip ≤ ${SIZE_BUDGET_GZIP.toLocaleString("en-US")} bytes`,
+    label: `wasm + JS glue, gzip ≤ 150 KiB (${SIZE_BUDGET_GZIP.toLocaleString("en-US")} bytes)`,
     target: true,
-    value: total.gzip, unit: "bytes", met: total.gzip <= SIZE_BUDGET_GZIP,
+    value: gzip, unit: "bytes", met: gzip <= SIZE_BUDGET_GZIP,
   };
   return { ...run, measures, sizeCheck };
 }
@@ -157,7 +157,8 @@ gzip -9 of each file, as a browser loads the package (\`pkg/sizes.json\` plus th
 |---|---:|---:|
 ${s.sizes.map((r) => `| ${r.file} | ${int(r.raw)} | ${int(r.gzip)} |`).join("\n")}
 
-Target: ${s.sizeCheck.label}: ${met(s.sizeCheck)}.
+Target: ${s.sizeCheck.label}: ${int(s.sizeCheck.value)} bytes, ${met(s.sizeCheck)}. The whole
+package as loaded (every row above) is ${int(s.sizes.at(-1).gzip)} bytes gzip.
 `;
 }
 

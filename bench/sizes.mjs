@@ -13,7 +13,7 @@ function jsFiles(dir) {
   });
 }
 
-/** `[{ file, raw, gzip }]` for pkg/, the last row being the total. */
+/** `[{ file, raw, gzip }]` for pkg/: wasm, glue, the other JS files, then the total. */
 export function packageSizes(pkg) {
   const built = JSON.parse(readFileSync(join(pkg, "sizes.json"), "utf8"));
   const rows = [
