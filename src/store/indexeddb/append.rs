@@ -11,18 +11,19 @@
 //! Three ways to run a group, tried in this order:
 //!
 //! 1. **Fast**: the connection remembers the head, the last timestamp and the versions of the
-//!    streams it wrote ([`Cache`]). When every append's expected version matches them, the
-//!    records are added and the transaction committed without waiting for a single read.
-//!    Two indexes make that safe: the unique `prev` index on `q` (the position before a
-//!    record) rejects a record whose predecessor already has a successor, which is what a
-//!    stale head produces (another tab appended); the unique multiEntry `ids` index rejects a
-//!    reused id. Either aborts the transaction, and the group goes on to step 2.
-//! 2. **Refresh**: read the head and the versions inside the transaction (readwrite
-//!    transactions are serialized, also across tabs), then write. An expected version that
-//!    does not match is checked against existing ids first (an idempotent retry may come with
-//!    an outdated expectation).
-//! 3. **Careful**, after any other failure: one append per transaction, ids looked up first,
-//!    `plan_append` deciding between an idempotent retry, an id conflict and a write.
+//!    streams it wrote ([`Cache`]), and every event id in the log ([`KnownIds`]). When every
+//!    append's expected version matches and none of its ids is known, the records are added
+//!    and the transaction committed without waiting for a single read. The unique `prev`
+//!    index on `q` (the position before a record) makes that safe: it rejects a record whose
+//!    predecessor already has a successor, which is what a stale head produces (another tab
+//!    appended), and the transaction aborts. The group then goes on to step 2.
+//! 2. **Refresh**: read the head, the versions and the ids of records this connection has not
+//!    seen inside the transaction (readwrite transactions are serialized, also across tabs),
+//!    then write. An append with a known id or an expected version that does not match is
+//!    answered by `plan_append` from the events already recorded under its ids (an idempotent
+//!    retry may come with an outdated expectation).
+//! 3. **Careful**, after any other failure (quota, …): one append per transaction, so one bad
+//!    append never fails the others.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,9 +38,11 @@ use web_sys::{
     IdbTransactionMode,
 };
 
-use super::codec::{decode_chunk, decode_header, encode_chunk, split_points, stream_key, MAX_SAFE};
+use super::codec::{
+    decode_chunk, decode_header, decode_ids, encode_chunk, split_points, stream_key, MAX_SAFE,
+};
 use super::request::{join_all, DomError, Request, TxDone};
-use super::schema::{IDS_INDEX, STREAM_INDEX};
+use super::schema::STREAM_INDEX;
 use super::Inner;
 use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult};
 use crate::core::event::{
@@ -137,6 +140,22 @@ pub(crate) struct Cache {
     pub versions: HashMap<StreamId, Version>,
 }
 
+/// Every event id in the log up to `covered`, with the key of the record holding it.
+///
+/// Loaded from the `ids` field of every `chunks` record by the first write transaction of a
+/// connection (inside it, so it is complete), then kept current: a transaction first reads
+/// the records written after `covered` (by other tabs), and merges what it wrote once it
+/// commits. Uniqueness of ids is checked here instead of by a per-event index, which costs
+/// ~40–70 µs per event in Chromium; the price is memory (about 100 bytes per event) and
+/// reading the whole log once per connection, at its first append.
+#[derive(Debug, Default)]
+pub(crate) struct KnownIds {
+    /// The head position the map is complete up to.
+    pub covered: Position,
+    /// Event id → key (last position) of the `chunks` record holding it.
+    pub at: HashMap<EventId, Position>,
+}
+
 /// How a group runs; see the module docs.
 enum Mode {
     Fast(Cache),
@@ -160,7 +179,7 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
         attempt = write(inner, &jobs, Mode::Refresh).await;
     }
     match attempt {
-        Ok((results, head, cache)) => {
+        Ok((results, head, cache, _)) => {
             *inner.cache.borrow_mut() = Some(cache);
             if let Some(head) = head {
                 inner.published(head);
@@ -175,7 +194,7 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
             // transaction: nothing of it was written. Replay each append alone, carefully.
             for job in &jobs {
                 let r = match write(inner, std::slice::from_ref(job), Mode::Careful).await {
-                    Ok((mut results, head, _)) => {
+                    Ok((mut results, head, _, _)) => {
                         if let Some(head) = head {
                             inner.published(head);
                         }
@@ -193,8 +212,14 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
     }
 }
 
-/// Each append's result, the new head if something was written, and the cache as of the end.
-type Outcome = (Vec<Result<AppendResult>>, Option<Position>, Cache);
+/// Each append's result, the new head if something was written, the cache as of the end,
+/// and the ids this transaction learned (caught up or written), merged once it commits.
+type Outcome = (
+    Vec<Result<AppendResult>>,
+    Option<Position>,
+    Cache,
+    HashMap<EventId, Position>,
+);
 
 /// Runs `jobs` in one readwrite transaction and waits for it to complete. The outer error
 /// means the transaction failed and nothing was written; inner errors are per append.
@@ -208,12 +233,15 @@ async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Outcome> {
         plan_and_add(inner, &store, jobs, mode).await
     };
     match run.await {
-        Ok(outcome) => {
+        Ok(mut outcome) => {
             // Throws only if the transaction already aborted; `done` then reports why.
             #[allow(deprecated)] // web-sys marks IDBTransaction.commit() deprecated; it is standard
             let _ = tx.commit();
             done.await.map_err(|e| inner.dom_error(e))?;
             inner.committed.set(inner.committed.get() + 1);
+            let mut known = inner.ids.borrow_mut();
+            known.at.extend(outcome.3.drain());
+            known.covered = outcome.2.head;
             Ok(outcome)
         }
         Err(e) => {
@@ -232,6 +260,12 @@ fn index(inner: &Inner, store: &IdbObjectStore, name: &str) -> Result<IdbIndex> 
     store.index(name).map_err(|e| inner.js_error(e))
 }
 
+fn stale() -> Error {
+    Error::Storage {
+        message: STALE.into(),
+    }
+}
+
 async fn plan_and_add(
     inner: &Inner,
     store: &IdbObjectStore,
@@ -245,6 +279,10 @@ async fn plan_and_add(
         Mode::Refresh => (Cache::default(), false, false),
         Mode::Careful => (Cache::default(), false, true),
     };
+    let covered = inner.ids.borrow().covered;
+    if fast && covered != cache.head {
+        return Err(stale());
+    }
     // Issue every read first, then await them: they are served in one round.
     let last = if fast {
         None
@@ -252,6 +290,14 @@ async fn plan_and_add(
         let req =
             store.open_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev);
         Some(Request::from_call(req).map_err(dom)?)
+    };
+    // Ids of records this connection has not seen (all of them, the first time).
+    let catch_up = if fast {
+        None
+    } else {
+        let range = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(covered.0 as f64), true)
+            .map_err(|e| inner.js_error(e))?;
+        Some(Request::from_call(store.get_all_with_key(&range)).map_err(dom)?)
     };
     let mut missing: Vec<&StreamId> = Vec::new();
     for job in jobs {
@@ -272,6 +318,22 @@ async fn plan_and_add(
             (cache.head, cache.last_ts) = (h.last_position, h.timestamp);
         }
     }
+    let mut learned: HashMap<EventId, Position> = HashMap::new();
+    if let Some(catch_up) = catch_up {
+        for record in js_sys::Array::from(&catch_up.await.map_err(dom)?).iter() {
+            let (p, list) = decode_ids(&record)?;
+            learned.extend(list.into_iter().map(|id| (id, p)));
+        }
+        if covered > cache.head {
+            return Err(Error::CorruptData {
+                record: format!("{}/last", super::CHUNKS),
+                message: format!(
+                    "the log ends at {} but this connection saw it reach {covered}",
+                    cache.head
+                ),
+            });
+        }
+    }
     if !version_requests.is_empty() {
         let found = join_all(version_requests).await.map_err(dom)?;
         for (s, v) in missing.iter().zip(found) {
@@ -286,14 +348,20 @@ async fn plan_and_add(
     let mut wrote = false;
     for job in jobs {
         let current = cache.versions.get(&job.stream).copied().unwrap_or_default();
-        let plan = if careful || !job.expected.matches(current) {
+        let places: Vec<Option<Position>> = {
+            let known = inner.ids.borrow();
+            job.events
+                .iter()
+                .map(|e| learned.get(&e.id).or_else(|| known.at.get(&e.id)).copied())
+                .collect()
+        };
+        let reused = places.iter().any(Option::is_some);
+        let plan = if careful || reused || !job.expected.matches(current) {
             if fast {
                 // The cache may be stale: answer from fresh state instead.
-                return Err(Error::Storage {
-                    message: STALE.into(),
-                });
+                return Err(stale());
             }
-            let existing = lookup(inner, store, &job.events).await?;
+            let existing = lookup(inner, store, &job.events, &places).await?;
             plan_append(&job.stream, &job.events, job.expected, current, &existing)
         } else {
             Ok(AppendPlan::Write {
@@ -334,10 +402,13 @@ async fn plan_and_add(
             })
             .collect();
         for range in split_points(&recorded) {
-            let record = encode_chunk(&recorded[range])?;
+            let part = &recorded[range];
+            let record = encode_chunk(part)?;
             // `add`, never `put`: an existing key must fail, not be overwritten. No listener:
-            // a failed add (a stale head, a reused id) aborts the whole transaction.
+            // a failed add (a stale head) aborts the whole transaction.
             store.add(&record).map_err(|e| inner.js_error(e))?;
+            let p = part.last().map_or(head, |e| e.position);
+            learned.extend(part.iter().map(|e| (e.id.clone(), p)));
         }
         head = Position(head.0 + n);
         let version = Version(first_version.0 + n - 1);
@@ -352,7 +423,7 @@ async fn plan_and_add(
     if wrote {
         cache.last_ts = timestamp;
     }
-    Ok((results, wrote.then_some(head), cache))
+    Ok((results, wrote.then_some(head), cache, learned))
 }
 
 /// Opens a key cursor on the newest `[stream, version]` key of `stream` in the `stream` index.
@@ -381,30 +452,33 @@ pub(crate) fn version_from_cursor(result: &JsValue) -> Result<Version> {
     }
 }
 
-/// The recorded events that already carry the ids of `events` (the careful path).
+/// The recorded events that already carry the ids of `events`, read from the records
+/// `places` names (the careful path).
 async fn lookup(
     inner: &Inner,
     store: &IdbObjectStore,
     events: &[NewEvent],
+    places: &[Option<Position>],
 ) -> Result<Vec<Option<RecordedEvent>>> {
     let dom = |e: DomError| inner.dom_error(e);
-    let by_id = index(inner, store, IDS_INDEX)?;
-    let mut requests = Vec::with_capacity(events.len());
-    for e in events {
-        requests.push(
-            Request::from_call(by_id.get_key(&JsValue::from_str(e.id.as_str()))).map_err(dom)?,
-        );
-    }
-    let keys = join_all(requests).await.map_err(dom)?;
-    let mut chunk_keys: Vec<f64> = keys.iter().filter_map(JsValue::as_f64).collect();
-    chunk_keys.sort_by(f64::total_cmp);
+    let mut chunk_keys: Vec<u64> = places.iter().flatten().map(|p| p.0).collect();
+    chunk_keys.sort_unstable();
     chunk_keys.dedup();
     let mut requests = Vec::with_capacity(chunk_keys.len());
     for k in &chunk_keys {
-        requests.push(Request::from_call(store.get(&JsValue::from_f64(*k))).map_err(dom)?);
+        requests.push(Request::from_call(store.get(&JsValue::from_f64(*k as f64))).map_err(dom)?);
     }
     let mut found: HashMap<EventId, RecordedEvent> = HashMap::new();
-    for value in join_all(requests).await.map_err(dom)? {
+    for (k, value) in chunk_keys
+        .iter()
+        .zip(join_all(requests).await.map_err(dom)?)
+    {
+        if value.is_undefined() {
+            return Err(Error::CorruptData {
+                record: format!("{}/{k}", super::CHUNKS),
+                message: "an event id points to a record that does not exist".into(),
+            });
+        }
         for e in decode_chunk(&value)? {
             found.insert(e.id.clone(), e);
         }

@@ -21,7 +21,7 @@
 
 use wasm_bindgen::JsValue;
 
-use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
+use crate::core::event::{EventId, Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::error::{Error, Result};
 
 /// Largest number a key or counter may hold (JavaScript's `Number.MAX_SAFE_INTEGER`).
@@ -92,6 +92,26 @@ pub(crate) fn decode_header(value: &JsValue) -> Result<ChunkHeader> {
         last_position: Position(uint(value, "p")?),
         timestamp,
     })
+}
+
+/// The key and the event ids of a `chunks` record, read without decoding its events (the
+/// ids cross the wasm boundary as one string).
+///
+/// # Errors
+/// [`Error::CorruptData`] naming the record when `p` or `ids` is malformed.
+pub(crate) fn decode_ids(value: &JsValue) -> Result<(Position, Vec<EventId>)> {
+    let p = Position(uint(value, "p")?);
+    let list = get(value, "ids");
+    if !js_sys::Array::is_array(&list) {
+        return Err(corrupt(value, "field ids is not an array"));
+    }
+    let joined = String::from(js_sys::Array::from(&list).join(","));
+    let ids = joined
+        .split(',')
+        .map(EventId::parse)
+        .collect::<Result<Vec<_>>>()
+        .map_err(|_| corrupt(value, "field ids is not a list of event ids"))?;
+    Ok((p, ids))
 }
 
 /// Builds the record of `events`, consecutive events of one stream.

@@ -45,9 +45,7 @@ use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions
 pub use codec::CHUNK_TARGET_BYTES;
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
-pub use schema::{
-    CHUNKS, ENTRIES_INDEX, IDS_INDEX, PREV_INDEX, RECORDS, SCHEMA_VERSION, STATE, STREAM_INDEX,
-};
+pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, SCHEMA_VERSION, STATE, STREAM_INDEX};
 
 /// When a write transaction reports completion (IndexedDB's `durability` hint).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -96,6 +94,7 @@ pub(crate) struct Inner {
     flushing: Cell<bool>,
     committed: Cell<u64>,
     cache: RefCell<Option<append::Cache>>,
+    ids: RefCell<append::KnownIds>,
     watch: RefCell<Option<schema::CloseWatch>>,
     channel: RefCell<Option<channel::Channel>>,
 }
@@ -209,6 +208,7 @@ impl IndexedDbStore {
             flushing: Cell::new(false),
             committed: Cell::new(0),
             cache: RefCell::new(None),
+            ids: RefCell::default(),
             watch: RefCell::new(None),
             channel: RefCell::new(None),
         });

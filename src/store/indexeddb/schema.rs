@@ -3,11 +3,10 @@
 //! | version | object stores and indexes |
 //! |---|---|
 //! | 1 | `chunks` (key path `p`), index `stream` on `[s, v]` (unique) |
-//! | 2 | + index `ids` on `ids` (unique, multiEntry): a reused event id fails the put; + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append; + `state` (out-of-line keys) and `records` (key path `[m, k]`, multiEntry index `entries` on `x`) for snapshots, projection state and read models |
+//! | 2 | + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append; + `state` (out-of-line keys) and `records` (key path `[m, k]`, multiEntry index `entries` on `x`) for snapshots, projection state and read models |
 //!
-//! Version 1 is the first prototype's layout, which found reused ids by looking each one up
-//! and read the head before every write; an upgrade from it fills `q` into every existing
-//! record and builds both indexes over them.
+//! Version 1 is the first prototype's layout, which read the head before every write; an
+//! upgrade from it fills `q` into every existing record and builds the `prev` index.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -30,9 +29,6 @@ pub const CHUNKS: &str = "chunks";
 
 /// Index of `chunks` on `[stream, last version]`: stream reads and stream versions.
 pub const STREAM_INDEX: &str = "stream";
-
-/// Unique multiEntry index of `chunks` on the event ids: idempotency and id conflicts.
-pub const IDS_INDEX: &str = "ids";
 
 /// Unique index of `chunks` on `q`, the position before the chunk: the log's compare-and-set.
 pub const PREV_INDEX: &str = "prev";
@@ -80,6 +76,7 @@ type Callback = Closure<dyn FnMut(Event)>;
 /// Version 1 → 2: fills `q` into every record (a cursor walk; the returned callback must live
 /// until the upgrade transaction ends), then builds the `ids` and `prev` indexes.
 fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
+    create_v2_stores(tx)?;
     let chunks = tx.object_store(CHUNKS)?;
     let walk = chunks.open_cursor()?;
     let r = walk.clone();
@@ -108,11 +105,10 @@ fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
         let _ = cursor.continue_();
     });
     walk.set_onsuccess(Some(fill.as_ref().unchecked_ref()));
-    create_v2_indexes(tx)?;
     Ok(fill)
 }
 
-fn create_v2_indexes(tx: &IdbTransaction) -> Result<(), JsValue> {
+fn create_v2_stores(tx: &IdbTransaction) -> Result<(), JsValue> {
     let db = tx.db();
     db.create_object_store(STATE)?;
     let params = IdbObjectStoreParameters::new();
@@ -125,10 +121,6 @@ fn create_v2_indexes(tx: &IdbTransaction) -> Result<(), JsValue> {
     multi.set_multi_entry(true);
     records.create_index_with_str_and_optional_parameters(ENTRIES_INDEX, "x", &multi)?;
     let chunks = tx.object_store(CHUNKS)?;
-    let params = IdbIndexParameters::new();
-    params.set_unique(true);
-    params.set_multi_entry(true);
-    chunks.create_index_with_str_and_optional_parameters(IDS_INDEX, "ids", &params)?;
     let unique = IdbIndexParameters::new();
     unique.set_unique(true);
     chunks.create_index_with_str_and_optional_parameters(PREV_INDEX, "q", &unique)?;
@@ -140,7 +132,7 @@ fn create_v2_indexes(tx: &IdbTransaction) -> Result<(), JsValue> {
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<Vec<Callback>> {
     let step = match (old, new) {
         (0, SCHEMA_VERSION) => create_v1(db)
-            .and_then(|()| create_v2_indexes(tx))
+            .and_then(|()| create_v2_stores(tx))
             .map(|()| Vec::new()),
         (1, SCHEMA_VERSION) => upgrade_1_to_2(tx).map(|c| vec![c]),
         (old, new) => {
