@@ -138,12 +138,11 @@ sequence, the first 100 to one stream and the rest to 900 streams; (d) reads tha
 baseline** doing the same writes or reads in the same run: the ratio of the medians, and the
 ratio within each repetition. The raw baselines track versions and positions in memory, issue
 requests without per-request callbacks and commit explicitly; the "same layout" baseline writes
-exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique indexes on \`q\`,
-\`[s, v]\` and multiEntry \`ids\`, \`e\` = the events as one JSON text, read back with one
-\`JSON.parse\` per record), the per-event baseline one record per event with unique indexes on
-\`[stream, version]\` and \`id\`; both read with one \`getAll\`. Dexie writes the per-event layout.
-A third raw variant writes eventfold's layout without the \`ids\` index, to show what that
-index (one entry per event) costs.
+exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique indexes on \`q\`
+and \`[s, v]\`, \`e\` = the events as one JSON text, read back with one \`JSON.parse\` per record;
+it does not check event ids, which eventfold checks against a map in memory), the per-event
+baseline one record per event with unique indexes on \`[stream, version]\` and \`id\`; both read
+with one \`getAll\`. Dexie writes the per-event layout.
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 

@@ -12,10 +12,6 @@
 export const CONTENDERS = {
   "raw-event": { label: "raw IndexedDB, one record per event", short: "raw per-event layout" },
   "raw-batch": { label: "raw IndexedDB, one record per append (eventfold's layout)", short: "raw same layout" },
-  "raw-batch-noids": {
-    label: "raw IndexedDB, eventfold's layout without the unique multiEntry `ids` index",
-    short: "raw same layout without ids index",
-  },
   dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
 };
@@ -25,7 +21,7 @@ export const SCENARIOS = [
     // (a) and (d) share their data: the reads run on the profile (a) just wrote.
     id: "ad",
     dataset: "bulk",
-    contenders: ["raw-event", "raw-batch", "raw-batch-noids", "dexie", "eventfold"],
+    contenders: ["raw-event", "raw-batch", "dexie", "eventfold"],
     timeoutS: 120,
     measures: [
       {
@@ -39,7 +35,6 @@ export const SCENARIOS = [
           { contender: "eventfold", vs: "raw-event", min: 5 },
           { contender: "eventfold", vs: "dexie" },
           { contender: "dexie", vs: "raw-event" },
-          { contender: "raw-batch-noids", vs: "raw-batch" },
         ],
       },
       {

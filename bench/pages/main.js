@@ -10,7 +10,6 @@ import { eventfold, eventfoldUnavailable } from "./eventfold.js";
 const CONTENDERS = {
   "raw-event": rawIdb("event"),
   "raw-batch": rawIdb("batch"),
-  "raw-batch-noids": rawIdb("batch-noids"),
   dexie,
   eventfold,
 };
