@@ -10,7 +10,7 @@
 //!   s: "order-7",             // stream
 //!   v: 12,                    // stream version of the LAST event; index "stream" on [s, v]
 //!   t: 1764190000123,         // timestamp of the append (ms since the epoch)
-//!   ids: ["…", "…", "…"],     // event ids; unique multiEntry index "ids"
+//!   ids: ["…", "…", "…"],     // event ids (not indexed: checked in memory)
 //!   e: "[{\"id\":…,\"stream\":…,\"type\":…,\"data\":…,\"metadata\":…,\"version\":10,\"position\":1040,\"timestamp\":…},…]" }
 //! ```
 //!

@@ -3,10 +3,12 @@
 //! Layout, transaction shape, group commit, multi-tab behaviour, schema versions and measured
 //! numbers are described in `docs/storage.md`. In short: one record per append (large appends
 //! are split into ~48 KiB chunks) in object store `chunks`, keyed by the position of the
-//! chunk's last event; index `stream` on `[stream, last version]`; a unique multiEntry index
-//! `ids` on the event ids so that a reused id makes the put fail instead of costing a lookup
-//! per event. Appends issued while a transaction is running share the next one (group
-//! commit), each with its own expected-version check and result.
+//! chunk's last event; index `stream` on `[stream, last version]`; a unique index `prev` on the
+//! position before each record, which lets an append write without reading first (a writer
+//! with a stale view of the head fails and retries with fresh reads). Event ids are checked
+//! against an in-memory map of the log's ids instead of a per-event index. Appends issued
+//! while a transaction is running share the next one (group commit), each with its own
+//! expected-version check and result.
 //!
 //! ```no_run
 //! # async fn demo() -> eventfold::Result<()> {

@@ -73,8 +73,8 @@ fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
 
 type Callback = Closure<dyn FnMut(Event)>;
 
-/// Version 1 → 2: fills `q` into every record (a cursor walk; the returned callback must live
-/// until the upgrade transaction ends), then builds the `ids` and `prev` indexes.
+/// Version 1 → 2: creates the new stores and the `prev` index, then fills `q` into every
+/// record (a cursor walk; the returned callback must live until the upgrade transaction ends).
 fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
     create_v2_stores(tx)?;
     let chunks = tx.object_store(CHUNKS)?;
