@@ -1,12 +1,8 @@
-//! Appends, with group commit.
+//! The write transaction of a group of appends ([`super::queue`] forms the groups).
 //!
-//! Each `append` validates its batch, queues it and waits. One flusher task (started by the
-//! first append to find the queue idle) takes everything queued and runs it in ONE readwrite
-//! transaction, then takes what queued up meanwhile, and so on. Inside the transaction each
-//! append keeps its own semantics, in queue order: its expected version is checked against the
-//! state the previous appends of the group left, and it gets its own result or error (a failed
-//! append writes nothing and the others go on). Nothing is acknowledged before the transaction
-//! completes.
+//! Inside the transaction each append keeps its own semantics, in order: its expected version
+//! is checked against the state the previous appends of the group left, and it gets its own
+//! result or error (a failed append writes nothing and the others go on).
 //!
 //! Three ways to run a group, tried in this order:
 //!
@@ -25,12 +21,7 @@
 //! 3. **Careful**, after any other failure (quota, …): one append per transaction, so one bad
 //!    append never fails the others.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
@@ -41,92 +32,15 @@ use web_sys::{
 use super::codec::{
     decode_chunk, decode_header, decode_ids, encode_chunk, split_points, stream_key, MAX_SAFE,
 };
+use super::queue::Job;
 use super::request::{join_all, DomError, Request, TxDone};
 use super::schema::STREAM_INDEX;
 use super::Inner;
-use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult};
+use crate::core::append::{plan_append, AppendPlan, AppendResult};
 use crate::core::event::{
     EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
-use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-
-#[derive(Default)]
-struct ReplySlot {
-    result: Option<Result<AppendResult>>,
-    waker: Option<Waker>,
-}
-
-/// One queued append.
-pub(crate) struct Job {
-    stream: StreamId,
-    events: Vec<NewEvent>,
-    expected: ExpectedVersion,
-    reply: Rc<RefCell<ReplySlot>>,
-}
-
-impl Job {
-    fn answer(&self, result: Result<AppendResult>) {
-        let waker = {
-            let mut slot = self.reply.borrow_mut();
-            slot.result = Some(result);
-            slot.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-/// Resolves when the flusher answers the job.
-struct Reply(Rc<RefCell<ReplySlot>>);
-
-impl Future for Reply {
-    type Output = Result<AppendResult>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.0.borrow_mut();
-        match slot.result.take() {
-            Some(r) => Poll::Ready(r),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
-
-/// Queues an append and waits for its transaction.
-pub(crate) async fn append(
-    inner: &Rc<Inner>,
-    stream: StreamId,
-    events: Vec<NewEvent>,
-    expected: ExpectedVersion,
-) -> Result<AppendResult> {
-    inner.check_open()?;
-    validate_batch(&events, &inner.limits)?;
-    let reply = Rc::new(RefCell::new(ReplySlot::default()));
-    inner.queue.borrow_mut().push(Job {
-        stream,
-        events,
-        expected,
-        reply: reply.clone(),
-    });
-    if !inner.flushing.replace(true) {
-        wasm_bindgen_futures::spawn_local(flush(inner.clone()));
-    }
-    Reply(reply).await
-}
-
-async fn flush(inner: Rc<Inner>) {
-    loop {
-        let jobs = std::mem::take(&mut *inner.queue.borrow_mut());
-        if jobs.is_empty() {
-            inner.flushing.set(false);
-            return;
-        }
-        run_group(&inner, jobs).await;
-    }
-}
 
 /// What this connection knows about the log, valid as of `head`: every version in it is the
 /// stream's version when the log ended at `head`.
@@ -157,64 +71,20 @@ pub(crate) struct KnownIds {
 }
 
 /// How a group runs; see the module docs.
-enum Mode {
+pub(super) enum Mode {
+    /// Write from the remembered state, without reading first.
     Fast(Cache),
+    /// Read head, versions and unseen ids in the transaction, then write.
     Refresh,
+    /// Like `Refresh`, one append per transaction, ids always looked up.
     Careful,
 }
 
 const STALE: &str = "an expected version did not match the cached stream version";
 
-async fn run_group(inner: &Inner, jobs: Vec<Job>) {
-    // Taking the cache invalidates it until a transaction succeeds.
-    let cached = inner.cache.borrow_mut().take();
-    let mut attempt = match cached {
-        Some(cache) => write(inner, &jobs, Mode::Fast(cache)).await,
-        None => write(inner, &jobs, Mode::Refresh).await,
-    };
-    if attempt
-        .as_ref()
-        .is_err_and(|e| !matches!(e, Error::StoreClosed { .. }))
-    {
-        attempt = write(inner, &jobs, Mode::Refresh).await;
-    }
-    match attempt {
-        Ok((results, head, cache, _)) => {
-            *inner.cache.borrow_mut() = Some(cache);
-            if let Some(head) = head {
-                inner.published(head);
-            }
-            for (job, r) in jobs.iter().zip(results) {
-                job.answer(r);
-            }
-        }
-        Err(e @ Error::StoreClosed { .. }) => jobs.iter().for_each(|j| j.answer(Err(e.clone()))),
-        Err(_) => {
-            // A reused id (ConstraintError), quota, or another failure aborted the group's
-            // transaction: nothing of it was written. Replay each append alone, carefully.
-            for job in &jobs {
-                let r = match write(inner, std::slice::from_ref(job), Mode::Careful).await {
-                    Ok((mut results, head, _, _)) => {
-                        if let Some(head) = head {
-                            inner.published(head);
-                        }
-                        results.pop().unwrap_or_else(|| {
-                            Err(Error::Storage {
-                                message: "the append produced no result".into(),
-                            })
-                        })
-                    }
-                    Err(e) => Err(e),
-                };
-                job.answer(r);
-            }
-        }
-    }
-}
-
 /// Each append's result, the new head if something was written, the cache as of the end,
 /// and the ids this transaction learned (caught up or written), merged once it commits.
-type Outcome = (
+pub(super) type Outcome = (
     Vec<Result<AppendResult>>,
     Option<Position>,
     Cache,
@@ -223,7 +93,7 @@ type Outcome = (
 
 /// Runs `jobs` in one readwrite transaction and waits for it to complete. The outer error
 /// means the transaction failed and nothing was written; inner errors are per append.
-async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Outcome> {
+pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Outcome> {
     let tx = inner.transaction(IdbTransactionMode::Readwrite)?;
     let done = TxDone::new(&tx);
     let run = async {

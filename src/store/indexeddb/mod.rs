@@ -27,6 +27,7 @@ mod channel;
 mod codec;
 mod health;
 mod models;
+mod queue;
 mod read;
 mod request;
 mod schema;
@@ -92,7 +93,7 @@ pub(crate) struct Inner {
     limits: StoreLimits,
     changes: ChangeNotifier,
     closed: RefCell<Option<String>>,
-    queue: RefCell<Vec<append::Job>>,
+    queue: RefCell<Vec<queue::Job>>,
     flushing: Cell<bool>,
     committed: Cell<u64>,
     cache: RefCell<Option<append::Cache>>,
@@ -303,7 +304,7 @@ impl EventStore for IndexedDbStore {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
-        append::append(&self.inner, stream.clone(), events, expected).await
+        queue::append(&self.inner, stream.clone(), events, expected).await
     }
 
     async fn read_stream(
