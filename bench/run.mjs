@@ -19,7 +19,6 @@ import { packageSizes } from "./sizes.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
 
 const version = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
 const runBench = (page, args) => page.evaluate((a) => window.bench.run(a), args);
@@ -46,6 +45,9 @@ async function runContender(url, scenario, contender) {
 }
 
 async function main() {
+  if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
+  const unknown = ONLY?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+  if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")}`);
   const started = Date.now();
   const loadStart = loadavg()[0];
   const sizes = packageSizes(join(root, "pkg"));

@@ -1,5 +1,5 @@
 // What the benchmark measures: scenarios, their contenders and baselines, and the targets of
-// issue 3. In every repetition, each contender of a scenario gets a fresh profile; each of
+// issues 3 and 4. In every repetition, each contender of a scenario gets a fresh profile; each of
 // the scenario's measures then runs in its own browser process on that profile, in order, so
 // a read measure times a cold browser process (with a warm OS page cache) reading what the
 // write measure before it stored. A measure may list a subset of the scenario's contenders.
@@ -55,6 +55,38 @@ export const SCENARIOS = [
           { contender: "eventfold", minRate: 250_000 },
           { contender: "eventfold", vs: "raw-event" },
         ],
+      },
+      {
+        id: "f",
+        op: "replay",
+        title: "(f) Replay 100,000 events into a JS fold: eventfold projection vs a plain-JS loop over the same layout",
+        contenders: ["raw-batch", "eventfold"],
+        baseline: "raw-batch",
+        checks: [{ contender: "eventfold", vs: "raw-batch", min: 0.9 }],
+      },
+      {
+        id: "g1",
+        op: "aggregateLoad",
+        title: "(g1) Cold start of an aggregate with 10,000 events, no snapshot (new browser process)",
+        contenders: ["eventfold"],
+        baseline: "eventfold",
+        checks: [],
+      },
+      {
+        id: "g2",
+        op: "snapshot",
+        title: "(g2) One command on that aggregate with snapshotEvery: 1 (writes its snapshot)",
+        contenders: ["eventfold"],
+        baseline: "eventfold",
+        checks: [],
+      },
+      {
+        id: "g3",
+        op: "aggregateLoad",
+        title: "(g3) Cold start of the same aggregate from its snapshot (new browser process)",
+        contenders: ["eventfold"],
+        baseline: "eventfold",
+        checks: [{ contender: "eventfold", vs: { measure: "g1", contender: "eventfold" }, min: 10 }],
       },
     ],
   },

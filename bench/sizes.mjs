@@ -1,7 +1,7 @@
 // (e) Package size: the wasm module and its JS, raw and gzip -9, from pkg/sizes.json (written
 // by scripts/build-pkg.mjs) plus the package's other JS files that a browser loads
 // (index.js, errors.js, wasm-bindgen snippets), measured here the same way.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -15,6 +15,7 @@ function jsFiles(dir) {
 
 /** `[{ file, raw, gzip }]` for pkg/: wasm, glue, the other JS files, then the total. */
 export function packageSizes(pkg) {
+  if (!existsSync(join(pkg, "sizes.json"))) throw new Error(`${pkg}/sizes.json is missing: run npm run build first`);
   const built = JSON.parse(readFileSync(join(pkg, "sizes.json"), "utf8"));
   const rows = [
     { file: "web/eventfold_bg.wasm", ...built.wasm },

@@ -22,6 +22,15 @@ export async function eventfoldUnavailable() {
 
 const ANY = { expectedVersion: "any" };
 
+/** HOT_STREAM ("order-hot") as the aggregate "order" with id "hot": a running total. */
+const hotAggregate = (snapshotEvery) => ({
+  name: "order",
+  initialState: () => ({ count: 0, total: 0 }),
+  evolve: (s, e) => ({ count: s.count + 1, total: s.total + e.data.qty * (e.data.price ?? 0) }),
+  decide: (c) => [{ type: "ItemAdded", data: { qty: c.qty, price: 0 } }],
+  snapshotEvery,
+});
+
 export const eventfold = {
   async open(name) {
     const { EventStore, reason } = await load();
@@ -32,6 +41,15 @@ export const eventfold = {
   append: (store, stream, events) => store.append(stream, events, ANY),
   readStream: (store, stream) => store.readStream(stream, { from: 1, limit: 1_000_000 }),
   readAll: (store) => store.readAll({ after: 0, limit: 1_000_000 }),
+  /** A projection over the whole log, from an empty checkpoint (fresh profile). */
+  async replay(store, evolve, init) {
+    const view = store.projection({ name: "bench-replay", version: 1, init: () => init, evolve });
+    await view.ready();
+    view.close();
+    return view.state;
+  },
+  loadAggregate: (store) => store.aggregate(hotAggregate(0)).load("hot"),
+  snapshotAggregate: (store) => store.aggregate(hotAggregate(1)).execute("hot", { qty: 1 }),
   count: async (store) => (await store.readAll({ after: 0, limit: 1_000_000 })).length,
   close: (store) => store.close(),
 };

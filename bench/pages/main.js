@@ -55,6 +55,34 @@ const OPS = {
     return { ms, events: events.length };
   },
 
+  /** Folds all 100k events of the "bulk" dataset into a total (projection vs plain JS). */
+  async replay(c, h) {
+    const t0 = performance.now();
+    const { count, total } = await c.replay(h, (s, e) => ({ count: s.count + 1, total: s.total + e.data.qty * e.data.price }), { count: 0, total: 0 });
+    const ms = performance.now() - t0;
+    check(count === 100_000, `folded ${count} events`);
+    check(Number.isFinite(total) && total > 0, `total ${total}`);
+    return { ms, events: count };
+  },
+
+  /** Loads the 10k-event aggregate of HOT_STREAM in this (cold) browser process. */
+  async aggregateLoad(c, h) {
+    const t0 = performance.now();
+    const { version } = await c.loadAggregate(h);
+    const ms = performance.now() - t0;
+    check(version >= 10_000, `loaded version ${version}`);
+    return { ms, events: 10_000 };
+  },
+
+  /** Executes one command on HOT_STREAM's aggregate with a snapshot policy of every event. */
+  async snapshot(c, h) {
+    const t0 = performance.now();
+    const { version } = await c.snapshotAggregate(h);
+    const ms = performance.now() - t0;
+    check(version === 10_001, `version after the command ${version}`);
+    return { ms, events: 1 };
+  },
+
   /** Reads all 100k events of the "bulk" dataset. */
   async readAll(c, h) {
     const t0 = performance.now();

@@ -114,6 +114,14 @@ export function rawIdb(layout) {
       return L.events(await request(h.db.transaction(L.store, "readonly").objectStore(L.store).getAll()));
     },
 
+    /** The plain-JS baseline of a projection: read every record, fold in a loop. */
+    async replay(h, evolve, init) {
+      const events = L.events(await request(h.db.transaction(L.store, "readonly").objectStore(L.store).getAll()));
+      let state = init;
+      for (const e of events) state = evolve(state, e);
+      return state;
+    },
+
     count: (h) => L.count(h.db.transaction(L.store, "readonly").objectStore(L.store)),
     close: (h) => h.db.close(),
   };
