@@ -13,6 +13,7 @@ use eventfold_server::{app, open_backend, AppState, Auth, DEFAULT_MAX_BODY_BYTES
 const USAGE: &str = "usage: eventfold-server [--db ./data.sqlite] [--listen 127.0.0.1:8787] \
 [--tokens tokens.json] [--max-body-bytes N]";
 
+#[derive(Debug)]
 struct Args {
     db: String,
     listen: SocketAddr,
@@ -31,6 +32,9 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
         }
+        if !["--db", "--listen", "--tokens", "--max-body-bytes"].contains(&flag.as_str()) {
+            return Err(format!("unknown argument {flag}\n{USAGE}"));
+        }
         let value = it
             .next()
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
@@ -47,10 +51,19 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--max-body-bytes {value}: {e}"))?
             }
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+            _ => return Err(format!("unknown argument {flag}\n{USAGE}")),
         }
     }
     Ok(args)
+}
+
+/// The database argument without credentials (`postgres://user:secret@host/db` prints as
+/// `postgres://…@host/db`).
+fn redact(db: &str) -> String {
+    match (db.find("://"), db.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}…{}", &db[..scheme + 3], &db[at..]),
+        _ => db.to_owned(),
+    }
 }
 
 #[tokio::main]
@@ -84,7 +97,7 @@ async fn run() -> Result<(), String> {
     eprintln!(
         "eventfold-server: store {} ({}) listening on http://{addr}{}",
         backend.store_id(),
-        args.db,
+        redact(&args.db),
         if args.tokens.is_none() {
             " (no token file: open access)"
         } else {
@@ -97,4 +110,34 @@ async fn run() -> Result<(), String> {
         })
         .await
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<Args, String> {
+        parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn arguments_parse_and_bad_ones_are_explained() {
+        let a =
+            args("--db x.sqlite --listen 127.0.0.1:0 --tokens t.json --max-body-bytes 10").unwrap();
+        assert_eq!(
+            (a.db.as_str(), a.listen.port(), a.max_body_bytes),
+            ("x.sqlite", 0, 10)
+        );
+        assert!(a.tokens.is_some());
+        assert!(args("--bogus")
+            .unwrap_err()
+            .starts_with("unknown argument --bogus"));
+        assert!(args("--db").unwrap_err().starts_with("--db needs a value"));
+        assert!(args("--listen nowhere").is_err());
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/d"),
+            "postgres://…@h:5432/d"
+        );
+        assert_eq!(redact("./data.sqlite"), "./data.sqlite");
+    }
 }
