@@ -54,6 +54,9 @@ pub struct ProjectionState<S> {
     pub checkpoint: Position,
 }
 
+/// During a catch-up, the state is persisted at least once every this many pages.
+pub const SAVE_EVERY_PAGES: u32 = 10;
+
 /// Runs a projection against a store: load, catch up page by page, persist, rebuild.
 pub struct ProjectionRunner<P> {
     projection: P,
@@ -91,11 +94,11 @@ impl<P: Projection> ProjectionRunner<P> {
             name,
             version,
             filter,
-            page_size: 1000,
+            page_size: 2000,
         })
     }
 
-    /// Sets how many events each catch-up page reads (default 1000).
+    /// Sets how many events each catch-up page reads (default 2000).
     pub fn with_page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self
@@ -225,7 +228,9 @@ impl<P: Projection> ProjectionRunner<P> {
         }
     }
 
-    /// Catches `current` up with the log, persisting after every page; `progress(processed,
+    /// Catches `current` up with the log, persisting every [`SAVE_EVERY_PAGES`] pages, on the
+    /// last page and on a failure (the state and checkpoint are one record, so any persisted
+    /// pair is consistent; a crash between saves only costs a re-fold); `progress(processed,
     /// total)` reports events applied so far out of the positions left when it started.
     /// Returns the caught-up state; on a failing `evolve`, persists the last good state and
     /// returns the error.
@@ -243,18 +248,28 @@ impl<P: Projection> ProjectionRunner<P> {
             Err(e) => return (current, Err(e)),
         };
         let start = current.checkpoint;
+        let mut unsaved = 0;
         loop {
             let (events, covered) = match self.next_page(store, current.checkpoint).await {
                 Ok(page) => page,
                 Err(e) => return (current, Err(e)),
             };
             if events.is_empty() && covered == current.checkpoint {
-                return (current, Ok(()));
+                let saved = match unsaved {
+                    0 => Ok(()),
+                    _ => self.save(store, &current).await,
+                };
+                return (current, saved);
             }
+            let last_page = events.len() < self.page_size;
             let (next, error) = self.apply(current, &events, covered);
             current = next;
-            if let Err(e) = self.save(store, &current).await {
-                return (current, Err(e));
+            unsaved += 1;
+            if error.is_some() || last_page || unsaved >= SAVE_EVERY_PAGES {
+                if let Err(e) = self.save(store, &current).await {
+                    return (current, Err(e));
+                }
+                unsaved = 0;
             }
             progress(
                 current.checkpoint.0.saturating_sub(start.0).min(total),

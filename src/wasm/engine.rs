@@ -261,7 +261,15 @@ impl JsEventStore {
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
         let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
-        promise(async move { upcasters.to_js(&backend.read_all(&parsed?).await?) })
+        promise(async move {
+            let options = parsed?;
+            match &*backend {
+                Backend::IndexedDb(store) => {
+                    upcasters.apply(crate::wasm::readall::read_all(store, &options).await?)
+                }
+                other => upcasters.to_js(&other.read_all(&options).await?),
+            }
+        })
     }
 
     /// The stream's version: its number of events, 0 if it does not exist.

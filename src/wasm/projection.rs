@@ -18,17 +18,14 @@ use crate::wasm::backend::Backend;
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{function, JsProjection};
+use crate::wasm::ready::{settle_all, Ready, Resolvers};
 use crate::wasm::upcast::Upcasters;
-
-type Resolvers = (Function, Function);
 
 #[derive(Default)]
 struct Shared {
     state: JsValue,
     checkpoint: Position,
-    error: Option<JsValue>,
-    ready: bool,
-    ready_waiters: Vec<Resolvers>,
+    published: bool,
     rebuild_waiters: Vec<Resolvers>,
     rebuild_requested: bool,
     subscribers: Vec<(u32, Function)>,
@@ -63,15 +60,7 @@ pub struct Projection {
     store: Rc<Backend>,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
-}
-
-fn settle(waiters: Vec<Resolvers>, outcome: std::result::Result<JsValue, JsValue>) {
-    for (resolve, reject) in waiters {
-        let _ = match &outcome {
-            Ok(v) => resolve.call1(&JsValue::UNDEFINED, v),
-            Err(e) => reject.call1(&JsValue::UNDEFINED, e),
-        };
-    }
+    ready: Ready,
 }
 
 /// Builds the projection from its definition and starts it in the background.
@@ -95,11 +84,13 @@ pub(crate) fn define(
         store,
         runner: Rc::new(runner),
         shared: Rc::new(RefCell::new(Shared::default())),
+        ready: Ready::default(),
     };
     crate::wasm::promise::spawn(run(
         p.store.clone(),
         p.runner.clone(),
         p.shared.clone(),
+        p.ready.clone(),
         on_progress,
     ));
     Ok(p)
@@ -108,7 +99,8 @@ pub(crate) fn define(
 fn publish(shared: &Rc<RefCell<Shared>>, current: &ProjectionState<JsValue>) {
     let subscribers: Vec<Function> = {
         let mut s = shared.borrow_mut();
-        let changed = !s.ready || s.checkpoint != current.checkpoint;
+        let changed = !s.published || s.checkpoint != current.checkpoint;
+        s.published = true;
         s.state = current.state.clone();
         s.checkpoint = current.checkpoint;
         if !changed {
@@ -125,6 +117,7 @@ async fn run(
     store: Rc<Backend>,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
+    ready: Ready,
     on_progress: Option<Function>,
 ) {
     let progress = |processed: u64, total: u64| {
@@ -139,53 +132,44 @@ async fn run(
             let _ = f.call1(&JsValue::UNDEFINED, &o);
         }
     };
-    let mut current = match runner.load(&*store).await {
+    let mut current = match runner.load(&*store).await.or_else(|e| {
+        // Unreadable persisted state: report it, start from the initial state (a rebuild
+        // request clears the error and folds the log again).
+        ready.settle(Err(to_js(e)));
+        runner.initial()
+    }) {
         Ok(c) => c,
-        Err(e) => match runner.initial() {
-            Ok(c) => {
-                shared.borrow_mut().error = Some(to_js(e));
-                c
-            }
-            Err(e) => {
-                let waiters = std::mem::take(&mut shared.borrow_mut().ready_waiters);
-                settle(waiters, Err(to_js(e)));
-                return;
-            }
-        },
+        Err(e) => return ready.settle(Err(to_js(e))),
     };
     loop {
         let rebuilding = std::mem::take(&mut shared.borrow_mut().rebuild_requested);
         let rebuild_waiters = if rebuilding {
             let _ = runner.forget(&*store).await;
+            ready.clear_error();
             match runner.initial() {
                 Ok(c) => current = c,
-                Err(e) => shared.borrow_mut().error = Some(to_js(e)),
+                Err(e) => ready.settle(Err(to_js(e))),
             }
-            shared.borrow_mut().error = None;
             std::mem::take(&mut shared.borrow_mut().rebuild_waiters)
         } else {
             Vec::new()
         };
-        let failed = shared.borrow().error.is_some();
-        if !failed {
+        if ready.error().is_none() {
             let (next, result) = runner.catch_up(&*store, current, &progress).await;
             current = next;
             publish(&shared, &current);
-            let outcome = result.map(|()| JsValue::UNDEFINED).map_err(to_js);
-            let waiters = {
-                let mut s = shared.borrow_mut();
-                s.ready = true;
-                if let Err(e) = &outcome {
-                    s.error = Some(e.clone());
-                }
-                std::mem::take(&mut s.ready_waiters)
-            };
-            settle(waiters, outcome.clone());
-            settle(rebuild_waiters, outcome);
+            let outcome = result.map_err(to_js);
+            ready.settle(outcome.clone());
+            settle_all(rebuild_waiters, &outcome.map(|()| JsValue::UNDEFINED));
+        } else {
+            settle_all(
+                rebuild_waiters,
+                &Err(ready.error().unwrap_or(JsValue::UNDEFINED)),
+            );
         }
         // Wait for new events (unless stopped by an error), a rebuild request, or close.
         let checkpoint = current.checkpoint;
-        let failed = shared.borrow().error.is_some();
+        let failed = ready.error().is_some();
         let go_on = {
             let mut more = std::pin::pin!(store.changes().wait_beyond(checkpoint));
             poll_fn(|cx| {
@@ -216,15 +200,7 @@ impl Projection {
     /// Resolves once the projection has caught up with the log (rejects with `EVOLVE_FAILED`
     /// if `evolve` threw; the state then stays at the last good event).
     pub fn ready(&self) -> Promise {
-        let shared = self.shared.clone();
-        Promise::new(&mut |resolve, reject| {
-            let mut s = shared.borrow_mut();
-            match (&s.error, s.ready) {
-                (Some(e), true) => drop(reject.call1(&JsValue::UNDEFINED, e)),
-                (None, true) => drop(resolve.call0(&JsValue::UNDEFINED)),
-                _ => s.ready_waiters.push((resolve, reject)),
-            }
-        })
+        self.ready.promise()
     }
 
     /// The current state (the initial state until the first catch-up page).
@@ -242,11 +218,7 @@ impl Projection {
     /// The error that stopped the projection, if any.
     #[wasm_bindgen(getter)]
     pub fn error(&self) -> JsValue {
-        self.shared
-            .borrow()
-            .error
-            .clone()
-            .unwrap_or(JsValue::UNDEFINED)
+        self.ready.error().unwrap_or(JsValue::UNDEFINED)
     }
 
     /// Calls `callback(state)` after every update; returns a function that unsubscribes.

@@ -23,6 +23,7 @@ use crate::store::{
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
+use crate::wasm::ready::Ready;
 use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/readmodel.js")]
@@ -49,9 +50,6 @@ struct Definition {
 #[derive(Default)]
 struct Shared {
     checkpoint: Position,
-    error: Option<JsValue>,
-    ready: bool,
-    waiters: Vec<(Function, Function)>,
     closed: bool,
     waker: Option<Waker>,
 }
@@ -75,6 +73,7 @@ pub struct ReadModel {
     store: Rc<Backend>,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
+    ready: Ready,
 }
 
 fn state_key(name: &str) -> String {
@@ -142,12 +141,14 @@ pub(crate) fn define(
         store,
         def: Rc::new(def),
         shared: Rc::new(RefCell::new(Shared::default())),
+        ready: Ready::default(),
     };
     crate::wasm::promise::spawn(run(
         rm.store.clone(),
         upcasters,
         rm.def.clone(),
         rm.shared.clone(),
+        rm.ready.clone(),
     ));
     Ok(rm)
 }
@@ -314,6 +315,7 @@ async fn run(
     upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
+    ready: Ready,
 ) {
     let mut result = start_checkpoint(&store, &def).await;
     loop {
@@ -334,21 +336,7 @@ async fn run(
                 }
             };
         }
-        let waiters = {
-            let mut s = shared.borrow_mut();
-            s.ready = true;
-            if let Err(e) = &result {
-                s.error = Some(to_js(e.clone()));
-            }
-            std::mem::take(&mut s.waiters)
-        };
-        let error = shared.borrow().error.clone();
-        for (resolve, reject) in waiters {
-            let _ = match &error {
-                None => resolve.call0(&JsValue::UNDEFINED),
-                Some(e) => reject.call1(&JsValue::UNDEFINED, e),
-            };
-        }
+        ready.settle(result.as_ref().map(|_| ()).map_err(|e| to_js(e.clone())));
         let Ok(checkpoint) = result else {
             return; // stopped at the last good event; a fixed definition resumes from there
         };
@@ -422,15 +410,7 @@ impl ReadModel {
     /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
     /// when a handler threw: its records and checkpoint stay at the last good event).
     pub fn ready(&self) -> Promise {
-        let shared = self.shared.clone();
-        Promise::new(&mut |resolve, reject| {
-            let mut s = shared.borrow_mut();
-            match (&s.error, s.ready) {
-                (Some(e), true) => drop(reject.call1(&JsValue::UNDEFINED, e)),
-                (None, true) => drop(resolve.call0(&JsValue::UNDEFINED)),
-                _ => s.waiters.push((resolve, reject)),
-            }
-        })
+        self.ready.promise()
     }
 
     /// The position of the last event handled.

@@ -53,6 +53,15 @@ impl Upcasters {
         Ok(())
     }
 
+    /// Parsed events (a JavaScript array) in their current shape.
+    pub(crate) fn apply(&self, parsed: JsValue) -> Result<JsValue> {
+        if self.0.size() == 0 {
+            return Ok(parsed);
+        }
+        upcast_events(&self.0, &parsed)
+            .map_err(|e| Error::invalid(format!("upcasting failed: {}", message_of(&e))))
+    }
+
     /// Recorded events as JavaScript objects in their current shape.
     pub(crate) fn to_js(&self, events: &[RecordedEvent]) -> Result<JsValue> {
         let parsed = recorded_to_js(events)?;

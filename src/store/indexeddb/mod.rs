@@ -280,6 +280,15 @@ impl IndexedDbStore {
         health::storage_info().await
     }
 
+    /// Up to `page` raw chunk records after `after` (headers checked) and whether more may
+    /// follow: the JavaScript read path decodes their event texts with `JSON.parse`.
+    ///
+    /// # Errors
+    /// [`Error::CorruptData`] naming a record whose header does not fit; store failures.
+    pub async fn chunk_page(&self, after: Position, page: u32) -> Result<(js_sys::Array, bool)> {
+        read::chunk_page(&self.inner, after, page).await
+    }
+
     /// Asks the browser to keep this origin's data under storage pressure
     /// (`navigator.storage.persist()`). Returns whether storage is now persisted.
     ///

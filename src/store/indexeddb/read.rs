@@ -200,3 +200,32 @@ pub(crate) async fn read_all(
         }
     }
 }
+
+/// Up to `page` raw chunk records holding positions after `after`, in position order, each
+/// with its header checked, for callers that decode the events' JSON themselves (the JS read
+/// path parses each record's `e` text with `JSON.parse`, which beats decoding in wasm and
+/// converting back). Returns the records and whether more may follow.
+///
+/// # Errors
+/// [`Error::CorruptData`] naming a record whose header does not fit; store failures.
+pub(crate) async fn chunk_page(
+    inner: &Inner,
+    after: Position,
+    page: u32,
+) -> Result<(js_sys::Array, bool)> {
+    let mut rt = ReadTx::new(inner)?;
+    let lower = (after.0 + 1) as f64;
+    let page = page.clamp(1, PAGE_CHUNKS);
+    let records = rt
+        .fetch(|s| {
+            let range = IdbKeyRange::lower_bound(&JsValue::from_f64(lower))?;
+            s.get_all_with_key_and_limit(&range, page)
+        })
+        .await?;
+    let records = js_sys::Array::from(&records);
+    for record in records.iter() {
+        decode_header(&record)?;
+    }
+    let more = records.length() == page;
+    Ok((records, more))
+}
