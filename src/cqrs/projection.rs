@@ -104,6 +104,16 @@ impl<P: Projection> ProjectionRunner<P> {
         self
     }
 
+    /// Which events the projection folds.
+    pub fn filter(&self) -> &EventFilter {
+        &self.filter
+    }
+
+    /// Events read per catch-up page.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
     /// The projection.
     pub fn projection(&self) -> &P {
         &self.projection

@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod backend;
+mod catchup;
 mod convert;
 mod engine;
 mod error;

@@ -17,7 +17,7 @@ use crate::wasm::upcast::Upcasters;
 #[wasm_bindgen(module = "/src/wasm/js/fold.js")]
 extern "C" {
     #[wasm_bindgen(js_name = foldEvents)]
-    fn fold_events(evolve: &Function, state: &JsValue, events: &JsValue) -> Array;
+    pub(crate) fn fold_events(evolve: &Function, state: &JsValue, events: &JsValue) -> Array;
 }
 
 #[wasm_bindgen(module = "/src/wasm/js/encode.js")]

@@ -155,7 +155,12 @@ async fn run(
             Vec::new()
         };
         if ready.error().is_none() {
-            let (next, result) = runner.catch_up(&*store, current, &progress).await;
+            let (next, result) = match &*store {
+                Backend::IndexedDb(idb) => {
+                    crate::wasm::catchup::catch_up(idb, &runner, current, &progress).await
+                }
+                other => runner.catch_up(other, current, &progress).await,
+            };
             current = next;
             publish(&shared, &current);
             let outcome = result.map_err(to_js);

@@ -119,3 +119,33 @@ test("a projection follows appends made in another tab; two tabs catching up agr
     p.remove();
   }
 });
+
+test("on IndexedDB, a throwing evolve stops a projection at the last good event; a fix resumes there", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const page = await openPage(context, server.url);
+    const r = await page.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "stop" });
+      for (const n of [1, 2, -1, 4]) await store.append("acc", [{ type: "Added", data: { n } }]);
+      const sum = { name: "sum", init: () => 0, evolve: (s, e) => { if (e.data.n < 0) throw new Error("negative"); return s + e.data.n; } };
+      const broken = store.projection(sum);
+      const error = await broken.ready().then(() => null, (e) => ({ code: e.code, position: e.position, message: e.message }));
+      const stopped = { state: broken.state, checkpoint: broken.checkpoint };
+      broken.close();
+      let evolved = 0;
+      const fixed = store.projection({ ...sum, evolve: (s, e) => { evolved++; return s + Math.abs(e.data.n); } });
+      await fixed.ready();
+      return { error, stopped, fixed: fixed.state, evolved };
+    });
+    assert.equal(r.error.code, "EVOLVE_FAILED");
+    assert.equal(r.error.position, 3);
+    assert.match(r.error.message, /negative/);
+    assert.deepEqual(r.stopped, { state: 3, checkpoint: 2 });
+    assert.equal(r.fixed, 8);
+    assert.equal(r.evolved, 2, "resumed after the last good event");
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
