@@ -142,7 +142,12 @@ exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique 
 and \`[s, v]\`, \`e\` = the events as one JSON text, read back with one \`JSON.parse\` per record;
 it does not check event ids, which eventfold checks against a map in memory), the per-event
 baseline one record per event with unique indexes on \`[stream, version]\` and \`id\`; both read
-with one \`getAll\`. Dexie writes the per-event layout.
+with one \`getAll\`. Dexie writes the per-event layout. (f) folds (a)'s 100,000 events into a
+running total: eventfold through a projection from an empty checkpoint (\`ready()\`, including
+persisting its state), the baseline by reading the same-layout records with \`getAll\` and
+folding them in a plain loop. (g1) loads the 10,000-event aggregate of the hot stream in a new
+browser process with no snapshot, (g2) executes one command with \`snapshotEvery: 1\` (which
+writes a snapshot), (g3) loads the aggregate again in a new process, from that snapshot.
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 
