@@ -7,6 +7,9 @@
 //! before all lower positions are committed: paging by position cannot skip events.
 //! The database runs in WAL mode with `synchronous = FULL`: a committed append survives a
 //! power loss.
+//!
+//! Run one server process per database file: live notifications come from this process's own
+//! appends (several instances on one database is what the PostgreSQL backend is for).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
