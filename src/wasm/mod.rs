@@ -13,6 +13,7 @@ mod projection;
 mod promise;
 mod readall;
 mod readmodel;
+mod readmodel_follow;
 mod ready;
 mod subscription;
 pub(crate) mod types;

@@ -3,55 +3,38 @@
 //! handled in JavaScript and its writes commit atomically with the checkpoint.
 
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::Waker;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-
-use crate::wasm::promise::to_promise;
 
 use crate::core::event::{EventType, Position};
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::{
-    Bound, EventFilter, EventStore, IndexKey, IndexQuery, IndexRange, ReadAllOptions,
-    ReadModelStore, RecordWrite, StateStore,
-};
+use crate::store::{Bound, EventFilter, IndexKey, IndexQuery, IndexRange, ReadModelStore};
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
+use crate::wasm::promise::to_promise;
 use crate::wasm::ready::Ready;
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/readmodel.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = applyHandlers)]
-    fn apply_handlers(
-        handlers: &Object,
-        indexes: &Array,
-        events: &JsValue,
-        load: &Function,
-    ) -> Promise;
+/// A read model's definition, as the follower uses it.
+pub(crate) struct Definition {
+    pub(crate) name: String,
+    pub(crate) version: u32,
+    pub(crate) indexes: Vec<String>,
+    pub(crate) handlers: Object,
+    pub(crate) filter: EventFilter,
 }
 
-const PAGE: usize = 500;
-
-struct Definition {
-    name: String,
-    version: u32,
-    indexes: Vec<String>,
-    handlers: Object,
-    filter: EventFilter,
-}
-
+/// What the follower and the class share.
 #[derive(Default)]
-struct Shared {
-    checkpoint: Position,
-    closed: bool,
-    waker: Option<Waker>,
+pub(crate) struct Shared {
+    pub(crate) checkpoint: Position,
+    pub(crate) closed: bool,
+    pub(crate) waker: Option<Waker>,
 }
 
 /// A read model: records you `put` from event handlers, with secondary indexes, queried by
@@ -76,11 +59,11 @@ pub struct ReadModel {
     ready: Ready,
 }
 
-fn state_key(name: &str) -> String {
+pub(crate) fn state_key(name: &str) -> String {
     format!("readmodel:{name}")
 }
 
-fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
+pub(crate) fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
     if let Some(s) = v.as_string() {
         return Ok(IndexKey::Text(s));
     }
@@ -143,7 +126,7 @@ pub(crate) fn define(
         shared: Rc::new(RefCell::new(Shared::default())),
         ready: Ready::default(),
     };
-    crate::wasm::promise::spawn(run(
+    crate::wasm::promise::spawn(crate::wasm::readmodel_follow::run(
         rm.store.clone(),
         upcasters,
         rm.def.clone(),
@@ -151,212 +134,6 @@ pub(crate) fn define(
         rm.ready.clone(),
     ));
     Ok(rm)
-}
-
-fn checkpoint_json(def: &Definition, checkpoint: Position) -> Result<Json> {
-    Json::parse(format!(
-        r#"{{"version":{},"checkpoint":{}}}"#,
-        def.version, checkpoint.0
-    ))
-}
-
-async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position> {
-    #[derive(serde::Deserialize)]
-    struct Saved {
-        version: u32,
-        checkpoint: Position,
-    }
-    let saved = store
-        .get_state(&state_key(&def.name))
-        .await?
-        .and_then(|j| j.decode::<Saved>().ok());
-    match saved {
-        Some(s) if s.version == def.version => Ok(s.checkpoint),
-        _ => {
-            store.clear_records(&def.name).await?;
-            store
-                .commit_records(
-                    &def.name,
-                    Vec::new(),
-                    &state_key(&def.name),
-                    checkpoint_json(def, Position(0))?,
-                )
-                .await?;
-            Ok(Position(0))
-        }
-    }
-}
-
-fn writes_from_js(out: &JsValue) -> Result<Vec<RecordWrite>> {
-    let writes = Array::from(&Reflect::get(out, &"writes".into()).unwrap_or(JsValue::UNDEFINED));
-    writes
-        .iter()
-        .map(|w| {
-            let w = Array::from(&w);
-            let key = string_arg(&w.get(0), "record key")?;
-            let json = w.get(1);
-            let value = match json.as_string() {
-                None => None,
-                Some(text) => {
-                    let entries = Array::from(&w.get(2))
-                        .iter()
-                        .map(|e| {
-                            let e = Array::from(&e);
-                            Ok((
-                                string_arg(&e.get(0), "index name")?,
-                                index_key(&e.get(1), "an index value")?,
-                            ))
-                        })
-                        .collect::<Result<_>>()?;
-                    Some((Json::trusted(text), entries))
-                }
-            };
-            Ok(RecordWrite { key, value })
-        })
-        .collect()
-}
-
-/// What one page did.
-enum Step {
-    /// Handled up to this position.
-    Advanced(Position),
-    /// Nothing left to handle.
-    CaughtUp,
-    /// A handler threw: committed up to this position, then stopped.
-    Failed(Position, Error),
-}
-
-/// Handles one page of events and commits its writes with the checkpoint.
-async fn page(
-    store: &Rc<Backend>,
-    upcasters: &Upcasters,
-    def: &Definition,
-    after: Position,
-) -> Result<Step> {
-    let head = store.head().await?;
-    let options = ReadAllOptions {
-        after,
-        limit: Some(PAGE),
-        filter: def.filter.clone(),
-    };
-    let events = store.read_all(&options).await?;
-    if events.is_empty() {
-        if head > after {
-            let json = checkpoint_json(def, head)?;
-            store
-                .commit_records(&def.name, Vec::new(), &state_key(&def.name), json)
-                .await?;
-            return Ok(Step::Advanced(head));
-        }
-        return Ok(Step::CaughtUp);
-    }
-    let parsed = upcasters.to_js(&events)?;
-    let loader = {
-        let (store, name) = (store.clone(), def.name.clone());
-        Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
-            let (store, name) = (store.clone(), name.clone());
-            to_promise(async move {
-                let rec = store.record(&name, &key).await.map_err(to_js)?;
-                Ok(rec.map_or(JsValue::UNDEFINED, |j| JsValue::from_str(j.as_str())))
-            })
-        })
-    };
-    let indexes: Array = def.indexes.iter().map(|i| JsValue::from_str(i)).collect();
-    let loader_fn: &Function = loader.as_ref().unchecked_ref();
-    let out = JsFuture::from(apply_handlers(&def.handlers, &indexes, &parsed, loader_fn))
-        .await
-        .map_err(|e| {
-            Error::invalid(format!(
-                "read model {} failed: {}",
-                def.name,
-                message_of(&e)
-            ))
-        })?;
-    let applied = Reflect::get(&out, &"applied".into())
-        .ok()
-        .and_then(|a| a.as_f64())
-        .unwrap_or(0.0) as usize;
-    let thrown = Reflect::get(&out, &"error".into()).unwrap_or(JsValue::UNDEFINED);
-    let writes = writes_from_js(&out)?;
-    let checkpoint = match (applied, thrown.is_undefined()) {
-        (_, true) if events.len() < PAGE => events.last().map_or(head, |l| l.position.max(head)),
-        (_, true) => events.last().map_or(after, |l| l.position),
-        (0, false) => after,
-        (n, false) => events[n - 1].position,
-    };
-    store
-        .commit_records(
-            &def.name,
-            writes,
-            &state_key(&def.name),
-            checkpoint_json(def, checkpoint)?,
-        )
-        .await?;
-    if !thrown.is_undefined() {
-        let e = &events[applied];
-        let error = Error::EvolveFailed {
-            position: e.position,
-            message: format!(
-                "read model {} handler threw on event {} ({}) of {}: {}",
-                def.name,
-                e.id,
-                e.event_type,
-                e.stream,
-                message_of(&thrown)
-            ),
-        };
-        return Ok(Step::Failed(checkpoint, error));
-    }
-    Ok(Step::Advanced(checkpoint))
-}
-
-async fn run(
-    store: Rc<Backend>,
-    upcasters: Upcasters,
-    def: Rc<Definition>,
-    shared: Rc<RefCell<Shared>>,
-    ready: Ready,
-) {
-    let mut result = start_checkpoint(&store, &def).await;
-    loop {
-        if let Ok(mut checkpoint) = result {
-            shared.borrow_mut().checkpoint = checkpoint;
-            result = loop {
-                match page(&store, &upcasters, &def, checkpoint).await {
-                    Ok(Step::Advanced(next)) => {
-                        checkpoint = next;
-                        shared.borrow_mut().checkpoint = next;
-                    }
-                    Ok(Step::CaughtUp) => break Ok(checkpoint),
-                    Ok(Step::Failed(last_good, e)) => {
-                        shared.borrow_mut().checkpoint = last_good;
-                        break Err(e);
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-        }
-        ready.settle(result.as_ref().map(|_| ()).map_err(|e| to_js(e.clone())));
-        let Ok(checkpoint) = result else {
-            return; // stopped at the last good event; a fixed definition resumes from there
-        };
-        let more = {
-            let mut wait = std::pin::pin!(store.changes().wait_beyond(checkpoint));
-            poll_fn(|cx| {
-                let mut s = shared.borrow_mut();
-                if s.closed {
-                    return Poll::Ready(false);
-                }
-                s.waker = Some(cx.waker().clone());
-                drop(s);
-                wait.as_mut().poll(cx)
-            })
-            .await
-        };
-        if !more {
-            return;
-        }
-    }
 }
 
 fn range(options: &JsValue) -> Result<IndexRange> {
