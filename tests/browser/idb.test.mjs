@@ -2,52 +2,21 @@
 // profile per test): two tabs of one origin, and a browser restart. Needs pkg/ (npm run build).
 // Run: node --test tests/browser/
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+import { launch, openPage, profile, serve } from "./harness.mjs";
 
 let server;
 let origin;
 before(async () => {
-  server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).slice(1);
-    if (!path.startsWith("pkg/") && !path.startsWith("tests/browser/")) return res.writeHead(404).end();
-    try {
-      const body = readFileSync(join(root, path));
-      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await serve();
+  origin = server.url;
 });
 after(() => server.close());
 
-/** A fresh on-disk profile; the browser is started by `launch(dir)`. */
-function profile() {
-  const dir = mkdtempSync(join(tmpdir(), "eventfold-browser-"));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function launch(dir) {
-  return chromium.launchPersistentContext(dir, { executablePath: "/usr/bin/chromium", headless: true, args: ARGS });
-}
-
+/** A new tab of `context` with the package loaded as `window.eventfold`. */
 async function tab(context) {
-  const page = await context.newPage();
+  const page = await openPage(context, origin);
   page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
-  await page.goto(`${origin}/tests/browser/page.html`);
-  await page.waitForFunction(() => window.ready === true);
   return page;
 }
 
