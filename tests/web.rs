@@ -39,38 +39,16 @@ async fn open(name: &str) -> IndexedDbStore {
 eventfold::contract_tests!(wasm, async { open(&random_name()).await });
 
 // ---------------------------------------------------------------------------------------------
-// helpers
+// helpers (the shared ones come from the contract suite)
 
-fn sid(s: &str) -> StreamId {
-    StreamId::new(s).unwrap()
-}
-
-fn id(n: u32) -> EventId {
-    let mut b = [0u8; 16];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    b[6] = 0x40;
-    b[8] = 0x80;
-    EventId::from_bytes(b)
-}
+use eventfold::store::contract::{self, evs, id, sid, snapshot};
 
 fn ev(n: u32) -> NewEvent {
-    NewEvent::new(
-        id(n),
-        EventType::new("Happened").unwrap(),
-        Json::parse(format!(r#"{{"n":{n}}}"#)).unwrap(),
-    )
-}
-
-fn evs(r: std::ops::Range<u32>) -> Vec<NewEvent> {
-    r.map(ev).collect()
+    contract::ev(n, "Happened")
 }
 
 async fn log(s: &IndexedDbStore) -> Vec<RecordedEvent> {
     s.read_all(&ReadAllOptions::default()).await.unwrap()
-}
-
-async fn snapshot(s: &IndexedDbStore) -> (Position, Vec<RecordedEvent>) {
-    (s.head().await.unwrap(), log(s).await)
 }
 
 fn factory() -> IdbFactory {

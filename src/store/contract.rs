@@ -34,11 +34,13 @@ pub fn test_clock() -> Clock {
     Arc::new(move || Timestamp(t.fetch_add(1, Ordering::Relaxed)))
 }
 
-fn sid(s: &str) -> StreamId {
+/// A stream id (panics on an invalid name: test helper).
+pub fn sid(s: &str) -> StreamId {
     StreamId::new(s).unwrap()
 }
 
-fn id(n: u32) -> EventId {
+/// A deterministic UUID (version 4 layout) numbered `n`.
+pub fn id(n: u32) -> EventId {
     let mut b = [0u8; 16];
     b[..4].copy_from_slice(&n.to_be_bytes());
     b[6] = 0x40;
@@ -46,7 +48,8 @@ fn id(n: u32) -> EventId {
     EventId::from_bytes(b)
 }
 
-fn ev(n: u32, ty: &str) -> NewEvent {
+/// Event `n` of type `ty`, with id [`id`]`(n)` and data `{"n": n}`.
+pub fn ev(n: u32, ty: &str) -> NewEvent {
     NewEvent::new(
         id(n),
         EventType::new(ty).unwrap(),
@@ -54,7 +57,8 @@ fn ev(n: u32, ty: &str) -> NewEvent {
     )
 }
 
-fn evs(range: std::ops::Range<u32>) -> Vec<NewEvent> {
+/// Events `range` of type `Happened`.
+pub fn evs(range: std::ops::Range<u32>) -> Vec<NewEvent> {
     range.map(|n| ev(n, "Happened")).collect()
 }
 
@@ -79,7 +83,7 @@ fn bwd(from: Option<u64>, limit: Option<usize>) -> ReadStreamOptions {
 }
 
 /// Everything observable about a store, to prove a failed call changed nothing.
-async fn snapshot<S: EventStore>(store: &S) -> (Position, Vec<RecordedEvent>) {
+pub async fn snapshot<S: EventStore>(store: &S) -> (Position, Vec<RecordedEvent>) {
     (
         store.head().await.unwrap(),
         store.read_all(&all()).await.unwrap(),
