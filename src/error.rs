@@ -138,6 +138,28 @@ pub enum Error {
         /// The transport's message.
         message: String,
     },
+    /// No handler is registered for this command, query or saga type.
+    #[error("no {kind} handler registered for type {message_type:?}")]
+    HandlerNotFound {
+        /// `command`, `query` or `saga`.
+        kind: String,
+        /// The type that has no handler.
+        message_type: String,
+    },
+    /// A command, query, event or saga handler threw or rejected (its error is the `cause` in
+    /// JavaScript).
+    #[error("handler failed: {message}")]
+    HandlerFailed {
+        /// The handler's error message.
+        message: String,
+    },
+    /// A handler did not settle within its time limit; its outcome is ignored and it is
+    /// retried (event handlers) or counted as failed (saga steps).
+    #[error("handler did not settle within {ms} ms")]
+    HandlerTimeout {
+        /// The time limit.
+        ms: u64,
+    },
 }
 
 impl Error {
@@ -161,6 +183,9 @@ impl Error {
             Error::SyncConflict { .. } => "SYNC_CONFLICT",
             Error::CheckpointMismatch { .. } => "CHECKPOINT_MISMATCH",
             Error::Network { .. } => "NETWORK",
+            Error::HandlerNotFound { .. } => "HANDLER_NOT_FOUND",
+            Error::HandlerFailed { .. } => "HANDLER_FAILED",
+            Error::HandlerTimeout { .. } => "HANDLER_TIMEOUT",
         }
     }
 

@@ -3,8 +3,11 @@
 //! the same runners serve Rust deciders and JavaScript functions.
 
 pub mod aggregate;
+pub mod bus;
+pub mod ids;
 pub mod model;
 pub mod projection;
+pub mod runtime;
 mod snapshot;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
