@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod bus;
+pub mod handlers;
 pub mod ids;
 pub mod model;
 pub mod projection;

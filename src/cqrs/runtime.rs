@@ -139,9 +139,11 @@ impl Runtime for VirtualClock {
         Timestamp(*self.0.borrow())
     }
 
+    /// Moves the clock when first polled (so a time limit around a future that is already
+    /// done costs no time).
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
-        self.advance(ms);
-        Box::pin(std::future::ready(()))
+        let clock = self.clone();
+        Box::pin(async move { clock.advance(ms) })
     }
 }
 
