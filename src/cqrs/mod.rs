@@ -9,6 +9,8 @@ pub mod ids;
 pub mod model;
 pub mod projection;
 pub mod runtime;
+pub mod saga;
+pub mod saga_run;
 mod snapshot;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
