@@ -129,6 +129,12 @@ pub trait EventHandler {
     fn handle(&self, event: &RecordedEvent) -> LocalBoxFuture<'static, Result<()>>;
 }
 
+impl<T: EventHandler + ?Sized> EventHandler for Box<T> {
+    fn handle(&self, event: &RecordedEvent) -> LocalBoxFuture<'static, Result<()>> {
+        (**self).handle(event)
+    }
+}
+
 /// What a pass over the log ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pass {

@@ -20,7 +20,7 @@ use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
 use crate::wasm::upcast::Upcasters;
-use crate::wasm::{aggregate, projection, readmodel};
+use crate::wasm::{aggregate, bus, projection, readmodel};
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -407,5 +407,21 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
         readmodel::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+    }
+
+    /// A bus over this store: command and query handlers, middleware, event handlers with side
+    /// effects and sagas. Options: `{ onError? }`, called with the failures of background
+    /// workers. See `docs/buses-and-sagas.md`.
+    ///
+    /// ```ts
+    /// const bus = store.bus({ onError: console.error });
+    /// bus.registerAggregate(order, { commands: ["Create"], id: (c) => c.orderId });
+    /// await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" });
+    /// ```
+    pub fn bus(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "BusOptions | undefined")] options: JsValue,
+    ) -> std::result::Result<bus::Bus, JsValue> {
+        bus::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 }

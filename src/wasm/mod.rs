@@ -4,6 +4,8 @@
 
 mod aggregate;
 mod backend;
+mod bus;
+mod bus_workers;
 mod catchup;
 mod convert;
 mod engine;

@@ -1,0 +1,707 @@
+//! The JavaScript `Bus` class (`store.bus()`): the command bus, the query bus and middleware,
+//! bound to [`crate::cqrs::bus`]. Event handlers and sagas are in `bus_workers.rs`.
+//!
+//! Handler outcomes cross as `Reply = Result<value, thrown>`: what a JavaScript handler threw
+//! reaches the caller unchanged (an `EventfoldError` keeps its code; anything else becomes
+//! `HANDLER_FAILED` with it as `cause`), while the bus's own errors (`HANDLER_NOT_FOUND`) are
+//! the outer `Err`.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::core::event::EventId;
+use crate::core::json::Json;
+use crate::cqrs::bus::{
+    AggregateHandler, CommandBus, CommandContext, CommandHandler, Middleware, Next, QueryBus,
+    QueryHandler, Stamped,
+};
+use crate::cqrs::ids;
+use crate::cqrs::runtime::LocalBoxFuture;
+use crate::cqrs::{self, AggregateConfig, Executed};
+use crate::error::{Error, Result};
+use crate::wasm::backend::Backend;
+use crate::wasm::bus_workers::Workers;
+use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::error::{message_of, to_js};
+use crate::wasm::model::{function, JsModel};
+use crate::wasm::upcast::Upcasters;
+
+#[wasm_bindgen(module = "/src/wasm/js/bus.js")]
+extern "C" {
+    pub(crate) fn invoke(f: &Function, a: &JsValue, b: &JsValue, c: &JsValue) -> Promise;
+    pub(crate) fn attempt(f: &Function, a: &JsValue, b: &JsValue) -> js_sys::Array;
+    pub(crate) fn sleep(ms: f64) -> Promise;
+    #[wasm_bindgen(js_name = randomId)]
+    pub(crate) fn random_id() -> String;
+    pub(crate) fn lead(name: &str, on_acquire: &JsValue) -> Function;
+}
+
+/// A handler's outcome: its value, or what it threw.
+pub(crate) type Reply = std::result::Result<JsValue, JsValue>;
+
+/// What a `Bus` shares with its handlers, contexts and workers.
+pub(crate) struct BusInner {
+    pub store: Rc<Backend>,
+    pub upcasters: Upcasters,
+    pub commands: CommandBus<JsValue, Reply>,
+    pub queries: QueryBus<JsValue, Reply>,
+    pub workers: RefCell<Workers>,
+    pub on_error: Option<Function>,
+}
+
+fn set(o: &JsValue, key: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+}
+
+/// Whether a thrown value is an `EventfoldError`.
+pub(crate) fn is_eventfold(thrown: &JsValue) -> bool {
+    thrown.is_object()
+        && Reflect::get(thrown, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string())
+            .as_deref()
+            == Some("EventfoldError")
+}
+
+/// A thrown value as a core error (for dead letters and saga records): an `EventfoldError`
+/// keeps its code where the core has it, anything else is `HANDLER_FAILED`.
+pub(crate) fn error_from_js(thrown: &JsValue) -> Error {
+    let message = message_of(thrown);
+    let code = is_eventfold(thrown)
+        .then(|| Reflect::get(thrown, &"code".into()).ok())
+        .flatten()
+        .and_then(|c| c.as_string());
+    match code.as_deref() {
+        Some("DECIDER_REJECTED") => Error::DeciderRejected {
+            message: message
+                .strip_prefix("command rejected: ")
+                .unwrap_or(&message)
+                .to_owned(),
+        },
+        Some("STORE_CLOSED") => Error::StoreClosed { reason: message },
+        Some("INVALID_INPUT") => Error::InvalidInput { message },
+        Some(code) => Error::HandlerFailed {
+            message: format!("{code}: {message}"),
+        },
+        None => Error::HandlerFailed { message },
+    }
+}
+
+/// A reply as the promise outcome a JavaScript caller sees.
+pub(crate) fn settle(r: Result<Reply>) -> Reply {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(thrown)) if is_eventfold(&thrown) => Err(thrown),
+        Ok(Err(thrown)) => {
+            let js = to_js(error_from_js(&thrown));
+            set(&js, "cause", &thrown);
+            Err(js)
+        }
+        Err(e) => Err(to_js(e)),
+    }
+}
+
+async fn reply_of(promise: Promise) -> Reply {
+    JsFuture::from(promise).await
+}
+
+fn json_to_js(json: &Json) -> JsValue {
+    js_sys::JSON::parse(json.as_str()).unwrap_or(JsValue::NULL)
+}
+
+/// A JavaScript object's JSON (for metadata), `None` if it is not an object.
+fn js_to_map(v: &JsValue) -> Result<Map<String, Value>> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Map::new());
+    }
+    let text = js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| Error::invalid("metadata must be JSON"))?;
+    Json::parse(text)?
+        .decode()
+        .map_err(|_| Error::invalid("metadata must be a plain object"))
+}
+
+/// The context object a JavaScript handler receives: ids, metadata, and `dispatch` for
+/// commands it causes (their ids derive from this command's, so a re-run dispatches the same
+/// ids and appends nothing twice).
+pub(crate) fn context_to_js(inner: &Rc<BusInner>, ctx: &CommandContext) -> JsValue {
+    let o: JsValue = Object::new().into();
+    set(&o, "commandId", &ctx.command_id.as_str().into());
+    set(&o, "correlationId", &ctx.correlation_id.as_str().into());
+    set(
+        &o,
+        "causationId",
+        &ctx.causation_id
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from_str),
+    );
+    let metadata = Json::from_value(&ctx.metadata)
+        .map(|j| json_to_js(&j))
+        .unwrap_or_else(|_| Object::new().into());
+    set(&o, "metadata", &metadata);
+    let weak = Rc::downgrade(inner);
+    let parent = ctx.clone();
+    let counter = Rc::new(RefCell::new(0u32));
+    let dispatch = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
+        move |command: JsValue, options: JsValue| {
+            let n = {
+                let mut c = counter.borrow_mut();
+                *c += 1;
+                *c
+            };
+            let child = parent.child(ids::derive(&[
+                parent.command_id.as_str(),
+                "child",
+                &n.to_string(),
+            ]));
+            dispatch_promise(&weak, command, options, Some(child))
+        },
+    );
+    set(&o, "dispatch", dispatch.as_ref());
+    dispatch.forget();
+    o
+}
+
+/// Reads back what a middleware changed in the context object.
+fn context_from_js(obj: &JsValue, base: &CommandContext) -> Result<CommandContext> {
+    let mut ctx = base.clone();
+    if let Some(c) = get(obj, "correlationId")?.as_string() {
+        ctx.correlation_id = c;
+    }
+    if let Some(c) = get(obj, "causationId")?.as_string() {
+        ctx.causation_id = Some(c);
+    }
+    ctx.metadata = js_to_map(&get(obj, "metadata")?)?;
+    Ok(ctx)
+}
+
+/// The context of a top-level dispatch from its options `{ commandId?, correlationId?,
+/// causationId?, metadata? }`.
+fn context_of(options: &JsValue) -> Result<CommandContext> {
+    let id = match get(options, "commandId")?.as_string() {
+        Some(id) => EventId::parse(id)?,
+        None => EventId::parse(random_id())?,
+    };
+    let mut ctx = CommandContext::new(id);
+    if let Some(c) = get(options, "correlationId")?.as_string() {
+        ctx.correlation_id = c;
+    }
+    ctx.causation_id = get(options, "causationId")?.as_string();
+    ctx.metadata = js_to_map(&get(options, "metadata")?)?;
+    Ok(ctx)
+}
+
+/// Dispatches `command` (its `type` picks the handler) through the middleware.
+pub(crate) fn dispatch(
+    inner: &Rc<BusInner>,
+    command: JsValue,
+    ctx: CommandContext,
+) -> LocalBoxFuture<'static, Result<Reply>> {
+    let command_type = match get(&command, "type").and_then(|t| {
+        t.as_string()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::invalid("a command needs a non-empty string `type`"))
+    }) {
+        Ok(t) => t,
+        Err(e) => return Box::pin(std::future::ready(Err(e))),
+    };
+    inner.commands.dispatch(&command_type, command, ctx)
+}
+
+fn dispatch_promise(
+    inner: &Weak<BusInner>,
+    command: JsValue,
+    options: JsValue,
+    ctx: Option<CommandContext>,
+) -> Promise {
+    let inner = inner.upgrade();
+    crate::wasm::promise::to_promise(async move {
+        let inner = inner.ok_or_else(|| to_js(Error::invalid("the bus is gone")))?;
+        let ctx = match ctx {
+            Some(ctx) => ctx,
+            None => context_of(&options).map_err(to_js)?,
+        };
+        settle(dispatch(&inner, command, ctx).await)
+    })
+}
+
+/// A JavaScript function `(command, ctx) => result` as a command handler.
+struct JsCommandHandler {
+    f: Function,
+    inner: Weak<BusInner>,
+}
+
+impl CommandHandler<JsValue, Reply> for JsCommandHandler {
+    fn handle(
+        &self,
+        command: JsValue,
+        ctx: CommandContext,
+    ) -> LocalBoxFuture<'static, Result<Reply>> {
+        let ctx_js = match self.inner.upgrade() {
+            Some(inner) => context_to_js(&inner, &ctx),
+            None => JsValue::UNDEFINED,
+        };
+        let promise = invoke(&self.f, &command, &ctx_js, &JsValue::UNDEFINED);
+        Box::pin(async move { Ok(reply_of(promise).await) })
+    }
+}
+
+/// A JavaScript middleware `(command, ctx, next) => result`.
+struct JsMiddleware {
+    f: Function,
+    inner: Weak<BusInner>,
+}
+
+impl Middleware<JsValue, Reply> for JsMiddleware {
+    fn handle(
+        &self,
+        command: JsValue,
+        ctx: CommandContext,
+        next: Next<JsValue, Reply>,
+    ) -> LocalBoxFuture<'static, Result<Reply>> {
+        let Some(inner) = self.inner.upgrade() else {
+            return Box::pin(std::future::ready(Err(Error::invalid("the bus is gone"))));
+        };
+        let ctx_js = context_to_js(&inner, &ctx);
+        let (given_command, given_ctx) = (command.clone(), ctx_js.clone());
+        let next_fn = Closure::once_into_js(move |c: JsValue, x: JsValue| -> Promise {
+            let command = if c.is_undefined() { given_command } else { c };
+            let obj = if x.is_undefined() { given_ctx } else { x };
+            crate::wasm::promise::to_promise(async move {
+                let ctx = context_from_js(&obj, &ctx).map_err(to_js)?;
+                settle(next.run(command, ctx).await)
+            })
+        });
+        let promise = invoke(&self.f, &command, &ctx_js, &next_fn);
+        Box::pin(async move { Ok(reply_of(promise).await) })
+    }
+}
+
+/// An aggregate behind the bus: errors become replies (with the decider's throw as `cause`);
+/// a command id used before (its events exist) answers `{ duplicate: true }`.
+struct JsAggregateHandler {
+    handler: AggregateHandler<JsModel, Backend, JsValue>,
+    aggregate: Rc<cqrs::Aggregate<Stamped<JsModel>>>,
+}
+
+impl CommandHandler<JsValue, Reply> for JsAggregateHandler {
+    fn handle(
+        &self,
+        command: JsValue,
+        ctx: CommandContext,
+    ) -> LocalBoxFuture<'static, Result<Reply>> {
+        let run = self.handler.handle(command, ctx);
+        let aggregate = self.aggregate.clone();
+        Box::pin(async move {
+            Ok(match run.await {
+                Ok(v) => Ok(v),
+                Err(Error::EventIdConflict { .. }) => {
+                    let o: JsValue = Object::new().into();
+                    set(&o, "duplicate", &JsValue::TRUE);
+                    Ok(o)
+                }
+                Err(e) => {
+                    let rejected = matches!(e, Error::DeciderRejected { .. });
+                    let js = to_js(e);
+                    if rejected {
+                        if let Some(cause) = aggregate.model().0.last_rejection.borrow_mut().take()
+                        {
+                            set(&js, "cause", &cause);
+                        }
+                    }
+                    Err(js)
+                }
+            })
+        })
+    }
+}
+
+/// A JavaScript function `(query) => result` as a query handler.
+struct JsQueryHandler(Function);
+
+impl QueryHandler<JsValue, Reply> for JsQueryHandler {
+    fn ask(&self, query: JsValue) -> LocalBoxFuture<'static, Result<Reply>> {
+        let promise = invoke(&self.0, &query, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
+        Box::pin(async move { Ok(reply_of(promise).await) })
+    }
+}
+
+fn command_types(options: &JsValue) -> Result<Vec<String>> {
+    let list = get(options, "commands")?;
+    if !js_sys::Array::is_array(&list) {
+        return Err(Error::invalid(
+            "registerAggregate needs { commands: [command types] }",
+        ));
+    }
+    js_sys::Array::from(&list)
+        .iter()
+        .map(|t| string_arg(&t, "a command type"))
+        .collect()
+}
+
+/// Command, query and event buses and sagas over one store.
+///
+/// ```ts
+/// const bus = store.bus();
+/// bus.registerAggregate(order, { commands: ["Create", "Confirm"], id: (c) => c.orderId });
+/// bus.register("SendReceipt", async (command, ctx) => mailer.send(command.to, { key: ctx.commandId }));
+/// bus.use(async (command, ctx, next) => { ctx.metadata.userId = session.user; return next(command, ctx); });
+/// const { version } = await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" });
+/// bus.registerQuery("OrderById", (q) => orders.get(q.id));
+/// const order = await bus.ask({ type: "OrderById", id: "42" });
+/// ```
+#[wasm_bindgen]
+pub struct Bus {
+    pub(crate) inner: Rc<BusInner>,
+}
+
+/// Builds a bus over `store`: `{ onError? }` receives the failures of background workers.
+pub(crate) fn define(store: Rc<Backend>, upcasters: Upcasters, options: &JsValue) -> Result<Bus> {
+    let on_error = get(options, "onError")?.dyn_into::<Function>().ok();
+    Ok(Bus {
+        inner: Rc::new(BusInner {
+            store,
+            upcasters,
+            commands: CommandBus::new(),
+            queries: QueryBus::new(),
+            workers: RefCell::new(Workers::default()),
+            on_error,
+        }),
+    })
+}
+
+#[wasm_bindgen]
+impl Bus {
+    /// Registers the handler of a command type: `(command, ctx) => result | Promise<result>`,
+    /// where `ctx` holds `commandId`, `correlationId`, `causationId`, `metadata` and
+    /// `dispatch(command)` for commands it causes. Throws `INVALID_INPUT` if the type already
+    /// has a handler.
+    ///
+    /// ```ts
+    /// bus.register("ChargePayment", async (c, ctx) => psp.charge(c.amount, { idempotencyKey: ctx.commandId }));
+    /// ```
+    pub fn register(
+        &self,
+        #[wasm_bindgen(js_name = "type")] command_type: &str,
+        #[wasm_bindgen(unchecked_param_type = "CommandHandlerFn")] handler: Function,
+    ) -> std::result::Result<(), JsValue> {
+        let h = JsCommandHandler {
+            f: handler,
+            inner: Rc::downgrade(&self.inner),
+        };
+        self.inner
+            .commands
+            .register(command_type, Rc::new(h))
+            .map_err(to_js)
+    }
+
+    /// Registers an aggregate as the handler of its command types: `definition` is an
+    /// aggregate definition (as for `store.aggregate`), `options` is `{ commands: [types],
+    /// id: (command) => aggregateId }`. Appended events carry the command's `commandId`,
+    /// `correlationId` and `causationId` in their metadata, and ids derived from the command id:
+    /// dispatching the same `commandId` twice resolves to `{ duplicate: true }` the second time
+    /// and appends nothing.
+    ///
+    /// ```ts
+    /// bus.registerAggregate(order, { commands: ["Create", "AddItem", "Confirm", "Cancel"], id: (c) => c.orderId });
+    /// ```
+    #[wasm_bindgen(js_name = registerAggregate)]
+    pub fn register_aggregate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] definition: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ commands: string[]; id: (command: any) => string }"
+        )]
+        options: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        self.register_aggregate_inner(&definition, &options)
+            .map_err(to_js)
+    }
+
+    /// Adds a middleware around every command handler: `(command, ctx, next) => result`. Call
+    /// `next(command?, ctx?)` to go on (changing `ctx.metadata` adds metadata to the appended
+    /// events), or throw / return without calling it to stop. The first added runs outermost.
+    ///
+    /// ```ts
+    /// bus.use(async (command, ctx, next) => {
+    ///   if (!command.orderId) throw new Error("orderId is required");
+    ///   ctx.metadata.userId = currentUser;
+    ///   return next(command, ctx);
+    /// });
+    /// ```
+    #[wasm_bindgen(js_name = "use")]
+    pub fn use_middleware(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CommandMiddleware")] middleware: Function,
+    ) {
+        self.inner.commands.use_middleware(Rc::new(JsMiddleware {
+            f: middleware,
+            inner: Rc::downgrade(&self.inner),
+        }));
+    }
+
+    /// Dispatches a command to the handler of its `type` and resolves to the handler's result.
+    /// Options: `commandId` (a UUID; default random), `correlationId`, `causationId`,
+    /// `metadata`. Rejects with `HANDLER_NOT_FOUND` for an unknown type; an `EventfoldError`
+    /// the handler threw (e.g. `DECIDER_REJECTED`) as it is; anything else it threw as
+    /// `HANDLER_FAILED` with the thrown value as `cause`.
+    ///
+    /// ```ts
+    /// const r = await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" }, { correlationId: requestId });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn dispatch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ type: string; [key: string]: any }")]
+        command: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "DispatchOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        dispatch_promise(&Rc::downgrade(&self.inner), command, options, None)
+    }
+
+    /// Registers the handler of a query type: `(query) => result | Promise<result>`. Throws
+    /// `INVALID_INPUT` if the type already has a handler.
+    ///
+    /// ```ts
+    /// bus.registerQuery("OrdersByStatus", (q) => list.query({ index: "status", equals: q.status }));
+    /// ```
+    #[wasm_bindgen(js_name = registerQuery)]
+    pub fn register_query(
+        &self,
+        #[wasm_bindgen(js_name = "type")] query_type: &str,
+        #[wasm_bindgen(unchecked_param_type = "(query: any) => any")] handler: Function,
+    ) -> std::result::Result<(), JsValue> {
+        self.inner
+            .queries
+            .register(query_type, Rc::new(JsQueryHandler(handler)))
+            .map_err(to_js)
+    }
+
+    /// Asks the handler of the query's `type`. Rejects with `HANDLER_NOT_FOUND` for an unknown
+    /// type, otherwise like `dispatch`.
+    ///
+    /// ```ts
+    /// const open = await bus.ask({ type: "OrdersByStatus", status: "open" });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn ask(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ type: string; [key: string]: any }")]
+        query: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        crate::wasm::promise::to_promise(async move {
+            let query_type = get(&query, "type")
+                .and_then(|t| {
+                    t.as_string()
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| Error::invalid("a query needs a non-empty string `type`"))
+                })
+                .map_err(to_js)?;
+            let asked = inner.queries.ask(&query_type, query);
+            settle(asked.await)
+        })
+    }
+}
+
+impl Bus {
+    fn register_aggregate_inner(&self, definition: &JsValue, options: &JsValue) -> Result<()> {
+        let types = command_types(options)?;
+        if let Some(t) = types.iter().find(|t| self.inner.commands.handles(t)) {
+            return Err(Error::invalid(format!(
+                "command type {t:?} already has a handler"
+            )));
+        }
+        let id_fn = function(options, "id", "registerAggregate")?;
+        let name = string_arg(&get(definition, "name")?, "aggregate name")?;
+        let upcasters = self.inner.upcasters.clone();
+        let model = JsModel {
+            initial_state: function(definition, "initialState", "an aggregate")?,
+            evolve: function(definition, "evolve", "an aggregate")?,
+            decide: function(definition, "decide", "an aggregate")?,
+            upcasters: upcasters.clone(),
+            last_rejection: RefCell::new(None),
+        };
+        let mut config = AggregateConfig::new(name);
+        config.snapshot_every = opt_u64(definition, "snapshotEvery")?.filter(|n| *n > 0);
+        if let Some(v) = opt_u64(definition, "snapshotVersion")? {
+            config.snapshot_version =
+                u32::try_from(v).map_err(|_| Error::invalid("snapshotVersion is too large"))?;
+        }
+        if let Some(r) = opt_u64(definition, "maxRetries")? {
+            config.max_retries =
+                u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
+        }
+        let aggregate = Rc::new(cqrs::Aggregate::new(Stamped(model), config)?);
+        let id_of = Rc::new(move |command: &JsValue| -> Result<String> {
+            let out = attempt(&id_fn, command, &JsValue::UNDEFINED);
+            if out.length() > 1 {
+                return Err(Error::invalid(format!(
+                    "the id function threw: {}",
+                    message_of(&out.get(1))
+                )));
+            }
+            out.get(0)
+                .as_string()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::invalid("the id function must return a non-empty string"))
+        });
+        let reply = Rc::new(move |done: Executed<JsValue>| -> Result<JsValue> {
+            let o: JsValue = Object::new().into();
+            set(&o, "state", &done.state);
+            set(&o, "version", &JsValue::from_f64(done.version.0 as f64));
+            set(&o, "events", &upcasters.to_js(&done.events)?);
+            Ok(o)
+        });
+        let handler = Rc::new(JsAggregateHandler {
+            handler: AggregateHandler::new(
+                aggregate.clone(),
+                self.inner.store.clone(),
+                id_of,
+                reply,
+            ),
+            aggregate,
+        });
+        for t in &types {
+            self.inner.commands.register(t, handler.clone())?;
+        }
+        Ok(())
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_BUS: &'static str = r#"
+/** Options of `store.bus()`. */
+export interface BusOptions {
+  /** Receives the failures of background workers (store errors; handler failures go to retries and dead letters). */
+  onError?: (error: EventfoldError) => void;
+}
+
+/** What a command handler or middleware receives beside the command. */
+export interface CommandContext {
+  /** This command's id: events it appends get ids derived from it. Use it as an idempotency key for external calls. */
+  commandId: string;
+  /** The conversation: shared by every command and event that follows from the first one. */
+  correlationId: string;
+  /** The command or event that caused this one. */
+  causationId?: string;
+  /** Extra metadata for the appended events (a middleware may add to it). */
+  metadata: Record<string, Json | undefined>;
+  /** Dispatches a command caused by this one (same correlation id; derived, deterministic command id). */
+  dispatch<R = any>(command: { type: string; [key: string]: any }): Promise<R>;
+}
+
+/** The context of an event handler call: the event's correlation, caused by the event. */
+export interface EventHandlerContext extends CommandContext {
+  eventId: string;
+}
+
+/** A command handler: returns (or resolves to) the dispatch result; throws (or rejects) to fail it. */
+export type CommandHandlerFn<C = any, R = any> = (command: C, ctx: CommandContext) => R | Promise<R>;
+
+/** A command middleware: call `next` to go on, with a changed command or context if you like. */
+export type CommandMiddleware = (
+  command: { type: string; [key: string]: any },
+  ctx: CommandContext,
+  next: (command?: { type: string; [key: string]: any }, ctx?: CommandContext) => Promise<any>,
+) => any | Promise<any>;
+
+/** Options of `bus.dispatch`. */
+export interface DispatchOptions {
+  /** A UUID; default random. Dispatching the same commandId to an aggregate twice appends once. */
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  metadata?: Record<string, Json | undefined>;
+}
+
+/** An event handler with side effects (at-least-once, in position order, in one tab). */
+export interface EventHandlerDefinition {
+  /** Key of its checkpoint and dead letters. */
+  name: string;
+  /** One function per event type. Make them idempotent: `event.id` is the key. */
+  handlers: Record<string, (event: RecordedEvent, ctx: EventHandlerContext) => void | Promise<void>>;
+  /** Attempts before the event is parked in the dead letters (default 5). */
+  maxAttempts?: number;
+  /** First retry delay, doubling (default 1000 ms). */
+  backoffMs?: number;
+  /** Longest retry delay (default 60000 ms). */
+  maxBackoffMs?: number;
+  /** A call not settled after this long fails with HANDLER_TIMEOUT (default 30000 ms). */
+  timeoutMs?: number;
+  /** Events read per page (default 100). */
+  pageSize?: number;
+}
+
+/** What saga step functions see. */
+export interface SagaView<Input = any> {
+  id: string;
+  status: "running" | "compensating" | "parked" | "completed" | "compensated";
+  input: Input;
+  /** Results of completed steps by step name (a command's result, or the awaited event). A step found committed after a reload has `{ recovered: true }`. */
+  results: Record<string, any>;
+  /** The failure that started the compensation. */
+  failure: { code: ErrorCode; message: string } | null;
+  /** The last compensation failure. */
+  compensationError: { code: ErrorCode; message: string } | null;
+  /** Steps compensated (or skipped), in order. */
+  compensated: string[];
+  /** When parked: the step whose compensation waits for retrySaga / skipCompensation. */
+  parkedStep: string | null;
+  /** The saga stream's version. */
+  version: number;
+  correlationId: string;
+}
+
+/** A saga step: a command (with an optional compensation), or a wait for an event. */
+export type SagaStep<Input = any> =
+  | {
+      name: string;
+      command: (saga: SagaView<Input>) => { type: string; [key: string]: any };
+      compensate?: (saga: SagaView<Input>) => { type: string; [key: string]: any };
+    }
+  | {
+      name: string;
+      awaitEvent: { type: string; match?: (event: RecordedEvent, saga: SagaView<Input>) => boolean };
+      /** Durable deadline from the step's start: when it passes, the step fails and compensation runs. */
+      timeoutMs?: number;
+    };
+
+/** A saga (process manager). Its state is stored as events in `$saga-<name>-<id>`. */
+export interface SagaDefinition<Input = any> {
+  name: string;
+  steps: SagaStep<Input>[];
+  /** Start a saga for each event of this type. */
+  startOn?: { type: string; id: (event: RecordedEvent) => string; input?: (event: RecordedEvent) => Input };
+  /** Attempts of a failing compensation before the saga is parked (default 3). */
+  compensationAttempts?: number;
+  /** A step command not settled after this long fails with HANDLER_TIMEOUT (default 30000 ms). */
+  stepTimeoutMs?: number;
+  /** First delay between compensation attempts, doubling (default 1000 ms). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** An event an event handler parked. */
+export interface DeadLetter {
+  position: number;
+  eventId: string;
+  stream: string;
+  type: string;
+  attempts: number;
+  error: string;
+}
+
+/** An event handler's persisted progress. */
+export interface HandlerProgress {
+  checkpoint: number;
+  failing: { position: number; eventId: string; attempts: number; retryAt: number; error: string } | null;
+}
+"#;
