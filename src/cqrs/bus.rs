@@ -371,11 +371,54 @@ where
 
 /// Which aggregate instance a command addresses.
 pub type IdOf<C> = Rc<dyn Fn(&C) -> Result<String>>;
-/// What the bus returns for an executed command.
-pub type Reply<S, R> = Rc<dyn Fn(Executed<S>) -> Result<R>>;
+/// What the bus returns for a handled command.
+pub type Reply<S, R> = Rc<dyn Fn(Handled<S>) -> Result<R>>;
+
+/// The outcome of a command handled by an [`AggregateHandler`].
+pub enum Handled<S> {
+    /// The command was decided and its events appended.
+    Executed(Executed<S>),
+    /// A command with this id was handled before (its events are in the stream): nothing was
+    /// appended this time.
+    Duplicate,
+}
+
+/// Whether `stream` holds an event appended by the command `command_id` (the events a command
+/// appends through the bus carry ids derived from its id).
+///
+/// # Errors
+/// Store failures.
+pub async fn already_applied<S: EventStore>(
+    store: &S,
+    stream: &crate::core::event::StreamId,
+    command_id: &EventId,
+) -> Result<bool> {
+    let first = ids::event_id(command_id, 0);
+    let mut from = None;
+    loop {
+        let options = crate::store::ReadStreamOptions {
+            from,
+            limit: Some(500),
+            direction: crate::store::Direction::Backward,
+        };
+        let events = store.read_stream(stream, &options).await?;
+        if events.iter().any(|e| e.id == first) {
+            return Ok(true);
+        }
+        match events.last() {
+            Some(last) if events.len() == 500 && last.version.0 > 1 => {
+                from = Some(crate::core::event::Version(last.version.0 - 1))
+            }
+            _ => return Ok(false),
+        }
+    }
+}
 
 /// The common command handler: an aggregate's `execute`, with the command's context stamped
-/// on the events it appends.
+/// on the events it appends. A command whose id was already handled (a retry after a crash, a
+/// re-delivered event dispatching it again) is recognised by its derived event ids: when the
+/// decider now rejects it, or its ids conflict, and the stream already holds its events, the
+/// outcome is [`Handled::Duplicate`] and nothing is appended.
 pub struct AggregateHandler<M: Model, S, R> {
     aggregate: Rc<Aggregate<Stamped<M>>>,
     store: Rc<S>,
@@ -424,12 +467,23 @@ where
         );
         Box::pin(async move {
             let id = id_of(&command)?;
+            let command_id = ctx.command_id.clone();
             let addressed = Addressed {
                 command,
                 context: ctx,
             };
-            let done = aggregate.execute(&*store, &id, &addressed).await?;
-            reply(done)
+            match aggregate.execute(&*store, &id, &addressed).await {
+                Ok(done) => reply(Handled::Executed(done)),
+                Err(e @ (Error::DeciderRejected { .. } | Error::EventIdConflict { .. })) => {
+                    let stream = aggregate.stream(&id)?;
+                    if already_applied(&*store, &stream, &command_id).await? {
+                        reply(Handled::Duplicate)
+                    } else {
+                        Err(e)
+                    }
+                }
+                Err(e) => Err(e),
+            }
         })
     }
 }

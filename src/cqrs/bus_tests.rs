@@ -171,7 +171,10 @@ fn stock_bus(store: Rc<MemoryStore>) -> CommandBus<(String, u32), u32> {
         Rc::new(aggregate),
         store,
         Rc::new(|c: &(String, u32)| Ok(c.0.clone())),
-        Rc::new(|done: Executed<u32>| Ok(done.state)),
+        Rc::new(|done: Handled<u32>| match done {
+            Handled::Executed(done) => Ok(done.state),
+            Handled::Duplicate => Ok(u32::MAX),
+        }),
     );
     let bus = CommandBus::new();
     bus.register("Reserve", Rc::new(handler)).unwrap();
@@ -198,10 +201,17 @@ fn an_aggregate_behind_the_bus_stamps_context_metadata_and_derived_ids() {
     assert_eq!(m["userId"], "u1");
     assert_eq!(events[0].id, ids::event_id(&first.command_id, 0));
 
-    // The same command id again cannot append its events a second time.
+    // The same command id again cannot append its events a second time, whether the decider
+    // now decides the same events (their ids conflict) or rejects (the state moved on).
     let before = block_on(store.read_all(&ReadAllOptions::default())).unwrap();
-    let again = block_on(bus.dispatch("Reserve", ("p1".into(), 3), first)).unwrap_err();
-    assert_eq!(again.code(), "EVENT_ID_CONFLICT");
+    let again = block_on(bus.dispatch("Reserve", ("p1".into(), 3), first.clone())).unwrap();
+    assert_eq!(again, u32::MAX, "a duplicate");
+    let refused = block_on(bus.dispatch("Reserve", ("p1".into(), 9), first)).unwrap();
+    assert_eq!(
+        refused,
+        u32::MAX,
+        "a duplicate, though the decider would reject it now"
+    );
     // A rejected command appends nothing.
     let rejected = block_on(bus.dispatch("Reserve", ("p1".into(), 9), ctx("big"))).unwrap_err();
     assert_eq!(rejected.code(), "DECIDER_REJECTED");

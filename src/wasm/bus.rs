@@ -17,12 +17,12 @@ use wasm_bindgen_futures::JsFuture;
 use crate::core::event::EventId;
 use crate::core::json::Json;
 use crate::cqrs::bus::{
-    AggregateHandler, CommandBus, CommandContext, CommandHandler, Middleware, Next, QueryBus,
-    QueryHandler, Stamped,
+    AggregateHandler, CommandBus, CommandContext, CommandHandler, Handled, Middleware, Next,
+    QueryBus, QueryHandler, Stamped,
 };
 use crate::cqrs::ids;
 use crate::cqrs::runtime::LocalBoxFuture;
-use crate::cqrs::{self, AggregateConfig, Executed};
+use crate::cqrs::{self, AggregateConfig};
 use crate::error::{Error, Result};
 use crate::wasm::backend::Backend;
 use crate::wasm::bus_workers::Workers;
@@ -132,6 +132,16 @@ fn js_to_map(v: &JsValue) -> Result<Map<String, Value>> {
 /// commands it causes (their ids derive from this command's, so a re-run dispatches the same
 /// ids and appends nothing twice).
 pub(crate) fn context_to_js(inner: &Rc<BusInner>, ctx: &CommandContext) -> JsValue {
+    context_with_cause(inner, ctx, None)
+}
+
+/// [`context_to_js`] whose `dispatch` marks the commands it sends as caused by `cause` (an
+/// event handler's event) instead of by this context's command.
+pub(crate) fn context_with_cause(
+    inner: &Rc<BusInner>,
+    ctx: &CommandContext,
+    cause: Option<String>,
+) -> JsValue {
     let o: JsValue = Object::new().into();
     set(&o, "commandId", &ctx.command_id.as_str().into());
     set(&o, "correlationId", &ctx.correlation_id.as_str().into());
@@ -156,11 +166,14 @@ pub(crate) fn context_to_js(inner: &Rc<BusInner>, ctx: &CommandContext) -> JsVal
                 *c += 1;
                 *c
             };
-            let child = parent.child(ids::derive(&[
+            let mut child = parent.child(ids::derive(&[
                 parent.command_id.as_str(),
                 "child",
                 &n.to_string(),
             ]));
+            if let Some(c) = &cause {
+                child.causation_id = Some(c.clone());
+            }
             dispatch_promise(&weak, command, options, Some(child))
         },
     );
@@ -285,7 +298,7 @@ impl Middleware<JsValue, Reply> for JsMiddleware {
 }
 
 /// An aggregate behind the bus: errors become replies (with the decider's throw as `cause`);
-/// a command id used before (its events exist) answers `{ duplicate: true }`.
+/// a command id handled before (its events exist) answers `{ duplicate: true }`.
 struct JsAggregateHandler {
     handler: AggregateHandler<JsModel, Backend, JsValue>,
     aggregate: Rc<cqrs::Aggregate<Stamped<JsModel>>>,
@@ -302,11 +315,6 @@ impl CommandHandler<JsValue, Reply> for JsAggregateHandler {
         Box::pin(async move {
             Ok(match run.await {
                 Ok(v) => Ok(v),
-                Err(Error::EventIdConflict { .. }) => {
-                    let o: JsValue = Object::new().into();
-                    set(&o, "duplicate", &JsValue::TRUE);
-                    Ok(o)
-                }
                 Err(e) => {
                     let rejected = matches!(e, Error::DeciderRejected { .. });
                     let js = to_js(e);
@@ -553,8 +561,15 @@ impl Bus {
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::invalid("the id function must return a non-empty string"))
         });
-        let reply = Rc::new(move |done: Executed<JsValue>| -> Result<JsValue> {
+        let reply = Rc::new(move |handled: Handled<JsValue>| -> Result<JsValue> {
             let o: JsValue = Object::new().into();
+            let done = match handled {
+                Handled::Executed(done) => done,
+                Handled::Duplicate => {
+                    set(&o, "duplicate", &JsValue::TRUE);
+                    return Ok(o);
+                }
+            };
             set(&o, "state", &done.state);
             set(&o, "version", &JsValue::from_f64(done.version.0 as f64));
             set(&o, "events", &upcasters.to_js(&done.events)?);

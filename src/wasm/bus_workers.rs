@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::backend::Backend;
 use crate::wasm::bus::{
-    attempt, context_to_js, dispatch, error_from_js, invoke, lead, sleep, Bus, BusInner,
+    attempt, context_with_cause, dispatch, error_from_js, invoke, lead, sleep, Bus, BusInner,
 };
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
@@ -86,7 +86,7 @@ impl EventHandler for JsEventHandler {
                 event,
                 ids::derive(&["handler", &self.name, event.id.as_str()]),
             );
-            let ctx_js = context_to_js(&inner, &ctx);
+            let ctx_js = context_with_cause(&inner, &ctx, Some(event.id.as_str().to_owned()));
             set(&ctx_js, "eventId", &event.id.as_str().into());
             Ok(invoke(
                 &f,

@@ -24,3 +24,14 @@ export async function rejectsUnchanged(store, promise, code, fields = {}) {
 }
 
 export const ev = (type, data, extra = {}) => ({ type, data, id: crypto.randomUUID(), ...extra });
+
+/** Polls `check` until it returns a truthy value (or fails after `ms`). */
+export async function waitFor(check, ms = 5000, what = "condition") {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
