@@ -41,6 +41,19 @@ extern "C" {
     pub(crate) fn lead(name: &str, on_acquire: &JsValue) -> Function;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `DispatchOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "DispatchOptions")]
+    pub type DispatchOptionsArg;
+    /// `BusOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "BusOptions")]
+    pub type BusOptionsArg;
+    /// `StartSagaOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "StartSagaOptions")]
+    pub type StartSagaOptionsArg;
+}
+
 /// A handler's outcome: its value, or what it threw.
 pub(crate) type Reply = std::result::Result<JsValue, JsValue>;
 
@@ -469,8 +482,9 @@ impl Bus {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ type: string; [key: string]: any }")]
         command: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "DispatchOptions | undefined")] options: JsValue,
+        options: Option<DispatchOptionsArg>,
     ) -> Promise {
+        let options = crate::wasm::types::opt(options);
         dispatch_promise(&Rc::downgrade(&self.inner), command, options, None)
     }
 
@@ -627,6 +641,12 @@ export type CommandMiddleware = (
   ctx: CommandContext,
   next: (command?: { type: string; [key: string]: any }, ctx?: CommandContext) => Promise<any>,
 ) => any | Promise<any>;
+
+/** Options of `bus.startSaga`. */
+export interface StartSagaOptions {
+  /** The conversation the saga belongs to (default: derived from the saga id). */
+  correlationId?: string;
+}
 
 /** Options of `bus.dispatch`. */
 export interface DispatchOptions {

@@ -586,9 +586,9 @@ impl Bus {
         name: &str,
         id: &str,
         #[wasm_bindgen(unchecked_param_type = "any")] input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "{ correlationId?: string } | undefined")]
-        options: JsValue,
+        options: Option<crate::wasm::bus::StartSagaOptionsArg>,
     ) -> Promise {
+        let options = crate::wasm::types::opt(options);
         let found = self.saga_runner(name);
         let (store, id, name) = (self.inner.store.clone(), id.to_owned(), name.to_owned());
         let this = Bus {

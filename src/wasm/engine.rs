@@ -420,8 +420,9 @@ impl JsEventStore {
     /// ```
     pub fn bus(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "BusOptions | undefined")] options: JsValue,
+        options: Option<bus::BusOptionsArg>,
     ) -> std::result::Result<bus::Bus, JsValue> {
+        let options = opt(options);
         bus::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 }

@@ -77,3 +77,56 @@ export async function cqrs(store: EventStore): Promise<number> {
   await list.query({ equals: 1 });
   return done.version + past.version + rows.length + (view.state as number);
 }
+
+import type {
+  Bus, CommandContext, CommandMiddleware, DeadLetter, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
+} from "eventfold";
+
+type CheckoutInput = { orderId: string; sku: string; amount: number };
+
+export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add>): Promise<number> {
+  const bus: Bus = store.bus({ onError: (e) => console.error(e.code) });
+  bus.registerAggregate(counter, { commands: ["Add"], id: (c: Add) => String(c.by) });
+  bus.register("Charge", async (c: { amount: number }, ctx: CommandContext) => ({ key: ctx.commandId, amount: c.amount }));
+  const audit: CommandMiddleware = async (command, ctx, next) => {
+    ctx.metadata.userId = "u1";
+    return next(command, ctx);
+  };
+  bus.use(audit);
+  const r = await bus.dispatch({ type: "Charge", amount: 5 }, { correlationId: "req-1", metadata: { app: "shop" } });
+  bus.registerQuery("Total", () => 1);
+  const total: number = await bus.ask({ type: "Total" });
+  const emails: EventHandlerDefinition = {
+    name: "emails",
+    handlers: { Added: async (e, ctx) => { await ctx.dispatch({ type: "Charge", amount: 1 }); console.log(e.id, ctx.eventId); } },
+    maxAttempts: 3,
+    timeoutMs: 1000,
+  };
+  bus.on(emails);
+  const saga: SagaDefinition<CheckoutInput> = {
+    name: "checkout",
+    steps: [
+      { name: "charge", command: (s) => ({ type: "Charge", amount: s.input.amount }), compensate: (s) => ({ type: "Refund", orderId: s.id }) },
+      { name: "paid", awaitEvent: { type: "PaymentReceived", match: (e, s) => (e.data as { orderId: string }).orderId === s.id }, timeoutMs: 900_000 },
+    ],
+    startOn: { type: "CheckoutRequested", id: (e) => e.stream, input: (e) => e.data as CheckoutInput },
+    compensationAttempts: 3,
+  };
+  bus.saga(saga);
+  bus.start();
+  const started: boolean = await bus.startSaga("checkout", "o1", { orderId: "o1", sku: "p1", amount: 10 });
+  const view: SagaView | undefined = await bus.sagaState("checkout", "o1");
+  if (view?.status === "parked") await bus.retrySaga("checkout", "o1");
+  if (view?.failure) console.log(view.failure.code, view.parkedStep);
+  const letters: DeadLetter[] = await bus.deadLetters("emails");
+  for (const l of letters) await bus.skipDeadLetter("emails", l.position);
+  const progress: HandlerProgress = await bus.handlerProgress("emails");
+  const ids: string[] = await bus.activeSagas("checkout");
+  const leads: boolean = bus.isLeader;
+  bus.stop();
+  // @ts-expect-error a saga step needs a command or awaitEvent
+  bus.saga({ name: "bad", steps: [{ name: "x" }] });
+  // @ts-expect-error an event handler needs handlers
+  bus.on({ name: "nothing" });
+  return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + (r ? 1 : 0);
+}
