@@ -39,7 +39,12 @@ extern "C" {
     #[wasm_bindgen(js_name = randomId)]
     pub(crate) fn random_id() -> String;
     pub(crate) fn lead(name: &str, on_acquire: &JsValue) -> Function;
+    #[wasm_bindgen(js_name = bindDispatch)]
+    fn bind_dispatch(ctx: &JsValue, send: &Function, cause: &JsValue);
 }
+
+/// The one function behind every context's `dispatch`: `(ctx, command, n, cause)`.
+type Sender = Closure<dyn Fn(JsValue, JsValue, f64, JsValue) -> Promise>;
 
 #[wasm_bindgen]
 extern "C" {
@@ -65,6 +70,19 @@ pub(crate) struct BusInner {
     pub queries: QueryBus<JsValue, Reply>,
     pub workers: RefCell<Workers>,
     pub on_error: Option<Function>,
+    sender: RefCell<Option<Sender>>,
+}
+
+/// The `n`-th command sent from the handler context `obj`: same correlation, derived id,
+/// caused by the context's command (or by `cause`, an event handler's event).
+fn child_context(obj: &JsValue, n: f64, cause: &JsValue) -> Result<CommandContext> {
+    let parent = EventId::parse(string_arg(&get(obj, "commandId")?, "ctx.commandId")?)?;
+    let base = context_from_js(obj, &CommandContext::new(parent.clone()))?;
+    let mut child = base.child(ids::derive(&[parent.as_str(), "child", &n.to_string()]));
+    if let Some(c) = cause.as_string() {
+        child.causation_id = Some(c);
+    }
+    Ok(child)
 }
 
 fn set(o: &JsValue, key: &str, v: &JsValue) {
@@ -169,29 +187,13 @@ pub(crate) fn context_with_cause(
         .map(|j| json_to_js(&j))
         .unwrap_or_else(|_| Object::new().into());
     set(&o, "metadata", &metadata);
-    let weak = Rc::downgrade(inner);
-    let parent = ctx.clone();
-    let counter = Rc::new(RefCell::new(0u32));
-    let dispatch = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
-        move |command: JsValue, options: JsValue| {
-            let n = {
-                let mut c = counter.borrow_mut();
-                *c += 1;
-                *c
-            };
-            let mut child = parent.child(ids::derive(&[
-                parent.command_id.as_str(),
-                "child",
-                &n.to_string(),
-            ]));
-            if let Some(c) = &cause {
-                child.causation_id = Some(c.clone());
-            }
-            dispatch_promise(&weak, command, options, Some(child))
-        },
-    );
-    set(&o, "dispatch", dispatch.as_ref());
-    dispatch.forget();
+    if let Some(send) = inner.sender.borrow().as_ref() {
+        bind_dispatch(
+            &o,
+            send.as_ref().unchecked_ref(),
+            &cause.map_or(JsValue::UNDEFINED, |c| JsValue::from_str(&c)),
+        );
+    }
     o
 }
 
@@ -297,7 +299,7 @@ impl Middleware<JsValue, Reply> for JsMiddleware {
         };
         let ctx_js = context_to_js(&inner, &ctx);
         let (given_command, given_ctx) = (command.clone(), ctx_js.clone());
-        let next_fn = Closure::once_into_js(move |c: JsValue, x: JsValue| -> Promise {
+        let next_fn = Closure::once(move |c: JsValue, x: JsValue| -> Promise {
             let command = if c.is_undefined() { given_command } else { c };
             let obj = if x.is_undefined() { given_ctx } else { x };
             crate::wasm::promise::to_promise(async move {
@@ -305,8 +307,13 @@ impl Middleware<JsValue, Reply> for JsMiddleware {
                 settle(next.run(command, ctx).await)
             })
         });
-        let promise = invoke(&self.f, &command, &ctx_js, &next_fn);
-        Box::pin(async move { Ok(reply_of(promise).await) })
+        let promise = invoke(&self.f, &command, &ctx_js, next_fn.as_ref());
+        Box::pin(async move {
+            let reply = reply_of(promise).await;
+            // `next` lives until the middleware settles, then is freed (called or not).
+            drop(next_fn);
+            Ok(reply)
+        })
     }
 }
 
@@ -386,16 +393,26 @@ pub struct Bus {
 /// Builds a bus over `store`: `{ onError? }` receives the failures of background workers.
 pub(crate) fn define(store: Rc<Backend>, upcasters: Upcasters, options: &JsValue) -> Result<Bus> {
     let on_error = get(options, "onError")?.dyn_into::<Function>().ok();
-    Ok(Bus {
-        inner: Rc::new(BusInner {
-            store,
-            upcasters,
-            commands: CommandBus::new(),
-            queries: QueryBus::new(),
-            workers: RefCell::new(Workers::default()),
-            on_error,
-        }),
-    })
+    let inner = Rc::new(BusInner {
+        store,
+        upcasters,
+        commands: CommandBus::new(),
+        queries: QueryBus::new(),
+        workers: RefCell::new(Workers::default()),
+        on_error,
+        sender: RefCell::new(None),
+    });
+    let weak = Rc::downgrade(&inner);
+    let send: Sender = Closure::new(
+        move |obj: JsValue, command: JsValue, n: f64, cause: JsValue| match child_context(
+            &obj, n, &cause,
+        ) {
+            Ok(child) => dispatch_promise(&weak, command, JsValue::UNDEFINED, Some(child)),
+            Err(e) => Promise::reject(&to_js(e)),
+        },
+    );
+    *inner.sender.borrow_mut() = Some(send);
+    Ok(Bus { inner })
 }
 
 #[wasm_bindgen]

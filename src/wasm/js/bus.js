@@ -54,3 +54,13 @@ export function lead(name, onAcquire) {
     release();
   };
 }
+
+/**
+ * Gives a handler context its `dispatch(command)`: `send(ctx, command, n, cause)` with `n` the
+ * number of this call within the context (1, 2, ...), so the commands a handler sends get the
+ * same derived ids each time it runs. One `send` serves every context of a bus.
+ */
+export function bindDispatch(ctx, send, cause) {
+  let n = 0;
+  Object.defineProperty(ctx, "dispatch", { value: (command) => send(ctx, command, ++n, cause), enumerable: false });
+}
