@@ -53,8 +53,32 @@ pub(crate) struct Workers {
     /// One signal per running worker (handlers first, then sagas), while this tab leads.
     signals: Vec<(String, Signal)>,
     release: Option<Function>,
+    /// The lock release to call once the stopped workers have finished their work in flight.
+    pending_release: Option<Function>,
+    /// Worker futures still running (stopping ones included).
+    running: usize,
     started: bool,
     leader: bool,
+}
+
+/// A worker future ended: after `stop()`, the last one hands the lead to another tab, so no
+/// step or event is ever being handled by two tabs at once.
+fn finished(weak: &Weak<BusInner>) {
+    let Some(inner) = weak.upgrade() else {
+        return;
+    };
+    let release = {
+        let mut w = inner.workers.borrow_mut();
+        w.running = w.running.saturating_sub(1);
+        if w.running == 0 && !w.leader {
+            w.pending_release.take()
+        } else {
+            None
+        }
+    };
+    if let Some(f) = release {
+        let _ = f.call0(&JsValue::UNDEFINED);
+    }
 }
 
 fn set(o: &JsValue, key: &str, v: &JsValue) {
@@ -260,20 +284,24 @@ fn on_error(inner: &Weak<BusInner>) -> impl Fn(&Error) {
 fn spawn_handler(inner: &Rc<BusInner>, runner: Handler, signal: Signal) {
     let store: Rc<Backend> = inner.store.clone();
     let weak = Rc::downgrade(inner);
+    inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
             .run(&*store, &JsRuntime, &signal, &on_error(&weak))
-            .await
+            .await;
+        finished(&weak);
     });
 }
 
 fn spawn_saga(inner: &Rc<BusInner>, runner: Saga, signal: Signal) {
     let store: Rc<Backend> = inner.store.clone();
     let weak = Rc::downgrade(inner);
+    inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
             .run(&*store, &JsRuntime, &signal, &on_error(&weak))
-            .await
+            .await;
+        finished(&weak);
     });
 }
 
@@ -727,21 +755,27 @@ impl Bus {
         self.inner.workers.borrow_mut().release = Some(release);
     }
 
-    /// Stops the workers in this tab and hands the lead to another tab. A handler call in
-    /// flight finishes; its event is delivered again by the next leader if it did not save
-    /// its checkpoint.
+    /// Stops the workers in this tab and hands the lead to another tab once the work in
+    /// flight (a handler call, a saga step) has finished, so two tabs never handle the same
+    /// event or step at once.
     pub fn stop(&self) {
-        let (signals, release) = {
+        let (signals, release, idle) = {
             let mut w = self.inner.workers.borrow_mut();
             w.started = false;
             w.leader = false;
-            (std::mem::take(&mut w.signals), w.release.take())
+            (
+                std::mem::take(&mut w.signals),
+                w.release.take(),
+                w.running == 0,
+            )
         };
         for (_, s) in signals {
             s.stop();
         }
-        if let Some(f) = release {
-            let _ = f.call0(&JsValue::UNDEFINED);
+        match release {
+            Some(f) if idle => drop(f.call0(&JsValue::UNDEFINED)),
+            Some(f) => self.inner.workers.borrow_mut().pending_release = Some(f),
+            None => {}
         }
     }
 

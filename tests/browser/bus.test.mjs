@@ -189,3 +189,44 @@ test("dead letters and retries on IndexedDB: parked events, a time-out, and both
     p.remove();
   }
 });
+
+test("stop() hands the lead to another tab only after the handler call in flight finished", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  const DEFINE = async (tab) => {
+    const store = await window.eventfold.EventStore.open({ name: "handover" });
+    const bus = store.bus();
+    bus.on({
+      name: "slow",
+      handlers: {
+        Tick: async (e) => {
+          window.inFlight = true;
+          await new Promise((r) => setTimeout(r, 800));
+          await store.append("done", [{ type: "Done", data: { tab, n: e.data.n } }]);
+          window.inFlight = false;
+        },
+      },
+    });
+    Object.assign(window, { store, bus });
+    bus.start();
+  };
+  try {
+    const a = await openPage(context, server.url);
+    await a.evaluate(DEFINE, "A");
+    await a.waitForFunction(() => window.bus.isLeader);
+    const b = await openPage(context, server.url);
+    await b.evaluate(DEFINE, "B");
+    await b.evaluate(() => window.store.append("clock", [{ type: "Tick", data: { n: 1 } }]));
+    await a.waitForFunction(() => window.inFlight === true, null, { timeout: 10_000 });
+    await a.evaluate(() => window.bus.stop());
+    await b.waitForTimeout(300);
+    assert.equal(await b.evaluate(() => window.bus.isLeader), false, "A still finishes its call");
+    await b.waitForFunction(() => window.bus.isLeader, null, { timeout: 10_000 });
+    await b.waitForTimeout(1200);
+    const done = await b.evaluate(async () => (await window.store.readStream("done")).map((e) => e.data));
+    assert.deepEqual(done, [{ tab: "A", n: 1 }], "handled once, by A; B resumed after A's checkpoint");
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});
