@@ -369,7 +369,10 @@ impl<E: SagaEffects> SagaRunner<E> {
                                     code: "HANDLER_TIMEOUT".into(),
                                     message: format!(
                                         "step {} did not see {event_type} before its deadline",
-                                        self.shape.steps[f.step].name
+                                        self.shape
+                                            .steps
+                                            .get(f.step)
+                                            .map_or("?", |s| s.name.as_str())
                                     ),
                                 },
                             },
@@ -483,7 +486,8 @@ impl<E: SagaEffects> SagaRunner<E> {
             if store.changes().is_closed() {
                 return;
             }
-            let sleep_ms = wake_at.map(|at| u64::try_from(at - rt.now().0).unwrap_or(0));
+            let sleep_ms =
+                wake_at.map(|at| u64::try_from(at.saturating_sub(rt.now().0)).unwrap_or(0));
             let more = store.changes().wait_beyond(head);
             let go_on = match sleep_ms {
                 Some(ms) => signal.wait_for(runtime::first(more, rt.sleep(ms))).await,
