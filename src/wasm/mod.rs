@@ -5,6 +5,8 @@
 mod aggregate;
 mod backend;
 mod bus;
+mod bus_sagas;
+mod bus_types;
 mod bus_workers;
 mod catchup;
 mod convert;
