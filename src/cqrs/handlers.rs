@@ -14,8 +14,6 @@
 //! - Only one runner per handler may run at a time: in the browser the leader tab (Web
 //!   Locks) runs them.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::core::event::{EventId, EventType, NewEvent, Position, RecordedEvent, StreamId};
@@ -24,7 +22,7 @@ use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime, Signal};
 use crate::error::{Error, Result};
-use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions, StateStore};
+use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
 
 /// How a handler retries and when it gives up on an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -366,133 +364,6 @@ impl<H: EventHandler> HandlerRunner<H> {
             }
         }
     }
-
-    /// The parked events, oldest first.
-    ///
-    /// # Errors
-    /// Store failures.
-    pub async fn dead_letters<S: EventStore>(&self, store: &S) -> Result<Vec<DeadLetter>> {
-        let events = store
-            .read_stream(&self.dead_letter_stream()?, &ReadStreamOptions::default())
-            .await?;
-        let mut letters = BTreeMap::new();
-        for e in &events {
-            let tagged = format!(
-                r#"{{"type":{},"data":{}}}"#,
-                Json::from_value(e.event_type.as_str())?,
-                e.data
-            );
-            let Ok(event) = serde_json::from_str::<DeadLetterEvent>(&tagged) else {
-                continue;
-            };
-            match event {
-                DeadLetterEvent::EventParked(l) => {
-                    letters.insert(l.position, l);
-                }
-                DeadLetterEvent::DeadLetterRetried {
-                    position, ok: true, ..
-                }
-                | DeadLetterEvent::DeadLetterSkipped { position } => {
-                    letters.remove(&position);
-                }
-                DeadLetterEvent::DeadLetterRetried {
-                    position, error, ..
-                } => {
-                    if let Some(l) = letters.get_mut(&position) {
-                        l.attempts += 1;
-                        l.error = error.unwrap_or_default();
-                    }
-                }
-            }
-        }
-        Ok(letters.into_values().collect())
-    }
-
-    async fn letter<S: EventStore>(&self, store: &S, position: Position) -> Result<DeadLetter> {
-        self.dead_letters(store)
-            .await?
-            .into_iter()
-            .find(|l| l.position == position)
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "no dead letter at position {position} for handler {}",
-                    self.name
-                ))
-            })
-    }
-
-    /// Runs the handler again on a parked event, now. On success the event leaves the list;
-    /// on failure it stays, with the new error.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] if nothing is parked at `position`; the handler's error (the
-    /// event stays parked); store failures.
-    pub async fn retry_dead_letter<S, R>(&self, store: &S, rt: &R, position: Position) -> Result<()>
-    where
-        S: EventStore,
-        R: Runtime + ?Sized,
-    {
-        self.letter(store, position).await?;
-        let options = ReadAllOptions {
-            after: Position(position.0.saturating_sub(1)),
-            limit: Some(1),
-            filter: EventFilter::default(),
-        };
-        let event = store
-            .read_all(&options)
-            .await?
-            .into_iter()
-            .find(|e| e.position == position)
-            .ok_or_else(|| Error::invalid(format!("no event at position {position}")))?;
-        let outcome = self.call(rt, &event).await;
-        let record = DeadLetterEvent::DeadLetterRetried {
-            position,
-            ok: outcome.is_ok(),
-            error: outcome.as_ref().err().map(ToString::to_string),
-        };
-        let stream = self.dead_letter_stream()?;
-        let version = store.stream_version(&stream).await?;
-        let id = ids::derive(&[
-            "deadletter-retry",
-            &self.name,
-            &position.0.to_string(),
-            &version.0.to_string(),
-            &rt.now().0.to_string(),
-        ]);
-        store
-            .append(
-                &self.dead_letter_stream()?,
-                vec![to_event(id, &record)?],
-                ExpectedVersion::Any,
-            )
-            .await?;
-        outcome
-    }
-
-    /// Drops a parked event from the list without handling it.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] if nothing is parked at `position`; store failures.
-    pub async fn skip_dead_letter<S: EventStore>(
-        &self,
-        store: &S,
-        position: Position,
-    ) -> Result<()> {
-        self.letter(store, position).await?;
-        let id = ids::derive(&["deadletter-skip", &self.name, &position.0.to_string()]);
-        let record = DeadLetterEvent::DeadLetterSkipped { position };
-        match store
-            .append(
-                &self.dead_letter_stream()?,
-                vec![to_event(id, &record)?],
-                ExpectedVersion::Any,
-            )
-            .await
-        {
-            Ok(_) | Err(Error::EventIdConflict { .. }) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 /// A `{"type", "data"}`-tagged value as a new event with id `id`.
@@ -511,6 +382,9 @@ pub(crate) fn to_event<T: Serialize>(id: EventId, value: &T) -> Result<NewEvent>
         tagged.data,
     ))
 }
+
+#[path = "handlers_dead.rs"]
+mod dead;
 
 #[cfg(test)]
 #[path = "handlers_tests.rs"]
