@@ -31,6 +31,7 @@ pub struct Replica<S> {
     limits: StoreLimits,
     clock: Clock,
     pending_changes: ChangeNotifier,
+    local_changes: ChangeNotifier,
     consume_rebasing: std::cell::RefCell<Option<StreamId>>,
 }
 
@@ -44,6 +45,7 @@ impl<S: EventStore + StateStore> Replica<S> {
             limits,
             clock,
             pending_changes: ChangeNotifier::new(Position(0)),
+            local_changes: ChangeNotifier::new(Position(0)),
             consume_rebasing: std::cell::RefCell::new(None),
         }
     }
@@ -69,7 +71,20 @@ impl<S: EventStore + StateStore> Replica<S> {
         &self.pending_changes
     }
 
-    /// Tells waiters on [`pending_changes`](Self::pending_changes) the set changed.
+    /// Moves each time this replica itself changes the pending set (what a tab tells the
+    /// others about).
+    pub fn local_changes(&self) -> &ChangeNotifier {
+        &self.local_changes
+    }
+
+    /// Ends every wait on this replica's notifiers (the store closed).
+    pub fn close(&self) {
+        self.pending_changes.close();
+        self.local_changes.close();
+    }
+
+    /// Tells waiters on [`pending_changes`](Self::pending_changes) the set changed (another
+    /// tab changed it).
     pub fn pending_changed(&self) {
         let next = Position(self.pending_changes.head().0 + 1);
         self.pending_changes.notify(next);
@@ -93,6 +108,24 @@ impl<S: EventStore + StateStore> Replica<S> {
             })?,
         };
         Ok((raw, set))
+    }
+
+    /// Every pending event, in local append order, as its stream shows it (position 0): what
+    /// projections and read models fold on top of their confirmed state.
+    ///
+    /// # Errors
+    /// Backend failures; `CORRUPT_DATA`.
+    pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
+        let set = self.pending().await?;
+        let mut out = Vec::with_capacity(set.len());
+        for (name, pending) in &set.streams {
+            let stream = StreamId::new(name)?;
+            let confirmed = self.inner.stream_version(&stream).await?;
+            let seqs = pending.events.iter().map(|e| e.seq);
+            out.extend(seqs.zip(set.recorded(&stream, confirmed)));
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
     /// Changes the pending set with `f`, atomically against every other writer (it re-runs
