@@ -312,6 +312,33 @@ fn offline_appends_stay_pending_then_sync_confirms_them_in_server_order() {
 }
 
 #[test]
+fn pending_changes_made_here_move_local_changes_those_made_elsewhere_do_not() {
+    let server = Server::new();
+    let link = Link::new(&server);
+    let a = Device::new(1, &["order-"]);
+    block_on(async {
+        let local = || a.replica().local_changes().head();
+        let start = local();
+        a.append(&sid("order-1"), "x").await.unwrap();
+        let appended = local();
+        assert!(appended > start, "a pending append is a local change");
+        a.replica().pending_changed();
+        assert_eq!(local(), appended, "another tab's change is not this tab's");
+        a.append(&sid("prefs-1"), "dark").await.unwrap();
+        assert_eq!(
+            local(),
+            appended,
+            "streams outside the scope are not pending"
+        );
+        a.sync(&link).await.unwrap();
+        assert!(
+            local() > appended,
+            "confirming pending events changes the set"
+        );
+    });
+}
+
+#[test]
 fn streams_outside_the_scope_are_local_only() {
     let server = Server::new();
     let link = Link::new(&server);
