@@ -178,7 +178,7 @@ writes a snapshot), (g3) loads the aggregate again in a new process, from that s
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 
-${s.measures.map(measureSection).join("\n\n")}
+${s.measures.map((m) => measureSection(m) + (m.columns.length && s.sync?.floors ? syncBytesNote(s.sync.floors) : "")).join("\n\n")}
 ${s.throughput ? `\n${throughputSection(s)}\n` : ""}
 ## (e) Package size
 
@@ -191,6 +191,18 @@ ${s.sizes.map((r) => `| ${r.file} | ${int(r.raw)} | ${int(r.gzip)} |`).join("\n"
 Target: ${s.sizeCheck.label}: ${int(s.sizeCheck.value)} bytes, ${met(s.sizeCheck)}. The whole
 package as loaded (every row above) is ${int(s.sizes.at(-1).gzip)} bytes gzip.
 `;
+}
+
+/** How far the catch-up's wire bytes are from what this data costs at least. */
+function syncBytesNote(f) {
+  return `
+
+Wire size of these pages (bytes/event, computed from the recorded pages of the largest size): JSON ${f.json};
+gzip level 6 ${f.gzip6}, level 9 ${f.gzip9}; brotli quality 11 ${f.brotli11}. The content alone, without the
+envelope (\`stream\`, \`type\`, \`version\`, \`position\`, \`timestamp\`, \`metadata\`): ids and data gzip ${f.idAndDataGzip6}
+(ids ${f.idsGzip6}, data ${f.dataGzip6}). The benchmark's events carry 45 random hex digits in \`sku\` and a random
+UUID each, so no envelope gets this data to ≤ 60 bytes/event with gzip; smaller, less random payloads do
+(see the gzip bytes/event of (p): random UUIDs, small payloads).`;
 }
 
 /** (p) The server's push throughput, as server/tests/throughput.rs measured it in this run. */

@@ -16,7 +16,7 @@ import { summarize, writeReport } from "./report.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startServer } from "./server.mjs";
 import { packageSizes } from "./sizes.mjs";
-import { pullReplay, seededSyncServer } from "./sync.mjs";
+import { pullReplay, seededSyncServer, wireFloors } from "./sync.mjs";
 import { serverThroughput } from "./throughput.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -75,9 +75,14 @@ async function main() {
       const replay = pullReplay(syncServer.url);
       const limits = [...new Set(selected.filter((s) => s.server === "sync").flatMap((s) => s.measures.map((m) => m.args.pullLimit)))];
       const recorded = {};
-      for (const limit of limits) recorded[limit] = await replay.warm(limit);
+      let floors = null;
+      for (const limit of limits) {
+        const { texts, ...counts } = await replay.warm(limit);
+        recorded[limit] = counts;
+        if (limit === Math.max(...limits)) floors = wireFloors(texts);
+      }
       server.setApi(replay);
-      sync = { head, cached: seeded.cached, setupS: Math.round((Date.now() - t0) / 1000), recorded, replay: replay.stats };
+      sync = { head, cached: seeded.cached, setupS: Math.round((Date.now() - t0) / 1000), recorded, floors, replay: replay.stats };
       console.log(`sync server ${seeded.cached ? "copied from its seeded database" : "seeded"} with ${head} events and its pull answers recorded in ${sync.setupS} s: ${JSON.stringify(recorded)}`);
     }
     let throughput = null;

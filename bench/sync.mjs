@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { brotliCompressSync, constants, gunzipSync, gzipSync } from "node:zlib";
 import { makeBatches } from "./data.js";
 
 export const SYNC_EVENTS = 100_000;
@@ -146,21 +146,47 @@ export function pullReplay(target) {
       res.writeHead(answer.status, headers);
       res.end(answer.body);
     },
-    /** Records a whole catch-up with pages of `limit`; resolves to `{ pages, bytes }`. */
+    /**
+     * Records a whole catch-up with pages of `limit`; resolves to `{ pages, bytes, texts }`
+     * (`texts`: the pages' JSON).
+     */
     async warm(limit) {
       let after = null;
       let pages = 0;
       let bytes = 0;
+      const texts = [];
       for (;;) {
         // The same body the raw baseline sends (eventfold's differs only in field order).
         const answer = await ask("/v1/pull", { "accept-encoding": "gzip, deflate, br, zstd" },
           JSON.stringify({ v: 1, after, limit, scope: [] }));
-        const page = json(answer);
+        const text = answer.headers["content-encoding"] === "gzip" ? gunzipSync(answer.body) : answer.body;
+        const page = JSON.parse(text);
+        texts.push(text);
         pages += 1;
         bytes += answer.body.length;
         after = page.checkpoint;
-        if (!page.more) return { pages, bytes };
+        if (!page.more) return { pages, bytes, texts };
       }
     },
+  };
+}
+
+/**
+ * What the same pages would cost with other encodings, and what their content alone costs
+ * (bytes per event): how far the wire size is from this data's floor.
+ */
+export function wireFloors(texts) {
+  const pages = texts.map((t) => ({ text: t, events: JSON.parse(t).events }));
+  const n = pages.reduce((k, p) => k + p.events.length, 0);
+  const per = (f) => +(pages.reduce((k, p) => k + f(p), 0) / n).toFixed(1);
+  const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length;
+  return {
+    json: per((p) => p.text.length),
+    gzip6: per((p) => gzipSync(p.text, { level: 6 }).length),
+    gzip9: per((p) => gzipSync(p.text, { level: 9 }).length),
+    brotli11: per((p) => brotli(p.text)),
+    idAndDataGzip6: per((p) => gzipSync(JSON.stringify(p.events.map((e) => [e.id, e.data])), { level: 6 }).length),
+    idsGzip6: per((p) => gzipSync(JSON.stringify(p.events.map((e) => e.id)), { level: 6 }).length),
+    dataGzip6: per((p) => gzipSync(JSON.stringify(p.events.map((e) => e.data)), { level: 6 }).length),
   };
 }
