@@ -142,6 +142,10 @@ pub(super) struct Device {
 
 impl Device {
     pub fn new(tag: u8, scope: &[&str]) -> Self {
+        Self::with_options(tag, scope, SyncOptions::default())
+    }
+
+    pub fn with_options(tag: u8, scope: &[&str], options: SyncOptions) -> Self {
         let replica = Replica::new(
             Rc::new(MemoryStore::new(test_clock())),
             scope.iter().map(|s| s.to_string()).collect(),
@@ -149,7 +153,7 @@ impl Device {
             test_clock(),
         );
         Device {
-            client: SyncClient::new(Rc::new(replica), SyncOptions::default()),
+            client: SyncClient::new(Rc::new(replica), options),
             strategies: Vec::new(),
             capacity: u64::MAX,
             rejected: RefCell::new(Vec::new()),
