@@ -258,6 +258,13 @@ function merge(old, fresh, s) {
       sections.splice(e < 0 ? sections.length : e, 0, section.replace(/\n*$/, "\n"));
     }
   }
+  // Measure sections in the order a full run writes them: by id, then (p), then (e).
+  const group = (x) => ({ p: 1, e: 2 })[idOf(x)] ?? 0;
+  const ordered = [
+    ...sections.filter((x) => !idOf(x)),
+    ...sections.filter((x) => idOf(x)).sort((x, y) => group(x) - group(y) || idOf(x).localeCompare(idOf(y))),
+  ];
+  sections.splice(0, sections.length, ...ordered);
   const label = [...ids].map((id) => `(${id})`).join(", ");
   const note = `> Partial run (\`BENCH_ONLY=${s.only.join(",")}\`, ${s.reps} repetitions) on ${s.date} at commit ${s.commit}: ${label} and their target rows; 1-minute load average ${s.load.start.toFixed(1)} at the start, ${s.load.end.toFixed(1)} at the end; the runs took ${s.durationS} s${s.sync ? ` (seeding the sync server and recording its answers: ${s.sync.setupS} s)` : ""}. Everything else is from the run described in the table above.`;
   // A note of an earlier partial run whose sections this run replaced entirely goes.
