@@ -105,6 +105,8 @@ const OPS = {
     check(stored === 100_000, `caught up ${stored} events, expected 100,000`);
     check(pulls.length === requests, `${pulls.length} pull requests seen, ${requests} reported`);
     const upToDateRequests = await c.upToDate(h, session);
+    check(upToDateRequests === null || upToDateRequests === 1,
+      `an up-to-date store needs one request, this one sent ${upToDateRequests}`);
     return {
       ms, events: stored, requests, bytes, bytesPerEvent: bytes / stored,
       jsonBytesPerEvent: decoded / stored, upToDateRequests,
