@@ -77,7 +77,10 @@ export async function startProxy(target) {
         res.socket.destroy();
         return;
       }
-      res.writeHead(answer.status, answer.headers);
+      // Hop-by-hop headers stay on their hop: relaying the upstream's `connection: close`
+      // would make this answer's body end at the socket's close, so a cut body would look whole.
+      const { connection: _c, "keep-alive": _k, "transfer-encoding": _t, ...headers } = answer.headers;
+      res.writeHead(answer.status, headers);
       if (fault?.kind === "truncate") {
         res.write(answer.body.subarray(0, answer.body.length >> 1));
         setTimeout(() => res.socket?.destroy(), 50);
