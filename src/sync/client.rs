@@ -215,7 +215,9 @@ impl<S: EventStore + StateStore> SyncClient<S> {
         Ok(report)
     }
 
-    /// Pulls until the server says nothing more remains.
+    /// Pulls until the server says nothing more remains. While a page is stored, the next one
+    /// is already requested (a pull only reads, and a page is stored only after the one before
+    /// it and its checkpoint), so the network and the local store work at the same time.
     ///
     /// # Errors
     /// As [`sync`](Self::sync).
@@ -224,26 +226,45 @@ impl<S: EventStore + StateStore> SyncClient<S> {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<()> {
-        loop {
-            let after = self.meta().await?.checkpoint;
-            let mut request = PullRequest::new(after.clone(), self.replica.scope().to_vec());
+        let request = |after: Option<Checkpoint>| {
+            let mut request = PullRequest::new(after, self.replica.scope().to_vec());
             request.limit = Some(self.options.pull_limit);
-            report.requests += 1;
-            let page = transport.pull(&request).await?;
+            request
+        };
+        let mut after = self.meta().await?.checkpoint;
+        report.requests += 1;
+        let mut page = transport.pull(&request(after.clone())).await?;
+        loop {
             page.check(after.as_ref())?;
-            self.store_page(&page.events).await?;
-            let meta = Meta {
-                checkpoint: Some(page.checkpoint.clone()),
+            let next = page.more.then(|| request(Some(page.checkpoint.clone())));
+            if next.is_some() {
+                report.requests += 1;
+            }
+            let store = async {
+                self.store_page(&page.events).await?;
+                let meta = Meta {
+                    checkpoint: Some(page.checkpoint.clone()),
+                };
+                self.replica
+                    .inner()
+                    .put_state(META_KEY, Json::from_value(&meta)?)
+                    .await
             };
-            self.replica
-                .inner()
-                .put_state(META_KEY, Json::from_value(&meta)?)
-                .await?;
+            let fetch = async {
+                match &next {
+                    Some(next) => transport.pull(next).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (stored, fetched) = both(store, fetch).await;
+            stored?;
             report.pulled += page.events.len();
             report.head = page.head;
-            if !page.more {
+            let Some(fetched) = fetched? else {
                 return Ok(());
-            }
+            };
+            after = Some(page.checkpoint);
+            page = fetched;
         }
     }
 
@@ -551,6 +572,37 @@ impl<S: EventStore + StateStore> SyncClient<S> {
             Pushed::Conflicts
         })
     }
+}
+
+/// Runs `a` and `b` together (`a` polled first); resolves to both outputs.
+async fn both<A, B>(
+    a: impl std::future::Future<Output = A>,
+    b: impl std::future::Future<Output = B>,
+) -> (A, B) {
+    use std::task::Poll;
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut done_a, mut done_b) = (None, None);
+    std::future::poll_fn(move |cx| {
+        if done_a.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                done_a = Some(v);
+            }
+        }
+        if done_b.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                done_b = Some(v);
+            }
+        }
+        match (done_a.take(), done_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                done_a = x;
+                done_b = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// Polls every future (the first poll of each in order) until all are done; the first error.

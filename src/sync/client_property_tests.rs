@@ -54,7 +54,17 @@ fn run(seed: u64) {
     let server = Server::new();
     let devices: Vec<Device> = (1..=3u8)
         .map(|tag| {
-            let mut d = Device::new(tag, &[]);
+            // Pages of 1, 4 and 1000 events: multi-page pulls (each page's successor is
+            // fetched while it is stored) meet the faults too.
+            let pull_limit = [1, 4, 1000][usize::from(tag - 1)];
+            let mut d = Device::with_options(
+                tag,
+                &[],
+                SyncOptions {
+                    pull_limit,
+                    ..SyncOptions::default()
+                },
+            );
             d.strategies.push(("log-".into(), Strategy::Append));
             d.capacity = 6;
             d

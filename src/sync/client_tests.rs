@@ -142,6 +142,10 @@ pub(super) struct Device {
 
 impl Device {
     pub fn new(tag: u8, scope: &[&str]) -> Self {
+        Self::with_options(tag, scope, SyncOptions::default())
+    }
+
+    pub fn with_options(tag: u8, scope: &[&str], options: SyncOptions) -> Self {
         let replica = Replica::new(
             Rc::new(MemoryStore::new(test_clock())),
             scope.iter().map(|s| s.to_string()).collect(),
@@ -149,7 +153,7 @@ impl Device {
             test_clock(),
         );
         Device {
-            client: SyncClient::new(Rc::new(replica), SyncOptions::default()),
+            client: SyncClient::new(Rc::new(replica), options),
             strategies: Vec::new(),
             capacity: u64::MAX,
             rejected: RefCell::new(Vec::new()),
@@ -307,6 +311,33 @@ fn offline_appends_stay_pending_then_sync_confirms_them_in_server_order() {
         assert_eq!(
             (report.pulled, report.pushed, link.pulls.get() - before),
             (0, 0, 1)
+        );
+    });
+}
+
+#[test]
+fn pending_changes_made_here_move_local_changes_those_made_elsewhere_do_not() {
+    let server = Server::new();
+    let link = Link::new(&server);
+    let a = Device::new(1, &["order-"]);
+    block_on(async {
+        let local = || a.replica().local_changes().head();
+        let start = local();
+        a.append(&sid("order-1"), "x").await.unwrap();
+        let appended = local();
+        assert!(appended > start, "a pending append is a local change");
+        a.replica().pending_changed();
+        assert_eq!(local(), appended, "another tab's change is not this tab's");
+        a.append(&sid("prefs-1"), "dark").await.unwrap();
+        assert_eq!(
+            local(),
+            appended,
+            "streams outside the scope are not pending"
+        );
+        a.sync(&link).await.unwrap();
+        assert!(
+            local() > appended,
+            "confirming pending events changes the set"
         );
     });
 }

@@ -156,6 +156,10 @@ impl<S: EventStore + StateStore> Replica<S> {
                 .await?
             {
                 self.pending_changed();
+                // This replica made the change: what the sync driver tells other tabs about
+                // and wakes its own background sync with.
+                self.local_changes
+                    .notify(Position(self.local_changes.head().0 + 1));
                 return Ok(out);
             }
         }

@@ -176,7 +176,8 @@ fn strategy_of(v: &JsValue) -> Result<Strategy> {
     }
 }
 
-/// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs? }`.
+/// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs?,
+/// pullLimit? }`.
 pub(crate) fn start(
     routed: &Rc<Routed>,
     aggregates: Aggregates,
@@ -232,6 +233,17 @@ pub(crate) fn start(
             .err()
             .unwrap_or_else(|| Error::invalid("conflicts")));
     };
+    let mut sync_options = SyncOptions::default();
+    let pull_limit = get(options, "pullLimit")?;
+    if !(pull_limit.is_undefined() || pull_limit.is_null()) {
+        sync_options.pull_limit = pull_limit
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(n))
+            .map(|n| n as u32)
+            .ok_or_else(|| {
+                Error::invalid("pullLimit must be a positive integer (events per pull)")
+            })?;
+    }
     let raw = routed.raw().clone();
     let clock: crate::store::Clock =
         std::sync::Arc::new(|| crate::core::event::Timestamp(js_sys::Date::now() as i64));
@@ -243,7 +255,7 @@ pub(crate) fn start(
     ));
     routed.attach(replica.clone());
     let engine = SyncEngine {
-        client: Rc::new(SyncClient::new(replica, SyncOptions::default())),
+        client: Rc::new(SyncClient::new(replica, sync_options)),
         transport: Rc::new(FetchTransport { url, token }),
         resolver: Rc::new(JsResolver {
             routed: routed.clone(),

@@ -19,6 +19,8 @@ export interface SyncOptions {
   conflicts?: ConflictStrategy | Record<string, ConflictStrategy>;
   /** How often `start()` checks the server when nothing else wakes it (default 30 000 ms). */
   pollIntervalMs?: number;
+  /** Events asked per pull request (default 1000; the reference server serves at most 5000 and clamps larger asks). */
+  pullLimit?: number;
 }
 
 /** A stream held by the `manual` strategy: the server is at `actual`. */

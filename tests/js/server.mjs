@@ -38,11 +38,11 @@ export async function startServer() {
       child.on("exit", (code) => reject(new Error(`eventfold-server exited (${code}): ${err}`)));
     });
   const url = await launch();
-  const stopChild = () =>
+  const stopChild = (signal = "SIGTERM") =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once("exit", resolve);
-      child.kill("SIGTERM");
+      child.kill(signal);
     });
   return {
     url,
@@ -50,7 +50,7 @@ export async function startServer() {
       await stopChild();
       rmSync(dir, { recursive: true, force: true });
     },
-    /** Stops the process (the store stays on disk). */
+    /** Stops the process (the store stays on disk); `pause("SIGKILL")` is a crash. */
     pause: stopChild,
     /** Starts it again on the same port and database. */
     resume: launch,

@@ -126,7 +126,7 @@ test("streams outside the scope stay local", async () => {
 
 test("bad options are INVALID_INPUT; sync() is called once per store", async () => {
   const store = await EventStore.inMemory();
-  for (const options of [{}, { url: "ftp://x" }, { url: server.url, scope: "cart-" }, { url: server.url, conflicts: "merge" }, { url: server.url, token: 5 }]) {
+  for (const options of [{}, { url: "ftp://x" }, { url: server.url, scope: "cart-" }, { url: server.url, conflicts: "merge" }, { url: server.url, token: 5 }, { url: server.url, pullLimit: 0 }, { url: server.url, pullLimit: 1.5 }]) {
     assert.throws(() => store.sync(options), (e) => e.code === "INVALID_INPUT");
   }
   store.sync({ url: server.url });
