@@ -1,0 +1,90 @@
+// End-to-end harness: builds the demo app (www/, Vite) against the built package, starts the real
+// eventfold-server on a temp SQLite file and a free loopback port, serves the app in front of it
+// (www/serve.mjs, as `npm run demo` does), and drives Debian Chromium with one on-disk profile
+// per "device" (tests/browser/harness.mjs).
+import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "vite";
+import { buildServer, startServer } from "../../scripts/eventfold-server.mjs";
+import { serveApp } from "../../www/serve.mjs";
+import { launch, profile } from "../browser/harness.mjs";
+
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+export const shots = join(root, ".tmp", "e2e");
+
+/** Builds the app and the server, starts both; `stop()` ends them and removes the database. */
+export async function startStack() {
+  await build({ configFile: join(root, "www", "vite.config.js"), logLevel: "warn" });
+  const bin = buildServer({ quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), "eventfold-e2e-"));
+  const server = await startServer({ bin, db: join(dir, "data.sqlite") });
+  const app = await serveApp({ api: server.url });
+  mkdirSync(shots, { recursive: true });
+  return {
+    url: app.url,
+    api: server.url,
+    async stop() {
+      await app.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A browser "device": its own on-disk profile (its own IndexedDB and service worker). */
+export async function device(url) {
+  const p = profile();
+  const context = await launch(p.dir);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  await page.setViewportSize({ width: 1280, height: 820 });
+  await page.goto(`${url}/#/orders`);
+  await ready(page);
+  return {
+    context, page, errors,
+    async close() { await context.close(); p.remove(); },
+  };
+}
+
+/** Waits until the app has opened its store and rendered. */
+export async function ready(page) {
+  await page.waitForSelector("body[data-ready=true]", { timeout: 15000 });
+}
+
+/** Waits until the service worker controls the page (so a reload works offline). */
+export async function controlled(page) {
+  await page.waitForFunction(async () => {
+    await navigator.serviceWorker.ready;
+    return navigator.serviceWorker.controller !== null;
+  }, null, { timeout: 15000 });
+}
+
+/** Creates an order for `customer` through the UI; resolves to its stream ("order-…"). */
+export async function createOrder(page, customer) {
+  await page.fill("[data-testid=customer]", customer);
+  await page.click("[data-testid=create]");
+  await page.waitForFunction(() => /#\/orders\/order-/.test(location.hash));
+  await page.waitForSelector("[data-testid=detail-customer]");
+  return page.evaluate(() => location.hash.split("/")[2]);
+}
+
+/** Adds an item to the open order through the UI and waits for it to show. */
+export async function addItem(page, sku, qty, price) {
+  await page.fill("[data-testid=sku]", sku);
+  await page.fill("[data-testid=qty]", String(qty));
+  await page.fill("[data-testid=price]", String(price));
+  await page.click("[data-testid=add]");
+  await page.waitForSelector(`[data-testid=line][data-sku="${sku}"]`);
+}
+
+/** The server's events of one stream, through its HTTP API. */
+export async function serverStream(api, stream) {
+  const r = await fetch(`${api}/v1/streams/${encodeURIComponent(stream)}`);
+  if (r.status === 404) return [];
+  if (!r.ok) throw new Error(`GET /v1/streams/${stream}: ${r.status} ${await r.text()}`);
+  const body = await r.json();
+  return body.events ?? [];
+}
