@@ -54,10 +54,9 @@ function forward(req, res, target) {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
   });
-  upstream.on("error", () => {
-    if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: "NETWORK", message: "the sync server is not reachable" }));
-  });
+  // The server is down: drop the connection, so the app sees what it would see talking to the
+  // server directly (a network error: offline, retrying), not an HTTP error from a proxy.
+  upstream.on("error", () => res.destroy());
   req.pipe(upstream);
   res.on("close", () => upstream.destroy());
 }

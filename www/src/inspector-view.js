@@ -6,10 +6,12 @@ import { formatMinor, filterList } from "./domain.js";
 
 export function inspectorView(el, app) {
   let events = [];
+  let pending = [];       // appended here, not yet confirmed by the server (position 0)
   let stream = "";        // "" = the global log
   let at = null;          // the slider's position; null = follow the head
   let picked = null;      // position of the event shown in detail
   let seq = 0;            // drops stale async renders
+  let shownPending = null; // a pending event picked in the timeline
 
   const streamSelect = h("select", { "data-testid": "stream-filter", onchange: () => { stream = streamSelect.value; picked = null; render(); } });
   const slider = h("input", {
@@ -45,13 +47,22 @@ export function inspectorView(el, app) {
 
   async function load() {
     events = await app.store.readAll({ after: 0, filter: { streamPrefix: "order-" } });
+    pending = [];
+    if (!app.sync?.view.available) return;
+    // With sync, the global log holds confirmed events only; a stream read shows its pending
+    // events after them, at position 0.
+    const streams = new Set(events.map((e) => e.stream));
+    for (const o of await app.list.query({ index: "createdAt", range: { gte: 0 }, limit: 1000 })) streams.add(o.id);
+    for (const stream of streams) {
+      pending.push(...(await app.store.readStream(stream)).filter((e) => !e.position));
+    }
   }
 
   async function render() {
     const mine = ++seq;
     const pos = position();
-    const streams = [...new Set(events.map((e) => e.stream))];
-    const customers = Object.fromEntries(events.filter((e) => e.type === "OrderCreated").map((e) => [e.stream, e.data.customerId]));
+    const streams = [...new Set([...events, ...pending].map((e) => e.stream))];
+    const customers = Object.fromEntries([...events, ...pending].filter((e) => e.type === "OrderCreated").map((e) => [e.stream, e.data.customerId]));
     mount(streamSelect, h("option", { value: "" }, `All streams (${events.length} events)`),
       streams.map((s) => h("option", { value: s, selected: s === stream }, `${s} · ${customers[s] ?? "?"}`)));
     streamSelect.value = stream;
@@ -66,18 +77,30 @@ export function inspectorView(el, app) {
       current ? ` · ${time(current.timestamp)} · ${current.type} on ${shortId(current.stream)}` : " · before the first event",
       at === null ? h("span", { class: "live" }, "live") : h("span", { class: "past" }, "past"));
 
-    mount(timeline, shown.length ? shown.slice().reverse().map((e) => h("li", {
+    const waiting = stream ? pending.filter((e) => e.stream === stream) : pending;
+    mount(timeline, waiting.length ? h("li", { class: "tl-group" }, "Pending: not on the server yet") : null,
+      waiting.slice().reverse().map((e) => h("li", {
+        class: `tl-item pending ${e.type}`, "data-testid": "tl-pending", title: "Appended on this device; sync will push it",
+        onclick: () => { picked = null; at = null; shownPending = e; render(); },
+      },
+        h("span", { class: "pos" }, "·"),
+        h("span", { class: "what" }, h("strong", {}, e.type), h("small", {}, `${shortId(e.stream)} · v${e.version}`)),
+        h("span", { class: "when" }, time(e.timestamp)))),
+      shown.length || waiting.length ? null : h("li", { class: "empty" }, "No events yet: create an order."),
+      waiting.length && shown.length ? h("li", { class: "tl-group" }, "Confirmed") : null,
+      shown.slice().reverse().map((e) => h("li", {
       class: `tl-item ${e.type}${e.position > pos ? " future" : ""}${e.position === (picked ?? current?.position) ? " picked" : ""}`,
       "data-testid": "tl-event", "data-position": e.position,
       onclick: () => { picked = e.position; at = e.position >= head() ? null : e.position; render(); },
     },
       h("span", { class: "pos" }, String(e.position)),
       h("span", { class: "what" }, h("strong", {}, e.type), h("small", {}, `${shortId(e.stream)} · v${e.version}`)),
-      h("span", { class: "when" }, time(e.timestamp)))) : h("li", { class: "empty" }, "No events yet: create an order."));
+      h("span", { class: "when" }, time(e.timestamp)))));
 
-    const ev = events.find((e) => e.position === (picked ?? current?.position));
+    const ev = shownPending ?? events.find((e) => e.position === (picked ?? current?.position));
+    shownPending = null;
     mount(eventPanel, ev ? [
-      h("h2", {}, ev.type, h("small", {}, ` position ${ev.position}`)),
+      h("h2", {}, ev.type, h("small", {}, ev.position ? ` position ${ev.position}` : " pending")),
       h("dl", { class: "envelope" },
         ...[["stream", ev.stream], ["version", ev.version], ["id", ev.id], ["time", new Date(ev.timestamp).toISOString()]]
           .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
@@ -87,9 +110,11 @@ export function inspectorView(el, app) {
 
     // As of `pos`: one order through the aggregate, the whole list through the projection.
     const focus = stream || ev?.stream || current?.stream;
+    // Live ("Now"), both include pending events; in the past, only the confirmed log counts.
+    const live = at === null;
     const [loaded, listState] = await Promise.all([
-      focus ? app.orders.load(focus.replace(/^order-/, ""), { atPosition: pos }) : null,
-      app.history.stateAt(pos),
+      focus ? app.orders.load(focus.replace(/^order-/, ""), live ? {} : { atPosition: pos }) : null,
+      live ? app.history.ready().then(() => app.history.state) : app.history.stateAt(pos),
     ]);
     if (mine !== seq) return;
     renderOrder(focus, loaded, pos);

@@ -23,17 +23,24 @@ async function main() {
     orders: ordersView($("#view-orders"), app),
     inspector: inspectorView($("#view-inspector"), app),
   };
-  const bar = syncBar($("#sync"));
-  app.sync = connectSync(store, { onChange: (s) => { bar.render(s, app.sync); views.orders.syncChanged(s); } });
-  bar.render(app.sync.view, app.sync);
-
-  // Every new event (this tab, another tab, or pulled by sync) refreshes the visible view.
+  // Every new event (this tab, another tab, or pulled by sync) and every sync report (pending
+  // events confirmed or rejected) refreshes the visible view.
+  let timer = null;
+  const refreshSoon = () => { clearTimeout(timer); timer = setTimeout(() => current()?.refresh(), 30); };
   const head = await store.headPosition();
-  let pending = null;
-  store.subscribe({ after: head, streamPrefix: "order-" }, () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => current()?.refresh(), 30);
+  store.subscribe({ after: head, streamPrefix: "order-" }, refreshSoon);
+
+  const bar = syncBar($("#sync"));
+  let seen = "";
+  app.sync = connectSync(store, {
+    onChange: (s) => {
+      bar.render(s, app.sync);
+      views.orders.syncChanged(s);
+      const key = `${s.pending}|${s.lastSync}|${s.rejected.length}`;
+      if (key !== seen) { seen = key; refreshSoon(); }
+    },
   });
+  bar.render(app.sync.view, app.sync);
 
   const current = () => views[route().tab];
   const show = () => {
