@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startStack, device, ready, controlled, createOrder, addItem, shots, root } from "./helpers.mjs";
+import { startStack, device, ready, controlled, createOrder, addItem, synced, shots, root } from "./helpers.mjs";
 
 let stack;
 let a;
@@ -119,6 +119,7 @@ describe("demo app", () => {
     await addItem(page, "chalk", 10, "0.35");
     await page.click("[data-testid=remove]"); // removes slide-rule (the first line)
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=line]").length === 1);
+    await synced(page); // with sync, the global log holds the events once the server has them
 
     await page.goto(`${stack.url}/#/inspector/${stream}`);
     await page.waitForFunction(() => document.querySelectorAll("[data-testid=tl-event]").length === 4);

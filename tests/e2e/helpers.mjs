@@ -88,3 +88,22 @@ export async function serverStream(api, stream) {
   const body = await r.json();
   return body.events ?? [];
 }
+
+/** Whether the app runs with a sync client (the package has `store.sync`). */
+export async function hasSync(page) {
+  return (await page.getAttribute("[data-testid=sync-status]", "data-state")) !== "unavailable";
+}
+
+/** Waits until the app says it is online with nothing pending (no-op when local only). */
+export async function synced(page, timeout = 15000) {
+  await page.waitForFunction(() => {
+    const s = document.querySelector("[data-testid=sync-status]");
+    return s.dataset.state === "unavailable" || (s.dataset.state === "online" && s.dataset.pending === "0");
+  }, null, { timeout });
+}
+
+/** Clicks "Sync now" and waits until nothing is pending. */
+export async function syncNow(page) {
+  await page.click("[data-testid=sync-now]");
+  await synced(page);
+}
