@@ -116,6 +116,10 @@ impl Model for JsModel {
         }
     }
 
+    fn encode_command(&self, command: &JsValue) -> Option<Json> {
+        encode_json(command, "command").ok().map(Json::trusted)
+    }
+
     fn decide(&self, command: &JsValue, state: &JsValue) -> Result<Vec<NewEvent>> {
         let events = match self.decide.call2(&JsValue::UNDEFINED, command, state) {
             Ok(events) => events,
