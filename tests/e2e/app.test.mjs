@@ -139,11 +139,14 @@ describe("demo app", () => {
     await page.$eval("[data-testid=slider]", (el, v) => { el.value = String(v); el.dispatchEvent(new Event("input")); }, created);
     await page.waitForFunction(() => document.querySelector("[data-testid=asof-total]")?.textContent === "0.00");
     assert.equal(await page.$$eval("[data-testid=asof-line]", (l) => l.length), 0);
-    const listThen = await page.$$eval("[data-testid=asof-list-row]", (r) => r.length);
-    assert.equal(listThen, 6); // every order made before, this one included
-    // Before it: the order did not exist yet.
+    const listThen = await page.$$eval("[data-testid=asof-list-row]", (r) => r.map((e) => e.textContent));
+    assert.ok(listThen.some((t) => t.includes("Katherine Johnson")));
+    // Before it: the order did not exist yet, in the aggregate nor in the list.
     await page.click("[data-testid=step-back]");
     await page.waitForFunction(() => /did not exist yet/.test(document.querySelector("[data-testid=asof-order]").textContent));
+    const listBefore = await page.$$eval("[data-testid=asof-list-row]", (r) => r.map((e) => e.textContent));
+    assert.equal(listBefore.length, listThen.length - 1);
+    assert.ok(!listBefore.some((t) => t.includes("Katherine Johnson")));
     // The global log shows every stream; an event's data is shown when picked.
     await page.selectOption("[data-testid=stream-filter]", "");
     await page.click(`[data-testid=tl-event][data-position="${created}"]`);

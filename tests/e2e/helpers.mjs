@@ -40,6 +40,12 @@ export async function device(url) {
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
+  // Failed sync requests, printed to help read a failing run.
+  page.on("response", async (r) => {
+    if (r.status() >= 400 && r.url().includes("/v1/")) {
+      console.log(`# ${r.request().method()} ${r.url()} -> ${r.status()} ${(await r.text().catch(() => "")).slice(0, 200)}`);
+    }
+  });
   await page.setViewportSize({ width: 1280, height: 820 });
   await page.goto(`${url}/#/orders`);
   await ready(page);
@@ -64,10 +70,11 @@ export async function controlled(page) {
 
 /** Creates an order for `customer` through the UI; resolves to its stream ("order-…"). */
 export async function createOrder(page, customer) {
+  const before = await page.evaluate(() => location.hash);
   await page.fill("[data-testid=customer]", customer);
   await page.click("[data-testid=create]");
-  await page.waitForFunction(() => /#\/orders\/order-/.test(location.hash));
-  await page.waitForSelector("[data-testid=detail-customer]");
+  await page.waitForFunction((before) => location.hash !== before && /#\/orders\/order-/.test(location.hash), before);
+  await page.waitForFunction((c) => document.querySelector("[data-testid=detail-customer]")?.textContent === c, customer.trim());
   return page.evaluate(() => location.hash.split("/")[2]);
 }
 
@@ -96,10 +103,15 @@ export async function hasSync(page) {
 
 /** Waits until the app says it is online with nothing pending (no-op when local only). */
 export async function synced(page, timeout = 15000) {
-  await page.waitForFunction(() => {
-    const s = document.querySelector("[data-testid=sync-status]");
-    return s.dataset.state === "unavailable" || (s.dataset.state === "online" && s.dataset.pending === "0");
-  }, null, { timeout });
+  try {
+    await page.waitForFunction(() => {
+      const s = document.querySelector("[data-testid=sync-status]");
+      return s.dataset.state === "unavailable" || (s.dataset.state === "online" && s.dataset.pending === "0");
+    }, null, { timeout });
+  } catch (e) {
+    const status = await page.evaluate(() => JSON.stringify(window.eventfoldDemo?.sync.client?.status));
+    throw new Error(`not synced after ${timeout} ms: ${status}`, { cause: e });
+  }
 }
 
 /** Clicks "Sync now" and waits until nothing is pending. */

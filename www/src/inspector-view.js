@@ -47,15 +47,7 @@ export function inspectorView(el, app) {
 
   async function load() {
     events = await app.store.readAll({ after: 0, filter: { streamPrefix: "order-" } });
-    pending = [];
-    if (!app.sync?.view.available) return;
-    // With sync, the global log holds confirmed events only; a stream read shows its pending
-    // events after them, at position 0.
-    const streams = new Set(events.map((e) => e.stream));
-    for (const o of await app.list.query({ index: "createdAt", range: { gte: 0 }, limit: 1000 })) streams.add(o.id);
-    for (const stream of streams) {
-      pending.push(...(await app.store.readStream(stream)).filter((e) => !e.position));
-    }
+    pending = await app.sync.pending();
   }
 
   async function render() {

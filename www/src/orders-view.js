@@ -8,14 +8,16 @@ const STATUSES = [["", "All"], ["open", "Open"], ["confirmed", "Confirmed"], ["c
 export function ordersView(el, app) {
   const filters = { status: "", customer: "" };
   let selected = null; // stream of the order shown on the right
+  let seq = 0;         // renders overlap (a command, a sync report): only the newest is shown
 
   // --- left: new order, filters, list -------------------------------------------------------
   const createError = h("p", { class: "form-error", role: "alert", "data-testid": "create-error" });
   const customerInput = h("input", { name: "customer", placeholder: "Customer name", autocomplete: "off", "data-testid": "customer" });
   const createForm = h("form", { class: "new-order", "data-testid": "new-order", onsubmit: onCreate },
-    h("label", { class: "sr-only", for: "customer" }, "Customer"),
-    customerInput,
-    h("button", { type: "submit", class: "primary", "data-testid": "create" }, "New order"),
+    h("fieldset", {},
+      h("label", { class: "sr-only", for: "customer" }, "Customer"),
+      customerInput,
+      h("button", { type: "submit", class: "primary", "data-testid": "create" }, "New order")),
   );
   const chips = STATUSES.map(([value, label]) => h("button", {
     type: "button", class: "chip", "data-testid": `filter-status-${value || "all"}`,
@@ -34,12 +36,16 @@ export function ordersView(el, app) {
   const itemError = h("p", { class: "form-error", role: "alert", "data-testid": "item-error" });
   const actionError = h("p", { class: "form-error", role: "alert", "data-testid": "action-error" });
   const itemForm = h("form", { class: "add-item", "data-testid": "add-item", onsubmit: onAddItem },
-    field("SKU", h("input", { name: "sku", placeholder: "e.g. coffee-beans", autocomplete: "off", "data-testid": "sku" })),
-    field("Qty", h("input", { name: "qty", value: "1", inputmode: "numeric", class: "narrow", "data-testid": "qty" })),
-    field("Unit price", h("input", { name: "price", placeholder: "12.50", inputmode: "decimal", class: "narrow", "data-testid": "price" })),
-    h("button", { type: "submit", class: "primary", "data-testid": "add" }, "Add item"),
+    h("fieldset", {},
+      field("SKU", h("input", { name: "sku", placeholder: "e.g. coffee-beans", autocomplete: "off", "data-testid": "sku" })),
+      field("Qty", h("input", { name: "qty", value: "1", inputmode: "numeric", class: "narrow", "data-testid": "qty" })),
+      field("Unit price", h("input", { name: "price", placeholder: "12.50", inputmode: "decimal", class: "narrow", "data-testid": "price" })),
+      h("button", { type: "submit", class: "primary", "data-testid": "add" }, "Add item")),
   );
-  const detailBody = h("div");
+  const headEl = h("header", { class: "detail-head" });
+  const linesEl = h("div");
+  const actionsEl = h("div", { class: "actions" });
+  const card = h("div", {}, headEl, linesEl, itemForm, itemError, actionsEl, actionError);
 
   mount(el,
     rejections,
@@ -54,31 +60,50 @@ export function ordersView(el, app) {
   async function run(stream, command, errorEl) {
     errorEl.textContent = "";
     try {
-      return await app.orders.execute(stream.replace(/^order-/, ""), command);
+      const result = await app.orders.execute(stream.replace(/^order-/, ""), command);
+      app.sync.changed();
+      return result;
     } catch (e) {
       errorEl.textContent = reason(e);
       return null;
     }
   }
 
+  /** Runs `fn` with the form's fields disabled, so nothing typed meanwhile is lost or reset. */
+  async function busy(form, fn) {
+    const fields = form.querySelector("fieldset");
+    fields.disabled = true;
+    try {
+      return await fn();
+    } finally {
+      fields.disabled = false;
+    }
+  }
+
   async function onCreate(ev) {
     ev.preventDefault();
     const id = crypto.randomUUID().slice(0, 8);
-    const r = await run(`order-${id}`, { type: "Create", customerId: customerInput.value }, createError);
-    if (r) {
-      customerInput.value = "";
-      location.hash = `#/orders/order-${id}`;
-    }
+    const r = await busy(createForm, async () => {
+      const r = await run(`order-${id}`, { type: "Create", customerId: customerInput.value }, createError);
+      if (r) customerInput.value = "";
+      return r;
+    });
+    if (r) location.hash = `#/orders/order-${id}`;
   }
 
   async function onAddItem(ev) {
     ev.preventDefault();
     const f = new FormData(itemForm);
-    const r = await run(selected, { type: "AddItem", sku: f.get("sku"), qty: f.get("qty"), price: f.get("price") }, itemError);
+    const r = await busy(itemForm, async () => {
+      const r = await run(selected, { type: "AddItem", sku: f.get("sku"), qty: f.get("qty"), price: f.get("price") }, itemError);
+      if (r) {
+        itemForm.elements.sku.value = "";
+        itemForm.elements.qty.value = "1";
+        itemForm.elements.price.value = "";
+      }
+      return r;
+    });
     if (r) {
-      itemForm.elements.sku.value = "";
-      itemForm.elements.qty.value = "1";
-      itemForm.elements.price.value = "";
       itemForm.elements.sku.focus();
       await refresh();
     }
@@ -88,10 +113,11 @@ export function ordersView(el, app) {
     if (await run(selected, cmd, actionError)) await refresh();
   }
 
-  async function renderList() {
+  async function renderList(mine) {
     await app.list.ready();
     const query = listQuery(filters);
     let rows = await app.list.query(query);
+    if (mine !== seq) return;
     if (query.index !== "createdAt") rows = rows.sort((a, b) => b.createdAt - a.createdAt);
     chips.forEach((c, i) => c.classList.toggle("active", STATUSES[i][0] === filters.status));
     listHint.textContent = `${rows.length} order${rows.length === 1 ? "" : "s"} · read model "order-list", index "${query.index}"`;
@@ -107,7 +133,7 @@ export function ordersView(el, app) {
       h("li", { class: "empty" }, filters.status || filters.customer ? "No order matches these filters." : "No orders yet: create one above."));
   }
 
-  async function renderDetail() {
+  async function renderDetail(mine) {
     if (!selected) {
       mount(detail, h("div", { class: "placeholder" },
         h("h2", {}, "No order selected"),
@@ -115,13 +141,20 @@ export function ordersView(el, app) {
       return;
     }
     const { state, version } = await app.orders.load(selected.replace(/^order-/, ""), {});
+    if (mine !== seq) return;
     if (state.status === "none") {
       mount(detail, h("div", { class: "placeholder" }, h("h2", {}, "Order not found"), h("p", {}, selected)));
       return;
     }
     const open = state.status === "open";
     const lines = Object.entries(state.lines);
-    mount(detailBody,
+    // The form stays in place (never re-mounted), so a refresh never takes the focus or what
+    // is being typed; only the parts around it are rebuilt.
+    if (card.parentNode !== detail) mount(detail, card);
+    mount(headEl,
+      h("div", {}, h("h2", { "data-testid": "detail-customer" }, state.customerId), h("p", { class: "muted" }, `${shortId(selected)} · version ${version}`)),
+      h("span", { class: `badge big ${state.status}`, "data-testid": "detail-status" }, state.status));
+    mount(linesEl,
       h("table", { class: "lines", "data-testid": "lines" },
         h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Qty"), h("th", { class: "num" }, "Unit price"), h("th", { class: "num" }, "Line total"), h("th"))),
         h("tbody", {}, lines.length ? lines.map(([sku, l]) => h("tr", { "data-testid": "line", "data-sku": sku },
@@ -131,22 +164,18 @@ export function ordersView(el, app) {
             type: "button", class: "ghost small danger", title: `Remove ${sku}`, "data-testid": "remove",
             onclick: () => command({ type: "RemoveItem", sku }),
           }, "Remove")))) : h("tr", {}, h("td", { colspan: 5, class: "empty" }, "No items yet."))),
-        h("tfoot", {}, h("tr", {}, h("td", { colspan: 3 }, "Total"), h("td", { class: "num money", "data-testid": "total" }, formatMinor(state.total)), h("td")))),
-      open ? itemForm : null, open ? itemError : null,
-      h("div", { class: "actions" },
-        open && h("button", { type: "button", class: "primary", "data-testid": "confirm", onclick: () => command({ type: "Confirm" }) }, "Confirm order"),
-        open && h("button", { type: "button", class: "ghost danger", "data-testid": "cancel", onclick: () => command({ type: "Cancel", reason: "cancelled in the demo" }) }, "Cancel order"),
-        h("a", { class: "ghost button", href: `#/inspector/${selected}` }, "History in the inspector →")),
-      actionError);
-    mount(detail,
-      h("header", { class: "detail-head" },
-        h("div", {}, h("h2", { "data-testid": "detail-customer" }, state.customerId), h("p", { class: "muted" }, `${shortId(selected)} · version ${version}`)),
-        h("span", { class: `badge big ${state.status}`, "data-testid": "detail-status" }, state.status)),
-      detailBody);
+        h("tfoot", {}, h("tr", {}, h("td", { colspan: 3 }, "Total"), h("td", { class: "num money", "data-testid": "total" }, formatMinor(state.total)), h("td")))));
+    itemForm.hidden = !open;
+    itemError.hidden = !open;
+    mount(actionsEl,
+      open && h("button", { type: "button", class: "primary", "data-testid": "confirm", onclick: () => command({ type: "Confirm" }) }, "Confirm order"),
+      open && h("button", { type: "button", class: "ghost danger", "data-testid": "cancel", onclick: () => command({ type: "Cancel", reason: "cancelled in the demo" }) }, "Cancel order"),
+      h("a", { class: "ghost button", href: `#/inspector/${selected}` }, "History in the inspector →"));
   }
 
   async function refresh() {
-    await Promise.all([renderList(), renderDetail()]);
+    const mine = ++seq;
+    await Promise.all([renderList(mine), renderDetail(mine)]);
   }
 
   function syncChanged(s) {

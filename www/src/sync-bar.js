@@ -1,19 +1,22 @@
 // The sync status in the top bar: online/offline, pending count, last sync, a "Sync now" button.
 import { h, mount, ago } from "./dom.js";
 
-export function syncBar(el) {
+export function syncBar(el, { onSyncNow }) {
   let last = null;
-  let controller = null;
   // "2 min ago" must age even when nothing happens.
-  setInterval(() => last && render(last, controller), 15_000);
+  setInterval(() => last && render(last), 15_000);
 
-  function render(s, sync) {
+  function render(s) {
     last = s;
-    controller = sync;
-    const state = !s.available ? "unavailable" : s.online ? "online" : "offline";
+    const state = !s.available ? "unavailable" : s.online ? "online" : s.lastError ? "offline" : "connecting";
     el.dataset.state = state;
     el.dataset.pending = String(s.pending);
-    const label = { unavailable: "Local only", online: "Online", offline: s.lastError ? "Offline · retrying" : "Offline" }[state];
+    const label = {
+      unavailable: "Local only",
+      online: s.lastError ? "Online · sync error" : "Online",
+      offline: "Offline · retrying",
+      connecting: "Connecting…",
+    }[state];
     const title = !s.available
       ? "This build of eventfold has no sync client: everything is saved on this device only."
       : s.lastError ?? "";
@@ -25,7 +28,7 @@ export function syncBar(el) {
       s.available && h("span", { class: "last" }, `synced ${ago(s.lastSync)}`),
       s.available && h("button", {
         class: "ghost small", type: "button", "data-testid": "sync-now",
-        onclick: async (ev) => { const b = ev.currentTarget; b.disabled = true; await sync?.now(); b.disabled = false; },
+        onclick: async (ev) => { const b = ev.currentTarget; b.disabled = true; await onSyncNow(); b.disabled = false; },
       }, "Sync now"),
     );
   }

@@ -8,16 +8,18 @@ const SCOPE = ["order-"];
 /**
  * @param {import("eventfold").EventStore} store
  * @param {{ url?: string, token?: string, onChange: (view: SyncView) => void }} options
+ * The client retries by itself (backoff, live notifications from the server, the browser's
+ * "online" event), in one tab at a time.
  * @typedef {{ available: boolean, online: boolean, pending: number, lastSync: number | null,
  *   lastError: string | null, rejected: Array<{ stream: string, command: any, reason: string, at: number }> }} SyncView
  */
 export function connectSync(store, { url = location.origin, token, onChange }) {
-  const view = { available: false, online: navigator.onLine, pending: 0, lastSync: null, lastError: null, rejected: [] };
+  const view = { available: false, online: false, pending: 0, lastSync: null, lastError: null, rejected: [] };
   const emit = () => onChange({ ...view, rejected: [...view.rejected] });
 
   if (typeof store.sync !== "function") {
     emit();
-    return { view, now: async () => {}, stop() {} };
+    return { view, now: async () => {}, changed() {}, pending: async () => [], stop() {} };
   }
 
   const sync = store.sync({ url, token, scope: SCOPE, conflicts: "rebase" });
@@ -38,12 +40,20 @@ export function connectSync(store, { url = location.origin, token, onChange }) {
   apply(sync.status);
   sync.start();
 
-  // Browsers know before we do: nudge the client when the network comes back.
-  addEventListener("online", () => sync.now().catch(() => {}));
   return {
     view,
     /** Push pending, pull new; a failure (offline, server down) only shows in the status. */
     now: () => sync.now().catch((e) => apply({ ...sync.status, lastError: e })),
+    /**
+     * A command appended events here: push them now rather than at the next poll, and update
+     * the pending count (offline, the attempt fails at once and the count shows what waits).
+     * Workaround: the client's own wake-up on local appends (onPendingChange) does not fire yet.
+     */
+    changed: () => { sync.now().catch((e) => apply({ ...sync.status, lastError: e })); },
+    /** The library's Sync object (status, resolve, ...). */
+    client: sync,
+    /** The events appended here and not yet confirmed by the server. */
+    pending: () => sync.pending(),
     stop: () => sync.stop(),
   };
 }
