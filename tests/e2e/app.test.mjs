@@ -21,16 +21,19 @@ after(async () => {
 });
 
 const text = (page, sel) => page.textContent(sel).then((t) => t.trim());
+/** Waits until the element `testid` shows exactly `message` (errors are set once the command settles). */
+const shows = (page, testid, message) =>
+  page.waitForFunction(([id, m]) => document.querySelector(`[data-testid=${id}]`)?.textContent === m, [testid, message]);
 const rows = (page) => page.$$eval("[data-testid=order-row]", (els) => els.map((e) => `${e.querySelector(".who").firstChild.textContent}:${e.dataset.status}`));
 
 describe("demo app", () => {
   test("invalid input gets the decider's message, and nothing is recorded", async () => {
     const { page } = a;
     await page.click("[data-testid=create]");
-    assert.equal(await text(page, "[data-testid=create-error]"), "a customer is required");
+    await shows(page, "create-error", "a customer is required");
     await page.fill("[data-testid=customer]", "   ");
     await page.click("[data-testid=create]");
-    assert.equal(await text(page, "[data-testid=create-error]"), "a customer is required");
+    await shows(page, "create-error", "a customer is required");
     assert.deepEqual(await rows(page), []);
 
     await createOrder(page, "Ada Lovelace");
@@ -44,11 +47,11 @@ describe("demo app", () => {
       await page.fill("[data-testid=qty]", qty);
       await page.fill("[data-testid=price]", price);
       await page.click("[data-testid=add]");
-      await page.waitForFunction((m) => document.querySelector("[data-testid=item-error]").textContent === m, message);
+      await shows(page, "item-error", message);
     }
     assert.equal(await page.$$eval("[data-testid=line]", (l) => l.length), 0);
     await page.click("[data-testid=confirm]");
-    await page.waitForFunction(() => document.querySelector("[data-testid=action-error]").textContent === "an empty order cannot be confirmed");
+    await shows(page, "action-error", "an empty order cannot be confirmed");
     assert.equal(await text(page, "[data-testid=detail-status]"), "open");
     // A valid item clears the message; totals are exact integer minor units (3 x 0.10 = 0.30).
     await addItem(page, "tea", 3, "0.10");

@@ -19,18 +19,47 @@ export async function startStack() {
   await build({ configFile: join(root, "www", "vite.config.js"), logLevel: "warn" });
   const bin = buildServer({ quiet: true });
   const dir = mkdtempSync(join(tmpdir(), "eventfold-e2e-"));
-  const server = await startServer({ bin, db: join(dir, "data.sqlite") });
-  const app = await serveApp({ api: server.url });
+  const db = join(dir, "data.sqlite");
+  // Some loopback ports answer "403 resolve_deny" on this sandboxed machine (something outside
+  // the project intercepts them): check the server answers as itself, through the app's
+  // origin too, and take other ports when it does not.
+  let server;
+  let app;
+  for (let attempt = 1; ; attempt++) {
+    server = await startServer({ bin, db });
+    app = await serveApp({ api: server.url });
+    if ((await isEventfold(server.url)) && (await isEventfold(app.url))) break;
+    await app.close();
+    await server.stop();
+    if (attempt === 5) throw new Error("eventfold-server is not reachable on loopback");
+  }
+  const api = server.url;
   mkdirSync(shots, { recursive: true });
   return {
     url: app.url,
-    api: server.url,
+    api,
+    /** Takes the sync server down (the app keeps being served). */
+    stopServer: () => server.stop(),
+    /** Starts it again on the same database and port. */
+    async restartServer() {
+      server = await startServer({ bin, db, listen: new URL(api).host });
+    },
     async stop() {
       await app.close();
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether `base` answers GET /v1/health as eventfold-server does. */
+async function isEventfold(base) {
+  try {
+    const r = await fetch(`${base}/v1/health`);
+    return r.ok && typeof (await r.json()).store === "string";
+  } catch {
+    return false;
+  }
 }
 
 /** A browser "device": its own on-disk profile (its own IndexedDB and service worker). */

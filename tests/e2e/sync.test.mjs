@@ -4,7 +4,9 @@
 // its user with the decider's reason. The server's state is checked through its HTTP API.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, device, ready, controlled, createOrder, addItem, serverStream, synced, syncNow, hasSync } from "./helpers.mjs";
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { startStack, device, ready, controlled, createOrder, addItem, serverStream, synced, syncNow, hasSync, shots, root } from "./helpers.mjs";
 
 let stack;
 let a;
@@ -38,15 +40,17 @@ describe("sync", () => {
     await addItem(page, "umbrella", 2, "15.00");
     await addItem(page, "raincoat", 1, "89.90");
     await page.click("[data-testid=sync-now]");
-    await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]").dataset.state === "offline");
-    assert.equal(await page.getAttribute("[data-testid=sync-status]", "data-pending"), "3");
+    await page.waitForFunction(() => {
+      const s = document.querySelector("[data-testid=sync-status]");
+      return s.dataset.state === "offline" && s.dataset.pending === "3";
+    });
     assert.deepEqual(await serverStream(stack.api, stream), []);
 
     await page.reload();
     await ready(page);
     await page.waitForSelector("[data-testid=line][data-sku=raincoat]");
     assert.equal(await text(page, "[data-testid=total]"), "119.90");
-    assert.equal(await page.getAttribute("[data-testid=sync-status]", "data-pending"), "3");
+    await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]").dataset.pending === "3");
 
     await context.setOffline(false);
     await syncNow(page);
@@ -95,6 +99,9 @@ describe("sync", () => {
     assert.match(rejection, /AddItem/);
     assert.match(rejection, /the order is already confirmed/);
     await synced(b.page);
+    await b.page.waitForFunction(() => document.querySelector("[data-testid=detail-status]")?.textContent === "confirmed");
+    await b.page.screenshot({ path: join(shots, "conflict.png") });
+    if (process.env.UPDATE_SCREENSHOTS === "1") copyFileSync(join(shots, "conflict.png"), join(root, "docs", "img", "conflict.png"));
 
     // Both devices and the server agree.
     for (const page of [a.page, b.page]) {
@@ -105,5 +112,25 @@ describe("sync", () => {
     }
     assert.deepEqual(types(await serverStream(stack.api, stream)), ["OrderCreated", "ItemAdded", "OrderConfirmed"]);
     assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
+  test("a server that is down shows as offline and retrying; nothing is lost", async () => {
+    const { page } = a;
+    await stack.stopServer();
+    const stream = await createOrder(page, "Server-Down Sam");
+    await addItem(page, "battery", 4, "2.25");
+    await page.waitForFunction(() => {
+      const s = document.querySelector("[data-testid=sync-status]");
+      return s.dataset.state === "offline" && s.dataset.pending === "2";
+    });
+    assert.match(await text(page, "[data-testid=sync-status]"), /Offline · retrying/);
+    await page.reload();
+    await ready(page);
+    await page.waitForSelector("[data-testid=line][data-sku=battery]");
+
+    await stack.restartServer();
+    await syncNow(page);
+    assert.deepEqual(types(await serverStream(stack.api, stream)), ["OrderCreated", "ItemAdded"]);
+    assert.deepEqual(a.errors, []);
   });
 });

@@ -137,7 +137,7 @@ export function inspectorView(el, app) {
         h("tbody", {}, rows.map((o) => h("tr", { class: o.id === focus ? "focus" : "", "data-testid": "asof-list-row" },
           h("td", {}, o.customerId, h("small", { class: "muted" }, ` ${shortId(o.id)}`)),
           h("td", {}, h("span", { class: `badge ${o.status}` }, o.status)),
-          h("td", { class: "num" }, `${o.items} items`),
+          h("td", { class: "num" }, `${o.items} item${o.items === 1 ? "" : "s"}`),
           h("td", { class: "num money" }, formatMinor(o.total)))))) :
         h("p", { class: "muted" }, "No orders at this position."));
   }

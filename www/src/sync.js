@@ -33,7 +33,8 @@ export function connectSync(store, { url = location.origin, token, onChange }) {
   };
   sync.onStatus(apply);
   sync.onRejected(({ stream, command, error }) => {
-    const reason = error?.cause?.message ?? error?.message ?? String(error);
+    // The decider's own words: its error is the cause (or the message, after a prefix).
+    const reason = error?.cause?.message ?? String(error?.message ?? error).replace(/^command rejected: /, "");
     view.rejected.unshift({ stream, command, reason, at: Date.now() });
     emit();
   });
