@@ -51,11 +51,14 @@ describe("sync", () => {
     await page.waitForSelector("[data-testid=line][data-sku=raincoat]");
     assert.equal(await text(page, "[data-testid=total]"), "119.90");
     await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]").dataset.pending === "3");
+    const marker = `[data-testid=order-row][data-stream="${stream}"] [data-testid=unsynced]`;
+    await page.waitForSelector(marker);
 
     await context.setOffline(false);
     await syncNow(page);
     assert.deepEqual(types(await serverStream(stack.api, stream)), ["OrderCreated", "ItemAdded", "ItemAdded"]);
     assert.equal(await state(page), "online");
+    await page.waitForSelector(marker, { state: "detached" });
     assert.deepEqual(a.errors, []);
   });
 

@@ -116,8 +116,10 @@ export function ordersView(el, app) {
   async function renderList(mine) {
     await app.list.ready();
     const query = listQuery(filters);
-    let rows = await app.list.query(query);
+    const [found, pending] = await Promise.all([app.list.query(query), app.sync.pending()]);
     if (mine !== seq) return;
+    let rows = found;
+    const unsynced = new Set(pending.map((e) => e.stream));
     if (query.index !== "createdAt") rows = rows.sort((a, b) => b.createdAt - a.createdAt);
     chips.forEach((c, i) => c.classList.toggle("active", STATUSES[i][0] === filters.status));
     listHint.textContent = `${rows.length} order${rows.length === 1 ? "" : "s"} · read model "order-list", index "${query.index}"`;
@@ -128,7 +130,8 @@ export function ordersView(el, app) {
       },
         h("span", { class: "who" }, o.customerId, h("small", {}, shortId(o.id))),
         h("span", { class: `badge ${o.status}` }, o.status),
-        h("span", { class: "meta" }, `${o.items} item${o.items === 1 ? "" : "s"} · ${ago(o.updatedAt)}`),
+        h("span", { class: "meta" }, `${o.items} item${o.items === 1 ? "" : "s"} · ${ago(o.updatedAt)}`,
+          unsynced.has(o.id) && h("span", { class: "unsynced", title: "Changes saved on this device, not on the server yet", "data-testid": "unsynced" }, "not synced")),
         h("span", { class: "money" }, formatMinor(o.total))))) :
       h("li", { class: "empty" }, filters.status || filters.customer ? "No order matches these filters." : "No orders yet: create one above."));
   }
