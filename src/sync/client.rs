@@ -249,9 +249,12 @@ impl<S: EventStore + StateStore> SyncClient<S> {
 
     /// Appends pulled events to the confirmed log, each run of one stream as one append
     /// expecting the version before it: a page stored before (a crash before the checkpoint
-    /// was saved) is recognised as already appended.
+    /// was saved) is recognised as already appended. The appends of a page are issued together,
+    /// in order, so a backend that groups concurrent appends (IndexedDB) commits the page in
+    /// one transaction.
     async fn store_page(&self, events: &[RecordedEvent]) -> Result<()> {
         let inner = self.replica.inner();
+        let mut appends = Vec::new();
         let mut start = 0;
         while start < events.len() {
             let stream = &events[start].stream;
@@ -275,21 +278,23 @@ impl<S: EventStore + StateStore> SyncClient<S> {
                     metadata: e.metadata.clone(),
                 })
                 .collect();
-            inner
-                .append(stream, batch, ExpectedVersion::Exact(before))
-                .await
-                .map_err(|e| match e {
-                    Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
-                        "pulled events of stream {stream} start at version {} but the local \
-                         confirmed stream is at version {actual} (local events that were \
-                         never pulled from this server?)",
-                        run[0].version
-                    )),
-                    other => other,
-                })?;
+            let first = run[0].version;
+            appends.push(async move {
+                inner
+                    .append(stream, batch, ExpectedVersion::Exact(before))
+                    .await
+                    .map_err(|e| match e {
+                        Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
+                            "pulled events of stream {stream} start at version {first} but the \
+                             local confirmed stream is at version {actual} (local events that \
+                             were never pulled from this server?)"
+                        )),
+                        other => other,
+                    })
+            });
             start = end;
         }
-        Ok(())
+        all_in_order(appends).await
     }
 
     /// Confirms pending events the confirmed log now holds and resolves streams whose server
@@ -546,6 +551,35 @@ impl<S: EventStore + StateStore> SyncClient<S> {
             Pushed::Conflicts
         })
     }
+}
+
+/// Polls every future (the first poll of each in order) until all are done; the first error.
+async fn all_in_order<T, F: std::future::Future<Output = Result<T>>>(
+    futures: Vec<F>,
+) -> Result<()> {
+    use std::task::Poll;
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut first_error = None;
+    std::future::poll_fn(|cx| {
+        for slot in pending.iter_mut() {
+            if let Some(f) = slot {
+                if let Poll::Ready(result) = f.as_mut().poll(cx) {
+                    *slot = None;
+                    if let Err(e) = result {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+        if pending.iter().all(Option::is_none) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    first_error.map_or(Ok(()), Err)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

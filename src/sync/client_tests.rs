@@ -582,6 +582,43 @@ fn an_event_id_the_server_refuses_is_held_and_reported_not_dropped() {
 }
 
 #[test]
+fn a_checkpoint_of_another_server_store_is_reported_and_pending_events_stay() {
+    let server = Server::new();
+    let a = Device::new(1, &[]);
+    block_on(async {
+        a.command(&sid("order-1"), "x").await.unwrap();
+        a.sync(&Link::new(&server)).await.unwrap();
+        a.command(&sid("order-1"), "y").await.unwrap();
+        let mut reset = Server::new(); // a new, empty server store
+        reset.id = StoreId::new("server-2").unwrap();
+        let err = a.sync(&Link::new(&reset)).await.unwrap_err();
+        assert_eq!(err.code(), "CHECKPOINT_MISMATCH");
+        assert_eq!(a.replica().pending().await.unwrap().len(), 1);
+        assert!(reset.log().is_empty(), "nothing pushed to the other store");
+        // The original server is still served fine.
+        a.sync(&Link::new(&server)).await.unwrap();
+        assert_eq!(a.confirmed(), server_view(&server));
+    });
+}
+
+#[test]
+fn a_page_of_many_streams_is_stored_in_server_order() {
+    let server = Server::new();
+    let (a, b) = (Device::new(1, &[]), Device::new(2, &[]));
+    block_on(async {
+        for i in 0..30 {
+            a.append(&sid(&format!("s-{}", i % 4)), &format!("{i}"))
+                .await
+                .unwrap();
+        }
+        a.sync(&Link::new(&server)).await.unwrap();
+        b.sync(&Link::new(&server)).await.unwrap();
+        assert_eq!(b.confirmed(), server_view(&server));
+        assert_eq!(b.confirmed().len(), 30);
+    });
+}
+
+#[test]
 fn snapshots_are_not_written_over_pending_events() {
     let server = Server::new();
     let a = Device::new(1, &[]);

@@ -48,12 +48,9 @@ pub(crate) async fn get(
 }
 
 fn index_value(json: &Json, index: &str) -> Option<IndexKey> {
-    let value: serde_json::Value = serde_json::from_str(json.as_str()).ok()?;
-    match value.get(index)? {
-        serde_json::Value::String(s) => Some(IndexKey::Text(s.clone())),
-        serde_json::Value::Number(n) => n.as_f64().map(IndexKey::Number),
-        _ => None,
-    }
+    let value = js_sys::JSON::parse(json.as_str()).ok()?;
+    let field = js_sys::Reflect::get(&value, &index.into()).ok()?;
+    crate::wasm::readmodel::index_key(&field, index).ok()
 }
 
 /// The query's answer with the pending writes on top: stored hits not overwritten, plus

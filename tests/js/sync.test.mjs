@@ -132,3 +132,43 @@ test("bad options are INVALID_INPUT; sync() is called once per store", async () 
   store.sync({ url: server.url });
   assert.throws(() => store.sync({ url: server.url }), (e) => e.code === "INVALID_INPUT");
 });
+
+const until = (sync, predicate) =>
+  new Promise((resolve) => {
+    if (predicate(sync.status)) return resolve(sync.status);
+    const off = sync.onStatus((s) => {
+      if (predicate(s)) {
+        off();
+        resolve(s);
+      }
+    });
+  });
+
+const eventually = async (check, what) => {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+};
+
+test("start() pushes pending events by itself, pulls others' on its interval, and stop() ends it", async () => {
+  const store = await EventStore.inMemory();
+  const carts = store.aggregate(cart);
+  const sync = store.sync({ url: server.url, scope: ["cart-"], pollIntervalMs: 50 });
+  sync.start();
+  try {
+    await until(sync, (s) => s.leader && s.lastSync !== null);
+    await carts.execute("9", { sku: "auto" });
+    await eventually(async () => (await store.readStream("cart-9"))[0]?.position > 0, "the push");
+    assert.equal(sync.status.online, true);
+    const other = await device();
+    await other.carts.execute("9", { sku: "from-b" });
+    await other.sync.now();
+    await eventually(async () => (await carts.load("9")).state.items.length === 2, "the pull");
+    assert.deepEqual((await carts.load("9")).state.items, ["auto", "from-b"]);
+  } finally {
+    sync.stop();
+  }
+  await until(sync, (s) => !s.leader);
+});

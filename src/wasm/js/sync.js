@@ -19,6 +19,12 @@ export async function syncRequest(url, token, path, body) {
   }
 }
 
+// Errors that retrying cannot fix: the token is refused, or the server speaks another protocol
+// version (docs/sync-protocol.md §11: stop syncing and report; pending events are kept).
+const fatal = (e) =>
+  e?.code === "UNAUTHORIZED" || e?.code === "FORBIDDEN" ||
+  (e?.code === "PROTOCOL_ERROR" && /unsupported protocol version/.test(e.message));
+
 const call = (fns, value) => {
   for (const f of fns) {
     try {
@@ -141,7 +147,11 @@ export function createSync(engine, options) {
         try {
           await sync.now();
           backoff = 0;
-        } catch {
+        } catch (e) {
+          if (fatal(e)) {
+            running = false;
+            break;
+          }
           backoff = Math.min(30000, backoff ? backoff * 2 : 500);
         }
         if (!running) break;
