@@ -22,16 +22,21 @@ await build({ configFile: join(root, "www", "vite.config.js"), logLevel: "warn" 
 const data = join(root, ".demo-data");
 mkdirSync(data, { recursive: true });
 const apiPort = Number(process.env.DEMO_API_PORT ?? 8787);
+const appPort = Number(process.env.DEMO_PORT ?? 5173);
+const fail = (message) => {
+  console.error(`\n[demo] ${message}\n[demo] Another program uses the port? Choose others: DEMO_PORT=5174 DEMO_API_PORT=8788 npm run demo`);
+  process.exit(1);
+};
 const server = await startServer({
   bin, db: join(data, "events.sqlite"), listen: `127.0.0.1:${apiPort}`,
   log: (line) => console.log(`  ${line}`),
-});
+}).catch((e) => fail(e.message));
 let app;
 try {
-  app = await serveApp({ api: server.url, port: Number(process.env.DEMO_PORT ?? 5173) });
+  app = await serveApp({ api: server.url, port: appPort });
 } catch (e) {
   await server.stop();
-  throw e;
+  fail(`cannot serve the app on 127.0.0.1:${appPort}: ${e.message}`);
 }
 
 let stopping = false;

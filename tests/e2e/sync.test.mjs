@@ -130,10 +130,18 @@ describe("sync", () => {
     await page.reload();
     await ready(page);
     await page.waitForSelector("[data-testid=line][data-sku=battery]");
+    // The inspector lists them as pending, apart from the confirmed log.
+    await page.goto(`${stack.url}/#/inspector/${stream}`);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=tl-pending]").length === 2);
+    assert.equal(await page.$$eval("[data-testid=tl-event]", (l) => l.length), 0);
+    await page.goto(`${stack.url}/#/orders/${stream}`);
 
     await stack.restartServer();
     await syncNow(page);
     assert.deepEqual(types(await serverStream(stack.api, stream)), ["OrderCreated", "ItemAdded"]);
+    await page.goto(`${stack.url}/#/inspector/${stream}`);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=tl-event]").length === 2);
+    assert.equal(await page.$$eval("[data-testid=tl-pending]", (l) => l.length), 0);
     assert.deepEqual(a.errors, []);
   });
 });
