@@ -45,14 +45,21 @@ export async function serveApp({ api, port = 0, dist = DIST }) {
   };
 }
 
+// Hop-by-hop headers describe one connection, not the message: never relayed (RFC 9110 §7.6.1).
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+const endToEnd = (headers) => Object.fromEntries(Object.entries(headers).filter(([k]) => !HOP.has(k.toLowerCase())));
+
 /** Streams the request to the API server and its answer back (server-sent events included). */
 function forward(req, res, target) {
   const upstream = request({
     host: target.hostname, port: target.port, method: req.method, path: req.url,
-    headers: { ...req.headers, host: target.host },
+    headers: { ...endToEnd(req.headers), host: target.host },
   }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
     answer.pipe(res);
+    // An answer cut short must look cut short (a network failure), never complete.
+    answer.on("aborted", () => res.destroy());
+    answer.on("error", () => res.destroy());
   });
   // The server is down: drop the connection, so the app sees what it would see talking to the
   // server directly (a network error: offline, retrying), not an HTTP error from a proxy.
