@@ -41,6 +41,7 @@
 
 pub mod access;
 pub mod client;
+mod client_resolve;
 pub mod pending;
 pub mod protocol;
 pub mod replica;
