@@ -1,5 +1,5 @@
 //! The background follower of a read model: reads pages of events, runs the JavaScript
-//! handlers over each (`js/readmodel.js`) and commits the page's writes together with the
+//! handlers over each (`js/bindings.js`) and commits the page's writes together with the
 //! checkpoint, until caught up; then waits for new events.
 
 use std::cell::RefCell;
@@ -23,7 +23,7 @@ use crate::wasm::readmodel::{index_key, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/readmodel.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = applyHandlers)]
     fn apply_handlers(

@@ -1,6 +1,6 @@
 //! `store.sync({ url, token, scope, conflicts })`: the Rust [`SyncClient`] over HTTP `fetch`,
-//! with JavaScript aggregates resolving conflicts, driven by `js/sync.js` (when to sync, Web
-//! Locks, live notifications, listeners).
+//! with JavaScript aggregates resolving conflicts, driven by `createSync` in `js/bindings.js`
+//! (when to sync, Web Locks, live notifications, listeners).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,7 +27,7 @@ use crate::wasm::promise::{spawn, to_promise};
 use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/sync.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = syncRequest)]
     fn sync_request(url: &str, token: &JsValue, path: &str, body: &str) -> Promise;
