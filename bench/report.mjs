@@ -1,6 +1,6 @@
 // Turns the raw timings of a run into statistics (medians, ratios of medians, per-repetition
 // ratios, target checks) and writes them as bench/results/latest.json and docs/BENCHMARKS.md.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONTENDERS, SCENARIOS, SIZE_BUDGET_GZIP } from "./scenarios.mjs";
 
@@ -19,7 +19,19 @@ function ratio(mine, theirs) {
   return { ratio: median(mine) / median(theirs), perRep };
 }
 
+/** Values of `metric` in every repetition of `contender` in measure `measure`. */
+const metricOf = (runs, measure, contender, metric) => runs[measure]?.[contender]?.map((r) => r[metric]);
+
 function evaluateCheck(check, measure, runs) {
+  if (check.metric !== undefined) {
+    const name = CONTENDERS[check.contender].short;
+    const values = metricOf(runs, measure.id, check.contender, check.metric);
+    const target = check.max !== undefined;
+    const label = `${name}: ${check.metric}${target ? ` ≤ ${check.max} ${check.unit}` : ` (${check.unit})`}`;
+    if (!values || values.some((v) => typeof v !== "number")) return { label, target, status: "not available" };
+    const value = median(values);
+    return { label, target, value, unit: check.unit, perRep: values, met: target ? value <= check.max : null };
+  }
   const mine = ratesOf(runs, measure.id, check.contender);
   const vs = typeof check.vs === "string" ? { measure: measure.id, contender: check.vs } : check.vs;
   const name = CONTENDERS[check.contender].short;
@@ -56,7 +68,14 @@ export function summarize(run) {
         };
       });
       const checks = measure.checks.map((c) => evaluateCheck(c, measure, run.runs));
-      return { id: measure.id, title: measure.title, baseline: measure.baseline, contenders, checks };
+      const columns = (measure.columns ?? []).map((col) => ({
+        ...col,
+        medians: Object.fromEntries(contenders.filter((c) => c.runs).map((c) => {
+          const values = c.runs.map((r) => r[col.key]).filter((v) => typeof v === "number");
+          return [c.contender, values.length ? median(values) : null];
+        })),
+      }));
+      return { id: measure.id, title: measure.title, baseline: measure.baseline, notes: measure.notes, contenders, checks, columns };
     });
   const gzip = run.sizes[0].gzip + run.sizes[1].gzip;
   const sizeCheck = {
@@ -70,21 +89,29 @@ export function summarize(run) {
 const int = (n) => Math.round(n).toLocaleString("en-US");
 const x = (n) => (n === null || n === undefined ? "–" : `${n.toFixed(2)}×`);
 const met = (c) => (c.status ? c.status : c.target ? (c.met ? "**yes**" : "**no**") : "(info)");
-const value = (c) => (c.status ? "–" : c.unit === "×" ? x(c.value) : `${int(c.value)} ${c.unit}`);
-const perRep = (c) => (c.perRep ? c.perRep.map((v) => (c.unit === "×" ? x(v) : int(v))).join(", ") : "–");
+const num = (n) => (Number.isInteger(n) || Math.abs(n) >= 100 ? int(n) : n.toFixed(1));
+const value = (c) => (c.status ? "–" : c.unit === "×" ? x(c.value) : `${num(c.value)} ${c.unit}`);
+const perRep = (c) => (c.perRep ? c.perRep.map((v) => (c.unit === "×" ? x(v) : num(v))).join(", ") : "–");
 
 function measureSection(m) {
+  const cols = m.columns ?? [];
   const lines = [
     `## ${m.title}`, "",
-    `Ratios are to **${CONTENDERS[m.baseline].short}** (median / median; per repetition in order).`, "",
-    "| Contender | events/s median | min | max | ratio | per-rep ratios |",
-    "|---|---:|---:|---:|---:|---|",
+    ...(m.notes ? [m.notes, ""] : []),
+    `Ratios are to **${CONTENDERS[m.baseline].short}** (median / median; per repetition in order).${cols.length ? " Extra columns are medians." : ""}`, "",
+    `| Contender | events/s median | min | max | ratio | per-rep ratios |${cols.map((c) => ` ${c.label} |`).join("")}`,
+    `|---|---:|---:|---:|---:|---|${cols.map(() => "---:|").join("")}`,
   ];
+  const cell = (col, contender) => {
+    const v = col.medians[contender];
+    return v === null || v === undefined ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: col.digits, minimumFractionDigits: col.digits });
+  };
   for (const c of m.contenders) {
     const label = CONTENDERS[c.contender].label + (c.contender === m.baseline ? " (baseline)" : "");
+    const extra = cols.map((col) => ` ${cell(col, c.contender)} |`).join("");
     lines.push(c.status
-      ? `| ${label} | ${c.status} | | | | |`
-      : `| ${label} | ${int(c.median)} | ${int(c.min)} | ${int(c.max)} | ${x(c.ratio)} | ${(c.perRep ?? []).map(x).join(", ")} |`);
+      ? `| ${label} | ${c.status} | | | | |${cols.map(() => " |").join("")}`
+      : `| ${label} | ${int(c.median)} | ${int(c.min)} | ${int(c.max)} | ${x(c.ratio)} | ${(c.perRep ?? []).map(x).join(", ")} |${extra}`);
   }
   if (m.checks.length) lines.push("", "| Check | median | per rep | target met? |", "|---|---:|---|---|");
   for (const c of m.checks) lines.push(`| ${c.label} | ${value(c)} | ${perRep(c)} | ${met(c)} |`);
@@ -115,7 +142,7 @@ Raw numbers of the last run: \`bench/results/latest.json\` (not committed).
 | Durability | \`relaxed\` for every contender |
 | eventfold | ${s.eventfoldUnavailable ? `**not available**: ${s.eventfoldUnavailable}` : `pkg/ built from the working tree at commit ${s.commit}`} |
 
-## Targets (issues 3 and 4)
+## Targets (issues 3, 4 and 5)
 
 | Scenario | Target | Median | Met? |
 |---|---|---:|---|
@@ -151,8 +178,8 @@ writes a snapshot), (g3) loads the aggregate again in a new process, from that s
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 
-${s.measures.map(measureSection).join("\n\n")}
-
+${s.measures.map((m) => measureSection(m) + (m.columns.length && s.sync?.floors ? syncBytesNote(s.sync.floors) : "")).join("\n\n")}
+${s.throughput ? `\n${throughputSection(s)}\n` : ""}
 ## (e) Package size
 
 gzip -9 of each file, as a browser loads the package (\`pkg/sizes.json\` plus the other JS files).
@@ -166,10 +193,96 @@ package as loaded (every row above) is ${int(s.sizes.at(-1).gzip)} bytes gzip.
 `;
 }
 
+/** How far the catch-up's wire bytes are from what this data costs at least. */
+function syncBytesNote(f) {
+  return `
+
+Wire size of these pages (bytes/event, computed from the recorded pages of the largest size): JSON ${f.json};
+gzip level 6 ${f.gzip6}, level 9 ${f.gzip9}; brotli quality 11 ${f.brotli11}. The content alone, without the
+envelope (\`stream\`, \`type\`, \`version\`, \`position\`, \`timestamp\`, \`metadata\`): ids and data gzip ${f.idAndDataGzip6}
+(ids ${f.idsGzip6}, data ${f.dataGzip6}). The benchmark's events carry 45 random hex digits in \`sku\` and a random
+UUID each, so no envelope gets this data to ≤ 60 bytes/event with gzip; smaller, less random payloads do
+(see the gzip bytes/event of (p): random UUIDs, small payloads).`;
+}
+
+/** (p) The server's push throughput, as server/tests/throughput.rs measured it in this run. */
+function throughputSection(s) {
+  const t = s.throughput;
+  const lines = [
+    "## (p) Server push throughput (eventfold-server over HTTP, release build, no browser)", "",
+    `\`${t.command}\` (server/tests/throughput.rs, ${t.seconds} s including the build): 4 clients × 100 pushes`,
+    "of 25 events to 10 streams each, over HTTP on loopback; then every event pulled back in pages of 5,000",
+    "(gzip bytes per event: random UUIDs and small payloads, not the benchmark's events).", "",
+  ];
+  if (t.rows.length) {
+    lines.push("| Backend | push events/s | pushes | pull | gzip bytes/event |", "|---|---:|---|---|---:|");
+    for (const r of t.rows) {
+      lines.push(`| ${r.backend} | ${int(r.pushRate)} | ${r.pushShape} | ${int(r.pullEvents)} events in ${r.pullS} s (2 requests per page) | ${r.gzipBytesPerEvent} |`);
+    }
+  }
+  if (t.postgres) lines.push("", `PostgreSQL: ${t.postgres}, started by scripts/with-postgres (\`fsync=off\`, a test cluster).`);
+  if (t.note) lines.push("", `PostgreSQL was skipped: ${t.note}.`);
+  if (t.error) lines.push("", `**The measurement failed** (exit ${t.status}): ${t.error}`);
+  return lines.join("\n");
+}
+
+/**
+ * A partial run (BENCH_ONLY) replaces only its own sections and target rows in the existing
+ * `old` report and notes where they come from; everything else stays as the last full run wrote it.
+ */
+function merge(old, fresh, s) {
+  const split = (md) => {
+    const parts = md.split(/\n(?=## )/);
+    return { head: parts[0], sections: parts.slice(1) };
+  };
+  const ids = new Set([...s.measures.map((m) => m.id), ...(s.throughput ? ["p"] : [])]);
+  const idOf = (section) => /^## \(([a-z0-9]+)\)/.exec(section)?.[1];
+  const o = split(old);
+  const n = split(fresh);
+  // Target rows: drop the old rows of the measures run now, add the new ones before (e).
+  const row = (line) => /^\| \(([a-z0-9]+)\) \|/.exec(line)?.[1];
+  const newRows = n.sections.find((x) => x.startsWith("## Targets")).split("\n").filter((l) => ids.has(row(l)));
+  const sections = o.sections.map((section) => {
+    if (!section.startsWith("## Targets")) return section;
+    section = section.replace("## Targets (issues 3 and 4)", "## Targets (issues 3, 4 and 5)");
+    const kept = section.split("\n").filter((l) => !ids.has(row(l)));
+    const at = kept.findIndex((l) => row(l) === "e");
+    kept.splice(at < 0 ? kept.length : at, 0, ...newRows);
+    return kept.join("\n");
+  });
+  for (const section of n.sections.filter((x) => ids.has(idOf(x)))) {
+    const at = sections.findIndex((x) => idOf(x) === idOf(section));
+    if (at >= 0) sections[at] = section.replace(/\n*$/, "\n");
+    else {
+      const e = sections.findIndex((x) => idOf(x) === "e");
+      sections.splice(e < 0 ? sections.length : e, 0, section.replace(/\n*$/, "\n"));
+    }
+  }
+  // Measure sections in the order a full run writes them: by id, then (p), then (e).
+  const group = (x) => ({ p: 1, e: 2 })[idOf(x)] ?? 0;
+  const ordered = [
+    ...sections.filter((x) => !idOf(x)),
+    ...sections.filter((x) => idOf(x)).sort((x, y) => group(x) - group(y) || idOf(x).localeCompare(idOf(y))),
+  ];
+  sections.splice(0, sections.length, ...ordered);
+  const label = [...ids].map((id) => `(${id})`).join(", ");
+  const note = `> Partial run (\`BENCH_ONLY=${s.only.join(",")}\`, ${s.reps} repetitions) on ${s.date} at commit ${s.commit}: ${label} and their target rows; 1-minute load average ${s.load.start.toFixed(1)} at the start, ${s.load.end.toFixed(1)} at the end; the runs took ${s.durationS} s${s.sync ? ` (seeding the sync server and recording its answers: ${s.sync.setupS} s)` : ""}. Everything else is from the run described in the table above.`;
+  // A note of an earlier partial run whose sections this run replaced entirely goes.
+  const covered = (l) => {
+    const only = /^> Partial run \(`BENCH_ONLY=([^`]*)`/.exec(l)?.[1];
+    return only !== undefined && only.split(",").every((id) => s.only.includes(id));
+  };
+  const head = o.head.split("\n").filter((l) => !covered(l));
+  while (head.at(-1) === "") head.pop();
+  return `${[...head, "", note, ""].join("\n")}\n${sections.join("\n")}`;
+}
+
 /** Writes `summary` as JSON (bench/results/latest.json) and Markdown (docs/BENCHMARKS.md). */
 export function writeReport(root, summary) {
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   writeFileSync(join(root, "bench", "results", "latest.json"), JSON.stringify(summary, null, 2) + "\n");
   mkdirSync(join(root, "docs"), { recursive: true });
-  writeFileSync(join(root, "docs", "BENCHMARKS.md"), markdown(summary));
+  const file = join(root, "docs", "BENCHMARKS.md");
+  const md = markdown(summary);
+  writeFileSync(file, summary.only && existsSync(file) ? merge(readFileSync(file, "utf8"), md, summary) : md);
 }

@@ -3,7 +3,8 @@
 // docs/BENCHMARKS.md and bench/results/latest.json. Expects pkg/ to be built (npm run build).
 //
 // Environment: BENCH_REPS (repetitions, default 3), BENCH_ONLY (comma-separated scenario
-// ids of bench/scenarios.mjs: "ad", "b", "c"; to run a subset while working on it).
+// ids of bench/scenarios.mjs: "ad", "b", "c", "s", "s5", "p"; to run a subset while working
+// on it: the report then keeps the other sections of docs/BENCHMARKS.md as they were).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -15,6 +16,8 @@ import { summarize, writeReport } from "./report.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startServer } from "./server.mjs";
 import { packageSizes } from "./sizes.mjs";
+import { pullReplay, seededSyncServer, wireFloors } from "./sync.mjs";
+import { serverThroughput } from "./throughput.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -35,7 +38,7 @@ async function runContender(url, scenario, contender) {
     for (const m of scenario.measures) {
       if (!(m.contenders ?? scenario.contenders).includes(contender)) continue;
       out[m.id] = await inBrowser(profile.dir, url,
-        (page) => runBench(page, { contender, op: m.op, db: "bench", dataset: scenario.dataset }),
+        (page) => runBench(page, { contender, op: m.op, db: "bench", dataset: scenario.dataset, args: m.args }),
         { timeoutMs: scenario.timeoutS * 1000, label: `(${m.id}) ${contender} ${m.op}` });
     }
     return { out, backend: idbBackend(profile.dir) };
@@ -52,6 +55,7 @@ async function main() {
   const loadStart = loadavg()[0];
   const sizes = packageSizes(join(root, "pkg"));
   const server = await startServer(root);
+  let syncServer = null;
   const url = `${server.url}/bench/pages/index.html`;
   try {
     const probeProfile = freshProfile();
@@ -61,7 +65,33 @@ async function main() {
 
     const runs = {};
     const backends = new Set();
-    for (const scenario of SCENARIOS.filter((s) => !ONLY || ONLY.includes(s.id))) {
+    const selected = SCENARIOS.filter((s) => !ONLY || ONLY.includes(s.id));
+    let sync = null;
+    if (selected.some((s) => s.server === "sync")) {
+      const t0 = Date.now();
+      const seeded = await seededSyncServer(root);
+      syncServer = seeded.server;
+      const head = seeded.head;
+      const replay = pullReplay(syncServer.url);
+      const limits = [...new Set(selected.filter((s) => s.server === "sync").flatMap((s) => s.measures.map((m) => m.args.pullLimit)))];
+      const recorded = {};
+      let floors = null;
+      for (const limit of limits) {
+        const { texts, ...counts } = await replay.warm(limit);
+        recorded[limit] = counts;
+        if (limit === Math.max(...limits)) floors = wireFloors(texts);
+      }
+      server.setApi(replay);
+      sync = { head, cached: seeded.cached, setupS: Math.round((Date.now() - t0) / 1000), recorded, floors, replay: replay.stats };
+      console.log(`sync server ${seeded.cached ? "copied from its seeded database" : "seeded"} with ${head} events and its pull answers recorded in ${sync.setupS} s: ${JSON.stringify(recorded)}`);
+    }
+    let throughput = null;
+    for (const scenario of selected) {
+      if (scenario.kind === "server") {
+        throughput = serverThroughput(root);
+        console.log(`(p) ${JSON.stringify(throughput)}`);
+        continue;
+      }
       const contenders = scenario.contenders.filter((c) => c !== "eventfold" || !probe.eventfoldUnavailable);
       for (let rep = 1; rep <= REPS; rep++) {
         for (const contender of rep % 2 === 0 ? [...contenders].reverse() : contenders) {
@@ -70,8 +100,10 @@ async function main() {
           for (const [id, r] of Object.entries(out)) {
             const rate = r.events / (r.ms / 1000);
             const load1 = loadavg()[0];
-            ((runs[id] ??= {})[contender] ??= [])[rep - 1] = { rep, ms: r.ms, events: r.events, rate, load1 };
-            console.log(`(${id}) rep ${rep}/${REPS} ${contender.padEnd(9)} ${Math.round(rate).toLocaleString("en-US").padStart(9)} events/s (${r.ms.toFixed(1)} ms)`);
+            ((runs[id] ??= {})[contender] ??= [])[rep - 1] = { ...r, rep, rate, load1 };
+            const extra = Object.entries(r).filter(([k]) => !["ms", "events"].includes(k))
+              .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v?.toFixed?.(1) ?? v}`).join(", ");
+            console.log(`(${id}) rep ${rep}/${REPS} ${contender.padEnd(9)} ${Math.round(rate).toLocaleString("en-US").padStart(9)} events/s (${r.ms.toFixed(1)} ms)${extra ? `; ${extra}` : ""}`);
           }
         }
       }
@@ -91,17 +123,21 @@ async function main() {
       idbBackends: [...backends],
       sizes,
       runs,
+      only: ONLY ?? null,
+      sync,
+      throughput,
     });
     writeReport(root, summary);
     console.log(`\nWrote docs/BENCHMARKS.md and bench/results/latest.json; the runs took ${summary.durationS} s.`);
     for (const m of summary.measures) {
       for (const c of m.checks.filter((c) => c.target)) {
-        console.log(`(${m.id}) ${c.label}: ${c.status ?? (c.met ? "met" : "NOT met")}`);
+        console.log(`(${m.id}) ${c.label}: ${c.value?.toFixed?.(2) ?? ""} ${c.status ?? (c.met ? "met" : "NOT met")}`);
       }
     }
     console.log(`(e) ${summary.sizeCheck.label}: ${summary.sizeCheck.value} bytes, ${summary.sizeCheck.met ? "met" : "NOT met"}`);
   } finally {
     await server.close();
+    await syncServer?.close();
   }
 }
 

@@ -14,7 +14,53 @@ export const CONTENDERS = {
   "raw-batch": { label: "raw IndexedDB, one record per append (eventfold's layout)", short: "raw same layout" },
   dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
+  "raw-sync": {
+    label: "raw: `fetch` of the same pull pages + IndexedDB, eventfold's layout, one transaction per page",
+    short: "raw fetch + IndexedDB",
+  },
 };
+
+/** What the sync catch-up scenarios (issue 5) report and check besides events/s. */
+const SYNC_COLUMNS = [
+  { key: "requests", label: "round trips", digits: 0 },
+  { key: "bytesPerEvent", label: "wire bytes/event (gzip)", digits: 1 },
+  { key: "jsonBytesPerEvent", label: "JSON bytes/event", digits: 1 },
+  { key: "upToDateRequests", label: "up-to-date check: requests", digits: 0 },
+];
+const SYNC_NOTES = (limit) => `The server (a real \`eventfold-server\`, SQLite, seeded once per run with
+100,000 events of (a)'s generator: 1,000 streams × 100 events, pushed 10,000 per request) is reached on the
+page's own origin. Its pull answers (pages of ${limit.toLocaleString("en-US")}, gzip) are recorded once per run and
+replayed byte for byte by the page server, so the timer measures the browser, not the server
+(a debug build sharing the 2 cores). eventfold: \`EventStore.open\` + \`store.sync({ url, pullLimit: ${limit} }).now()\`
+into a fresh profile; the store and its sync are created before the timer starts. The raw
+baseline sends the same pull requests with \`fetch\` and writes each page in eventfold's record
+layout (one record per run of a stream) plus the checkpoint in one transaction. Bytes are the
+pull answers' \`encodedBodySize\` (Resource Timing: compressed, as received); the up-to-date check
+is one more \`sync.now()\` after the catch-up (eventfold only).`;
+
+const syncScenario = (id, limit) => ({
+  id,
+  dataset: "sync",
+  server: "sync",
+  contenders: ["raw-sync", "eventfold"],
+  timeoutS: 180,
+  measures: [{
+    id,
+    op: "catchUp",
+    args: { pullLimit: limit },
+    title: `(${id}) Sync catch-up: 100,000 events from eventfold-server into a fresh browser store, pages of ${limit.toLocaleString("en-US")}`,
+    baseline: "raw-sync",
+    notes: SYNC_NOTES(limit),
+    columns: SYNC_COLUMNS,
+    checks: [
+      { contender: "eventfold", minRate: 50_000 },
+      { contender: "eventfold", vs: "raw-sync", min: 0.8 },
+      { contender: "eventfold", metric: "bytesPerEvent", max: 60, unit: "bytes/event" },
+      { contender: "eventfold", metric: "upToDateRequests", max: 1, unit: "requests" },
+      { contender: "eventfold", metric: "requests", unit: "round trips" },
+    ],
+  }],
+});
 
 export const SCENARIOS = [
   {
@@ -118,6 +164,18 @@ export const SCENARIOS = [
         { contender: "eventfold", vs: { measure: "b", contender: "raw-event" }, min: 4 },
       ],
     }],
+  },
+  // (s) issue 5: the client's default page size, and the server's maximum.
+  syncScenario("s", 1000),
+  syncScenario("s5", 5000),
+  {
+    // (p) issue 5: server push throughput, measured natively (no browser) by
+    // server/tests/throughput.rs in release mode, on SQLite and, when scripts/with-postgres
+    // can start one, PostgreSQL.
+    id: "p",
+    kind: "server",
+    contenders: [],
+    measures: [],
   },
 ];
 

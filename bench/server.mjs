@@ -16,9 +16,24 @@ const TYPES = {
 /** Only these directories of the repository are served. */
 const ROOTS = ["bench", "pkg", "node_modules/dexie"];
 
-/** Starts serving `root`; resolves to `{ url, close() }`. */
+/**
+ * Starts serving `root`; resolves to `{ url, close(), setApi(api) }`. While an `api` is set
+ * (`{ handle(req, body, res) }`, see sync.mjs), it answers the page's `/v1/…` requests, so
+ * pages reach the sync server on their own origin.
+ */
 export function startServer(root) {
+  let api = null;
   const server = createServer(async (req, res) => {
+    if (api && req.url.startsWith("/v1/")) {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      try {
+        await api.handle(req, Buffer.concat(chunks), res);
+      } catch {
+        res.destroy();
+      }
+      return;
+    }
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).slice(1);
     if (!ROOTS.some((r) => path.startsWith(`${r}/`))) {
       res.writeHead(404).end();
@@ -42,6 +57,9 @@ export function startServer(root) {
       resolve({
         url: `http://127.0.0.1:${server.address().port}`,
         close: () => new Promise((done) => server.close(done)),
+        setApi: (a) => {
+          api = a;
+        },
       });
     });
   });

@@ -6,12 +6,14 @@ import { DATASETS, HOT_STREAM } from "/bench/data.js";
 import { rawIdb } from "./raw-idb.js";
 import { dexie } from "./dexie.js";
 import { eventfold, eventfoldUnavailable } from "./eventfold.js";
+import { eventfoldSync, rawSync } from "./sync.js";
 
 const CONTENDERS = {
   "raw-event": rawIdb("event"),
   "raw-batch": rawIdb("batch"),
   dexie,
-  eventfold,
+  eventfold: { ...eventfold, ...eventfoldSync },
+  "raw-sync": rawSync,
 };
 
 function check(ok, message) {
@@ -83,6 +85,34 @@ const OPS = {
     return { ms, events: 1 };
   },
 
+  /**
+   * Catches up from the sync server's 100k events into this fresh profile. Untimed: opening
+   * the store and creating its sync; after the timer, the stored count, the bytes the browser
+   * received for the pulls (Resource Timing `encodedBodySize`: compressed, as on the wire) and
+   * how many requests one more sync needs once up to date.
+   */
+  async catchUp(c, h, { args }) {
+    const session = await c.prepareSync(h, args);
+    performance.setResourceTimingBufferSize(100_000);
+    performance.clearResourceTimings();
+    const t0 = performance.now();
+    const { requests } = await c.catchUp(h, session, args);
+    const ms = performance.now() - t0;
+    const pulls = performance.getEntriesByType("resource").filter((e) => new URL(e.name).pathname === "/v1/pull");
+    const bytes = pulls.reduce((n, e) => n + e.encodedBodySize, 0);
+    const decoded = pulls.reduce((n, e) => n + e.decodedBodySize, 0);
+    const stored = await c.count(h);
+    check(stored === 100_000, `caught up ${stored} events, expected 100,000`);
+    check(pulls.length === requests, `${pulls.length} pull requests seen, ${requests} reported`);
+    const upToDateRequests = await c.upToDate(h, session);
+    check(upToDateRequests === null || upToDateRequests === 1,
+      `an up-to-date store needs one request, this one sent ${upToDateRequests}`);
+    return {
+      ms, events: stored, requests, bytes, bytesPerEvent: bytes / stored,
+      jsonBytesPerEvent: decoded / stored, upToDateRequests,
+    };
+  },
+
   /** Reads all 100k events of the "bulk" dataset. */
   async readAll(c, h) {
     const t0 = performance.now();
@@ -103,11 +133,11 @@ window.bench = {
   },
 
   /** Runs `op` ("write" | "readStream" | "readAll") of `contender` on database `db`. */
-  async run({ contender, op, db, dataset }) {
+  async run({ contender, op, db, dataset, args }) {
     const c = CONTENDERS[contender];
     const h = await c.open(db);
     try {
-      return await OPS[op](c, h, { dataset });
+      return await OPS[op](c, h, { dataset, args });
     } finally {
       c.close(h);
     }

@@ -15,16 +15,16 @@
 //   index on event ids (eventfold checks ids against a map in memory; this baseline does
 //   not check them at all).
 
-const RELAXED = { durability: "relaxed" };
+export const RELAXED = { durability: "relaxed" };
 
-function request(req) {
+export function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
 }
 
-function completion(tx) {
+export function completion(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);
@@ -32,7 +32,7 @@ function completion(tx) {
   });
 }
 
-const LAYOUTS = {
+export const LAYOUTS = {
   event: {
     store: "events",
     create(db) {

@@ -58,7 +58,8 @@ impl AsOf {
         match self {
             AsOf::Latest => true,
             AsOf::Version(v) => version <= v,
-            AsOf::Position(p) => position <= p,
+            // Position 0: a pending event of a synced store, not placed in the log yet.
+            AsOf::Position(p) => position.0 != 0 && position <= p,
             AsOf::Time(t) => timestamp <= t,
         }
     }
@@ -224,8 +225,14 @@ impl<M: Model> Aggregate<M> {
                 });
             }
             let count = events.len();
+            let encoded = self.model.encode_command(command);
             match store
-                .append(&stream, events, ExpectedVersion::Exact(loaded.version))
+                .append_decided(
+                    &stream,
+                    events,
+                    ExpectedVersion::Exact(loaded.version),
+                    encoded,
+                )
                 .await
             {
                 Ok(result) => {

@@ -38,6 +38,14 @@ pub trait Model {
     /// the decider returns malformed events.
     fn decide(&self, command: &Self::Command, state: &Self::State) -> Result<Vec<NewEvent>>;
 
+    /// The command as JSON, kept with pending events of a synced store so a conflict can be
+    /// resolved by deciding it again (rebase). `None` (the default): the model cannot replay
+    /// its commands, and its pending events are re-placed as they are.
+    fn encode_command(&self, command: &Self::Command) -> Option<Json> {
+        let _ = command;
+        None
+    }
+
     /// The state as JSON, for snapshots.
     ///
     /// # Errors

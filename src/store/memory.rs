@@ -204,6 +204,23 @@ impl StateStore for MemoryStore {
         self.lock().states.remove(key);
         Ok(())
     }
+
+    async fn swap_state(
+        &self,
+        key: &str,
+        expected: Option<&Json>,
+        new: Option<Json>,
+    ) -> Result<bool> {
+        let mut inner = self.lock();
+        if inner.states.get(key).map(Json::as_str) != expected.map(Json::as_str) {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => inner.states.insert(key.to_owned(), value),
+            None => inner.states.remove(key),
+        };
+        Ok(true)
+    }
 }
 
 impl ReadModelStore for MemoryStore {

@@ -34,6 +34,7 @@ pub use subscription::Subscription;
 
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
 use crate::error::Result;
 
 /// An append-only log of events, partitioned into streams.
@@ -59,6 +60,23 @@ pub trait EventStore {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult>;
+
+    /// Appends the events an aggregate decided for `command` (its JSON form, when the model
+    /// has one). A plain store just appends; a sync replica keeps the command beside its
+    /// pending events so a conflict can be resolved by running the command again (rebase).
+    ///
+    /// # Errors
+    /// As [`append`](EventStore::append).
+    async fn append_decided(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        command: Option<Json>,
+    ) -> Result<AppendResult> {
+        let _ = command;
+        self.append(stream, events, expected).await
+    }
 
     /// Reads events of one stream in version order (or reverse order), exactly as appended.
     /// A stream that does not exist reads as empty.

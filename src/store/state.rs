@@ -27,4 +27,30 @@ pub trait StateStore {
     /// # Errors
     /// Backend failures only.
     async fn delete_state(&self, key: &str) -> Result<()>;
+
+    /// Compare-and-swap: if the record under `key` is exactly `expected` (`None`: absent),
+    /// replaces it with `new` (`None`: deletes it) and answers `true`; otherwise changes
+    /// nothing and answers `false`. Read-modify-write loops built on it never lose a
+    /// concurrent update. Backends shared by several writers (IndexedDB and its tabs) do the
+    /// compare and the write in one transaction; this default is right for single-writer
+    /// backends only.
+    ///
+    /// # Errors
+    /// Backend failures only.
+    async fn swap_state(
+        &self,
+        key: &str,
+        expected: Option<&Json>,
+        new: Option<Json>,
+    ) -> Result<bool> {
+        let current = self.get_state(key).await?;
+        if current.as_ref().map(Json::as_str) != expected.map(Json::as_str) {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => self.put_state(key, value).await?,
+            None => self.delete_state(key).await?,
+        }
+        Ok(true)
+    }
 }

@@ -5,6 +5,8 @@
 //! - [`access`]: the stream prefixes a token may read and write.
 //! - [`serve`]: the server side of each request over any [`EventStore`](crate::EventStore), so
 //!   the real server and in-process tests run the same logic.
+//! - [`replica`]: a local store as a synced client sees it (confirmed log + [`pending`] events).
+//! - [`client`]: the client's sync state machine over a [`Transport`](client::Transport).
 //!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
@@ -38,7 +40,11 @@
 //! ```
 
 pub mod access;
+pub mod client;
+mod client_resolve;
+pub mod pending;
 pub mod protocol;
+pub mod replica;
 pub mod serve;
 mod store_id;
 mod wire_error;

@@ -1,24 +1,30 @@
 //! Errors on the wire: `{"code", "message", ...fields}`, the body of every failed sync request
 //! and of a push's per-stream `error` result.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::core::event::{EventId, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
 use crate::error::Error;
 
 /// An error as the sync protocol sends it: the stable [`code`](Error::code), the message, and
 /// the error's structured fields (`stream`, `expected`, `actual`, `id`, ...) beside them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Fields are kept as raw JSON values sorted by name and decoded only when read, so a client
+/// decoding an answer never builds a generic JSON tree (smaller wasm).
+#[derive(Clone, Debug, PartialEq)]
 pub struct ErrorBody {
     /// The stable SCREAMING_SNAKE code.
     pub code: String,
     /// A human-readable message.
     pub message: String,
-    /// Structured fields, flattened into the object.
-    #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    /// Structured fields, flattened into the object on the wire, sorted by name.
+    pub fields: Vec<(String, Json)>,
 }
 
 impl ErrorBody {
@@ -27,22 +33,33 @@ impl ErrorBody {
         ErrorBody {
             code: code.into(),
             message: message.into(),
-            fields: Map::new(),
+            fields: Vec::new(),
         }
     }
 
-    /// Adds a structured field.
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.to_owned(), value.into());
+    /// Adds (or replaces) a structured field.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        let Ok(json) = Json::from_value(&value) else {
+            return self;
+        };
+        match self.fields.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => self.fields[i].1 = json,
+            Err(i) => self.fields.insert(i, (key.to_owned(), json)),
+        }
         self
     }
 
-    fn str_field(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).and_then(Value::as_str)
+    fn field<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let (_, json) = self.fields.iter().find(|(k, _)| k == key)?;
+        json.decode().ok()
+    }
+
+    fn str_field(&self, key: &str) -> Option<String> {
+        self.field(key)
     }
 
     fn u64_field(&self, key: &str) -> Option<u64> {
-        self.fields.get(key).and_then(Value::as_u64)
+        self.field(key)
     }
 
     /// Turns a received body back into an [`Error`], with its structured fields where the code
@@ -53,10 +70,7 @@ impl ErrorBody {
         let message = self.message.clone();
         let known = match self.code.as_str() {
             "WRONG_EXPECTED_VERSION" => {
-                let expected = self
-                    .fields
-                    .get("expected")
-                    .and_then(|v| serde_json::from_value::<ExpectedVersion>(v.clone()).ok());
+                let expected = self.field::<ExpectedVersion>("expected");
                 match (stream, expected, self.u64_field("actual")) {
                     (Some(stream), Some(expected), Some(actual)) => {
                         Some(Error::WrongExpectedVersion {
@@ -87,10 +101,9 @@ impl ErrorBody {
                 _ => None,
             },
             "CHECKPOINT_MISMATCH" => match (self.str_field("expected"), self.str_field("found")) {
-                (Some(e), Some(f)) => Some(Error::CheckpointMismatch {
-                    expected: e.to_owned(),
-                    found: f.to_owned(),
-                }),
+                (Some(expected), Some(found)) => {
+                    Some(Error::CheckpointMismatch { expected, found })
+                }
                 _ => None,
             },
             "INVALID_INPUT" => Some(Error::InvalidInput {
@@ -115,6 +128,48 @@ impl ErrorBody {
     }
 }
 
+impl Serialize for ErrorBody {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2 + self.fields.len()))?;
+        map.serialize_entry("code", &self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        for (k, v) in &self.fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BodyVisitor;
+        impl<'de> Visitor<'de> for BodyVisitor {
+            type Value = ErrorBody;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error object {code, message, ...}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorBody, A::Error> {
+                let (mut code, mut message) = (None, None);
+                let mut body = ErrorBody::new("", "");
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "code" => code = Some(map.next_value::<String>()?),
+                        "message" => message = Some(map.next_value::<String>()?),
+                        _ => {
+                            let value: Json = map.next_value()?;
+                            body = body.with(&key, value);
+                        }
+                    }
+                }
+                body.code = code.ok_or_else(|| serde::de::Error::missing_field("code"))?;
+                body.message = message.ok_or_else(|| serde::de::Error::missing_field("message"))?;
+                Ok(body)
+            }
+        }
+        deserializer.deserialize_map(BodyVisitor)
+    }
+}
+
 impl From<&Error> for ErrorBody {
     fn from(err: &Error) -> Self {
         let body = ErrorBody::new(err.code(), err.to_string());
@@ -125,10 +180,7 @@ impl From<&Error> for ErrorBody {
                 actual,
             } => body
                 .with("stream", stream.as_str())
-                .with(
-                    "expected",
-                    serde_json::to_value(expected).unwrap_or(Value::Null),
-                )
+                .with("expected", expected)
                 .with("actual", actual.0),
             Error::EventIdConflict { id, stream, .. } => {
                 body.with("id", id.as_str()).with("stream", stream.as_str())

@@ -9,10 +9,11 @@ use wasm_bindgen::prelude::*;
 use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf};
 use crate::error::{Error, Result};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{function, JsModel};
+use crate::wasm::routed::Routed;
+use crate::wasm::sync::Aggregates;
 use crate::wasm::upcast::Upcasters;
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
@@ -32,7 +33,7 @@ use crate::wasm::upcast::Upcasters;
 /// ```
 #[wasm_bindgen]
 pub struct Aggregate {
-    store: Rc<Backend>,
+    store: Rc<Routed>,
     upcasters: Upcasters,
     inner: Rc<cqrs::Aggregate<JsModel>>,
 }
@@ -43,7 +44,8 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 
 /// Builds the aggregate from its definition object.
 pub(crate) fn define(
-    store: Rc<Backend>,
+    store: Rc<Routed>,
+    registry: &Aggregates,
     upcasters: Upcasters,
     options: &JsValue,
 ) -> Result<Aggregate> {
@@ -65,10 +67,15 @@ pub(crate) fn define(
         config.max_retries =
             u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
     }
+    let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
+    let mut registry = registry.borrow_mut();
+    let name = inner.config().name.clone();
+    registry.retain(|(n, _)| *n != name);
+    registry.push((name, inner.clone()));
     Ok(Aggregate {
         store,
         upcasters,
-        inner: Rc::new(cqrs::Aggregate::new(model, config)?),
+        inner,
     })
 }
 

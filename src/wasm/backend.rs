@@ -75,6 +75,15 @@ impl StateStore for Backend {
     async fn delete_state(&self, key: &str) -> Result<()> {
         each!(self, s => s.delete_state(key).await)
     }
+
+    async fn swap_state(
+        &self,
+        key: &str,
+        expected: Option<&Json>,
+        new: Option<Json>,
+    ) -> Result<bool> {
+        each!(self, s => s.swap_state(key, expected, new).await)
+    }
 }
 
 impl ReadModelStore for Backend {

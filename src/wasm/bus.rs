@@ -33,7 +33,7 @@ use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::{function, JsModel};
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/bus.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     pub(crate) fn invoke(f: &Function, a: &JsValue, b: &JsValue, c: &JsValue) -> Promise;
     pub(crate) fn attempt(f: &Function, a: &JsValue, b: &JsValue) -> js_sys::Array;

@@ -1,5 +1,5 @@
 //! JavaScript values to core types and back. Events enter as one JSON text per payload (see
-//! `js/encode.js`) and leave as one JSON array text per call, parsed once by `JSON.parse`.
+//! `js/bindings.js`) and leave as one JSON array text per call, parsed once by `JSON.parse`.
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
 use crate::wasm::error::message_of;
 
-#[wasm_bindgen(module = "/src/wasm/js/encode.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeEvents, catch)]
     fn encode_events(events: &JsValue) -> std::result::Result<Array, JsValue>;

@@ -15,7 +15,9 @@ use crate::store::{Clock, EventStore as _, MemoryStore};
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
+use crate::wasm::routed::Routed;
 use crate::wasm::subscription::{self, Subscription};
+use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
@@ -57,14 +59,21 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
     pub(crate) backend: Rc<Backend>,
+    pub(crate) routed: Rc<Routed>,
     pub(crate) upcasters: Upcasters,
+    aggregates: Aggregates,
+    name: Option<String>,
 }
 
 impl JsEventStore {
-    pub(crate) fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend, name: Option<String>) -> Self {
+        let backend = Rc::new(backend);
         JsEventStore {
-            backend: Rc::new(backend),
+            routed: Rc::new(Routed::new(backend.clone())),
+            backend,
             upcasters: Upcasters::new(),
+            aggregates: Aggregates::default(),
+            name,
         }
     }
 }
@@ -83,7 +92,7 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
-            Ok(JsEventStore::new(Backend::Memory(store)).into())
+            Ok(JsEventStore::new(Backend::Memory(store), None).into())
         })
     }
 
@@ -120,12 +129,12 @@ impl JsEventStore {
                 }
             };
             let store = IndexedDbStore::open(IdbOptions {
-                name,
+                name: name.clone(),
                 durability,
                 limits: limits(&options)?,
             })
             .await?;
-            Ok(JsEventStore::new(Backend::IndexedDb(store)).into())
+            Ok(JsEventStore::new(Backend::IndexedDb(store), Some(name)).into())
         })
     }
 
@@ -188,6 +197,9 @@ impl JsEventStore {
     /// db.close();
     /// ```
     pub fn close(&self) {
+        if let Some(replica) = self.routed.replica() {
+            replica.close();
+        }
         match &*self.backend {
             Backend::Memory(store) => store.changes().close(),
             Backend::IndexedDb(store) => store.close(),
@@ -220,10 +232,10 @@ impl JsEventStore {
                 convert::expected_version(&options)?,
             ))
         })();
-        let backend = self.backend.clone();
+        let store = self.routed.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
-            let r = backend.append(&stream, events, expected).await?;
+            let r = store.append(&stream, events, expected).await?;
             Ok(convert::append_result_to_js(r.version, r.position))
         })
     }
@@ -244,10 +256,10 @@ impl JsEventStore {
         let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
-        let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
+        let (store, upcasters) = (self.routed.clone(), self.upcasters.clone());
         promise(async move {
             let (stream, options) = parsed?;
-            upcasters.to_js(&backend.read_stream(&stream, &options).await?)
+            upcasters.to_js(&store.read_stream(&stream, &options).await?)
         })
     }
 
@@ -279,9 +291,9 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
     ) -> Promise {
         let parsed = convert::stream_arg(&stream);
-        let backend = self.backend.clone();
+        let store = self.routed.clone();
         promise(async move {
-            let v = backend.stream_version(&parsed?).await?;
+            let v = store.stream_version(&parsed?).await?;
             Ok(JsValue::from_f64(v.0 as f64))
         })
     }
@@ -351,7 +363,13 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
     ) -> std::result::Result<aggregate::Aggregate, JsValue> {
-        aggregate::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        aggregate::define(
+            self.routed.clone(),
+            &self.aggregates,
+            self.upcasters.clone(),
+            &options,
+        )
+        .map_err(to_js)
     }
 
     /// Defines a projection: `{ name, version, init(), evolve(state, event), filter?,
@@ -366,7 +384,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
     ) -> std::result::Result<projection::Projection, JsValue> {
-        projection::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        projection::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 
     /// Registers an upcaster: events of `type` at schema version `fromVersion`
@@ -406,7 +424,38 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
-        readmodel::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        readmodel::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
+    }
+
+    /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
+    /// scope?: string[] (stream prefixes; all streams by default), conflicts?: "rebase" |
+    /// "append" | "manual" | { [aggregate]: strategy } (default "rebase"), pollIntervalMs?,
+    /// pullLimit? (events per pull, default 1000) }`.
+    /// From now on appends to streams in the scope are kept **pending** (they work offline;
+    /// `readStream`, aggregates, projections and read models show them on top of the confirmed
+    /// events) until a sync confirms them in the server's order. Call it once per store, in
+    /// every tab, before defining projections and read models; `start()` syncs in one tab at
+    /// a time. Rejects with `INVALID_INPUT` for bad options or a second call.
+    ///
+    /// ```ts
+    /// const sync = db.sync({ url: "http://127.0.0.1:8787", token, scope: ["order-"], conflicts: "rebase" });
+    /// sync.onRejected(({ stream, command, error }) => toast(`${command.type}: ${error.message}`));
+    /// sync.start();
+    /// await sync.now(); // push pending, pull new; NETWORK when offline (nothing lost)
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Sync")]
+    pub fn sync(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SyncOptions")] options: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        crate::wasm::sync::start(
+            &self.routed,
+            self.aggregates.clone(),
+            self.upcasters.clone(),
+            self.name.clone(),
+            &options,
+        )
+        .map_err(to_js)
     }
 
     /// A bus over this store: command and query handlers, middleware, event handlers with side

@@ -14,13 +14,13 @@ use crate::wasm::convert::new_events;
 use crate::wasm::error::message_of;
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/fold.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = foldEvents)]
     pub(crate) fn fold_events(evolve: &Function, state: &JsValue, events: &JsValue) -> Array;
 }
 
-#[wasm_bindgen(module = "/src/wasm/js/encode.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeJson, catch)]
     fn encode_json(value: &JsValue, path: &str) -> std::result::Result<String, JsValue>;
@@ -114,6 +114,10 @@ impl Model for JsModel {
             None => Ok(applied.state),
             Some(e) => Err(e),
         }
+    }
+
+    fn encode_command(&self, command: &JsValue) -> Option<Json> {
+        encode_json(command, "command").ok().map(Json::trusted)
     }
 
     fn decide(&self, command: &JsValue, state: &JsValue) -> Result<Vec<NewEvent>> {

@@ -19,6 +19,7 @@ use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::ready::{settle_all, Ready, Resolvers};
+use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 #[derive(Default)]
@@ -32,6 +33,8 @@ struct Shared {
     next_subscriber: u32,
     closed: bool,
     waker: Option<Waker>,
+    /// The pending-change count the shown state includes (synced stores).
+    pending_seen: Position,
 }
 
 impl Shared {
@@ -58,6 +61,7 @@ impl Shared {
 #[wasm_bindgen]
 pub struct Projection {
     store: Rc<Backend>,
+    routed: Rc<Routed>,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -65,7 +69,7 @@ pub struct Projection {
 
 /// Builds the projection from its definition and starts it in the background.
 pub(crate) fn define(
-    store: Rc<Backend>,
+    routed: Rc<Routed>,
     upcasters: Upcasters,
     options: &JsValue,
 ) -> Result<Projection> {
@@ -81,13 +85,15 @@ pub(crate) fn define(
     let runner =
         ProjectionRunner::new(projection, name, version, filter(&get(options, "filter")?)?)?;
     let p = Projection {
-        store,
+        store: routed.raw().clone(),
+        routed,
         runner: Rc::new(runner),
         shared: Rc::new(RefCell::new(Shared::default())),
         ready: Ready::default(),
     };
     crate::wasm::promise::spawn(run(
         p.store.clone(),
+        p.routed.clone(),
         p.runner.clone(),
         p.shared.clone(),
         p.ready.clone(),
@@ -96,25 +102,67 @@ pub(crate) fn define(
     Ok(p)
 }
 
-fn publish(shared: &Rc<RefCell<Shared>>, current: &ProjectionState<JsValue>) {
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = structuredClone, catch)]
+    fn structured_clone(value: &JsValue) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// The confirmed state with the store's pending events (a synced store) folded on top of a
+/// copy of it: what the app sees. The persisted state never includes pending events, so a
+/// rebase or a rejection needs no rollback. A pending event `evolve` throws on is skipped.
+async fn with_pending(
+    routed: &Routed,
+    runner: &ProjectionRunner<JsProjection>,
+    state: &JsValue,
+) -> JsValue {
+    let Ok(pending) = routed.pending_events().await else {
+        return state.clone();
+    };
+    let pending: Vec<_> = pending
+        .into_iter()
+        .filter(|e| runner.filter().matches(e))
+        .collect();
+    if pending.is_empty() {
+        return state.clone();
+    }
+    let projection = runner.projection();
+    let (Ok(copy), Ok(events)) = (
+        structured_clone(state),
+        projection.upcasters.to_js(&pending),
+    ) else {
+        return state.clone();
+    };
+    crate::wasm::model::fold_events(&projection.evolve, &copy, &events).get(0)
+}
+
+fn publish(
+    shared: &Rc<RefCell<Shared>>,
+    current: &ProjectionState<JsValue>,
+    shown: JsValue,
+    pending_seen: Position,
+) {
     let subscribers: Vec<Function> = {
         let mut s = shared.borrow_mut();
-        let changed = !s.published || s.checkpoint != current.checkpoint;
+        let changed =
+            !s.published || s.checkpoint != current.checkpoint || s.pending_seen != pending_seen;
         s.published = true;
-        s.state = current.state.clone();
+        s.state = shown.clone();
         s.checkpoint = current.checkpoint;
+        s.pending_seen = pending_seen;
         if !changed {
             return;
         }
         s.subscribers.iter().map(|(_, f)| f.clone()).collect()
     };
     for f in subscribers {
-        let _ = f.call1(&JsValue::UNDEFINED, &current.state);
+        let _ = f.call1(&JsValue::UNDEFINED, &shown);
     }
 }
 
 async fn run(
     store: Rc<Backend>,
+    routed: Rc<Routed>,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -162,7 +210,11 @@ async fn run(
                 other => runner.catch_up(other, current, &progress).await,
             };
             current = next;
-            publish(&shared, &current);
+            let pending_seen = routed
+                .replica()
+                .map_or(Position(0), |r| r.pending_changes().head());
+            let shown = with_pending(&routed, &runner, &current.state).await;
+            publish(&shared, &current, shown, pending_seen);
             let outcome = result.map_err(to_js);
             ready.settle(outcome.clone());
             settle_all(rebuild_waiters, &outcome.map(|()| JsValue::UNDEFINED));
@@ -175,8 +227,16 @@ async fn run(
         // Wait for new events (unless stopped by an error), a rebuild request, or close.
         let checkpoint = current.checkpoint;
         let failed = ready.error().is_some();
+        let replica = routed.replica();
+        let pending_seen = shared.borrow().pending_seen;
         let go_on = {
             let mut more = std::pin::pin!(store.changes().wait_beyond(checkpoint));
+            let mut pending = std::pin::pin!(async {
+                match &replica {
+                    Some(r) => r.pending_changes().wait_beyond(pending_seen).await,
+                    None => std::future::pending::<bool>().await,
+                }
+            });
             poll_fn(|cx| {
                 let mut s = shared.borrow_mut();
                 if s.closed {
@@ -187,6 +247,9 @@ async fn run(
                 }
                 s.waker = Some(cx.waker().clone());
                 drop(s);
+                if let Poll::Ready(true) = pending.as_mut().poll(cx) {
+                    return Poll::Ready(true);
+                }
                 if failed {
                     return Poll::Pending;
                 }

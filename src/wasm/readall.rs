@@ -1,5 +1,6 @@
 //! `readAll` on the IndexedDB store through JavaScript: chunk records come from the store, their
-//! event texts are parsed by `JSON.parse` and filtered in a JS loop (see `js/collect.js`).
+//! event texts are parsed by `JSON.parse` and filtered in a JS loop (`collectEvents` in
+//! `js/bindings.js`).
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -9,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::ReadAllOptions;
 
-#[wasm_bindgen(module = "/src/wasm/js/collect.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = collectEvents)]
     fn collect_events(

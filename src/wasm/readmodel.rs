@@ -12,12 +12,14 @@ use wasm_bindgen::prelude::*;
 use crate::core::event::{EventType, Position};
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::{Bound, EventFilter, IndexKey, IndexQuery, IndexRange, ReadModelStore};
+use crate::store::{Bound, EventFilter, IndexKey, IndexQuery, IndexRange};
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
+use crate::wasm::readmodel_pending as pending;
 use crate::wasm::ready::Ready;
+use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 /// A read model's definition, as the follower uses it.
@@ -54,6 +56,8 @@ pub(crate) struct Shared {
 #[wasm_bindgen]
 pub struct ReadModel {
     store: Rc<Backend>,
+    routed: Rc<Routed>,
+    upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -77,7 +81,7 @@ pub(crate) fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
 
 /// Builds the read model from its definition and starts it in the background.
 pub(crate) fn define(
-    store: Rc<Backend>,
+    routed: Rc<Routed>,
     upcasters: Upcasters,
     options: &JsValue,
 ) -> Result<ReadModel> {
@@ -121,7 +125,9 @@ pub(crate) fn define(
         },
     };
     let rm = ReadModel {
-        store,
+        store: routed.raw().clone(),
+        routed,
+        upcasters: upcasters.clone(),
         def: Rc::new(def),
         shared: Rc::new(RefCell::new(Shared::default())),
         ready: Ready::default(),
@@ -199,9 +205,19 @@ impl ReadModel {
     /// One record by key (`undefined` if absent).
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
     pub fn get(&self, key: &str) -> Promise {
-        let (store, name, key) = (self.store.clone(), self.def.name.clone(), key.to_owned());
+        let (store, routed, def, upcasters, key) = (
+            self.store.clone(),
+            self.routed.clone(),
+            self.def.clone(),
+            self.upcasters.clone(),
+            key.to_owned(),
+        );
         to_promise(async move {
-            let rec = store.record(&name, &key).await.map_err(to_js)?;
+            let run = async {
+                let writes = pending::pending_writes(&routed, &store, &upcasters, &def).await?;
+                pending::get(&store, &def, &writes, &key).await
+            };
+            let rec = run.await.map_err(to_js)?;
             match rec {
                 None => Ok(JsValue::UNDEFINED),
                 Some(j) => js_sys::JSON::parse(j.as_str()),
@@ -235,10 +251,19 @@ impl ReadModel {
                 reverse,
             })
         })();
-        let (store, name) = (self.store.clone(), self.def.name.clone());
+        let (store, routed, def, upcasters) = (
+            self.store.clone(),
+            self.routed.clone(),
+            self.def.clone(),
+            self.upcasters.clone(),
+        );
         to_promise(async move {
             let query = parsed.map_err(to_js)?;
-            let rows = store.query_records(&name, &query).await.map_err(to_js)?;
+            let run = async {
+                let writes = pending::pending_writes(&routed, &store, &upcasters, &def).await?;
+                pending::query(&store, &def, &writes, &query).await
+            };
+            let rows = run.await.map_err(to_js)?;
             parse_values(rows).map_err(to_js)
         })
     }

@@ -1,5 +1,5 @@
 //! The background follower of a read model: reads pages of events, runs the JavaScript
-//! handlers over each (`js/readmodel.js`) and commits the page's writes together with the
+//! handlers over each (`js/bindings.js`) and commits the page's writes together with the
 //! checkpoint, until caught up; then waits for new events.
 
 use std::cell::RefCell;
@@ -23,7 +23,7 @@ use crate::wasm::readmodel::{index_key, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
 use crate::wasm::upcast::Upcasters;
 
-#[wasm_bindgen(module = "/src/wasm/js/readmodel.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = applyHandlers)]
     fn apply_handlers(
@@ -109,31 +109,16 @@ enum Step {
     Failed(Position, Error),
 }
 
-/// Handles one page of events and commits its writes with the checkpoint.
-async fn page(
+/// Runs the definition's handlers over `events` against the stored records: the writes of
+/// the events handled, how many were handled, and what a throwing handler threw (undefined
+/// when none threw).
+pub(crate) async fn run_handlers(
     store: &Rc<Backend>,
     upcasters: &Upcasters,
     def: &Definition,
-    after: Position,
-) -> Result<Step> {
-    let head = store.head().await?;
-    let options = ReadAllOptions {
-        after,
-        limit: Some(PAGE),
-        filter: def.filter.clone(),
-    };
-    let events = store.read_all(&options).await?;
-    if events.is_empty() {
-        if head > after {
-            let json = checkpoint_json(def, head)?;
-            store
-                .commit_records(&def.name, Vec::new(), &state_key(&def.name), json)
-                .await?;
-            return Ok(Step::Advanced(head));
-        }
-        return Ok(Step::CaughtUp);
-    }
-    let parsed = upcasters.to_js(&events)?;
+    events: &[crate::core::event::RecordedEvent],
+) -> Result<(Vec<RecordWrite>, usize, JsValue)> {
+    let parsed = upcasters.to_js(events)?;
     let loader = {
         let (store, name) = (store.clone(), def.name.clone());
         Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
@@ -161,6 +146,34 @@ async fn page(
         .unwrap_or(0.0) as usize;
     let thrown = Reflect::get(&out, &"error".into()).unwrap_or(JsValue::UNDEFINED);
     let writes = writes_from_js(&out)?;
+    Ok((writes, applied, thrown))
+}
+
+/// Handles one page of events and commits its writes with the checkpoint.
+async fn page(
+    store: &Rc<Backend>,
+    upcasters: &Upcasters,
+    def: &Definition,
+    after: Position,
+) -> Result<Step> {
+    let head = store.head().await?;
+    let options = ReadAllOptions {
+        after,
+        limit: Some(PAGE),
+        filter: def.filter.clone(),
+    };
+    let events = store.read_all(&options).await?;
+    if events.is_empty() {
+        if head > after {
+            let json = checkpoint_json(def, head)?;
+            store
+                .commit_records(&def.name, Vec::new(), &state_key(&def.name), json)
+                .await?;
+            return Ok(Step::Advanced(head));
+        }
+        return Ok(Step::CaughtUp);
+    }
+    let (writes, applied, thrown) = run_handlers(store, upcasters, def, &events).await?;
     let checkpoint = match (applied, thrown.is_undefined()) {
         (_, true) if events.len() < PAGE => events.last().map_or(head, |l| l.position.max(head)),
         (_, true) => events.last().map_or(after, |l| l.position),

@@ -153,7 +153,7 @@ export type ErrorCode =
   | "WRONG_EXPECTED_VERSION" | "EVENT_ID_CONFLICT" | "INVALID_INPUT" | "DECIDER_REJECTED"
   | "QUOTA_EXCEEDED" | "STORE_CLOSED" | "CORRUPT_DATA" | "SCHEMA_TOO_NEW" | "STORAGE_ERROR"
   | "UNSUPPORTED" | "EVOLVE_FAILED" | "SYNC_CONFLICT" | "UNAUTHORIZED" | "FORBIDDEN" | "PROTOCOL_ERROR" | "NETWORK"
-  | "HANDLER_NOT_FOUND" | "HANDLER_FAILED" | "HANDLER_TIMEOUT";
+  | "CHECKPOINT_MISMATCH" | "HANDLER_NOT_FOUND" | "HANDLER_FAILED" | "HANDLER_TIMEOUT";
 
 /** The error every eventfold call rejects with. Fields beyond `code` depend on the code. */
 export interface EventfoldError extends Error {

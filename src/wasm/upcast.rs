@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::wasm::convert::recorded_to_js;
 use crate::wasm::error::message_of;
 
-#[wasm_bindgen(module = "/src/wasm/js/fold.js")]
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = upcastEvents, catch)]
     fn upcast_events(upcasters: &Map, events: &JsValue) -> std::result::Result<JsValue, JsValue>;

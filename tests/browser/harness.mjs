@@ -2,7 +2,7 @@
 // built package from /pkg/ exactly as an app would) and Debian Chromium driven by
 // playwright-core with an on-disk profile (launchPersistentContext: IndexedDB is durable, as
 // for a user; a plain newContext() would keep it in memory).
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
@@ -17,9 +17,14 @@ const TYPES = {
 export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-/** Serves the repository root on 127.0.0.1 at a free port. */
-export async function serve() {
+/**
+ * Serves the repository root on 127.0.0.1 at a free port. With `{ api: () => url }`, requests
+ * to `/v1/…` are passed through (streamed, bytes unchanged) to that eventfold-server, so pages
+ * reach the sync server on their own origin.
+ */
+export async function serve({ api } = {}) {
   const server = createServer((req, res) => {
+    if (api && req.url.startsWith("/v1/")) return pass(api(), req, res);
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
     const file = join(root, path.endsWith("/") ? `${path}index.html` : path);
     if (!file.startsWith(root)) return res.writeHead(403).end();
@@ -34,6 +39,19 @@ export async function serve() {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${server.address().port}`;
   return { url, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Streams `req` to the server at `target` and its answer back. */
+function pass(target, req, res) {
+  const t = new URL(target);
+  const out = request({ host: t.hostname, port: t.port, method: req.method, path: req.url,
+    headers: { ...req.headers, host: t.host } }, (answer) => {
+    res.writeHead(answer.statusCode, answer.headers);
+    answer.pipe(res);
+  });
+  out.on("error", () => res.destroy());
+  res.on("close", () => out.destroy());
+  req.pipe(out);
 }
 
 /** A fresh on-disk Chromium profile directory; `remove()` deletes it. */

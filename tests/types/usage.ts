@@ -78,6 +78,18 @@ export async function cqrs(store: EventStore): Promise<number> {
   return done.version + past.version + rows.length + (view.state as number);
 }
 
+import type { Sync, SyncStatus, RejectedCommand } from "eventfold";
+
+export function syncUsage(store: EventStore): number {
+  const sync: Sync = store.sync({ url: "http://127.0.0.1:8787", token: "t", scope: ["order-"], conflicts: { order: "rebase" } });
+  sync.onRejected((r: RejectedCommand) => r.error.code === "DECIDER_REJECTED");
+  const off = sync.onStatus((s: SyncStatus) => s.pending + s.checkpoint);
+  off();
+  // @ts-expect-error an unknown strategy
+  store.sync({ url: "http://127.0.0.1:8787", conflicts: "merge" });
+  return sync.status.pending;
+}
+
 import type {
   Bus, CommandContext, CommandMiddleware, DeadLetter, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
 } from "eventfold";

@@ -101,6 +101,39 @@ impl StateStore for IndexedDbStore {
         })
         .await
     }
+
+    /// The read, the compare and the write happen in one readwrite transaction, which
+    /// IndexedDB serializes against every other tab's writes to the state store.
+    async fn swap_state(
+        &self,
+        key: &str,
+        expected: Option<&Json>,
+        new: Option<Json>,
+    ) -> Result<bool> {
+        let inner = &self.inner;
+        let tx = inner.transaction_on(&[STATE], IdbTransactionMode::Readwrite)?;
+        let done = TxDone::new(&tx);
+        let os = tx.object_store(STATE).map_err(|e| inner.js_error(e))?;
+        let js_key = JsValue::from_str(key);
+        let req = Request::from_call(os.get(&js_key)).map_err(|e: DomError| inner.dom_error(e))?;
+        let current = req.await.map_err(|e| inner.dom_error(e))?;
+        if current.as_string().as_deref() != expected.map(Json::as_str) {
+            let _ = tx.abort();
+            return Ok(false);
+        }
+        let write = match &new {
+            Some(value) => os.put_with_key(&JsValue::from_str(value.as_str()), &js_key),
+            None => os.delete(&js_key),
+        };
+        if let Err(e) = write {
+            let _ = tx.abort();
+            return Err(inner.js_error(e));
+        }
+        #[allow(deprecated)] // see write_tx
+        let _ = tx.commit();
+        done.await.map_err(|e| inner.dom_error(e))?;
+        Ok(true)
+    }
 }
 
 fn record_js(model: &str, key: &str, value: &Json, entries: &[(String, IndexKey)]) -> JsValue {

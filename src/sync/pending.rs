@@ -1,0 +1,256 @@
+//! The pending events of a synced store: appended locally, not yet confirmed by the server.
+//!
+//! They live in one state record (`$sync/pending`), changed only by compare-and-swap, so every
+//! tab of a browser store appends to and confirms the same set without losing an update. Each
+//! stream remembers its `base`: the confirmed version its pending events were made on, which
+//! is the `expectedVersion` of the push. Pending events are small in number (offline edits),
+//! so one record is cheap; its size is bounded by what an app does offline.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::append::{plan_append, AppendPlan, AppendResult};
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version};
+use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
+use crate::error::Result;
+
+/// The state key holding the pending set.
+pub const PENDING_KEY: &str = "$sync/pending";
+
+/// One pending event and what is needed to replay or re-place it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    /// The event, with the id it keeps for life (the push idempotency key).
+    pub event: NewEvent,
+    /// Local append order across all streams.
+    pub seq: u64,
+    /// The local append (events appended together share it).
+    pub batch: u64,
+    /// When it was appended locally.
+    pub timestamp: Timestamp,
+    /// The command that decided it (aggregates), for rebase; only on the batch's first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Json>,
+}
+
+/// A stream's pending events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingStream {
+    /// The confirmed version the events were made on.
+    pub base: Version,
+    /// The events, in append order.
+    pub events: Vec<PendingEvent>,
+    /// Set under the `manual` strategy when the server's stream moved past `base`: the
+    /// server's version. Held streams are not pushed until the app resolves them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Version>,
+}
+
+/// Every pending event of a store.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingSet {
+    /// The next `seq`/`batch` number.
+    #[serde(default)]
+    pub next_seq: u64,
+    /// Pending events by stream.
+    #[serde(default)]
+    pub streams: BTreeMap<String, PendingStream>,
+    /// Batches taken out of `streams` by a rebase and not decided again yet, by stream. A
+    /// rebase interrupted by a closed tab resumes from here; each batch leaves this list in
+    /// the same write that stores its re-decided events, so none runs twice.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rebasing: BTreeMap<String, Vec<PendingBatch>>,
+}
+
+/// A run of pending events appended together (one `append`), as a rebase replays them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingBatch {
+    /// The events.
+    pub events: Vec<NewEvent>,
+    /// The command that decided them, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Json>,
+}
+
+impl PendingSet {
+    /// The number of pending events.
+    pub fn len(&self) -> usize {
+        let rebasing: usize = self
+            .rebasing
+            .values()
+            .flatten()
+            .map(|b| b.events.len())
+            .sum();
+        self.streams.values().map(|s| s.events.len()).sum::<usize>() + rebasing
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty() && self.rebasing.is_empty()
+    }
+
+    /// Removes the first batch waiting for a rebase on `stream`.
+    pub fn pop_rebasing(&mut self, stream: &StreamId) -> Option<PendingBatch> {
+        let list = self.rebasing.get_mut(stream.as_str())?;
+        let first = (!list.is_empty()).then(|| list.remove(0));
+        if list.is_empty() {
+            self.rebasing.remove(stream.as_str());
+        }
+        first
+    }
+
+    /// The stream's pending events as the stream shows them: after the `confirmed` version,
+    /// at position 0 (not placed in the global log yet).
+    pub fn recorded(&self, stream: &StreamId, confirmed: Version) -> Vec<RecordedEvent> {
+        let Some(pending) = self.streams.get(stream.as_str()) else {
+            return Vec::new();
+        };
+        pending
+            .events
+            .iter()
+            .zip(1..)
+            .map(|(p, i)| RecordedEvent {
+                id: p.event.id.clone(),
+                stream: stream.clone(),
+                event_type: p.event.event_type.clone(),
+                data: p.event.data.clone(),
+                metadata: p.event.metadata.clone(),
+                version: Version(confirmed.0 + i),
+                position: Position(0),
+                timestamp: p.timestamp,
+            })
+            .collect()
+    }
+
+    /// The number of events pending on `stream`.
+    pub fn count(&self, stream: &StreamId) -> u64 {
+        self.streams
+            .get(stream.as_str())
+            .map_or(0, |s| s.events.len() as u64)
+    }
+
+    /// Appends a validated batch to `stream`, whose confirmed version is `confirmed`; the
+    /// tentative version checked against `expected` is `confirmed` + the events pending.
+    /// A batch already pending at that place is an idempotent retry.
+    ///
+    /// # Errors
+    /// `WRONG_EXPECTED_VERSION` and `EVENT_ID_CONFLICT`, as a store's append.
+    pub fn append(
+        &mut self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        confirmed: Version,
+        command: Option<Json>,
+        now: Timestamp,
+    ) -> Result<AppendResult> {
+        let current = Version(confirmed.0 + self.count(stream));
+        let shown = self.recorded(stream, confirmed);
+        let existing: Vec<Option<RecordedEvent>> = events
+            .iter()
+            .map(|e| shown.iter().find(|r| r.id == e.id).cloned())
+            .collect();
+        match plan_append(stream, &events, expected, current, &existing)? {
+            AppendPlan::AlreadyAppended(result) => Ok(result),
+            AppendPlan::Write { first_version } => {
+                let batch = self.next_seq;
+                let entry = self
+                    .streams
+                    .entry(stream.as_str().to_owned())
+                    .or_insert_with(|| PendingStream {
+                        base: confirmed,
+                        ..PendingStream::default()
+                    });
+                let count = events.len() as u64;
+                let mut command = command;
+                for event in events {
+                    entry.events.push(PendingEvent {
+                        event,
+                        seq: self.next_seq,
+                        batch,
+                        timestamp: now,
+                        command: command.take(),
+                    });
+                    self.next_seq += 1;
+                }
+                Ok(AppendResult {
+                    version: Version(first_version.0 + count - 1),
+                    position: Position(0),
+                })
+            }
+        }
+    }
+
+    /// Takes the stream's events out of the set, grouped by the append that made them.
+    pub fn take_batches(&mut self, stream: &StreamId) -> Vec<PendingBatch> {
+        let Some(pending) = self.streams.remove(stream.as_str()) else {
+            return Vec::new();
+        };
+        let mut batches: Vec<(u64, PendingBatch)> = Vec::new();
+        for p in pending.events {
+            match batches.last_mut() {
+                Some((b, batch)) if *b == p.batch => batch.events.push(p.event),
+                _ => batches.push((
+                    p.batch,
+                    PendingBatch {
+                        events: vec![p.event],
+                        command: p.command,
+                    },
+                )),
+            }
+        }
+        batches.into_iter().map(|(_, b)| b).collect()
+    }
+}
+
+/// What [`PendingSet::reconcile`] found for a stream after the confirmed log moved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconciled {
+    /// Nothing pending on the stream any more (all confirmed, or nothing was).
+    Clear,
+    /// Still pending, on the right base: ready to push.
+    Ready,
+    /// The server's stream moved past the base with other events: a conflict to resolve.
+    Conflict {
+        /// The confirmed version now.
+        actual: Version,
+    },
+}
+
+impl PendingSet {
+    /// Drops the stream's pending events that the confirmed log now holds (matched by id,
+    /// from the base on) and says what is left. `confirmed_after_base` are the confirmed
+    /// events after the stream's base, `confirmed` its confirmed version.
+    pub fn reconcile(
+        &mut self,
+        stream: &StreamId,
+        confirmed_after_base: &[RecordedEvent],
+        confirmed: Version,
+    ) -> Reconciled {
+        let Some(pending) = self.streams.get_mut(stream.as_str()) else {
+            return Reconciled::Clear;
+        };
+        let matched = pending
+            .events
+            .iter()
+            .zip(confirmed_after_base)
+            .take_while(|(p, c)| p.event.id == c.id)
+            .count();
+        pending.events.drain(..matched);
+        pending.base = Version(pending.base.0 + matched as u64);
+        if pending.events.is_empty() {
+            self.streams.remove(stream.as_str());
+            return Reconciled::Clear;
+        }
+        if confirmed > pending.base {
+            return Reconciled::Conflict { actual: confirmed };
+        }
+        Reconciled::Ready
+    }
+}
+
+#[cfg(test)]
+#[path = "pending_tests.rs"]
+mod tests;

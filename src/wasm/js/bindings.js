@@ -1,0 +1,567 @@
+// The JavaScript half of the bindings: every function the wasm side imports lives in this one
+// module, in sections (encode, read path, folds, read models, sync, buses). One module on
+// purpose: a page loading the package without a bundler fetches one file instead of one per
+// concern, and headless test runs stay reliable (the test runner's HTTP server, tiny_http 0.12,
+// strands a connection when a page opens more than four at once: see docs/testing.md).
+
+// ---------------------------------------------------------------------------------------------
+// encode
+// ---------------------------------------------------------------------------------------------
+// Validation and encoding of events on their way into the engine. Runs in JavaScript so that
+// payloads cross the wasm boundary as one JSON text each (native JSON.stringify), never
+// field by field. Throws TypeError with the path of the first bad value.
+
+function fail(path, what) {
+  throw new TypeError(`${path} ${what}`);
+}
+
+function isPlainObject(v) {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+// JSON.stringify with a replacer that rejects what JSON cannot represent faithfully:
+// functions, symbols, BigInt, NaN/±Infinity, undefined in arrays, and objects that are not
+// plain (Date, Map, Set, class instances, typed arrays), which JSON would silently change.
+// Cycles are reported by JSON.stringify itself. Undefined object properties are omitted, as
+// JSON does.
+function toJson(value, path) {
+  const replacer = function (key, v) {
+    const original = this[key];
+    const where = key === "" ? path : `${path}, at key ${JSON.stringify(key)},`;
+    switch (typeof original) {
+      case "function":
+        return fail(where, "is a function, which is not JSON");
+      case "symbol":
+        return fail(where, "is a symbol, which is not JSON");
+      case "bigint":
+        return fail(where, "is a BigInt, which is not JSON (store it as a string)");
+      case "number":
+        if (!Number.isFinite(original)) fail(where, `is ${original}, which is not JSON`);
+        return v;
+      case "undefined":
+        if (Array.isArray(this)) fail(where, "is undefined inside an array, which is not JSON");
+        return v;
+      case "object":
+        if (original !== null && !Array.isArray(original) && !isPlainObject(original)) {
+          const name = original.constructor?.name ?? "object";
+          fail(where, `is a ${name}, which is not a plain JSON object`);
+        }
+        return v;
+      default:
+        return v;
+    }
+  };
+  try {
+    return JSON.stringify(value, replacer);
+  } catch (e) {
+    if (e instanceof TypeError && /circular/i.test(e.message)) fail(path, "contains a cycle, which is not JSON");
+    throw e;
+  }
+}
+
+/**
+ * Validates an array of event inputs and returns a flat array of strings:
+ * [id0, type0, dataJson0, metadataJson0, id1, ...]. Missing ids are generated.
+ */
+export function encodeEvents(events) {
+  if (!Array.isArray(events)) fail("events", "must be an array of events");
+  const out = new Array(events.length * 4);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const at = `events[${i}]`;
+    if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, "must be an object");
+    let id = e.id;
+    if (id === undefined) id = crypto.randomUUID();
+    else if (typeof id !== "string") fail(`${at}.id`, "must be a UUID string");
+    if (typeof e.type !== "string") fail(`${at}.type`, "must be a non-empty string");
+    const metadata = e.metadata === undefined ? {} : e.metadata;
+    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+      fail(`${at}.metadata`, "must be a plain object");
+    }
+    out[i * 4] = id;
+    out[i * 4 + 1] = e.type;
+    out[i * 4 + 2] = toJson(e.data === undefined ? null : e.data, `${at}.data`);
+    out[i * 4 + 3] = toJson(metadata, `${at}.metadata`);
+  }
+  return out;
+}
+
+/** A state (or any value) as JSON text, with the same checks as event data. */
+export function encodeJson(value, path) {
+  return toJson(value === undefined ? null : value, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// collect
+// ---------------------------------------------------------------------------------------------
+// The JavaScript read path of the IndexedDB store: each chunk record keeps its events as one
+// JSON text in exactly the shape JavaScript sees, so a read is one native JSON.parse per record
+// and a filter loop here, with no decoding in wasm and no conversion back.
+
+/**
+ * Appends to `out` the events of `records` after `after` that pass the filter (stream
+ * `prefixes`, `types` or null), until `out` holds `limit`. Returns -1, or the index of a
+ * record whose text does not fit its header (with the reason in `problem[0]`).
+ */
+export function collectEvents(records, after, limit, prefixes, types, out, problem) {
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    let events;
+    try {
+      events = JSON.parse(record.e);
+    } catch (e) {
+      problem[0] = `field e is not JSON: ${e.message}`;
+      return r;
+    }
+    if (!Array.isArray(events) || events.length !== record.n || events.at(-1)?.position !== record.p) {
+      problem[0] = `field e does not hold the ${record.n} events its header says`;
+      return r;
+    }
+    for (const e of events) {
+      if (e.position <= after) continue;
+      if (prefixes.length > 0 && !prefixes.some((p) => e.stream.startsWith(p))) continue;
+      if (types !== null && !types.includes(e.type)) continue;
+      out.push(e);
+      if (out.length >= limit) return -1;
+    }
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fold
+// ---------------------------------------------------------------------------------------------
+// Folds run in JavaScript over a batch parsed once, so user `evolve` functions are called
+// without a wasm boundary crossing per event.
+
+/**
+ * Applies `evolve` to each event in order. Returns [state, applied, error]: on a throwing
+ * evolve, the state after the events before it, their count, and what was thrown.
+ */
+export function foldEvents(evolve, state, events) {
+  let i = 0;
+  try {
+    for (; i < events.length; i++) state = evolve(state, events[i]);
+    return [state, i, undefined];
+  } catch (e) {
+    return [state, i, e];
+  }
+}
+
+/**
+ * Applies registered upcasters to parsed events, in place. `upcasters` maps an event type to a
+ * Map from schema version (metadata.schemaVersion, 1 when absent) to a function returning the
+ * event one version up ({ type?, data, metadata? }); the engine stamps the new schemaVersion.
+ */
+export function upcastEvents(upcasters, events) {
+  for (let i = 0; i < events.length; i++) {
+    let e = events[i];
+    for (let steps = 0; ; steps++) {
+      const from = Number.isInteger(e.metadata?.schemaVersion) ? e.metadata.schemaVersion : 1;
+      const step = upcasters.get(e.type)?.get(from);
+      if (!step) break;
+      if (steps > 64) throw new TypeError(`upcasters of ${events[i].type} loop`);
+      const up = step(e);
+      if (up === null || typeof up !== "object") {
+        throw new TypeError(`the upcaster of ${e.type} v${from} must return an event object`);
+      }
+      const type = up.type === undefined ? e.type : up.type;
+      if (typeof type !== "string" || type === "") {
+        throw new TypeError(`the upcaster of ${e.type} v${from} returned a bad type`);
+      }
+      const metadata = { ...(up.metadata ?? e.metadata), schemaVersion: from + 1 };
+      e = { ...e, type, data: up.data === undefined ? null : up.data, metadata };
+    }
+    events[i] = e;
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------
+// readmodel
+// ---------------------------------------------------------------------------------------------
+// Runs read model handlers over a parsed batch of events. Each handler gets the event and a
+// small write API; writes are buffered (and visible to later gets in the batch) until the
+// engine commits them together with the checkpoint. A throwing handler's writes are undone.
+
+function indexEntries(indexes, value, key) {
+  const out = [];
+  for (const name of indexes) {
+    const v = value?.[name];
+    if (v === undefined || v === null) continue;
+    if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) out.push([name, v]);
+    else throw new TypeError(`record ${key}: index field ${name} must be a string or a finite number`);
+  }
+  return out;
+}
+
+function checkKey(key) {
+  if (typeof key === "number" && Number.isFinite(key)) return String(key);
+  if (typeof key !== "string" || key === "") throw new TypeError("a record key must be a non-empty string");
+  return key;
+}
+
+/**
+ * Applies `handlers[event.type](event, rm)` to each event in order. `load(key)` resolves to a
+ * stored record's JSON text (or undefined). Returns { writes: [[key, json|null, entries]],
+ * applied, error }: on a throwing handler, the writes of the events before it.
+ */
+export async function applyHandlers(handlers, indexes, events, load) {
+  const overlay = new Map(); // key -> { json, entries } | null (deleted)
+  let undo = null;
+  const read = async (key) => {
+    key = checkKey(key);
+    if (overlay.has(key)) {
+      const w = overlay.get(key);
+      return w === null ? undefined : JSON.parse(w.json);
+    }
+    const json = await load(key);
+    return json === undefined ? undefined : JSON.parse(json);
+  };
+  const write = (key, entry) => {
+    if (!undo.has(key)) undo.set(key, overlay.has(key) ? overlay.get(key) : undefined);
+    overlay.set(key, entry);
+  };
+  const rm = {
+    get: read,
+    put(key, value) {
+      key = checkKey(key);
+      if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        throw new TypeError(`record ${key} must be a plain object`);
+      }
+      write(key, { json: encodeJson(value, `record ${key}`), entries: indexEntries(indexes, value, key) });
+    },
+    async update(key, fn) {
+      const next = await fn(await read(key));
+      if (next === undefined) rm.delete(key);
+      else rm.put(key, next);
+      return next;
+    },
+    delete(key) {
+      write(checkKey(key), null);
+    },
+  };
+  let applied = 0;
+  let error;
+  for (const event of events) {
+    const handler = handlers[event.type];
+    undo = new Map();
+    try {
+      if (typeof handler === "function") {
+        const r = handler(event, rm);
+        if (r && typeof r.then === "function") await r;
+      }
+    } catch (e) {
+      for (const [key, prev] of undo) {
+        if (prev === undefined) overlay.delete(key);
+        else overlay.set(key, prev);
+      }
+      error = e;
+      break;
+    }
+    applied++;
+  }
+  const writes = [];
+  for (const [key, w] of overlay) writes.push([key, w === null ? null : w.json, w === null ? [] : w.entries]);
+  return { writes, applied, error };
+}
+
+// ---------------------------------------------------------------------------------------------
+// sync
+// ---------------------------------------------------------------------------------------------
+// The browser side of `store.sync()`: HTTP requests for the Rust sync client, and the driver
+// that decides when to sync (now(), start(): live notifications, retry with backoff, back
+// online), elects one syncing tab per store (Web Locks) and tells the app what happens.
+
+/** One protocol request. Never throws: `{ network }` when the server could not be reached. */
+export async function syncRequest(url, token, path, body) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(url + path, { method: "POST", headers, body });
+  } catch (e) {
+    return { network: String(e?.message ?? e) };
+  }
+  try {
+    return { status: res.status, text: await res.text() };
+  } catch (e) {
+    return { network: `connection lost while reading the answer: ${e?.message ?? e}` };
+  }
+}
+
+// Errors that retrying cannot fix: the token is refused, or the server speaks another protocol
+// version (docs/sync-protocol.md §11: stop syncing and report; pending events are kept).
+const fatal = (e) =>
+  e?.code === "UNAUTHORIZED" || e?.code === "FORBIDDEN" ||
+  (e?.code === "PROTOCOL_ERROR" && /unsupported protocol version/.test(e.message));
+
+const call = (fns, value) => {
+  for (const f of fns) {
+    try {
+      f(value);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+};
+
+/** The `Sync` object `store.sync()` returns. */
+export function createSync(engine, options) {
+  const url = options.url;
+  const lockName = `eventfold-sync:${options.storeName ?? url}`;
+  const interval = options.pollIntervalMs ?? 30000;
+  const onStatus = new Set();
+  const onRejected = new Set();
+  const onConflict = new Set();
+  const status = {
+    pending: 0, checkpoint: 0, online: false, syncing: false, leader: false,
+    lastSync: null, lastError: null, held: [],
+  };
+  let running = false;
+  let inFlight = null;
+  let wake = null;
+  let dirty = false; // work arrived while no one was sleeping
+  let live = null;
+  const snapshot = () => ({ ...status, held: status.held.slice() });
+  const emit = () => call(onStatus, snapshot());
+  const kick = () => {
+    dirty = true;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const refresh = async () => {
+    try {
+      Object.assign(status, await engine.status());
+      emit();
+    } catch {
+      // The store closed; nothing to report.
+    }
+  };
+  const channel =
+    typeof BroadcastChannel === "function" && options.storeName
+      ? new BroadcastChannel(lockName)
+      : null;
+  if (channel) {
+    channel.onmessage = () => {
+      engine.pendingChangedElsewhere();
+      refresh();
+      kick();
+    };
+  }
+  engine.onPendingChange(() => {
+    channel?.postMessage("pending");
+    refresh();
+    kick();
+  });
+  engine.setOnRejected((rejected) => call(onRejected, rejected));
+
+  async function runOnce() {
+    status.syncing = true;
+    emit();
+    try {
+      const report = await engine.syncOnce();
+      status.online = true;
+      status.lastSync = Date.now();
+      status.lastError = null;
+      for (const held of report.held) call(onConflict, held);
+      return report;
+    } catch (e) {
+      status.lastError = e;
+      if (e?.code === "NETWORK") status.online = false;
+      throw e;
+    } finally {
+      status.syncing = false;
+      await refresh();
+    }
+  }
+
+  const sleep = (ms) =>
+    new Promise((resolve) => {
+      if (dirty) {
+        dirty = false;
+        return resolve();
+      }
+      const t = setTimeout(() => kick(), ms);
+      wake = () => {
+        clearTimeout(t);
+        dirty = false;
+        resolve();
+      };
+    });
+
+  function openLive() {
+    if (typeof EventSource !== "function") return;
+    const q = options.token ? `?token=${encodeURIComponent(options.token)}` : "";
+    live = new EventSource(`${url}/v1/live${q}`);
+    live.addEventListener("head", (ev) => {
+      try {
+        if (JSON.parse(ev.data).head > status.checkpoint) kick();
+      } catch {
+        // A malformed notification only costs a poll.
+      }
+    });
+  }
+
+  async function loop() {
+    let backoff = 0;
+    status.leader = true;
+    emit();
+    openLive();
+    const online = () => kick();
+    globalThis.addEventListener?.("online", online);
+    try {
+      while (running) {
+        try {
+          await sync.now();
+          backoff = 0;
+        } catch (e) {
+          if (fatal(e)) {
+            running = false;
+            break;
+          }
+          backoff = Math.min(30000, backoff ? backoff * 2 : 500);
+        }
+        if (!running) break;
+        await sleep(backoff || interval);
+      }
+    } finally {
+      globalThis.removeEventListener?.("online", online);
+      live?.close();
+      live = null;
+      status.leader = false;
+      emit();
+    }
+  }
+
+  const sync = {
+    /** Pushes pending events and pulls new ones now; resolves to what it did. */
+    now() {
+      inFlight ??= runOnce().finally(() => {
+        inFlight = null;
+      });
+      return inFlight;
+    },
+    /** Keeps syncing in the background, in one tab of this store at a time. */
+    start() {
+      if (running) return;
+      running = true;
+      if (globalThis.navigator?.locks) {
+        navigator.locks.request(lockName, () => (running ? loop() : undefined));
+      } else {
+        loop();
+      }
+    },
+    /** Stops background syncing (a sync in flight finishes). */
+    stop() {
+      running = false;
+      kick();
+    },
+    /** The latest status: `{ pending, checkpoint, online, syncing, leader, lastSync, lastError, held }`. */
+    get status() {
+      return snapshot();
+    },
+    /** Calls `callback(status)` on every change; returns a function that unsubscribes. */
+    onStatus(callback) {
+      onStatus.add(callback);
+      return () => onStatus.delete(callback);
+    },
+    /** Calls `callback({ stream, command, events, error })` for each pending command or
+     * event dropped for good (a rebase found the command rejected, a discard, a refusal). */
+    onRejected(callback) {
+      onRejected.add(callback);
+      return () => onRejected.delete(callback);
+    },
+    /** Calls `callback({ stream, actual })` for streams held by the manual strategy. */
+    onConflict(callback) {
+      onConflict.add(callback);
+      return () => onConflict.delete(callback);
+    },
+    /** Resolves a held stream: "append" | "rebase" | "discard". */
+    async resolve(stream, how) {
+      const dropped = await engine.resolve(stream, how);
+      await refresh();
+      return dropped;
+    },
+    /** The pending events, in local append order. */
+    pending() {
+      return engine.pending();
+    },
+  };
+  refresh();
+  return sync;
+}
+
+// ---------------------------------------------------------------------------------------------
+// buses
+// ---------------------------------------------------------------------------------------------
+// JavaScript glue of the buses and workers: calling user handlers (a synchronous throw becomes
+// a rejection), timers, ids, and the Web Locks leader election that lets exactly one tab run
+// the side-effect handlers and sagas of a database.
+
+/** Calls `fn(...args)` and always returns a promise (a synchronous throw rejects it). */
+export function invoke(fn, a, b, c) {
+  try {
+    return Promise.resolve(fn(a, b, c));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Calls `fn(...args)` synchronously; returns [value] or [undefined, thrown]. */
+export function attempt(fn, a, b) {
+  try {
+    return [fn(a, b)];
+  } catch (e) {
+    return [undefined, e === undefined ? new Error("undefined was thrown") : e];
+  }
+}
+
+/** A promise resolved after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 2147483647)));
+}
+
+/** A random UUID. */
+export function randomId() {
+  return crypto.randomUUID();
+}
+
+/**
+ * Runs `onAcquire()` once this tab holds the Web Lock `name` (exclusive across the tabs and
+ * workers of the origin), and holds it until `release()` is called or the tab closes, when a
+ * waiting tab gets it. Without Web Locks (Node, Deno, workers without `navigator.locks`),
+ * `onAcquire` runs at once. Returns the release function.
+ */
+export function lead(name, onAcquire) {
+  const locks = globalThis.navigator?.locks;
+  if (!locks || typeof locks.request !== "function") {
+    onAcquire();
+    return () => {};
+  }
+  const abort = new AbortController();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  locks.request(name, { signal: abort.signal }, () => {
+    onAcquire();
+    return held;
+  }).catch(() => {});
+  return () => {
+    abort.abort();
+    release();
+  };
+}
+
+/**
+ * Gives a handler context its `dispatch(command)`: `send(ctx, command, n, cause)` with `n` the
+ * number of this call within the context (1, 2, ...), so the commands a handler sends get the
+ * same derived ids each time it runs. One `send` serves every context of a bus.
+ */
+export function bindDispatch(ctx, send, cause) {
+  let n = 0;
+  Object.defineProperty(ctx, "dispatch", { value: (command) => send(ctx, command, ++n, cause), enumerable: false });
+}

@@ -1,0 +1,94 @@
+//! TypeScript declarations of `store.sync()`'s options and of the `Sync` object it returns.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SYNC_TYPES: &'static str = r#"
+/** How pending events of a stream are reconciled with the server's newer events. */
+export type ConflictStrategy = "rebase" | "append" | "manual";
+
+/** Options of `store.sync()`. */
+export interface SyncOptions {
+  /** The eventfold-server, e.g. `"http://127.0.0.1:8787"`. */
+  url: string;
+  /** Bearer token (see the server's `--tokens`). */
+  token?: string;
+  /** Stream prefixes to sync (all streams by default). Appends to these streams become pending. */
+  scope?: string[];
+  /** One strategy for all, or one per aggregate name (default `"rebase"`; `"rebase"` re-places events that no aggregate decided). */
+  conflicts?: ConflictStrategy | Record<string, ConflictStrategy>;
+  /** How often `start()` checks the server when nothing else wakes it (default 30 000 ms). */
+  pollIntervalMs?: number;
+  /** Events asked per pull request (default 1000; the reference server serves at most 5000 and clamps larger asks). */
+  pullLimit?: number;
+}
+
+/** A stream held by the `manual` strategy: the server is at `actual`. */
+export interface HeldStream {
+  stream: string;
+  actual: number;
+}
+
+/** What `sync.status` reports. */
+export interface SyncStatus {
+  /** Events appended locally and not confirmed by the server yet. */
+  pending: number;
+  /** The server position this store has pulled up to. */
+  checkpoint: number;
+  /** Whether the last exchange reached the server. */
+  online: boolean;
+  /** Whether an exchange is running now. */
+  syncing: boolean;
+  /** Whether this tab is the one syncing in the background (`start()`). */
+  leader: boolean;
+  /** When the last exchange succeeded (Unix ms). */
+  lastSync: number | null;
+  /** The last exchange's error (`NETWORK` when offline), cleared by the next success. */
+  lastError: EventfoldError | null;
+  /** Streams waiting for `resolve()` (manual strategy). */
+  held: HeldStream[];
+}
+
+/** What one `sync.now()` did. */
+export interface SyncReport {
+  pulled: number;
+  pushed: number;
+  rejected: number;
+  held: HeldStream[];
+  /** The server's newest position. */
+  head: number;
+  /** HTTP requests sent. */
+  requests: number;
+}
+
+/** A pending command (or appended events) dropped for good, reported once. */
+export interface RejectedCommand {
+  stream: string;
+  /** The command, when an aggregate decided the events. */
+  command?: any;
+  events: EventInput[];
+  /** `DECIDER_REJECTED` (a rebase found it rejected), `SYNC_CONFLICT` (discarded), or the server's refusal. */
+  error: EventfoldError;
+}
+
+/** Syncing of one store with an eventfold-server (`store.sync()`). */
+export interface Sync {
+  /** Pushes pending events and pulls new ones now. Rejects with `NETWORK` when offline (nothing is lost). */
+  now(): Promise<SyncReport>;
+  /** Keeps syncing in the background (live notifications, retry with backoff, back online), in one tab of the store at a time. */
+  start(): void;
+  /** Stops background syncing. */
+  stop(): void;
+  readonly status: SyncStatus;
+  /** Calls `callback(status)` on every change; returns a function that unsubscribes. */
+  onStatus(callback: (status: SyncStatus) => void): () => void;
+  /** Calls `callback(rejected)` for each pending command dropped for good. */
+  onRejected(callback: (rejected: RejectedCommand) => void): () => void;
+  /** Calls `callback(held)` for streams the manual strategy holds. */
+  onConflict(callback: (held: HeldStream) => void): () => void;
+  /** Resolves a held stream; resolves to the number of commands dropped. */
+  resolve(stream: string, how: "append" | "rebase" | "discard"): Promise<number>;
+  /** The pending events, in local append order (`position` 0). */
+  pending(): Promise<RecordedEvent[]>;
+}
+"#;
