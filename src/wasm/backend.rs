@@ -14,7 +14,7 @@ use crate::store::{
 /// Every backend a JavaScript `EventStore` can sit on.
 pub(crate) enum Backend {
     /// `EventStore.inMemory()`.
-    Memory(MemoryStore),
+    Memory(Box<MemoryStore>),
     /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
     IndexedDb(IndexedDbStore),
 }
