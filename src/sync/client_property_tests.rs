@@ -184,7 +184,7 @@ fn run(seed: u64) {
     // Exactly the devices holding a checkpoint of the old server re-synced (and said so).
     assert_eq!(resynced, had_checkpoint, "seed {seed}");
     let log = server.log();
-    let view = server_view(&server);
+    let view = server_view(server);
     for device in &devices {
         assert_eq!(
             device.confirmed(),
