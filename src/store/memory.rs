@@ -12,8 +12,8 @@ use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::{
-    ChangeNotifier, EventStore, IndexKey, IndexQuery, IndexedValue, ReadAllOptions, ReadModelStore,
-    ReadStreamOptions, RecordWrite, StateStore,
+    ChangeNotifier, EventStore, IndexKey, IndexQuery, IndexedValue, LogReset, ReadAllOptions,
+    ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
 };
 
 /// The source of event timestamps. The core has no clock of its own: the caller passes one
@@ -22,8 +22,11 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 #[derive(Default)]
 struct State {
-    /// The global log; `log[i]` has position `i + 1`.
-    log: Vec<RecordedEvent>,
+    /// The global log; `log[i]` has position `i + 1`. `None`: a position whose event a reset
+    /// dropped, or a reset's marker ([`ResetStore`]).
+    log: Vec<Option<RecordedEvent>>,
+    /// The timestamp of the newest event (never goes backwards, resets included).
+    last_ts: Option<Timestamp>,
     /// Indexes into `log` of each stream's events, in version order.
     streams: HashMap<StreamId, Vec<usize>>,
     /// Index into `log` of each event id.
@@ -90,22 +93,23 @@ impl MemoryStore {
         let current = Version(st.streams.get(stream).map_or(0, |v| v.len() as u64));
         let existing: Vec<Option<RecordedEvent>> = events
             .iter()
-            .map(|e| st.ids.get(&e.id).map(|&i| st.log[i].clone()))
+            .map(|e| st.ids.get(&e.id).and_then(|&i| st.log[i].clone()))
             .collect();
         let first_version = match plan_append(stream, &events, expected, current, &existing)? {
             AppendPlan::AlreadyAppended(result) => return Ok(result),
             AppendPlan::Write { first_version } => first_version,
         };
         // Timestamps never go backwards along the log, so "as of a time" is a prefix of it.
-        let last_ts = st.log.last().map_or(Timestamp(i64::MIN), |e| e.timestamp);
+        let last_ts = st.last_ts.unwrap_or(Timestamp(i64::MIN));
         let timestamp = (self.clock)().max(last_ts);
+        st.last_ts = Some(timestamp);
         let st = &mut *st;
         let indexes = st.streams.entry(stream.clone()).or_default();
         for (k, e) in events.into_iter().enumerate() {
             let index = st.log.len();
             st.ids.insert(e.id.clone(), index);
             indexes.push(index);
-            st.log.push(RecordedEvent {
+            st.log.push(Some(RecordedEvent {
                 id: e.id,
                 stream: stream.clone(),
                 event_type: e.event_type,
@@ -114,7 +118,7 @@ impl MemoryStore {
                 version: Version(first_version.0 + k as u64),
                 position: Position(index as u64 + 1),
                 timestamp,
-            });
+            }));
         }
         let head = Position(st.log.len() as u64);
         let version = Version(indexes.len() as u64);
@@ -152,8 +156,8 @@ impl EventStore for MemoryStore {
         let slice = &indexes[(lo - 1) as usize..hi as usize];
         let pick = |&i: &usize| st.log[i].clone();
         Ok(match options.direction {
-            super::Direction::Forward => slice.iter().map(pick).collect(),
-            super::Direction::Backward => slice.iter().rev().map(pick).collect(),
+            super::Direction::Forward => slice.iter().filter_map(pick).collect(),
+            super::Direction::Backward => slice.iter().rev().filter_map(pick).collect(),
         })
     }
 
@@ -166,6 +170,7 @@ impl EventStore for MemoryStore {
             .get(start..)
             .unwrap_or_default()
             .iter()
+            .flatten()
             .filter(|e| options.filter.matches(e))
             .take(limit)
             .cloned()
@@ -281,6 +286,55 @@ impl ReadModelStore for MemoryStore {
     async fn clear_records(&self, model: &str) -> Result<()> {
         self.lock().records.remove(model);
         Ok(())
+    }
+}
+
+impl ResetStore for MemoryStore {
+    async fn reset_log(&self, reset: &LogReset<'_>) -> Result<ResetOutcome> {
+        let head = {
+            let mut st = self.lock();
+            // Every rewrite first: one failing changes nothing.
+            let mut rewritten = Vec::with_capacity(reset.rewrites.len());
+            for (key, rewrite) in &reset.rewrites {
+                rewritten.push(((*key).to_owned(), rewrite(st.states.get(*key))?));
+            }
+            let st = &mut *st;
+            let (mut dropped, mut kept) = (0, 0);
+            for slot in st.log.iter_mut() {
+                if let Some(e) = slot {
+                    if (reset.drops)(e.stream.as_str()) {
+                        *slot = None;
+                        dropped += 1;
+                    } else {
+                        kept += 1;
+                    }
+                }
+            }
+            st.log.push(None); // the reset's marker
+            st.streams.clear();
+            st.ids.clear();
+            for (i, slot) in st.log.iter().enumerate() {
+                if let Some(e) = slot {
+                    st.streams.entry(e.stream.clone()).or_default().push(i);
+                    st.ids.insert(e.id.clone(), i);
+                }
+            }
+            st.states.retain(|k, _| !(reset.forgets)(k));
+            for (key, value) in rewritten {
+                match value {
+                    Some(v) => st.states.insert(key, v),
+                    None => st.states.remove(&key),
+                };
+            }
+            st.records.clear();
+            ResetOutcome {
+                dropped,
+                kept,
+                head: Position(st.log.len() as u64),
+            }
+        };
+        self.changes.notify_reset(head.head);
+        Ok(head)
     }
 }
 

@@ -17,6 +17,7 @@ mod memory;
 mod notify;
 mod options;
 mod readmodel;
+mod reset;
 mod state;
 mod subscription;
 
@@ -29,6 +30,7 @@ pub use options::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
 pub use readmodel::{
     Bound, IndexKey, IndexQuery, IndexRange, IndexedValue, ReadModelStore, RecordWrite,
 };
+pub use reset::{LogReset, ResetOutcome, ResetStore, Rewrite};
 pub use state::StateStore;
 pub use subscription::Subscription;
 

@@ -12,6 +12,7 @@ use crate::core::event::Position;
 struct State {
     head: Position,
     closed: bool,
+    resets: u64,
     wakers: Vec<Waker>,
 }
 
@@ -54,6 +55,26 @@ impl ChangeNotifier {
         wakers.into_iter().for_each(Waker::wake);
     }
 
+    /// How many times the log was reset ([`ResetStore`](crate::store::ResetStore)) since this
+    /// notifier was made. Anything derived from positions (a projection's state, a read
+    /// model, a subscription's checkpoint) compares it with the count it started from and
+    /// starts again from position 0 when it changed.
+    pub fn resets(&self) -> u64 {
+        self.lock().resets
+    }
+
+    /// Records that the log was reset and now ends at `head`: counts the reset, moves the
+    /// head (never backwards) and wakes every waiter, whatever position it waits beyond.
+    pub fn notify_reset(&self, head: Position) {
+        let wakers = {
+            let mut s = self.lock();
+            s.resets += 1;
+            s.head = s.head.max(head);
+            std::mem::take(&mut s.wakers)
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
     /// Ends every wait: the store closed.
     pub fn close(&self) {
         let wakers = {
@@ -69,11 +90,13 @@ impl ChangeNotifier {
         self.lock().closed
     }
 
-    /// Resolves to `true` once the head is beyond `position`, or `false` when the store closes.
+    /// Resolves to `true` once the head is beyond `position` or the log was reset (see
+    /// [`resets`](Self::resets)), or `false` when the store closes.
     pub fn wait_beyond(&self, position: Position) -> WaitBeyond<'_> {
         WaitBeyond {
             notifier: self,
             position,
+            resets: self.resets(),
         }
     }
 }
@@ -82,6 +105,7 @@ impl ChangeNotifier {
 pub struct WaitBeyond<'a> {
     notifier: &'a ChangeNotifier,
     position: Position,
+    resets: u64,
 }
 
 impl Future for WaitBeyond<'_> {
@@ -92,7 +116,7 @@ impl Future for WaitBeyond<'_> {
         if s.closed {
             return Poll::Ready(false);
         }
-        if s.head > self.position {
+        if s.head > self.position || s.resets != self.resets {
             return Poll::Ready(true);
         }
         if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
@@ -137,5 +161,30 @@ mod tests {
         n.close();
         pool.run_until_stalled();
         assert_eq!(woke.get(), Some(false));
+    }
+
+    #[test]
+    fn a_reset_wakes_every_waiter_and_is_counted() {
+        let n = Rc::new(ChangeNotifier::new(Position(3)));
+        let mut pool = LocalPool::new();
+        let woke = Rc::new(Cell::new(None));
+        let (n2, w2) = (n.clone(), woke.clone());
+        pool.spawner()
+            .spawn_local(async move { w2.set(Some(n2.wait_beyond(Position(50)).await)) })
+            .unwrap();
+        pool.run_until_stalled();
+        assert_eq!((woke.get(), n.resets()), (None, 0));
+        n.notify_reset(Position(4));
+        pool.run_until_stalled();
+        assert_eq!(
+            (woke.get(), n.resets(), n.head()),
+            (Some(true), 1, Position(4))
+        );
+        n.notify_reset(Position(2));
+        assert_eq!(
+            (n.resets(), n.head()),
+            (2, Position(4)),
+            "the head never goes back"
+        );
     }
 }

@@ -9,8 +9,14 @@ use crate::store::{EventFilter, EventStore, ReadAllOptions};
 /// A subscription to the global log: each [`next_batch`](Self::next_batch) returns the next
 /// events after its checkpoint that pass its filter, in position order, waiting for new appends
 /// once it has caught up.
+///
+/// When the log is reset ([`ResetStore`](crate::store::ResetStore)), the subscription starts
+/// again from the position it was created with: the events after it are delivered again as
+/// the log holds them now (a batch whose positions go back tells the subscriber).
 pub struct Subscription<H> {
     store: H,
+    start: Position,
+    resets: u64,
     checkpoint: Position,
     filter: EventFilter,
     batch_size: usize,
@@ -23,8 +29,11 @@ where
 {
     /// A subscription that delivers events after `after`, at most `batch_size` per batch.
     pub fn new(store: H, after: Position, filter: EventFilter, batch_size: usize) -> Self {
+        let resets = store.changes().resets();
         Subscription {
             store,
+            start: after,
+            resets,
             checkpoint: after,
             filter,
             batch_size: batch_size.max(1),
@@ -42,6 +51,11 @@ where
     /// Whatever reading the store fails with.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<RecordedEvent>>> {
         loop {
+            let resets = self.store.changes().resets();
+            if resets != self.resets {
+                self.resets = resets;
+                self.checkpoint = self.start;
+            }
             let seen_head = self.store.changes().head();
             let options = ReadAllOptions {
                 after: self.checkpoint,

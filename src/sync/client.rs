@@ -14,7 +14,7 @@ use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
+use crate::store::{Direction, ReadStreamOptions, ResetStore};
 use crate::sync::pending::Reconciled;
 use crate::sync::protocol::{
     Checkpoint, PullRequest, PullResponse, PushOutcome, PushRequest, PushResponse, StreamPush,
@@ -112,6 +112,12 @@ pub struct SyncReport {
     pub head: Position,
     /// Requests sent.
     pub requests: usize,
+    /// Whether this sync finished a re-sync from scratch: the server's store was another one
+    /// (`CHECKPOINT_MISMATCH`, a reset or replaced server), so the confirmed log of the sync
+    /// scope was dropped and pulled again ([`SyncClient::reset`]). Pending events were kept
+    /// and reconciled like after any conflict. Also set by the first sync that completes
+    /// after a reset that an earlier, failed sync started.
+    pub resynced: bool,
 }
 
 /// How a held stream is resolved by the app.
@@ -125,9 +131,15 @@ pub enum Resolution {
     Discard,
 }
 
+/// The client's record under [`META_KEY`].
 #[derive(Serialize, Deserialize, Default)]
-struct Meta {
-    checkpoint: Option<Checkpoint>,
+pub(crate) struct Meta {
+    /// The checkpoint of the last stored pull.
+    pub checkpoint: Option<Checkpoint>,
+    /// A reset dropped the confirmed log and no sync has completed since (reported once as
+    /// [`SyncReport::resynced`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resetting: bool,
 }
 
 /// Tuning of a [`SyncClient`].
@@ -157,7 +169,7 @@ pub struct SyncClient<S> {
     options: SyncOptions,
 }
 
-impl<S: EventStore + StateStore> SyncClient<S> {
+impl<S: ResetStore> SyncClient<S> {
     /// A client syncing `replica`.
     pub fn new(replica: std::rc::Rc<Replica<S>>, options: SyncOptions) -> Self {
         SyncClient { replica, options }
@@ -176,7 +188,7 @@ impl<S: EventStore + StateStore> SyncClient<S> {
         Ok(self.meta().await?.checkpoint)
     }
 
-    async fn meta(&self) -> Result<Meta> {
+    pub(crate) async fn meta(&self) -> Result<Meta> {
         match self.replica.inner().get_state(META_KEY).await? {
             None => Ok(Meta::default()),
             Some(json) => json.decode().map_err(|e| Error::CorruptData {
@@ -212,12 +224,16 @@ impl<S: EventStore + StateStore> SyncClient<S> {
                 break;
             }
         }
+        self.finish_reset(&mut report).await?;
         Ok(report)
     }
 
     /// Pulls until the server says nothing more remains. While a page is stored, the next one
     /// is already requested (a pull only reads, and a page is stored only after the one before
     /// it and its checkpoint), so the network and the local store work at the same time.
+    ///
+    /// A `CHECKPOINT_MISMATCH` (the server's store is another one) resets the client
+    /// ([`reset`](Self::reset), at most once per report) and pulls again from the start.
     ///
     /// # Errors
     /// As [`sync`](Self::sync).
@@ -226,12 +242,26 @@ impl<S: EventStore + StateStore> SyncClient<S> {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<()> {
+        match self.pull_pages(transport, report).await {
+            Err(Error::CheckpointMismatch { .. }) if !report.resynced => {
+                self.reset().await?;
+                report.resynced = true;
+                self.pull_pages(transport, report).await
+            }
+            other => other,
+        }
+    }
+
+    async fn pull_pages<T: Transport>(&self, transport: &T, report: &mut SyncReport) -> Result<()> {
         let request = |after: Option<Checkpoint>| {
             let mut request = PullRequest::new(after, self.replica.scope().to_vec());
             request.limit = Some(self.options.pull_limit);
             request
         };
-        let mut after = self.meta().await?.checkpoint;
+        let Meta {
+            checkpoint: mut after,
+            resetting,
+        } = self.meta().await?;
         report.requests += 1;
         let mut page = transport.pull(&request(after.clone())).await?;
         loop {
@@ -244,6 +274,7 @@ impl<S: EventStore + StateStore> SyncClient<S> {
                 self.store_page(&page.events).await?;
                 let meta = Meta {
                     checkpoint: Some(page.checkpoint.clone()),
+                    resetting,
                 };
                 self.replica
                     .inner()
@@ -337,23 +368,35 @@ impl<S: EventStore + StateStore> SyncClient<S> {
             let stream = StreamId::new(name)?;
             let inner = self.replica.inner();
             let confirmed = inner.stream_version(&stream).await?;
-            if confirmed == pending.base && pending.held.is_none() {
-                continue;
-            }
-            let after_base = if confirmed > pending.base {
-                let options = ReadStreamOptions {
-                    from: Some(Version(pending.base.0 + 1)),
-                    limit: Some(pending.events.len()),
-                    direction: Direction::Forward,
-                };
-                inner.read_stream(&stream, &options).await?
+            let outcome = if pending.unbased {
+                // After a reset: match ids against the whole stream the new server has.
+                let all = inner
+                    .read_stream(&stream, &ReadStreamOptions::default())
+                    .await?;
+                self.replica
+                    .update_pending(|s| match s.streams.get(stream.as_str()) {
+                        Some(p) if p.unbased => Ok(s.reconcile_unbased(&stream, &all)),
+                        _ => Ok(Reconciled::Ready),
+                    })
+                    .await?
             } else {
-                Vec::new()
+                if confirmed == pending.base && pending.held.is_none() {
+                    continue;
+                }
+                let after_base = if confirmed > pending.base {
+                    let options = ReadStreamOptions {
+                        from: Some(Version(pending.base.0 + 1)),
+                        limit: Some(pending.events.len()),
+                        direction: Direction::Forward,
+                    };
+                    inner.read_stream(&stream, &options).await?
+                } else {
+                    Vec::new()
+                };
+                self.replica
+                    .update_pending(|s| Ok(s.reconcile(&stream, &after_base, confirmed)))
+                    .await?
             };
-            let outcome = self
-                .replica
-                .update_pending(|s| Ok(s.reconcile(&stream, &after_base, confirmed)))
-                .await?;
             if let Reconciled::Conflict { actual } = outcome {
                 let resolution = match resolver.strategy(&stream) {
                     Strategy::Append => Resolution::Append,
@@ -523,6 +566,10 @@ enum Pushed {
     AllAccepted,
     Conflicts,
 }
+
+#[cfg(test)]
+#[path = "client_reset_tests.rs"]
+mod reset_tests;
 
 #[cfg(test)]
 #[path = "client_tests.rs"]

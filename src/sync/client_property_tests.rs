@@ -1,7 +1,9 @@
 //! Property: clients doing random offline edits and syncing in random orders, through a
 //! network that drops, duplicates and delays requests, converge to the server's log: same
 //! ids, order and versions everywhere, nothing lost (every command is on the server exactly
-//! once or was reported rejected exactly once), nothing duplicated.
+//! once or was reported rejected exactly once), nothing duplicated. Half-way, the server is
+//! replaced by a restore of its log under another store id (`CHECKPOINT_MISMATCH`): every
+//! client re-syncs from scratch, and the same properties hold.
 
 use std::collections::HashMap;
 
@@ -51,7 +53,9 @@ fn pending_with(device: &Device, tag: &str) -> usize {
 
 fn run(seed: u64) {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let server = Server::new();
+    let old = Server::new();
+    let restored = Server::with_id("server-2");
+    let mut server = &old;
     let devices: Vec<Device> = (1..=3u8)
         .map(|tag| {
             // Pages of 1, 4 and 1000 events: multi-page pulls (each page's successor is
@@ -70,7 +74,9 @@ fn run(seed: u64) {
             d
         })
         .collect();
-    let links: Vec<Link> = devices.iter().map(|_| Link::new(&server)).collect();
+    let mut links: Vec<Link> = devices.iter().map(|_| Link::new(server)).collect();
+    let mut resynced = [false; 3];
+    let mut had_checkpoint = [false; 3];
     let mut issued: Vec<String> = Vec::new();
     let rejected: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
     let record = |device: &Device| {
@@ -91,6 +97,29 @@ fn run(seed: u64) {
     };
     block_on(async {
         for step in 0..120 {
+            if step == 60 {
+                // The server is restored from its log into another store; requests still in
+                // flight to the old one are lost.
+                for e in old.log() {
+                    let event = NewEvent {
+                        id: e.id,
+                        event_type: e.event_type,
+                        data: e.data,
+                        metadata: e.metadata,
+                    };
+                    let before = ExpectedVersion::Exact(Version(e.version.0 - 1));
+                    restored
+                        .store
+                        .append(&e.stream, vec![event], before)
+                        .await
+                        .unwrap();
+                }
+                for (d, device) in devices.iter().enumerate() {
+                    had_checkpoint[d] = device.client.checkpoint().await.unwrap().is_some();
+                }
+                server = &restored;
+                links = devices.iter().map(|_| Link::new(server)).collect();
+            }
             let d = rng.below(3) as usize;
             let (device, link) = (&devices[d], &links[d]);
             match rng.below(10) {
@@ -113,7 +142,10 @@ fn run(seed: u64) {
                         (0..4).map(|_| FAULTS[rng.below(5) as usize]).collect();
                     link.faults.borrow_mut().extend(faults);
                     match device.sync(link).await {
-                        Ok(_) => record(device),
+                        Ok(report) => {
+                            resynced[d] |= report.resynced;
+                            record(device)
+                        }
                         Err(e) => {
                             record(device);
                             assert_eq!(e.code(), "NETWORK", "seed {seed}: {e}")
@@ -143,14 +175,16 @@ fn run(seed: u64) {
             link.flush_delayed().await;
         }
         for _ in 0..3 {
-            for (device, link) in devices.iter().zip(&links) {
-                device.sync(link).await.unwrap();
+            for (d, (device, link)) in devices.iter().zip(&links).enumerate() {
+                resynced[d] |= device.sync(link).await.unwrap().resynced;
                 record(device);
             }
         }
     });
+    // Exactly the devices holding a checkpoint of the old server re-synced (and said so).
+    assert_eq!(resynced, had_checkpoint, "seed {seed}");
     let log = server.log();
-    let view = server_view(&server);
+    let view = server_view(server);
     for device in &devices {
         assert_eq!(
             device.confirmed(),

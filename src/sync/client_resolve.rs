@@ -6,11 +6,11 @@
 use crate::core::event::StreamId;
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-use crate::store::{EventStore, StateStore};
+use crate::store::{EventStore, ResetStore};
 use crate::sync::client::{Rejected, Resolution, Resolver, SyncClient};
 use crate::sync::pending::PendingBatch;
 
-impl<S: EventStore + StateStore> SyncClient<S> {
+impl<S: ResetStore> SyncClient<S> {
     /// Resolves the pending events of `stream` against its confirmed state now: `Append`
     /// re-places them after it, `Rebase` decides their commands again, `Discard` drops them.
     /// Clears a `manual` hold. Answers how many batches were dropped (each also given to

@@ -7,6 +7,7 @@
 //!   the real server and in-process tests run the same logic.
 //! - [`replica`]: a local store as a synced client sees it (confirmed log + [`pending`] events).
 //! - [`client`]: the client's sync state machine over a [`Transport`](client::Transport).
+//!   On `CHECKPOINT_MISMATCH` it re-syncs from scratch (`client_reset.rs`).
 //!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
@@ -41,6 +42,7 @@
 
 pub mod access;
 pub mod client;
+mod client_reset;
 mod client_resolve;
 pub mod pending;
 pub mod protocol;

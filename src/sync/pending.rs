@@ -46,6 +46,12 @@ pub struct PendingStream {
     /// server's version. Held streams are not pushed until the app resolves them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held: Option<Version>,
+    /// Set by a reset ([`PendingSet::unbase`]): `base` referred to a confirmed log that was
+    /// dropped. The next reconcile, after a complete pull, confirms the events the new
+    /// server already holds (by id, anywhere in the stream) and treats what is left as made
+    /// on version 0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unbased: bool,
 }
 
 /// Every pending event of a store.
@@ -248,6 +254,60 @@ impl PendingSet {
             return Reconciled::Conflict { actual: confirmed };
         }
         Reconciled::Ready
+    }
+}
+
+impl PendingSet {
+    /// After a reset dropped the confirmed log: every stream's `base` (and a `manual` hold's
+    /// server version) referred to it, so each stream becomes [`unbased`](PendingStream::unbased)
+    /// on version 0, not held. Events and rebasing batches are kept.
+    pub fn unbase(&mut self) {
+        for pending in self.streams.values_mut() {
+            pending.base = Version(0);
+            pending.held = None;
+            pending.unbased = true;
+        }
+    }
+
+    /// Reconciles an [`unbased`](PendingStream::unbased) stream with the whole `confirmed`
+    /// stream pulled from the new server: pending events whose ids it holds are confirmed
+    /// (dropped from pending, wherever they are in the stream); the rest are on version 0,
+    /// which is a conflict when the server's stream is not empty.
+    pub fn reconcile_unbased(
+        &mut self,
+        stream: &StreamId,
+        confirmed: &[RecordedEvent],
+    ) -> Reconciled {
+        let Some(pending) = self.streams.get_mut(stream.as_str()) else {
+            return Reconciled::Clear;
+        };
+        let held_by_server = |p: &PendingEvent| confirmed.iter().any(|c| c.id == p.event.id);
+        // A batch partly on the server cannot be decided again as a whole: what is left of
+        // it is re-placed as plain events.
+        let split: Vec<u64> = pending
+            .events
+            .iter()
+            .filter(|p| held_by_server(p))
+            .map(|p| p.batch)
+            .collect();
+        pending.events.retain(|p| !held_by_server(p));
+        for p in &mut pending.events {
+            if split.contains(&p.batch) {
+                p.command = None;
+            }
+        }
+        pending.base = Version(0);
+        pending.unbased = false;
+        if pending.events.is_empty() {
+            self.streams.remove(stream.as_str());
+            return Reconciled::Clear;
+        }
+        match confirmed.len() {
+            0 => Reconciled::Ready,
+            n => Reconciled::Conflict {
+                actual: Version(n as u64),
+            },
+        }
     }
 }
 

@@ -7,14 +7,14 @@ use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::{
-    AppendResult, ChangeNotifier, EventStore, IndexQuery, MemoryStore, ReadAllOptions,
-    ReadModelStore, ReadStreamOptions, RecordWrite, StateStore,
+    AppendResult, ChangeNotifier, EventStore, IndexQuery, LogReset, MemoryStore, ReadAllOptions,
+    ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
 };
 
 /// Every backend a JavaScript `EventStore` can sit on.
 pub(crate) enum Backend {
     /// `EventStore.inMemory()`.
-    Memory(MemoryStore),
+    Memory(Box<MemoryStore>),
     /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
     IndexedDb(IndexedDbStore),
 }
@@ -107,5 +107,11 @@ impl ReadModelStore for Backend {
 
     async fn clear_records(&self, model: &str) -> Result<()> {
         each!(self, s => s.clear_records(model).await)
+    }
+}
+
+impl ResetStore for Backend {
+    async fn reset_log(&self, reset: &LogReset<'_>) -> Result<ResetOutcome> {
+        each!(self, s => s.reset_log(reset).await)
     }
 }

@@ -92,7 +92,7 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
-            Ok(JsEventStore::new(Backend::Memory(store), None).into())
+            Ok(JsEventStore::new(Backend::Memory(Box::new(store)), None).into())
         })
     }
 

@@ -189,8 +189,12 @@ async fn run(
         Ok(c) => c,
         Err(e) => return ready.settle(Err(to_js(e))),
     };
+    let mut resets = store.changes().resets();
     loop {
-        let rebuilding = std::mem::take(&mut shared.borrow_mut().rebuild_requested);
+        // The log was reset: what was folded may hold dropped events. Start again from 0.
+        let reset = store.changes().resets() != resets;
+        resets = store.changes().resets();
+        let rebuilding = std::mem::take(&mut shared.borrow_mut().rebuild_requested) || reset;
         let rebuild_waiters = if rebuilding {
             let _ = runner.forget(&*store).await;
             ready.clear_error();

@@ -55,7 +55,7 @@ pub(crate) async fn read_all(store: &IndexedDbStore, options: &ReadAllOptions) -
             .collect::<Array>()
             .into(),
     };
-    // Every record holds at least one event: `limit` records are enough for `limit` events.
+    // A record holds at least one event (hollow ones, from a reset, none: the loop goes on).
     let page = u32::try_from(limit).unwrap_or(PAGE).clamp(1, PAGE);
     let problem = Array::new();
     let mut after = options.after;

@@ -55,19 +55,18 @@ async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position>
         .and_then(|j| j.decode::<Saved>().ok());
     match saved {
         Some(s) if s.version == def.version => Ok(s.checkpoint),
-        _ => {
-            store.clear_records(&def.name).await?;
-            store
-                .commit_records(
-                    &def.name,
-                    Vec::new(),
-                    &state_key(&def.name),
-                    checkpoint_json(def, Position(0))?,
-                )
-                .await?;
-            Ok(Position(0))
-        }
+        _ => restart(store, def).await,
     }
+}
+
+/// Clears the model's records and checkpoint: it is built again from position 0.
+async fn restart(store: &Backend, def: &Definition) -> Result<Position> {
+    store.clear_records(&def.name).await?;
+    let checkpoint = checkpoint_json(def, Position(0))?;
+    store
+        .commit_records(&def.name, Vec::new(), &state_key(&def.name), checkpoint)
+        .await?;
+    Ok(Position(0))
 }
 
 fn writes_from_js(out: &JsValue) -> Result<Vec<RecordWrite>> {
@@ -214,7 +213,14 @@ pub(crate) async fn run(
     ready: Ready,
 ) {
     let mut result = start_checkpoint(&store, &def).await;
+    let mut resets = store.changes().resets();
     loop {
+        if store.changes().resets() != resets {
+            // The log was reset: the records may hold dropped events (a page committed after
+            // the reset deleted them would have written them back). Build again from 0.
+            resets = store.changes().resets();
+            result = restart(&store, &def).await;
+        }
         if let Ok(mut checkpoint) = result {
             shared.borrow_mut().checkpoint = checkpoint;
             result = loop {

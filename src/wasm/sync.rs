@@ -295,7 +295,8 @@ fn held_to_js(held: &[(String, u64)]) -> Array {
 
 #[wasm_bindgen]
 impl SyncEngine {
-    /// One exchange with the server: `{ pulled, pushed, rejected, held, head, requests }`.
+    /// One exchange with the server: `{ pulled, pushed, rejected, held, head, requests,
+    /// resynced }`.
     #[wasm_bindgen(js_name = syncOnce)]
     pub fn sync_once(&self) -> Promise {
         let (client, transport, resolver) = (
@@ -311,6 +312,7 @@ impl SyncEngine {
             set_num(&o, "rejected", report.rejected as f64);
             set_num(&o, "head", report.head.0 as f64);
             set_num(&o, "requests", report.requests as f64);
+            let _ = Reflect::set(&o, &"resynced".into(), &report.resynced.into());
             let held: Vec<(String, u64)> = report
                 .held
                 .iter()

@@ -47,6 +47,12 @@ export interface SyncStatus {
   lastError: EventfoldError | null;
   /** Streams waiting for `resolve()` (manual strategy). */
   held: HeldStream[];
+  /**
+   * When this tab last re-synced from scratch (Unix ms): the server's store was another one
+   * (`CHECKPOINT_MISMATCH`: reset, restored or replaced), so the synced streams' log was dropped
+   * and pulled again; pending events were kept and reconciled. `null` if never.
+   */
+  resyncedAt: number | null;
 }
 
 /** What one `sync.now()` did. */
@@ -59,6 +65,11 @@ export interface SyncReport {
   head: number;
   /** HTTP requests sent. */
   requests: number;
+  /**
+   * Whether this exchange finished a re-sync from scratch (the server's store was another one):
+   * the synced streams were dropped and pulled again, projections and read models rebuilt.
+   */
+  resynced: boolean;
 }
 
 /** A pending command (or appended events) dropped for good, reported once. */

@@ -1,7 +1,7 @@
 // Starts a real eventfold-server (embedded SQLite in a temporary folder) for the sync tests.
 // The binary comes from the workspace's cargo target folder (built when missing).
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -54,5 +54,12 @@ export async function startServer() {
     pause: stopChild,
     /** Starts it again on the same port and database. */
     resume: launch,
+    /** Replaces the server by a fresh one on the same port: a new, empty database (new store id). */
+    async wipe() {
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      return launch();
+    },
   };
 }

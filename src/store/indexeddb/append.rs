@@ -30,7 +30,8 @@ use web_sys::{
 };
 
 use super::codec::{
-    decode_chunk, decode_header, decode_ids, encode_chunk, split_points, stream_key, MAX_SAFE,
+    decode_chunk, decode_header, decode_ids, encode_chunk, hollow, split_points, stream_key,
+    Hollow, MAX_SAFE,
 };
 use super::queue::Job;
 use super::request::{join_all, DomError, Request, TxDone};
@@ -96,6 +97,7 @@ pub(super) type Outcome = (
 pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Outcome> {
     let tx = inner.transaction(IdbTransactionMode::Readwrite)?;
     let done = TxDone::new(&tx);
+    let resets = inner.changes.resets();
     let run = async {
         let store = tx
             .object_store(super::CHUNKS)
@@ -109,9 +111,13 @@ pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Out
             let _ = tx.commit();
             done.await.map_err(|e| inner.dom_error(e))?;
             inner.committed.set(inner.committed.get() + 1);
-            let mut known = inner.ids.borrow_mut();
-            known.at.extend(outcome.3.drain());
-            known.covered = outcome.2.head;
+            // A reset meanwhile (here or in another tab) emptied the map: it is read again
+            // whole by the next write, not completed with what this one learned.
+            if inner.changes.resets() == resets {
+                let mut known = inner.ids.borrow_mut();
+                known.at.extend(outcome.3.drain());
+                known.covered = outcome.2.head;
+            }
             Ok(outcome)
         }
         Err(e) => {
@@ -190,7 +196,17 @@ async fn plan_and_add(
     }
     let mut learned: HashMap<EventId, Position> = HashMap::new();
     if let Some(catch_up) = catch_up {
-        for record in js_sys::Array::from(&catch_up.await.map_err(dom)?).iter() {
+        let records = js_sys::Array::from(&catch_up.await.map_err(dom)?);
+        let records = if records.iter().any(|r| hollow(&r) == Some(Hollow::Reset)) {
+            // Another connection reset the log since this map was complete: ids it holds
+            // may have been dropped. Forget it and read every record's ids again.
+            *inner.ids.borrow_mut() = KnownIds::default();
+            let all = Request::from_call(store.get_all()).map_err(dom)?;
+            js_sys::Array::from(&all.await.map_err(dom)?)
+        } else {
+            records
+        };
+        for record in records.iter() {
             let (p, list) = decode_ids(&record)?;
             learned.extend(list.into_iter().map(|id| (id, p)));
         }

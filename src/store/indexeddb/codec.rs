@@ -14,6 +14,12 @@
 //!   e: "[{\"id\":…,\"stream\":…,\"type\":…,\"data\":…,\"metadata\":…,\"version\":10,\"position\":1040,\"timestamp\":…},…]" }
 //! ```
 //!
+//! A **hollow** record holds no events: it keeps the place of a record whose events a reset
+//! dropped (`d: "dropped"`), or marks the reset itself (`d: "reset"`, one position at the
+//! head). It has `p`, `q`, `n` (the positions it spans), `t`, `ids: []`, `e: "[]"` and no `s`
+//! or `v`, so it is in the `prev` index (the chain of records stays whole: a writer with a
+//! stale head still fails) and not in the `stream` index.
+//!
 //! `e` is one JSON text holding the recorded events exactly as JavaScript sees them, so a
 //! whole chunk crosses the wasm boundary as one string and is decoded with one parse.
 //! Keys name the LAST event so that "the chunk holding position x" is the first record with
@@ -78,6 +84,80 @@ fn uint(value: &JsValue, field: &str) -> Result<u64> {
     }
 }
 
+/// What a hollow record stands for (`d`): events a reset dropped, or the reset's marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hollow {
+    /// `d: "dropped"`.
+    Dropped,
+    /// `d: "reset"`.
+    Reset,
+}
+
+impl Hollow {
+    fn tag(self) -> &'static str {
+        match self {
+            Hollow::Dropped => "dropped",
+            Hollow::Reset => "reset",
+        }
+    }
+}
+
+/// Whether the record is hollow, and which kind (`None`: it holds events).
+pub(crate) fn hollow(value: &JsValue) -> Option<Hollow> {
+    match get(value, "d").as_string().as_deref() {
+        Some("dropped") => Some(Hollow::Dropped),
+        Some("reset") => Some(Hollow::Reset),
+        Some(_) => Some(Hollow::Dropped),
+        None => None,
+    }
+}
+
+/// Builds a hollow record spanning the `n` positions up to `last` (see the module docs).
+///
+/// # Errors
+/// [`Error::Storage`] if the object cannot be built.
+pub(crate) fn encode_hollow(
+    last: Position,
+    n: u64,
+    timestamp: Timestamp,
+    kind: Hollow,
+) -> Result<JsValue> {
+    let record = js_sys::Object::new();
+    let fields = [
+        ("p", JsValue::from_f64(last.0 as f64)),
+        ("q", JsValue::from_f64(last.0.saturating_sub(n) as f64)),
+        ("n", JsValue::from_f64(n as f64)),
+        ("t", JsValue::from_f64(timestamp.0 as f64)),
+        ("ids", js_sys::Array::new().into()),
+        ("e", JsValue::from_str("[]")),
+        ("d", JsValue::from_str(kind.tag())),
+    ];
+    for (k, v) in &fields {
+        js_sys::Reflect::set(&record, &JsValue::from_str(k), v).map_err(|_| Error::Storage {
+            message: format!("building a record: cannot set field {k}"),
+        })?;
+    }
+    Ok(record.into())
+}
+
+/// The fields every record needs to keep its place in the chain: `p`, and `q = p - n`.
+fn check_chain(value: &JsValue, header: &ChunkHeader) -> Result<u64> {
+    let n = uint(value, "n")?;
+    if n == 0 || header.last_position.0 < n {
+        return Err(corrupt(
+            value,
+            format!("spans {n} positions up to {}", header.last_position),
+        ));
+    }
+    if get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
+        return Err(corrupt(
+            value,
+            "field q is not the position before the record",
+        ));
+    }
+    Ok(n)
+}
+
 /// Reads a record's header.
 ///
 /// # Errors
@@ -102,6 +182,9 @@ pub(crate) fn decode_header(value: &JsValue) -> Result<ChunkHeader> {
 pub(crate) fn decode_ids(value: &JsValue) -> Result<(Position, Vec<EventId>)> {
     let p = Position(uint(value, "p")?);
     let list = get(value, "ids");
+    if js_sys::Array::is_array(&list) && js_sys::Array::from(&list).length() == 0 {
+        return Ok((p, Vec::new()));
+    }
     if !js_sys::Array::is_array(&list) {
         return Err(corrupt(value, "field ids is not an array"));
     }
@@ -187,6 +270,10 @@ pub(crate) fn decode_chunk(value: &JsValue) -> Result<Vec<RecordedEvent>> {
         return Err(corrupt(value, "the record is not an object"));
     }
     let header = decode_header(value)?;
+    if hollow(value).is_some() {
+        check_chain(value, &header)?;
+        return Ok(Vec::new());
+    }
     let n = uint(value, "n")?;
     let last_version = uint(value, "v")?;
     let stream = get(value, "s")

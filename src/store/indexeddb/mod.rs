@@ -30,6 +30,7 @@ mod models;
 mod queue;
 mod read;
 mod request;
+mod reset;
 mod schema;
 
 use std::cell::{Cell, RefCell};
@@ -173,7 +174,20 @@ impl Inner {
     fn published(&self, head: Position) {
         self.changes.notify(head);
         if let Some(channel) = self.channel.borrow().as_ref() {
-            channel.post(head);
+            channel.post(head, false);
+        }
+    }
+
+    /// Forgets what this connection remembers of the log (head, versions, ids) after a reset
+    /// ending at `head`, counts the reset on the notifier, and tells other tabs if `ours`.
+    fn was_reset(&self, head: Position, ours: bool) {
+        *self.cache.borrow_mut() = None;
+        *self.ids.borrow_mut() = append::KnownIds::default();
+        self.changes.notify_reset(head);
+        if ours {
+            if let Some(channel) = self.channel.borrow().as_ref() {
+                channel.post(head, true);
+            }
         }
     }
 }
@@ -223,8 +237,11 @@ impl IndexedDbStore {
         });
         *inner.watch.borrow_mut() = Some(schema::CloseWatch::new(&db, on_close));
         let weak = Rc::downgrade(&inner);
-        let on_head: Rc<dyn Fn(Position)> = Rc::new(move |head| {
+        let on_head: Rc<dyn Fn(Position, bool)> = Rc::new(move |head, reset| {
             if let Some(inner) = weak.upgrade() {
+                if reset {
+                    return inner.was_reset(head, false);
+                }
                 // Another tab appended: what this connection remembers is outdated.
                 let mut cache = inner.cache.borrow_mut();
                 if cache.as_ref().is_some_and(|c| c.head < head) {

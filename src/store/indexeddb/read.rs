@@ -185,8 +185,9 @@ pub(crate) async fn read_all(
         let records = js_sys::Array::from(&records);
         for record in records.iter() {
             let events = decode_chunk(&record)?;
+            // Hollow records (a reset's) hold no event but still move the read on.
+            from = decode_header(&record)?.last_position.0 + 1;
             for e in events {
-                from = e.position.0 + 1;
                 if e.position > options.after && options.filter.matches(&e) {
                     out.push(e);
                     if out.len() == limit {

@@ -107,6 +107,7 @@ export function encodeJson(value, path) {
 export function collectEvents(records, after, limit, prefixes, types, out, problem) {
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
+    if (record.d !== undefined) continue; // hollow: events a reset dropped, or its marker
     let events;
     try {
       events = JSON.parse(record.e);
@@ -319,7 +320,7 @@ export function createSync(engine, options) {
   const onConflict = new Set();
   const status = {
     pending: 0, checkpoint: 0, online: false, syncing: false, leader: false,
-    lastSync: null, lastError: null, held: [],
+    lastSync: null, lastError: null, held: [], resyncedAt: null,
   };
   let running = false;
   let inFlight = null;
@@ -368,6 +369,8 @@ export function createSync(engine, options) {
       status.online = true;
       status.lastSync = Date.now();
       status.lastError = null;
+      // The server's store was another one: the synced log was dropped and pulled again.
+      if (report.resynced) status.resyncedAt = status.lastSync;
       for (const held of report.held) call(onConflict, held);
       return report;
     } catch (e) {
@@ -394,13 +397,17 @@ export function createSync(engine, options) {
       };
     });
 
+  let liveStore = null;
   function openLive() {
     if (typeof EventSource !== "function") return;
     const q = options.token ? `?token=${encodeURIComponent(options.token)}` : "";
     live = new EventSource(`${url}/v1/live${q}`);
     live.addEventListener("head", (ev) => {
       try {
-        if (JSON.parse(ev.data).head > status.checkpoint) kick();
+        const { head, store } = JSON.parse(ev.data);
+        // Another store id: the server was reset or replaced; the next sync re-syncs.
+        if (head > status.checkpoint || (liveStore !== null && store !== liveStore)) kick();
+        liveStore = store;
       } catch {
         // A malformed notification only costs a poll.
       }
@@ -461,7 +468,7 @@ export function createSync(engine, options) {
       running = false;
       kick();
     },
-    /** The latest status: `{ pending, checkpoint, online, syncing, leader, lastSync, lastError, held }`. */
+    /** The latest status: `{ pending, checkpoint, online, syncing, leader, lastSync, lastError, held, resyncedAt }`. */
     get status() {
       return snapshot();
     },
