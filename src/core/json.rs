@@ -44,7 +44,7 @@ impl Json {
     /// Text already produced by a JSON serializer this crate controls (the engine's own
     /// `JSON.stringify` call on the JavaScript side). Not validated again.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn trusted(text: String) -> Self {
+    pub(crate) fn trusted(text: impl Into<Arc<str>>) -> Self {
         Json(text.into())
     }
 

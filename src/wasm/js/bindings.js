@@ -100,12 +100,16 @@ function isPlainJson(v, depth) {
 }
 
 /**
- * Validates an array of event inputs and returns a flat array of strings:
- * [id0, type0, dataJson0, metadataJson0, id1, ...]. Missing ids are generated.
+ * Validates an array of event inputs and returns their strings id0, type0, dataJson0,
+ * metadataJson0, id1, … joined by "\0" into one string, so that an append crosses into wasm
+ * as one string instead of four per event (JSON text never holds a raw NUL). When an id or a
+ * type holds a NUL, the flat array of the strings instead (the engine then names the bad
+ * value). Missing ids are generated.
  */
 export function encodeEvents(events) {
   if (!Array.isArray(events)) fail("events", "must be an array of events");
   const out = new Array(events.length * 4);
+  let nul = false;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const at = `events[${i}]`;
@@ -122,8 +126,9 @@ export function encodeEvents(events) {
     out[i * 4 + 1] = e.type;
     out[i * 4 + 2] = toJson(e.data === undefined ? null : e.data, `${at}.data`);
     out[i * 4 + 3] = toJson(metadata, `${at}.metadata`);
+    if (id.includes("\0") || e.type.includes("\0")) nul = true;
   }
-  return out;
+  return nul ? out : out.join("\0");
 }
 
 /** A state (or any value) as JSON text, with the same checks as event data. */
