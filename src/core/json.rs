@@ -44,7 +44,7 @@ impl Json {
     /// Text already produced by a JSON serializer this crate controls (the engine's own
     /// `JSON.stringify` call on the JavaScript side). Not validated again.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn trusted(text: String) -> Self {
+    pub(crate) fn trusted(text: impl Into<Arc<str>>) -> Self {
         Json(text.into())
     }
 
@@ -100,10 +100,11 @@ impl Serialize for Json {
     }
 }
 
-/// Deserializes any JSON value, keeping its text (with `serde_json`).
+/// Deserializes any JSON value, keeping its text (with `serde_json`, from a `&str` or `&[u8]`:
+/// the text is borrowed from the input and copied once).
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let raw = <&'de RawValue>::deserialize(deserializer)?;
         Ok(Json(raw.get().into()))
     }
 }

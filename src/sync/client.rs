@@ -230,7 +230,9 @@ impl<S: ResetStore> SyncClient<S> {
 
     /// Pulls until the server says nothing more remains. While a page is stored, the next one
     /// is already requested (a pull only reads, and a page is stored only after the one before
-    /// it and its checkpoint), so the network and the local store work at the same time.
+    /// it), and the checkpoint of the page before is saved, so the network and the local store
+    /// work at the same time. A checkpoint is only ever saved once its page is stored (a crash
+    /// in between re-pulls pages that are already stored: idempotent retries).
     ///
     /// A `CHECKPOINT_MISMATCH` (the server's store is another one) resets the client
     /// ([`reset`](Self::reset), at most once per report) and pulls again from the start.
@@ -264,22 +266,24 @@ impl<S: ResetStore> SyncClient<S> {
         } = self.meta().await?;
         report.requests += 1;
         let mut page = transport.pull(&request(after.clone())).await?;
+        // The checkpoint of the last page stored, not saved yet.
+        let mut unsaved: Option<Checkpoint> = None;
         loop {
             page.check(after.as_ref())?;
             let next = page.more.then(|| request(Some(page.checkpoint.clone())));
             if next.is_some() {
                 report.requests += 1;
             }
+            let save = unsaved.take();
             let store = async {
-                self.store_page(&page.events).await?;
-                let meta = Meta {
-                    checkpoint: Some(page.checkpoint.clone()),
-                    resetting,
-                };
-                self.replica
-                    .inner()
-                    .put_state(META_KEY, Json::from_value(&meta)?)
-                    .await
+                let (stored, saved) = both(self.store_page(&page.events), async {
+                    match save {
+                        Some(checkpoint) => self.save_checkpoint(checkpoint, resetting).await,
+                        None => Ok(()),
+                    }
+                })
+                .await;
+                saved.and(stored)
             };
             let fetch = async {
                 match &next {
@@ -291,12 +295,33 @@ impl<S: ResetStore> SyncClient<S> {
             stored?;
             report.pulled += page.events.len();
             report.head = page.head;
-            let Some(fetched) = fetched? else {
-                return Ok(());
+            unsaved = Some(page.checkpoint.clone());
+            let fetched = match fetched {
+                Ok(Some(fetched)) => fetched,
+                done => {
+                    // The last page (or a failed pull): what is stored stays stored.
+                    if let Some(checkpoint) = unsaved {
+                        self.save_checkpoint(checkpoint, resetting).await?;
+                    }
+                    return done.map(drop);
+                }
             };
             after = Some(page.checkpoint);
             page = fetched;
         }
+    }
+
+    /// Saves the checkpoint of the pulls stored so far (`resetting` kept as it was: see
+    /// [`Meta::resetting`]).
+    async fn save_checkpoint(&self, checkpoint: Checkpoint, resetting: bool) -> Result<()> {
+        let meta = Meta {
+            checkpoint: Some(checkpoint),
+            resetting,
+        };
+        self.replica
+            .inner()
+            .put_state(META_KEY, Json::from_value(&meta)?)
+            .await
     }
 
     /// Appends pulled events to the confirmed log, each run of one stream as one append

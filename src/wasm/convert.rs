@@ -16,7 +16,7 @@ use crate::wasm::error::message_of;
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeEvents, catch)]
-    fn encode_events(events: &JsValue) -> std::result::Result<Array, JsValue>;
+    fn encode_events(events: &JsValue) -> std::result::Result<JsValue, JsValue>;
 }
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -102,22 +102,37 @@ pub(crate) fn expected_version(options: &JsValue) -> Result<ExpectedVersion> {
 
 /// Validates and encodes an array of event inputs (`{ type, data?, metadata?, id? }`).
 pub(crate) fn new_events(events: &JsValue) -> Result<Vec<NewEvent>> {
-    let flat = encode_events(events).map_err(|e| Error::invalid(message_of(&e)))?;
-    let text = |i: u32| flat.get(i).as_string().unwrap_or_default();
-    let n = flat.length() / 4;
-    let mut out = Vec::with_capacity(n as usize);
-    for k in 0..n {
+    let encoded = encode_events(events).map_err(|e| Error::invalid(message_of(&e)))?;
+    // Usually one string: the events' strings joined by NUL (see `encodeEvents`).
+    let joined = encoded.as_string();
+    let flat: Vec<String> = match &joined {
+        Some(_) => Vec::new(),
+        None => Array::from(&encoded)
+            .iter()
+            .map(|v| v.as_string().unwrap_or_default())
+            .collect(),
+    };
+    let fields: Vec<&str> = match &joined {
+        Some(text) if text.is_empty() => Vec::new(),
+        Some(text) => text.split('\0').collect(),
+        None => flat.iter().map(String::as_str).collect(),
+    };
+    if fields.len() % 4 != 0 {
+        return Err(Error::invalid("events could not be encoded"));
+    }
+    let mut out = Vec::with_capacity(fields.len() / 4);
+    for (k, f) in fields.chunks_exact(4).enumerate() {
         let at = |e: Error| match e {
             Error::InvalidInput { message } => Error::invalid(format!("events[{k}]: {message}")),
             other => other,
         };
-        let id = EventId::parse(text(k * 4)).map_err(at)?;
-        let event_type = EventType::new(text(k * 4 + 1)).map_err(at)?;
+        let id = EventId::parse(f[0]).map_err(at)?;
+        let event_type = EventType::new(f[1]).map_err(at)?;
         out.push(NewEvent {
             id,
             event_type,
-            data: Json::trusted(text(k * 4 + 2)),
-            metadata: Json::trusted(text(k * 4 + 3)),
+            data: Json::trusted(f[2]),
+            metadata: Json::trusted(f[3]),
         });
     }
     Ok(out)

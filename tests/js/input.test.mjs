@@ -51,6 +51,8 @@ const badCalls = {
   "an empty batch": (s) => s.append("a", []),
   "an id that is not a UUID": (s) => s.append("a", [{ type: "A", id: "123" }]),
   "an id that is a number": (s) => s.append("a", [{ type: "A", id: 5 }]),
+  "a type holding a NUL": (s) => s.append("a", [ev("A"), { type: "B\0C" }]),
+  "an id holding a NUL": (s) => s.append("a", [{ type: "A", id: "\u00000000000-0000-4000-8000-000000000000" }]),
   "an id twice in one batch": (s) => { const id = crypto.randomUUID(); return s.append("a", [{ type: "A", id }, { type: "B", id }]); },
   "metadata that is an array": (s) => s.append("a", [{ type: "A", metadata: [1] }]),
   "metadata that is null": (s) => s.append("a", [{ type: "A", metadata: null }]),
@@ -88,4 +90,13 @@ test("undefined object properties are omitted, as JSON does", async () => {
   await s.append("a", [ev("A", { kept: 1, dropped: undefined })]);
   const [e] = await s.readStream("a");
   assert.deepEqual(e.data, { kept: 1 });
+});
+
+test("strings with NULs, escapes and non-ASCII text round-trip in data, metadata and types", async () => {
+  const s = await newStore();
+  const data = { nul: "a\0b", esc: "q\"b\\s\n", text: "ü ✓ 🎉", nested: [{ x: null }, true, -0.5] };
+  const metadata = { by: "\0\u001f" };
+  await s.append("a", [{ type: "Typé ✓", data, metadata }, { type: "B", data: "\0" }]);
+  const [e1, e2] = await s.readStream("a");
+  assert.deepEqual([e1.type, e1.data, e1.metadata, e2.data], ["Typé ✓", data, metadata, "\0"]);
 });

@@ -6,16 +6,17 @@
 //!
 //! Three ways to run a group, tried in this order:
 //!
-//! 1. **Fast**: the connection remembers the head, the last timestamp and the versions of the
-//!    streams it wrote ([`Cache`]), and every event id in the log ([`KnownIds`]). When every
+//! 1. **Fast**: the connection remembers the head and the last timestamp ([`Cache`]), and
+//!    every event id and every stream's version in the log ([`KnownIds`]). When every
 //!    append's expected version matches and none of its ids is known, the records are added
-//!    and the transaction committed without waiting for a single read. The unique `prev`
+//!    and the transaction committed without waiting for a single read (also for streams new
+//!    to this connection: their version is known too). The unique `prev`
 //!    index on `q` (the position before a record) makes that safe: it rejects a record whose
 //!    predecessor already has a successor, which is what a stale head produces (another tab
 //!    appended), and the transaction aborts. The group then goes on to step 2.
-//! 2. **Refresh**: read the head, the versions and the ids of records this connection has not
-//!    seen inside the transaction (readwrite transactions are serialized, also across tabs),
-//!    then write. An append with a known id or an expected version that does not match is
+//! 2. **Refresh**: read the head and the records this connection has not seen (their ids and
+//!    stream versions) inside the transaction (readwrite transactions are serialized, also
+//!    across tabs), then write. An append with a known id or an expected version that does not match is
 //!    answered by `plan_append` from the events already recorded under its ids (an idempotent
 //!    retry may come with an outdated expectation).
 //! 3. **Careful**, after any other failure (quota, …): one append per transaction, so one bad
@@ -43,39 +44,51 @@ use crate::core::event::{
 };
 use crate::error::{Error, Result};
 
-/// What this connection knows about the log, valid as of `head`: every version in it is the
-/// stream's version when the log ended at `head`.
+/// What this connection remembers of the log's end, valid as of `head` (the fast path's
+/// starting point).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Cache {
     /// The position of the last event.
     pub head: Position,
     /// The timestamp of the last event.
     pub last_ts: Timestamp,
-    /// Versions of streams, as of `head`.
-    pub versions: HashMap<StreamId, Version>,
 }
 
-/// Every event id in the log up to `covered`, with the key of the record holding it.
+/// Every event id in the log up to `covered`, with the key of the record holding it, and
+/// every stream's version as of `covered`.
 ///
-/// Loaded from the `ids` field of every `chunks` record by the first write transaction of a
-/// connection (inside it, so it is complete), then kept current: a transaction first reads
-/// the records written after `covered` (by other tabs), and merges what it wrote once it
-/// commits. Uniqueness of ids is checked here instead of by a per-event index, which costs
-/// ~40–70 µs per event in Chromium; the price is memory (about 100 bytes per event) and
-/// reading the whole log once per connection, at its first append.
+/// Loaded from the `s`, `v` and `ids` fields of every `chunks` record by the first write
+/// transaction of a connection (inside it, so it is complete), then kept current: a
+/// transaction first reads the records written after `covered` (by other tabs), and merges
+/// what it wrote once it commits. Uniqueness of ids is checked here instead of by a per-event
+/// index, which costs ~40–70 µs per event in Chromium; the price is memory (about 100 bytes
+/// per event) and reading the whole log once per connection, at its first append. Knowing
+/// every stream's version means an append never reads before writing, even to a stream this
+/// connection has not written yet.
 #[derive(Debug, Default)]
 pub(crate) struct KnownIds {
-    /// The head position the map is complete up to.
+    /// The head position the maps are complete up to.
     pub covered: Position,
     /// Event id → key (last position) of the `chunks` record holding it.
     pub at: HashMap<EventId, Position>,
+    /// Stream → its version as of `covered` (streams without events are absent).
+    pub versions: HashMap<StreamId, Version>,
+}
+
+/// What one transaction learned: the ids and stream versions of the records it caught up
+/// with (written by other tabs) and of those it wrote, merged into [`KnownIds`] once it
+/// commits.
+#[derive(Debug, Default)]
+pub(super) struct Learned {
+    ids: HashMap<EventId, Position>,
+    versions: HashMap<StreamId, Version>,
 }
 
 /// How a group runs; see the module docs.
 pub(super) enum Mode {
     /// Write from the remembered state, without reading first.
     Fast(Cache),
-    /// Read head, versions and unseen ids in the transaction, then write.
+    /// Read the head and the unseen records in the transaction, then write.
     Refresh,
     /// Like `Refresh`, one append per transaction, ids always looked up.
     Careful,
@@ -84,13 +97,8 @@ pub(super) enum Mode {
 const STALE: &str = "an expected version did not match the cached stream version";
 
 /// Each append's result, the new head if something was written, the cache as of the end,
-/// and the ids this transaction learned (caught up or written), merged once it commits.
-pub(super) type Outcome = (
-    Vec<Result<AppendResult>>,
-    Option<Position>,
-    Cache,
-    HashMap<EventId, Position>,
-);
+/// and what this transaction learned (caught up or written), merged once it commits.
+pub(super) type Outcome = (Vec<Result<AppendResult>>, Option<Position>, Cache, Learned);
 
 /// Runs `jobs` in one readwrite transaction and waits for it to complete. The outer error
 /// means the transaction failed and nothing was written; inner errors are per append.
@@ -111,11 +119,13 @@ pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Out
             let _ = tx.commit();
             done.await.map_err(|e| inner.dom_error(e))?;
             inner.committed.set(inner.committed.get() + 1);
-            // A reset meanwhile (here or in another tab) emptied the map: it is read again
+            // A reset meanwhile (here or in another tab) emptied the maps: they are read again
             // whole by the next write, not completed with what this one learned.
             if inner.changes.resets() == resets {
                 let mut known = inner.ids.borrow_mut();
-                known.at.extend(outcome.3.drain());
+                let learned = std::mem::take(&mut outcome.3);
+                known.at.extend(learned.ids);
+                known.versions.extend(learned.versions);
                 known.covered = outcome.2.head;
             }
             Ok(outcome)
@@ -132,10 +142,6 @@ pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Out
     }
 }
 
-fn index(inner: &Inner, store: &IdbObjectStore, name: &str) -> Result<IdbIndex> {
-    store.index(name).map_err(|e| inner.js_error(e))
-}
-
 fn stale() -> Error {
     Error::Storage {
         message: STALE.into(),
@@ -149,7 +155,6 @@ async fn plan_and_add(
     mode: Mode,
 ) -> Result<Outcome> {
     let dom = |e: DomError| inner.dom_error(e);
-    let by_stream = index(inner, store, STREAM_INDEX)?;
     let (mut cache, fast, careful) = match mode {
         Mode::Fast(cache) => (cache, true, false),
         Mode::Refresh => (Cache::default(), false, false),
@@ -159,47 +164,26 @@ async fn plan_and_add(
     if fast && covered != cache.head {
         return Err(stale());
     }
-    // Issue every read first, then await them: they are served in one round.
-    let last = if fast {
-        None
-    } else {
-        let req =
+    let mut learned = Learned::default();
+    if !fast {
+        // Both reads are issued before either is awaited: they are served in one round.
+        let last =
             store.open_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev);
-        Some(Request::from_call(req).map_err(dom)?)
-    };
-    // Ids of records this connection has not seen (all of them, the first time).
-    let catch_up = if fast {
-        None
-    } else {
+        let last = Request::from_call(last).map_err(dom)?;
+        // Records this connection has not seen (all of them, the first time).
         let range = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(covered.0 as f64), true)
             .map_err(|e| inner.js_error(e))?;
-        Some(Request::from_call(store.get_all_with_key(&range)).map_err(dom)?)
-    };
-    let mut missing: Vec<&StreamId> = Vec::new();
-    for job in jobs {
-        if !cache.versions.contains_key(&job.stream) && !missing.contains(&&job.stream) {
-            missing.push(&job.stream);
-        }
-    }
-    let mut version_requests = Vec::with_capacity(missing.len());
-    for s in &missing {
-        let req = version_cursor(&by_stream, s.as_str());
-        version_requests.push(Request::from_call(req).map_err(dom)?);
-    }
-    if let Some(last) = last {
+        let catch_up = Request::from_call(store.get_all_with_key(&range)).map_err(dom)?;
         let last = last.await.map_err(dom)?;
         if let Some(cursor) = last.dyn_ref::<web_sys::IdbCursorWithValue>() {
             let value = cursor.value().map_err(|e| inner.js_error(e))?;
             let h = decode_header(&value)?;
             (cache.head, cache.last_ts) = (h.last_position, h.timestamp);
         }
-    }
-    let mut learned: HashMap<EventId, Position> = HashMap::new();
-    if let Some(catch_up) = catch_up {
         let records = js_sys::Array::from(&catch_up.await.map_err(dom)?);
         let records = if records.iter().any(|r| hollow(&r) == Some(Hollow::Reset)) {
-            // Another connection reset the log since this map was complete: ids it holds
-            // may have been dropped. Forget it and read every record's ids again.
+            // Another connection reset the log since these maps were complete: ids and
+            // versions they hold may have been dropped. Forget them and read every record again.
             *inner.ids.borrow_mut() = KnownIds::default();
             let all = Request::from_call(store.get_all()).map_err(dom)?;
             js_sys::Array::from(&all.await.map_err(dom)?)
@@ -207,8 +191,14 @@ async fn plan_and_add(
             records
         };
         for record in records.iter() {
-            let (p, list) = decode_ids(&record)?;
-            learned.extend(list.into_iter().map(|id| (id, p)));
+            // In key order: a stream's later record carries its later version.
+            let Some(r) = decode_ids(&record)? else {
+                continue;
+            };
+            learned.versions.insert(r.stream, r.version);
+            learned
+                .ids
+                .extend(r.ids.into_iter().map(|id| (id, r.position)));
         }
         if covered > cache.head {
             return Err(Error::CorruptData {
@@ -220,26 +210,34 @@ async fn plan_and_add(
             });
         }
     }
-    if !version_requests.is_empty() {
-        let found = join_all(version_requests).await.map_err(dom)?;
-        for (s, v) in missing.iter().zip(found) {
-            cache
-                .versions
-                .insert((*s).clone(), version_from_cursor(&v)?);
-        }
-    }
+    learned
+        .ids
+        .reserve(jobs.iter().map(|j| j.events.len()).sum());
     let timestamp = Timestamp(js_sys::Date::now() as i64).max(cache.last_ts);
     let mut head = cache.head;
     let mut results = Vec::with_capacity(jobs.len());
     let mut wrote = false;
     for job in jobs {
-        let current = cache.versions.get(&job.stream).copied().unwrap_or_default();
-        let places: Vec<Option<Position>> = {
+        let (current, places): (Version, Vec<Option<Position>>) = {
             let known = inner.ids.borrow();
-            job.events
+            let current = learned
+                .versions
+                .get(&job.stream)
+                .or_else(|| known.versions.get(&job.stream))
+                .copied()
+                .unwrap_or_default();
+            let places = job
+                .events
                 .iter()
-                .map(|e| learned.get(&e.id).or_else(|| known.at.get(&e.id)).copied())
-                .collect()
+                .map(|e| {
+                    learned
+                        .ids
+                        .get(&e.id)
+                        .or_else(|| known.at.get(&e.id))
+                        .copied()
+                })
+                .collect();
+            (current, places)
         };
         let reused = places.iter().any(Option::is_some);
         let plan = if careful || reused || !job.expected.matches(current) {
@@ -294,11 +292,11 @@ async fn plan_and_add(
             // a failed add (a stale head) aborts the whole transaction.
             store.add(&record).map_err(|e| inner.js_error(e))?;
             let p = part.last().map_or(head, |e| e.position);
-            learned.extend(part.iter().map(|e| (e.id.clone(), p)));
+            learned.ids.extend(part.iter().map(|e| (e.id.clone(), p)));
         }
         head = Position(head.0 + n);
         let version = Version(first_version.0 + n - 1);
-        cache.versions.insert(job.stream.clone(), version);
+        learned.versions.insert(job.stream.clone(), version);
         wrote = true;
         results.push(Ok(AppendResult {
             version,

@@ -174,17 +174,35 @@ pub(crate) fn decode_header(value: &JsValue) -> Result<ChunkHeader> {
     })
 }
 
-/// The key and the event ids of a `chunks` record, read without decoding its events (the
-/// ids cross the wasm boundary as one string).
+/// What the write path learns from a `chunks` record without decoding its events: its key,
+/// its stream and the stream's version at its last event, and its event ids (the ids cross
+/// the wasm boundary as one string).
+pub(crate) struct RecordIds {
+    /// The record's key: the position of its last event.
+    pub position: Position,
+    /// Its stream.
+    pub stream: StreamId,
+    /// The stream's version at the record's last event.
+    pub version: Version,
+    /// Its event ids.
+    pub ids: Vec<EventId>,
+}
+
+/// Reads a record's [`RecordIds`]; `None` for a hollow record (no events, no stream).
 ///
 /// # Errors
-/// [`Error::CorruptData`] naming the record when `p` or `ids` is malformed.
-pub(crate) fn decode_ids(value: &JsValue) -> Result<(Position, Vec<EventId>)> {
-    let p = Position(uint(value, "p")?);
-    let list = get(value, "ids");
-    if js_sys::Array::is_array(&list) && js_sys::Array::from(&list).length() == 0 {
-        return Ok((p, Vec::new()));
+/// [`Error::CorruptData`] naming the record when `p`, `s`, `v` or `ids` is malformed.
+pub(crate) fn decode_ids(value: &JsValue) -> Result<Option<RecordIds>> {
+    if hollow(value).is_some() {
+        return Ok(None);
     }
+    let position = Position(uint(value, "p")?);
+    let version = Version(uint(value, "v")?);
+    let stream = get(value, "s")
+        .as_string()
+        .and_then(|s| StreamId::new(s).ok())
+        .ok_or_else(|| corrupt(value, "field s is not a stream id"))?;
+    let list = get(value, "ids");
     if !js_sys::Array::is_array(&list) {
         return Err(corrupt(value, "field ids is not an array"));
     }
@@ -194,24 +212,41 @@ pub(crate) fn decode_ids(value: &JsValue) -> Result<(Position, Vec<EventId>)> {
         .map(EventId::parse)
         .collect::<Result<Vec<_>>>()
         .map_err(|_| corrupt(value, "field ids is not a list of event ids"))?;
-    Ok((p, ids))
+    Ok(Some(RecordIds {
+        position,
+        stream,
+        version,
+        ids,
+    }))
 }
 
 /// Builds the record of `events`, consecutive events of one stream.
 ///
+/// The event text is written by [`RecordedEvent::write_json`] (the names and payloads are
+/// copied as they are: payloads are JSON text already), and the ids cross into JavaScript as
+/// one comma-joined string split there: a record costs a handful of boundary crossings, not
+/// one per event.
+///
 /// # Errors
-/// [`Error::InvalidInput`] for an empty slice; [`Error::Storage`] if encoding fails.
+/// [`Error::InvalidInput`] for an empty slice; [`Error::Storage`] if building the record fails.
 pub(crate) fn encode_chunk(events: &[RecordedEvent]) -> Result<JsValue> {
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         return Err(Error::invalid("a chunk holds at least one event"));
     };
-    let e = serde_json::to_string(events).map_err(|e| Error::Storage {
-        message: format!("encoding events: {e}"),
-    })?;
-    let ids = js_sys::Array::new_with_length(events.len() as u32);
+    let mut e = String::with_capacity(events.iter().map(RecordedEvent::json_len_hint).sum());
+    let mut ids = String::with_capacity(events.len() * 37);
+    e.push('[');
     for (i, ev) in events.iter().enumerate() {
-        ids.set(i as u32, JsValue::from_str(ev.id.as_str()));
+        if i > 0 {
+            e.push(',');
+            ids.push(',');
+        }
+        ev.write_json(&mut e);
+        // Ids are UUIDs (EventId::parse): never a comma inside.
+        ids.push_str(ev.id.as_str());
     }
+    e.push(']');
+    let ids = js_sys::JsString::from(ids).split(",");
     let record = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), v);
     let fields = [

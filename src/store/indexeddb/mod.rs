@@ -148,7 +148,16 @@ impl Inner {
     /// A transaction over `stores`; readwrite ones carry the store's durability.
     fn transaction_on(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction> {
         self.check_open()?;
-        let names: js_sys::Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        // One store by name, not as a one-element list (the list goes through WebIDL's
+        // sequence conversion on every transaction).
+        let names: JsValue = match stores {
+            [one] => JsValue::from_str(one),
+            _ => stores
+                .iter()
+                .map(|s| JsValue::from_str(s))
+                .collect::<js_sys::Array>()
+                .into(),
+        };
         let durability = match (mode, self.durability) {
             (IdbTransactionMode::Readwrite, Durability::Relaxed) => Some("relaxed"),
             (IdbTransactionMode::Readwrite, Durability::Strict) => Some("strict"),
