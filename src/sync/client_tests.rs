@@ -7,7 +7,7 @@ use futures::executor::block_on;
 
 use super::*;
 use crate::core::append::StoreLimits;
-use crate::core::event::{EventId, EventType};
+use crate::core::event::{EventId, EventType, RecordedEvent};
 use crate::store::{contract::test_clock, EventStore, MemoryStore, ReadAllOptions, StateStore};
 use crate::sync::access::Access;
 use crate::sync::protocol::StoreId;

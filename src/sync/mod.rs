@@ -42,6 +42,7 @@
 
 pub mod access;
 pub mod client;
+mod client_pull;
 mod client_reset;
 mod client_resolve;
 pub mod pending;
