@@ -60,9 +60,8 @@ export function ordersView(el, app) {
   async function run(stream, command, errorEl) {
     errorEl.textContent = "";
     try {
-      const result = await app.orders.execute(stream.replace(/^order-/, ""), command);
-      app.sync.changed();
-      return result;
+      // Synced by the running sync client: it wakes on pending events (this tab or another).
+      return await app.orders.execute(stream.replace(/^order-/, ""), command);
     } catch (e) {
       errorEl.textContent = reason(e);
       return null;

@@ -19,7 +19,7 @@ export function connectSync(store, { url = location.origin, token, onChange }) {
 
   if (typeof store.sync !== "function") {
     emit();
-    return { view, now: async () => {}, changed() {}, pending: async () => [], stop() {} };
+    return { view, now: async () => {}, pending: async () => [], stop() {} };
   }
 
   const sync = store.sync({ url, token, scope: SCOPE, conflicts: "rebase" });
@@ -45,12 +45,6 @@ export function connectSync(store, { url = location.origin, token, onChange }) {
     view,
     /** Push pending, pull new; a failure (offline, server down) only shows in the status. */
     now: () => sync.now().catch((e) => apply({ ...sync.status, lastError: e })),
-    /**
-     * A command appended events here: push them now rather than at the next poll, and update
-     * the pending count (offline, the attempt fails at once and the count shows what waits).
-     * Workaround: the client's own wake-up on local appends (onPendingChange) does not fire yet.
-     */
-    changed: () => { sync.now().catch((e) => apply({ ...sync.status, lastError: e })); },
     /** The library's Sync object (status, resolve, ...). */
     client: sync,
     /** The events appended here and not yet confirmed by the server. */
