@@ -197,12 +197,14 @@ package as loaded (every row above) is ${int(s.sizes.at(-1).gzip)} bytes gzip.
 function syncBytesNote(f) {
   return `
 
-Wire size of these pages (bytes/event, computed from the recorded pages of the largest size): JSON ${f.json};
-gzip level 6 ${f.gzip6}, level 9 ${f.gzip9}; brotli quality 11 ${f.brotli11}. The content alone, without the
-envelope (\`stream\`, \`type\`, \`version\`, \`position\`, \`timestamp\`, \`metadata\`): ids and data gzip ${f.idAndDataGzip6}
+Wire size of these pages (bytes/event, from the recorded pages of the largest size, gzip as the server
+sent it): the columns encoding eventfold's client asks for ${f.columnsServer ?? "?"}, the row encoding (\`events\`,
+what the raw baseline asks for) ${f.rowsServer ?? "?"}. The row pages recompressed: JSON ${f.json}; gzip level 6
+${f.gzip6}, level 9 ${f.gzip9}; brotli quality 11 ${f.brotli11}. The content alone, without the envelope
+(\`stream\`, \`type\`, \`version\`, \`position\`, \`timestamp\`, \`metadata\`): ids and data gzip ${f.idAndDataGzip6}
 (ids ${f.idsGzip6}, data ${f.dataGzip6}). The benchmark's events carry 45 random hex digits in \`sku\` and a random
-UUID each, so no envelope gets this data to ≤ 60 bytes/event with gzip; smaller, less random payloads do
-(see the gzip bytes/event of (p): random UUIDs, small payloads).`;
+UUID each; the columns encoding (docs/sync-protocol.md §4.1) puts ids, each data key's values and the
+envelope's numbers in their own columns, which gzip codes better.`;
 }
 
 /** (p) The server's push throughput, as server/tests/throughput.rs measured it in this run. */

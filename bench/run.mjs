@@ -79,7 +79,11 @@ async function main() {
       for (const limit of limits) {
         const { texts, ...counts } = await replay.warm(limit);
         recorded[limit] = counts;
-        if (limit === Math.max(...limits)) floors = wireFloors(texts);
+        if (limit === Math.max(...limits)) {
+          floors = wireFloors(texts);
+          floors.rowsServer = +(counts.bytes / floors.events).toFixed(1);
+          floors.columnsServer = +(counts.columnBytes / floors.events).toFixed(1);
+        }
       }
       server.setApi(replay);
       sync = { head, cached: seeded.cached, setupS: Math.round((Date.now() - t0) / 1000), recorded, floors, replay: replay.stats };

@@ -115,7 +115,7 @@ export async function seed(url) {
 /** The key of a pull request in the recording: what the answer depends on. */
 const pullKey = (body) => {
   const r = JSON.parse(body);
-  return JSON.stringify([r.after?.store ?? null, r.after?.position ?? 0, r.limit ?? null, r.scope ?? []]);
+  return JSON.stringify([r.after?.store ?? null, r.after?.position ?? 0, r.limit ?? null, r.scope ?? [], r.encoding ?? "rows"]);
 };
 
 /**
@@ -147,26 +147,30 @@ export function pullReplay(target) {
       res.end(answer.body);
     },
     /**
-     * Records a whole catch-up with pages of `limit`; resolves to `{ pages, bytes, texts }`
-     * (`texts`: the pages' JSON).
+     * Records a whole catch-up with pages of `limit`, in both encodings: rows (what the raw
+     * baseline asks for) and columns (what eventfold's client asks for); resolves to
+     * `{ pages, bytes, columnBytes, texts }` (`texts`: the row pages' JSON).
      */
     async warm(limit) {
-      let after = null;
-      let pages = 0;
-      let bytes = 0;
-      const texts = [];
-      for (;;) {
-        // The same body the raw baseline sends (eventfold's differs only in field order).
-        const answer = await ask("/v1/pull", { "accept-encoding": "gzip, deflate, br, zstd" },
-          JSON.stringify({ v: 1, after, limit, scope: [] }));
-        const text = answer.headers["content-encoding"] === "gzip" ? gunzipSync(answer.body) : answer.body;
-        const page = JSON.parse(text);
-        texts.push(text);
-        pages += 1;
-        bytes += answer.body.length;
-        after = page.checkpoint;
-        if (!page.more) return { pages, bytes, texts };
-      }
+      const record = async (encoding) => {
+        let after = null;
+        let bytes = 0;
+        const texts = [];
+        for (;;) {
+          const body = { v: 1, after, limit, scope: [] };
+          if (encoding) body.encoding = encoding;
+          const answer = await ask("/v1/pull", { "accept-encoding": "gzip, deflate, br, zstd" }, JSON.stringify(body));
+          const text = answer.headers["content-encoding"] === "gzip" ? gunzipSync(answer.body) : answer.body;
+          const page = JSON.parse(text);
+          texts.push(text);
+          bytes += answer.body.length;
+          after = page.checkpoint;
+          if (!page.more) return { bytes, texts };
+        }
+      };
+      const rows = await record(null);
+      const columns = await record("columns");
+      return { pages: rows.texts.length, bytes: rows.bytes, columnBytes: columns.bytes, texts: rows.texts };
     },
   };
 }
@@ -181,6 +185,7 @@ export function wireFloors(texts) {
   const per = (f) => +(pages.reduce((k, p) => k + f(p), 0) / n).toFixed(1);
   const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 22 } }).length;
   return {
+    events: n,
     json: per((p) => p.text.length),
     gzip6: per((p) => gzipSync(p.text, { level: 6 }).length),
     gzip9: per((p) => gzipSync(p.text, { level: 9 }).length),

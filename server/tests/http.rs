@@ -293,6 +293,60 @@ async fn responses_are_gzipped_when_accepted() {
 }
 
 #[tokio::test]
+async fn columns_carry_the_same_events_in_fewer_bytes() {
+    use eventfold::sync::protocol::{decode, Encoding, PullResponse};
+    let s = start(Auth::Open, None).await;
+    for (i, stream) in ["order-1", "cart-1", "order-2"].into_iter().enumerate() {
+        let from = i as u32 * 100;
+        let a = s
+            .post(
+                "/v1/push",
+                None,
+                push_body(stream, json!(0), from..from + 30),
+            )
+            .await;
+        assert_eq!(a.json()["results"][0]["ok"]["version"], 30);
+    }
+    let gzipped = |body: &'static str| {
+        let req = s.client.post(format!("{}/v1/pull", s.url));
+        async move {
+            let res = req
+                .header("accept-encoding", "gzip")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.headers()["content-encoding"], "gzip");
+            res.bytes().await.unwrap().len()
+        }
+    };
+    let rows_body = r#"{"v":1,"scope":["order-","cart-"]}"#;
+    let columns_body = r#"{"v":1,"scope":["order-","cart-"],"encoding":"columns"}"#;
+    let rows = s.post("/v1/pull", None, rows_body).await;
+    let columns = s.post("/v1/pull", None, columns_body).await;
+    assert!(columns.json()["events"].is_null(), "{}", columns.json());
+    let rows: PullResponse = decode(&rows.body).unwrap();
+    let columns: PullResponse = decode(&columns.body).unwrap();
+    assert_eq!(columns.encoding, Encoding::Columns);
+    assert_eq!(rows.events.len(), 90);
+    assert_eq!(
+        PullResponse {
+            encoding: Encoding::Rows,
+            ..columns
+        },
+        rows
+    );
+    let (r, c) = (gzipped(rows_body).await, gzipped(columns_body).await);
+    assert!(c * 5 < r * 4, "gzip: columns {c} bytes, rows {r}");
+    // An encoding the server does not know is answered with rows.
+    let other = s
+        .post("/v1/pull", None, r#"{"v":1,"encoding":"binary"}"#)
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.json()["events"].as_array().unwrap().len(), 90);
+}
+
+#[tokio::test]
 async fn a_restarted_server_keeps_its_store_id_and_checkpoints() {
     let dir = std::env::temp_dir().join(format!("eventfold-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

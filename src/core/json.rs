@@ -42,8 +42,8 @@ impl Json {
     }
 
     /// Text already produced by a JSON serializer this crate controls (the engine's own
-    /// `JSON.stringify` call on the JavaScript side). Not validated again.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    /// `JSON.stringify` call on the JavaScript side, or a payload rebuilt from validated
+    /// parts). Not validated again.
     pub(crate) fn trusted(text: impl Into<Arc<str>>) -> Self {
         Json(text.into())
     }

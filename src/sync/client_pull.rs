@@ -8,7 +8,7 @@ use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::ResetStore;
 use crate::sync::client::{Meta, SyncClient, SyncReport, Transport, META_KEY};
-use crate::sync::protocol::{Checkpoint, PullRequest};
+use crate::sync::protocol::{Checkpoint, Encoding, PullRequest};
 
 impl<S: ResetStore> SyncClient<S> {
     /// Pulls until the server says nothing more remains. While a page is stored, the next one
@@ -41,6 +41,7 @@ impl<S: ResetStore> SyncClient<S> {
         let request = |after: Option<Checkpoint>| {
             let mut request = PullRequest::new(after, self.replica.scope().to_vec());
             request.limit = Some(self.options.pull_limit);
+            request.encoding = Encoding::Columns;
             request
         };
         let Meta {

@@ -10,7 +10,7 @@ use crate::core::append::StoreLimits;
 use crate::core::event::{EventId, EventType, RecordedEvent};
 use crate::store::{contract::test_clock, EventStore, MemoryStore, ReadAllOptions, StateStore};
 use crate::sync::access::Access;
-use crate::sync::protocol::StoreId;
+use crate::sync::protocol::{self, StoreId};
 use crate::sync::serve::{self, ServeLimits};
 
 /// The server: its store and the serving logic.
@@ -101,7 +101,11 @@ impl Transport for Link<'_> {
     async fn pull(&self, request: &PullRequest) -> Result<PullResponse> {
         self.pulls.set(self.pulls.get() + 1);
         let (s, access) = (self.server, Access::all());
-        let serve = || serve::pull(&s.store, &s.id, &access, request, &s.limits);
+        // Through the wire codec, so every pull of these tests crosses the columns encoding.
+        let serve = || async {
+            let page = serve::pull(&s.store, &s.id, &access, request, &s.limits).await?;
+            protocol::decode::<PullResponse>(&protocol::encode(&page)?)
+        };
         match self.next_fault() {
             Fault::DropRequest => Err(Self::lost()),
             Fault::DropResponse => serve().await.and(Err(Self::lost())),

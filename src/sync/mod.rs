@@ -1,7 +1,8 @@
 //! Sync between a client's store and a server by exchanging event ranges (DESIGN.md §5,
 //! `docs/sync-protocol.md`).
 //!
-//! - [`protocol`]: the messages and their JSON codec, shared by client and server (sans-IO).
+//! - [`protocol`]: the messages and their JSON codec, shared by client and server (sans-IO);
+//!   pull answers travel as rows or as columns (`columns.rs`).
 //! - [`access`]: the stream prefixes a token may read and write.
 //! - [`serve`]: the server side of each request over any [`EventStore`](crate::EventStore), so
 //!   the real server and in-process tests run the same logic.
@@ -45,6 +46,7 @@ pub mod client;
 mod client_pull;
 mod client_reset;
 mod client_resolve;
+mod columns;
 pub mod pending;
 pub mod protocol;
 pub mod replica;

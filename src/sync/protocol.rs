@@ -19,13 +19,15 @@
 //! ```
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::core::append::AppendResult;
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
 
+pub use super::columns::Columns;
 pub use super::store_id::{StoreId, MAX_STORE_ID_BYTES};
 pub use super::wire_error::ErrorBody;
 
@@ -61,6 +63,30 @@ pub struct PullRequest {
     /// Stream prefixes to pull; empty means everything the token may read.
     #[serde(default)]
     pub scope: Vec<String>,
+    /// How the answer should lay out its events. Absent: rows.
+    #[serde(default, skip_serializing_if = "Encoding::is_rows")]
+    pub encoding: Encoding,
+}
+
+/// How a pull answer lays out its events (`docs/sync-protocol.md` §4.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// `columns`: the same events as columns ([`Columns`]): about 25 % fewer bytes once
+    /// compressed.
+    Columns,
+    /// `events`: an array of recorded events. Also what a server answers to an encoding it
+    /// does not know.
+    #[default]
+    #[serde(other)]
+    Rows,
+}
+
+impl Encoding {
+    /// Whether this is [`Encoding::Rows`].
+    pub fn is_rows(&self) -> bool {
+        *self == Encoding::Rows
+    }
 }
 
 impl PullRequest {
@@ -71,6 +97,7 @@ impl PullRequest {
             after,
             limit: None,
             scope,
+            encoding: Encoding::Rows,
         }
     }
 
@@ -80,8 +107,9 @@ impl PullRequest {
     }
 }
 
-/// The answer to a [`PullRequest`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The answer to a [`PullRequest`]. On the wire its events are `events` or `columns`, as
+/// [`encoding`](Self::encoding) says; decoding accepts either.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PullResponse {
     /// Protocol version.
     pub v: u32,
@@ -93,6 +121,64 @@ pub struct PullResponse {
     pub more: bool,
     /// The store's head when the pull was served.
     pub head: Position,
+    /// How the events travel (what the request asked for; when decoding, what came).
+    pub encoding: Encoding,
+}
+
+impl Serialize for PullResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("PullResponse", 5)?;
+        s.serialize_field("v", &self.v)?;
+        match self.encoding {
+            Encoding::Rows => s.serialize_field("events", &self.events)?,
+            Encoding::Columns => {
+                let columns = Columns::encode(&self.events).map_err(serde::ser::Error::custom)?;
+                s.serialize_field("columns", &columns)?;
+            }
+        }
+        s.serialize_field("checkpoint", &self.checkpoint)?;
+        s.serialize_field("more", &self.more)?;
+        s.serialize_field("head", &self.head)?;
+        s.end()
+    }
+}
+
+#[derive(Deserialize)]
+struct PullWire<'a> {
+    v: u32,
+    #[serde(default)]
+    events: Option<Vec<RecordedEvent>>,
+    #[serde(default, borrow)]
+    columns: Option<Columns<'a>>,
+    checkpoint: Checkpoint,
+    more: bool,
+    head: Position,
+}
+
+impl<'de> Deserialize<'de> for PullResponse {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let w = PullWire::deserialize(deserializer)?;
+        let (events, encoding) = match (w.events, w.columns) {
+            (Some(events), None) => (events, Encoding::Rows),
+            (None, Some(columns)) => (
+                columns.decode().map_err(serde::de::Error::custom)?,
+                Encoding::Columns,
+            ),
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "a pull response has exactly one of events and columns",
+                ))
+            }
+        };
+        Ok(PullResponse {
+            v: w.v,
+            events,
+            checkpoint: w.checkpoint,
+            more: w.more,
+            head: w.head,
+            encoding,
+        })
+    }
 }
 
 impl PullResponse {

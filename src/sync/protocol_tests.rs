@@ -71,6 +71,7 @@ fn pull_response() {
         checkpoint: checkpoint(9),
         more: false,
         head: Position(9),
+        encoding: Encoding::Rows,
     };
     let text = round_trip(&r);
     assert!(
@@ -216,6 +217,7 @@ fn pull_answers_that_repeat_or_skip_back_are_rejected() {
         checkpoint: checkpoint(at),
         more: false,
         head: Position(at),
+        encoding: Encoding::Rows,
     };
     let after = checkpoint(4);
     assert!(answer(&[5, 7], 9).check(Some(&after)).is_ok());

@@ -101,6 +101,7 @@ pub async fn pull<S: EventStore + ?Sized>(
         },
         more,
         head: head.max(last),
+        encoding: req.encoding,
     })
 }
 

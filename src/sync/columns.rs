@@ -1,0 +1,457 @@
+//! The columnar encoding of a pull answer (`"encoding": "columns"`, `docs/sync-protocol.md`
+//! §4.1): the same events as the `events` array, laid out so that a general-purpose compressor
+//! finds the redundancy.
+//!
+//! - stream, version and position in runs (`[stream, firstVersion, firstPosition, count]`,
+//!   streams as indexes into a table), since a page is mostly whole appends;
+//! - types as indexes into a table;
+//! - ids as one string of 32 hex digits per event (a UUID without its dashes);
+//! - timestamps as differences from the previous one;
+//! - data and metadata objects split into their key lists ("shapes") and one column of raw
+//!   values per key, so similar values sit next to each other. A payload that is not an object,
+//!   or whose text would not be rebuilt byte for byte from its keys and values, travels whole
+//!   in `raw`.
+//!
+//! Decoding rebuilds every payload's exact text and checks every length and index: a
+//! malformed page is a `PROTOCOL_ERROR` and yields nothing.
+
+use std::collections::HashMap;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+use crate::core::event::{
+    EventId, EventType, Position, RecordedEvent, StreamId, Timestamp, Version,
+};
+use crate::core::json::{write_string, Json};
+use crate::error::{Error, Result};
+
+/// Hex digits per id on the wire (a canonical UUID less its four dashes).
+const ID_DIGITS: usize = 32;
+
+/// The shape number of a payload sent whole: the next value of `raw`.
+const RAW: u64 = 0;
+
+/// The `columns` object of a pull answer; see the module docs. Every number is a `u64` and
+/// every list of names a `Vec<String>`, which keeps the decoder small in wasm.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Columns<'a> {
+    /// The streams of the page.
+    streams: Vec<String>,
+    /// Flat `[stream index, version, position, count]` quadruples: `count` events of that
+    /// stream with consecutive versions and positions from the given ones.
+    runs: Vec<u64>,
+    /// The event types of the page.
+    types: Vec<String>,
+    /// Per event: its type's index in `types`.
+    #[serde(rename = "type")]
+    type_index: Vec<u64>,
+    /// The ids, 32 hex digits each, in event order.
+    #[serde(borrow)]
+    ids: std::borrow::Cow<'a, str>,
+    /// Per event: its timestamp minus the previous one's (the first: itself), as wrapping
+    /// 64-bit arithmetic on the two's-complement bits.
+    timestamps: Vec<u64>,
+    /// Key lists of the object payloads.
+    shapes: Vec<Vec<String>>,
+    /// Data payloads, run-length coded as flat `[shape, count]` pairs: shape `0` = the next
+    /// `raw` value, `s ≥ 1` = `shapes[s - 1]`.
+    data: Vec<u64>,
+    /// Metadata payloads, coded like `data`.
+    metadata: Vec<u64>,
+    /// One column per key of each shape (the first shape's keys first), the values in the
+    /// order the payloads use them (each event's data before its metadata).
+    #[serde(borrow)]
+    values: Vec<Vec<&'a RawValue>>,
+    /// Payloads sent whole.
+    #[serde(borrow)]
+    raw: Vec<&'a RawValue>,
+}
+
+impl<'a> Columns<'a> {
+    /// Lays `events` out in columns (borrowing their payload texts).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] if a payload is not JSON text (it always is when it came from a
+    /// store).
+    pub fn encode(events: &'a [RecordedEvent]) -> Result<Self> {
+        let mut c = Columns::default();
+        let mut streams: HashMap<&str, u64> = HashMap::new();
+        let mut types: HashMap<&str, u64> = HashMap::new();
+        let mut shapes = Shapes::default();
+        let mut ids = String::with_capacity(events.len() * ID_DIGITS);
+        let mut previous: Option<&RecordedEvent> = None;
+        for e in events {
+            let continues = previous.is_some_and(|p| {
+                p.stream == e.stream
+                    && p.version.0.checked_add(1) == Some(e.version.0)
+                    && p.position.0.checked_add(1) == Some(e.position.0)
+            });
+            match c.runs.last_mut() {
+                Some(count) if continues => *count += 1,
+                _ => {
+                    let stream = index_of(&mut streams, &mut c.streams, e.stream.as_str());
+                    c.runs.extend([stream, e.version.0, e.position.0, 1]);
+                }
+            }
+            let t = index_of(&mut types, &mut c.types, e.event_type.as_str());
+            c.type_index.push(t);
+            ids.extend(e.id.as_str().split('-'));
+            let before = previous.map_or(0, |p| p.timestamp.0);
+            c.timestamps
+                .push((e.timestamp.0 as u64).wrapping_sub(before as u64));
+            let data = shapes.place(&mut c, &e.data)?;
+            push_run(&mut c.data, data);
+            let metadata = shapes.place(&mut c, &e.metadata)?;
+            push_run(&mut c.metadata, metadata);
+            previous = Some(e);
+        }
+        c.ids = ids.into();
+        Ok(c)
+    }
+
+    /// Rebuilds the events, checking that every column agrees with the others.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] naming the first inconsistency (a length, an index, an id that is
+    /// not hex, a version or position overflowing, a metadata value that is not an object,
+    /// values left over) or an invalid stream or type name.
+    pub fn decode(self) -> Result<Vec<RecordedEvent>> {
+        let n = self.type_index.len();
+        if self.timestamps.len() != n || self.ids.len() != n * ID_DIGITS || self.runs.len() % 4 != 0
+        {
+            return Err(malformed(format!(
+                "{n} types, {} timestamps, {} id digits and {} run numbers do not describe the same events",
+                self.timestamps.len(),
+                self.ids.len(),
+                self.runs.len()
+            )));
+        }
+        let streams = names(&self.streams, |s| StreamId::new(s))?;
+        let types = names(&self.types, |s| EventType::new(s))?;
+        let mut payloads = Payloads::new(&self)?;
+        let mut data_runs = RunCursor::new(&self.data, "data")?;
+        let mut metadata_runs = RunCursor::new(&self.metadata, "metadata")?;
+        let mut events = Vec::with_capacity(n);
+        let mut timestamp = 0u64;
+        for run in self.runs.chunks_exact(4) {
+            let &[stream, version, position, count] = run else {
+                continue;
+            };
+            let stream = pick(&streams, stream, "stream")?;
+            if count == 0 || count > (n - events.len()) as u64 {
+                return Err(malformed(format!(
+                    "a run of {count} events where {} are left",
+                    n - events.len()
+                )));
+            }
+            for k in 0..count {
+                let i = events.len();
+                timestamp = timestamp.wrapping_add(self.timestamps[i]);
+                let data = payloads.next(data_runs.next()?)?;
+                let metadata = payloads.next(metadata_runs.next()?)?;
+                if !metadata.is_object() {
+                    return Err(malformed(format!("metadata of event {i} is not an object")));
+                }
+                events.push(RecordedEvent {
+                    id: id_at(&self.ids, i)?,
+                    stream: stream.clone(),
+                    event_type: pick(&types, self.type_index[i], "type")?.clone(),
+                    data,
+                    metadata,
+                    version: Version(add(version, k)?),
+                    position: Position(add(position, k)?),
+                    timestamp: Timestamp(timestamp as i64),
+                });
+            }
+        }
+        if events.len() != n {
+            return Err(malformed(format!(
+                "the runs hold {} events, the other columns {n}",
+                events.len()
+            )));
+        }
+        data_runs.finish()?;
+        metadata_runs.finish()?;
+        payloads.finish()?;
+        Ok(events)
+    }
+}
+
+/// Checks and converts a table of names.
+fn names<T>(list: &[String], make: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+    list.iter()
+        .map(|s| make(s).map_err(|e| malformed(e.to_string())))
+        .collect()
+}
+
+/// The index of `name` in `list`, added if new.
+fn index_of<'e>(seen: &mut HashMap<&'e str, u64>, list: &mut Vec<String>, name: &'e str) -> u64 {
+    *seen.entry(name).or_insert_with(|| {
+        list.push(name.into());
+        list.len() as u64 - 1
+    })
+}
+
+fn pick<'t, T>(table: &'t [T], index: u64, what: &str) -> Result<&'t T> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| table.get(i))
+        .ok_or_else(|| malformed(format!("{what} index {index} out of range")))
+}
+
+/// The shapes met while encoding, by key list.
+#[derive(Default)]
+struct Shapes {
+    /// Key list → (shape number, first column in `values`).
+    known: HashMap<Vec<String>, (u64, usize)>,
+}
+
+impl Shapes {
+    /// Puts one payload's values in their columns; answers its shape number (0: raw).
+    fn place<'a>(&mut self, c: &mut Columns<'a>, payload: &'a Json) -> Result<u64> {
+        let Some(pairs) = split(payload.as_str()) else {
+            let raw = serde_json::from_str::<&RawValue>(payload.as_str())
+                .map_err(|e| Error::protocol(format!("a payload is not JSON: {e}")))?;
+            c.raw.push(raw);
+            return Ok(RAW);
+        };
+        let keys: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+        let (shape, first) = match self.known.get(&keys) {
+            Some(&known) => known,
+            None => {
+                let at = (c.shapes.len() as u64 + 1, c.values.len());
+                c.values.resize(c.values.len() + keys.len(), Vec::new());
+                c.shapes.push(keys.clone());
+                self.known.insert(keys, at);
+                at
+            }
+        };
+        for (column, (_, value)) in c.values[first..].iter_mut().zip(pairs) {
+            column.push(value);
+        }
+        Ok(shape)
+    }
+}
+
+fn malformed(message: impl std::fmt::Display) -> Error {
+    Error::protocol(format!("malformed columns: {message}"))
+}
+
+fn add(first: u64, k: u64) -> Result<u64> {
+    first
+        .checked_add(k)
+        .ok_or_else(|| malformed("a version or position overflows"))
+}
+
+fn push_run(runs: &mut Vec<u64>, shape: u64) {
+    match runs.as_mut_slice() {
+        [.., last, count] if *last == shape => *count += 1,
+        _ => runs.extend([shape, 1]),
+    }
+}
+
+/// The `i`th id, its dashes put back.
+fn id_at(ids: &str, i: usize) -> Result<EventId> {
+    let digits = ids
+        .get(i * ID_DIGITS..(i + 1) * ID_DIGITS)
+        .ok_or_else(|| malformed(format!("id of event {i} is not 32 hex digits")))?;
+    let mut s = String::with_capacity(36);
+    for (part, (from, to)) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)]
+        .into_iter()
+        .enumerate()
+    {
+        if part > 0 {
+            s.push('-');
+        }
+        s.push_str(&digits[from..to]);
+    }
+    EventId::parse(s).map_err(|e| malformed(e.to_string()))
+}
+
+/// Walks a run-length coded column (`[shape, count]` pairs) event by event.
+struct RunCursor<'c> {
+    runs: std::slice::ChunksExact<'c, u64>,
+    shape: u64,
+    left: u64,
+    what: &'static str,
+}
+
+impl<'c> RunCursor<'c> {
+    fn new(runs: &'c [u64], what: &'static str) -> Result<Self> {
+        if runs.len() % 2 != 0 {
+            return Err(malformed(format!("{what} is not a list of pairs")));
+        }
+        Ok(RunCursor {
+            runs: runs.chunks_exact(2),
+            shape: RAW,
+            left: 0,
+            what,
+        })
+    }
+
+    fn next(&mut self) -> Result<u64> {
+        while self.left == 0 {
+            let run = self
+                .runs
+                .next()
+                .ok_or_else(|| malformed(format!("{} runs end before the events", self.what)))?;
+            (self.shape, self.left) = (run[0], run[1]);
+        }
+        self.left -= 1;
+        Ok(self.shape)
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if self.left > 0 || self.runs.any(|run| run[1] > 0) {
+            return Err(malformed(format!(
+                "{} runs hold more payloads than events",
+                self.what
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds payload texts from shapes and value columns.
+struct Payloads<'c, 'a> {
+    /// Per shape: its keys written as JSON (`"key":`) and its first column.
+    shapes: Vec<(Vec<String>, usize)>,
+    values: &'c [Vec<&'a RawValue>],
+    /// Per shape: how many payloads used it so far.
+    used: Vec<usize>,
+    raw: &'c [&'a RawValue],
+    raw_used: usize,
+}
+
+impl<'c, 'a> Payloads<'c, 'a> {
+    fn new(c: &'c Columns<'a>) -> Result<Self> {
+        let mut shapes = Vec::with_capacity(c.shapes.len());
+        let mut first = 0;
+        for keys in &c.shapes {
+            let written = keys
+                .iter()
+                .map(|k| {
+                    let mut s = String::with_capacity(k.len() + 3);
+                    write_string(&mut s, k);
+                    s.push(':');
+                    s
+                })
+                .collect();
+            shapes.push((written, first));
+            first += keys.len();
+        }
+        if first != c.values.len() {
+            return Err(malformed(format!(
+                "{} value columns for shapes of {first} keys",
+                c.values.len()
+            )));
+        }
+        Ok(Payloads {
+            used: vec![0; shapes.len()],
+            shapes,
+            values: &c.values,
+            raw: &c.raw,
+            raw_used: 0,
+        })
+    }
+
+    fn next(&mut self, shape: u64) -> Result<Json> {
+        if shape == RAW {
+            let raw = self
+                .raw
+                .get(self.raw_used)
+                .ok_or_else(|| malformed("raw payloads end before the events"))?;
+            self.raw_used += 1;
+            return Ok(Json::trusted(raw.get()));
+        }
+        let s = usize::try_from(shape - 1)
+            .ok()
+            .filter(|&s| s < self.shapes.len())
+            .ok_or_else(|| malformed(format!("shape {shape} out of range")))?;
+        let (keys, first) = &self.shapes[s];
+        let row = self.used[s];
+        self.used[s] += 1;
+        let mut text = String::from("{");
+        for (k, key) in keys.iter().enumerate() {
+            let value = self.values[first + k].get(row).ok_or_else(|| {
+                malformed(format!("values of shape {shape} end before the events"))
+            })?;
+            if k > 0 {
+                text.push(',');
+            }
+            text.push_str(key);
+            text.push_str(value.get());
+        }
+        text.push('}');
+        Ok(Json::trusted(text))
+    }
+
+    fn finish(self) -> Result<()> {
+        let extra_value = self
+            .shapes
+            .iter()
+            .zip(&self.used)
+            .any(|((keys, first), &used)| {
+                self.values[*first..*first + keys.len()]
+                    .iter()
+                    .any(|c| c.len() != used)
+            });
+        if extra_value || self.raw_used != self.raw.len() {
+            return Err(malformed("values left over after the last event"));
+        }
+        Ok(())
+    }
+}
+
+/// A JSON object's members in order, if `text` is an object that [`write_string`] and its raw
+/// member values rebuild byte for byte (compact, no duplicate-sensitive surprises).
+fn split(text: &str) -> Option<Vec<(String, &RawValue)>> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let Members(pairs) = serde_json::from_str(text).ok()?;
+    let mut rebuilt = String::with_capacity(text.len());
+    rebuilt.push('{');
+    for (k, (key, value)) in pairs.iter().enumerate() {
+        if k > 0 {
+            rebuilt.push(',');
+        }
+        write_string(&mut rebuilt, key);
+        rebuilt.push(':');
+        rebuilt.push_str(value.get());
+    }
+    rebuilt.push('}');
+    (rebuilt == text).then_some(pairs)
+}
+
+/// An object's members, in order, values kept as raw text.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> std::result::Result<Self::Value, M::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, &'de RawValue>()? {
+                    pairs.push(pair);
+                }
+                Ok(Members(pairs))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+#[path = "columns_tests.rs"]
+mod tests;
