@@ -4,8 +4,8 @@
 // local-only streams, projections and read models follow.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { EventStore } from "eventfold";
 import { startServer } from "./server.mjs";
+import { device as makeDevice, eventually } from "./sync-fixtures.mjs";
 
 let server;
 before(async () => {
@@ -15,19 +15,7 @@ after(async () => {
   await server?.stop();
 });
 
-const cart = {
-  name: "cart",
-  initialState: () => ({ items: [] }),
-  evolve: (s, e) => (e.type === "ItemAdded" ? { items: [...s.items, e.data.sku] } : s),
-  decide: (c) => [{ type: "ItemAdded", data: { sku: c.sku } }],
-};
-
-async function device() {
-  const store = await EventStore.inMemory();
-  const carts = store.aggregate(cart);
-  const sync = store.sync({ url: server.url, scope: ["cart-"] });
-  return { store, carts, sync };
-}
+const device = () => makeDevice(server);
 
 /** The server's whole log, pulled over HTTP. */
 async function serverLog() {
@@ -39,14 +27,6 @@ async function serverLog() {
   assert.equal(res.status, 200);
   return (await res.json()).events.map((e) => [e.id, e.stream, e.version, JSON.stringify(e.data)]);
 }
-
-const eventually = async (what, check) => {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`never: ${what}`);
-};
 
 test("a replaced server: the synced log is pulled again, pending events pushed once, derived state rebuilt", async () => {
   const a = await device();
@@ -67,7 +47,7 @@ test("a replaced server: the synced log is pulled again, pending events pushed o
   await b.sync.now();
   await a.sync.now();
   await skus.ready();
-  await eventually("the projection shows the old server", () => skus.state.length === 2);
+  await eventually(() => skus.state.length === 2, "the projection to show the old server");
 
   // The server is replaced while a is offline with a pending command.
   await server.pause();
@@ -93,12 +73,12 @@ test("a replaced server: the synced log is pulled again, pending events pushed o
   const prefs = await a.store.readStream("prefs-1");
   assert.deepEqual(prefs.map((e) => [e.data, e.position]), [["dark", 1]], "the local stream is intact");
 
-  await eventually("the projection is rebuilt from the new log", () =>
-    JSON.stringify(skus.state) === JSON.stringify(["new1", "mine"]));
+  await eventually(() => JSON.stringify(skus.state) === JSON.stringify(["new1", "mine"]),
+    "the projection to be rebuilt from the new log");
   await byCart.ready();
-  await eventually("the read model is rebuilt from the new log", async () =>
+  await eventually(async () =>
     JSON.stringify(await byCart.get("cart-1")) === JSON.stringify({ skus: ["new1", "mine"] }) &&
-    (await byCart.get("cart-2")) === undefined);
+    (await byCart.get("cart-2")) === undefined, "the read model to be rebuilt from the new log");
 
   // Reported once; the next sync is an ordinary one.
   assert.equal((await a.sync.now()).resynced, false);

@@ -5,6 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { EventStore } from "eventfold";
 import { startServer } from "./server.mjs";
+import { cart, device as makeDevice, eventually } from "./sync-fixtures.mjs";
 
 let server;
 before(async () => {
@@ -14,25 +15,7 @@ after(async () => {
   await server?.stop();
 });
 
-// A cart holding at most 3 items: decide rejects the 4th.
-const cart = {
-  name: "cart",
-  initialState: () => ({ items: [] }),
-  evolve: (s, e) => (e.type === "ItemAdded" ? { items: [...s.items, e.data.sku] } : s),
-  decide: (c, s) => {
-    if (s.items.length >= 3) throw new Error(`cart is full (${s.items.length} items)`);
-    return [{ type: "ItemAdded", data: { sku: c.sku } }];
-  },
-};
-
-async function device(scope = ["cart-"]) {
-  const store = await EventStore.inMemory();
-  const carts = store.aggregate(cart);
-  const sync = store.sync({ url: server.url, scope });
-  const rejected = [];
-  sync.onRejected((r) => rejected.push(r));
-  return { store, carts, sync, rejected };
-}
+const device = (scope) => makeDevice(server, scope);
 
 const log = async (store) =>
   (await store.readAll()).map((e) => [e.id, e.stream, e.version]);
@@ -143,14 +126,6 @@ const until = (sync, predicate) =>
       }
     });
   });
-
-const eventually = async (check, what) => {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-};
 
 test("start() pushes pending events by itself, pulls others' on its interval, and stop() ends it", async () => {
   const store = await EventStore.inMemory();
