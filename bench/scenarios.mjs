@@ -15,7 +15,7 @@ export const CONTENDERS = {
   dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
   "raw-sync": {
-    label: "raw: `fetch` of the same pull pages + IndexedDB, eventfold's layout, one transaction per page",
+    label: "raw: `fetch` of the same pull pages as rows + IndexedDB, eventfold's layout, one transaction per page",
     short: "raw fetch + IndexedDB",
   },
 };
@@ -33,7 +33,8 @@ page's own origin. Its pull answers (pages of ${limit.toLocaleString("en-US")}, 
 replayed byte for byte by the page server, so the timer measures the browser, not the server
 (a debug build sharing the 2 cores). eventfold: \`EventStore.open\` + \`store.sync({ url, pullLimit: ${limit} }).now()\`
 into a fresh profile; the store and its sync are created before the timer starts. The raw
-baseline sends the same pull requests with \`fetch\` and writes each page in eventfold's record
+baseline sends the same pull requests with \`fetch\`, in the row encoding (\`events\`: \`JSON.parse\` gives it the
+events as they are stored; eventfold's client asks for columns), and writes each page in eventfold's record
 layout (one record per run of a stream) plus the checkpoint in one transaction. Bytes are the
 pull answers' \`encodedBodySize\` (Resource Timing: compressed, as received); the up-to-date check
 is one more \`sync.now()\` after the catch-up (eventfold only).`;

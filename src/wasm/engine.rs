@@ -430,7 +430,7 @@ impl JsEventStore {
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
     /// scope?: string[] (stream prefixes; all streams by default), conflicts?: "rebase" |
     /// "append" | "manual" | { [aggregate]: strategy } (default "rebase"), pollIntervalMs?,
-    /// pullLimit? (events per pull, default 1000) }`.
+    /// pullLimit? (events per pull, default 5000) }`.
     /// From now on appends to streams in the scope are kept **pending** (they work offline;
     /// `readStream`, aggregates, projections and read models show them on top of the confirmed
     /// events) until a sync confirms them in the server's order. Call it once per store, in

@@ -19,7 +19,7 @@ export interface SyncOptions {
   conflicts?: ConflictStrategy | Record<string, ConflictStrategy>;
   /** How often `start()` checks the server when nothing else wakes it (default 30 000 ms). */
   pollIntervalMs?: number;
-  /** Events asked per pull request (default 1000; the reference server serves at most 5000 and clamps larger asks). */
+  /** Events asked per pull request (default 5000, the reference server's maximum; a server clamps larger asks to its own). */
   pullLimit?: number;
 }
 
