@@ -16,11 +16,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::event::{EventId, EventType, NewEvent, Position, RecordedEvent, StreamId};
+use crate::core::event::{EventId, EventType, Position, RecordedEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime, Signal};
+use crate::cqrs::tagged::to_event;
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
 
@@ -107,7 +108,8 @@ pub struct DeadLetter {
     pub error: String,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The events of `$deadletter-<name>` (read back by `dead::read`).
+#[derive(Serialize)]
 #[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
 enum DeadLetterEvent {
     EventParked(DeadLetter),
@@ -364,23 +366,6 @@ impl<H: EventHandler> HandlerRunner<H> {
             }
         }
     }
-}
-
-/// A `{"type", "data"}`-tagged value as a new event with id `id`.
-pub(crate) fn to_event<T: Serialize>(id: EventId, value: &T) -> Result<NewEvent> {
-    #[derive(Deserialize)]
-    struct Tagged {
-        #[serde(rename = "type")]
-        event_type: String,
-        #[serde(default = "Json::null")]
-        data: Json,
-    }
-    let tagged: Tagged = Json::from_value(value)?.decode()?;
-    Ok(NewEvent::new(
-        id,
-        EventType::new(tagged.event_type)?,
-        tagged.data,
-    ))
 }
 
 #[path = "handlers_dead.rs"]

@@ -4,12 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{to_event, DeadLetter, DeadLetterEvent, EventHandler, HandlerRunner};
-use crate::core::event::Position;
+use super::{DeadLetter, DeadLetterEvent, EventHandler, HandlerRunner};
+use crate::core::event::StreamId;
+use crate::core::event::{EventType, Position};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::Runtime;
+use crate::cqrs::tagged::{to_event, unknown_type, FieldResult, Fields};
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
 
@@ -24,12 +26,7 @@ impl<H: EventHandler> HandlerRunner<H> {
             .await?;
         let mut letters = BTreeMap::new();
         for e in &events {
-            let tagged = format!(
-                r#"{{"type":{},"data":{}}}"#,
-                Json::from_value(e.event_type.as_str())?,
-                e.data
-            );
-            let Ok(event) = serde_json::from_str::<DeadLetterEvent>(&tagged) else {
+            let Ok(event) = read(&e.event_type, &e.data) else {
                 continue;
             };
             match event {
@@ -140,4 +137,30 @@ impl<H: EventHandler> HandlerRunner<H> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Reads a dead-letter event: the event type names the variant, the data holds its fields
+/// (the `{"type", "data"}` form its `Serialize` writes).
+pub(super) fn read(event_type: &EventType, data: &Json) -> FieldResult<DeadLetterEvent> {
+    let f = Fields::parse(data)?;
+    Ok(match event_type.as_str() {
+        "EventParked" => DeadLetterEvent::EventParked(DeadLetter {
+            position: f.position("position")?,
+            event_id: f.event_id("eventId")?,
+            stream: StreamId::new(f.string("stream")?).map_err(|e| e.to_string())?,
+            event_type: EventType::new(f.string("type")?).map_err(|e| e.to_string())?,
+            attempts: u32::try_from(f.u64("attempts")?)
+                .map_err(|_| "field `attempts` is out of range".to_owned())?,
+            error: f.string("error")?,
+        }),
+        "DeadLetterRetried" => DeadLetterEvent::DeadLetterRetried {
+            position: f.position("position")?,
+            ok: f.bool("ok")?,
+            error: f.opt("error", Fields::string)?,
+        },
+        "DeadLetterSkipped" => DeadLetterEvent::DeadLetterSkipped {
+            position: f.position("position")?,
+        },
+        _ => return Err(unknown_type(event_type)),
+    })
 }

@@ -11,10 +11,10 @@ use crate::core::event::{EventId, EventType, Position, RecordedEvent};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
-use crate::cqrs::handlers::to_event;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime};
 use crate::cqrs::saga::{Action, InFlight, SagaEvent, SagaShape, SagaState, SagaStatus, StepKind};
+use crate::cqrs::tagged::to_event;
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
 
