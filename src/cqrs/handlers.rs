@@ -21,7 +21,7 @@ use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime, Signal};
-use crate::cqrs::tagged::to_event;
+use crate::cqrs::tagged::{to_event, FieldResult, Fields};
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
 
@@ -87,6 +87,28 @@ pub struct HandlerProgress {
     pub checkpoint: Position,
     /// The event after the checkpoint that failed, if any.
     pub failing: Option<Failing>,
+}
+
+impl HandlerProgress {
+    /// Reads a saved progress record (the form its `Serialize` writes) through the generic
+    /// field reader of [`crate::cqrs::tagged`], smaller in wasm than the derived `Deserialize`.
+    fn read(json: &Json) -> FieldResult<Self> {
+        let f = Fields::parse(json)?;
+        let failing = |f: &Fields, name: &str| -> FieldResult<Failing> {
+            let g = f.object(name)?;
+            Ok(Failing {
+                position: g.position("position")?,
+                event_id: g.event_id("eventId")?,
+                attempts: g.u32("attempts")?,
+                retry_at: g.i64("retryAt")?,
+                error: g.string("error")?,
+            })
+        };
+        Ok(HandlerProgress {
+            checkpoint: f.position("checkpoint")?,
+            failing: f.opt("failing", failing)?,
+        })
+    }
 }
 
 /// An event parked after `max_attempts` failures.
@@ -207,7 +229,7 @@ impl<H: EventHandler> HandlerRunner<H> {
     /// Store failures.
     pub async fn progress<S: StateStore>(&self, store: &S) -> Result<HandlerProgress> {
         Ok(match store.get_state(&self.key()).await? {
-            Some(json) => json.decode().unwrap_or_default(),
+            Some(json) => HandlerProgress::read(&json).unwrap_or_default(),
             None => HandlerProgress::default(),
         })
     }

@@ -2,8 +2,6 @@
 //! as events of `$deadletter-<name>` so every tab sees the same list; listing, retrying and
 //! skipping them.
 
-use std::collections::BTreeMap;
-
 use super::{DeadLetter, DeadLetterEvent, EventHandler, HandlerRunner};
 use crate::core::event::StreamId;
 use crate::core::event::{EventType, Position};
@@ -24,32 +22,39 @@ impl<H: EventHandler> HandlerRunner<H> {
         let events = store
             .read_stream(&self.dead_letter_stream()?, &ReadStreamOptions::default())
             .await?;
-        let mut letters = BTreeMap::new();
+        // Sorted by position (a list, not a map: a map type of its own would add its tree
+        // code to the wasm).
+        let mut letters: Vec<DeadLetter> = Vec::new();
+        let at =
+            |letters: &[DeadLetter], p: Position| letters.binary_search_by_key(&p, |l| l.position);
         for e in &events {
             let Ok(event) = read(&e.event_type, &e.data) else {
                 continue;
             };
             match event {
-                DeadLetterEvent::EventParked(l) => {
-                    letters.insert(l.position, l);
-                }
+                DeadLetterEvent::EventParked(l) => match at(&letters, l.position) {
+                    Ok(i) => letters[i] = l,
+                    Err(i) => letters.insert(i, l),
+                },
                 DeadLetterEvent::DeadLetterRetried {
                     position, ok: true, ..
                 }
                 | DeadLetterEvent::DeadLetterSkipped { position } => {
-                    letters.remove(&position);
+                    if let Ok(i) = at(&letters, position) {
+                        letters.remove(i);
+                    }
                 }
                 DeadLetterEvent::DeadLetterRetried {
                     position, error, ..
                 } => {
-                    if let Some(l) = letters.get_mut(&position) {
-                        l.attempts += 1;
-                        l.error = error.unwrap_or_default();
+                    if let Ok(i) = at(&letters, position) {
+                        letters[i].attempts += 1;
+                        letters[i].error = error.unwrap_or_default();
                     }
                 }
             }
         }
-        Ok(letters.into_values().collect())
+        Ok(letters)
     }
 
     async fn letter<S: EventStore>(&self, store: &S, position: Position) -> Result<DeadLetter> {
@@ -149,8 +154,7 @@ pub(super) fn read(event_type: &EventType, data: &Json) -> FieldResult<DeadLette
             event_id: f.event_id("eventId")?,
             stream: StreamId::new(f.string("stream")?).map_err(|e| e.to_string())?,
             event_type: EventType::new(f.string("type")?).map_err(|e| e.to_string())?,
-            attempts: u32::try_from(f.u64("attempts")?)
-                .map_err(|_| "field `attempts` is out of range".to_owned())?,
+            attempts: f.u32("attempts")?,
             error: f.string("error")?,
         }),
         "DeadLetterRetried" => DeadLetterEvent::DeadLetterRetried {

@@ -313,3 +313,44 @@ fn dead_letter_events_as_stored_read_back_and_write_the_same_bytes() {
         assert!(dead::read(&event_type, &Json::parse(data).unwrap()).is_err());
     }
 }
+
+#[test]
+fn progress_reads_what_it_saves_and_rejects_what_the_derived_reader_rejected() {
+    let failing = Failing {
+        position: Position(9),
+        event_id: crate::cqrs::ids::derive(&["e"]),
+        attempts: 3,
+        retry_at: -7,
+        error: "handler failed: \"x\"".into(),
+    };
+    for p in [
+        HandlerProgress::default(),
+        HandlerProgress {
+            checkpoint: Position(8),
+            failing: Some(failing),
+        },
+    ] {
+        let json = Json::from_value(&p).unwrap();
+        assert_eq!(HandlerProgress::read(&json).unwrap(), p);
+    }
+    let id = crate::cqrs::ids::derive(&["e"]);
+    for text in [
+        r#"{"checkpoint":4}"#.to_owned(),
+        r#"{"failing":null,"checkpoint":4,"other":[1]}"#.to_owned(),
+        r#"{"checkpoint":4,"failing":{"position":5}}"#.to_owned(),
+        format!(
+            r#"{{"checkpoint":4,"failing":{{"position":5,"eventId":"{id}","attempts":1,"retryAt":2,"error":"e"}}}}"#
+        ),
+        format!(
+            r#"{{"checkpoint":4,"failing":{{"position":5,"eventId":"{id}","attempts":-1,"retryAt":2,"error":"e"}}}}"#
+        ),
+        r#"{"checkpoint":-4}"#.to_owned(),
+        r#"{"failing":null}"#.to_owned(),
+        "[]".to_owned(),
+        "null".to_owned(),
+    ] {
+        let json = Json::parse(text.clone()).unwrap();
+        let derived: Option<HandlerProgress> = json.decode().ok();
+        assert_eq!(HandlerProgress::read(&json).ok(), derived, "{text}");
+    }
+}

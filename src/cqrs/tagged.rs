@@ -8,9 +8,10 @@
 //! Like the derived code, the reader ignores unknown fields and fails on a missing required
 //! one or a value of the wrong type.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Serialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::core::event::{EventId, EventType, NewEvent, Position};
@@ -40,8 +41,33 @@ fn tagged_event(id: EventId, tagged: &Json) -> Result<NewEvent> {
 /// Why stored data could not be read (the caller adds which record it was).
 pub(crate) type FieldResult<T> = std::result::Result<T, String>;
 
-/// The fields of an event's data object, each still raw JSON.
-pub(crate) struct Fields(BTreeMap<String, Json>);
+/// The fields of a JSON object, each still raw JSON, in the order they came (a repeated
+/// name reads as its last value). A plain list, not a map: objects here have a handful of
+/// fields, and a map type would add its own copy of the tree code to the wasm.
+pub(crate) struct Fields(Vec<(String, Json)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Json>()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 impl Fields {
     /// Reads a JSON object.
@@ -49,14 +75,15 @@ impl Fields {
     /// # Errors
     /// If `data` is not an object.
     pub(crate) fn parse(data: &Json) -> FieldResult<Fields> {
-        serde_json::from_str(data.as_str())
-            .map(Fields)
-            .map_err(|e| e.to_string())
+        serde_json::from_str(data.as_str()).map_err(|e: serde_json::Error| e.to_string())
+    }
+
+    fn get(&self, name: &str) -> Option<&Json> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     fn raw(&self, name: &str) -> FieldResult<&Json> {
-        self.0
-            .get(name)
+        self.get(name)
             .ok_or_else(|| format!("missing field `{name}`"))
     }
 
@@ -84,6 +111,11 @@ impl Fields {
     /// A required index field.
     pub(crate) fn usize(&self, name: &str) -> FieldResult<usize> {
         usize::try_from(self.u64(name)?).map_err(|_| invalid(name, "an index"))
+    }
+
+    /// A required `u32` field.
+    pub(crate) fn u32(&self, name: &str) -> FieldResult<u32> {
+        u32::try_from(self.u64(name)?).map_err(|_| format!("field `{name}` is out of range"))
     }
 
     /// A required position field.
@@ -117,7 +149,7 @@ impl Fields {
         name: &str,
         read: fn(&Self, &str) -> FieldResult<T>,
     ) -> FieldResult<Option<T>> {
-        match self.0.get(name).map(Json::as_str) {
+        match self.get(name).map(Json::as_str) {
             None | Some("null") => Ok(None),
             Some(_) => read(self, name).map(Some),
         }
