@@ -99,7 +99,7 @@ impl fmt::Display for ExpectedVersion {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
 enum Repr {
     Number(u64),
@@ -117,12 +117,32 @@ impl Serialize for ExpectedVersion {
     }
 }
 
+/// Deserializes a non-negative integer or one of the names. A visitor rather than an untagged
+/// enum: an untagged derive buffers the input first, and that code weighs ~3 KB in wasm.
 impl<'de> Deserialize<'de> for ExpectedVersion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        match Repr::deserialize(d)? {
-            Repr::Number(n) => Ok(ExpectedVersion::Exact(Version(n))),
-            Repr::Name(s) => ExpectedVersion::parse(&s).map_err(serde::de::Error::custom),
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ExpectedVersion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a non-negative integer, "any", "no_stream" or "exists""#)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> std::result::Result<Self::Value, E> {
+                Ok(ExpectedVersion::Exact(Version(n)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> std::result::Result<Self::Value, E> {
+                u64::try_from(n)
+                    .map(|n| ExpectedVersion::Exact(Version(n)))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(n), &self))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                s: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                ExpectedVersion::parse(s).map_err(E::custom)
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -166,5 +186,32 @@ mod tests {
                 ExpectedVersion::Exact(Version(2))
             ]
         );
+        let all: Vec<ExpectedVersion> =
+            serde_json::from_str(r#"["any","exists",0,18446744073709551615]"#).unwrap();
+        assert_eq!(
+            all,
+            vec![
+                ExpectedVersion::Any,
+                ExpectedVersion::Exists,
+                ExpectedVersion::Exact(Version(0)),
+                ExpectedVersion::Exact(Version(u64::MAX))
+            ]
+        );
+        for bad in [
+            "-1",
+            "1.5",
+            "1e2",
+            "18446744073709551616",
+            r#""Any""#,
+            "null",
+            "true",
+            "[]",
+            "{}",
+        ] {
+            assert!(
+                serde_json::from_str::<ExpectedVersion>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -16,11 +16,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::event::{EventId, EventType, NewEvent, Position, RecordedEvent, StreamId};
+use crate::core::event::{EventId, EventType, Position, RecordedEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime, Signal};
+use crate::cqrs::tagged::{to_event, FieldResult, Fields};
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
 
@@ -88,6 +89,28 @@ pub struct HandlerProgress {
     pub failing: Option<Failing>,
 }
 
+impl HandlerProgress {
+    /// Reads a saved progress record (the form its `Serialize` writes) through the generic
+    /// field reader of [`crate::cqrs::tagged`], smaller in wasm than the derived `Deserialize`.
+    fn read(json: &Json) -> FieldResult<Self> {
+        let f = Fields::parse(json)?;
+        let failing = |f: &Fields, name: &str| -> FieldResult<Failing> {
+            let g = f.object(name)?;
+            Ok(Failing {
+                position: g.position("position")?,
+                event_id: g.event_id("eventId")?,
+                attempts: g.u32("attempts")?,
+                retry_at: g.i64("retryAt")?,
+                error: g.string("error")?,
+            })
+        };
+        Ok(HandlerProgress {
+            checkpoint: f.position("checkpoint")?,
+            failing: f.opt("failing", failing)?,
+        })
+    }
+}
+
 /// An event parked after `max_attempts` failures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -107,7 +130,8 @@ pub struct DeadLetter {
     pub error: String,
 }
 
-#[derive(Serialize, Deserialize)]
+/// The events of `$deadletter-<name>` (read back by `dead::read`).
+#[derive(Serialize)]
 #[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
 enum DeadLetterEvent {
     EventParked(DeadLetter),
@@ -205,7 +229,7 @@ impl<H: EventHandler> HandlerRunner<H> {
     /// Store failures.
     pub async fn progress<S: StateStore>(&self, store: &S) -> Result<HandlerProgress> {
         Ok(match store.get_state(&self.key()).await? {
-            Some(json) => json.decode().unwrap_or_default(),
+            Some(json) => HandlerProgress::read(&json).unwrap_or_default(),
             None => HandlerProgress::default(),
         })
     }
@@ -364,23 +388,6 @@ impl<H: EventHandler> HandlerRunner<H> {
             }
         }
     }
-}
-
-/// A `{"type", "data"}`-tagged value as a new event with id `id`.
-pub(crate) fn to_event<T: Serialize>(id: EventId, value: &T) -> Result<NewEvent> {
-    #[derive(Deserialize)]
-    struct Tagged {
-        #[serde(rename = "type")]
-        event_type: String,
-        #[serde(default = "Json::null")]
-        data: Json,
-    }
-    let tagged: Tagged = Json::from_value(value)?.decode()?;
-    Ok(NewEvent::new(
-        id,
-        EventType::new(tagged.event_type)?,
-        tagged.data,
-    ))
 }
 
 #[path = "handlers_dead.rs"]

@@ -2,14 +2,14 @@
 //! as events of `$deadletter-<name>` so every tab sees the same list; listing, retrying and
 //! skipping them.
 
-use std::collections::BTreeMap;
-
-use super::{to_event, DeadLetter, DeadLetterEvent, EventHandler, HandlerRunner};
-use crate::core::event::Position;
+use super::{DeadLetter, DeadLetterEvent, EventHandler, HandlerRunner};
+use crate::core::event::StreamId;
+use crate::core::event::{EventType, Position};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::Runtime;
+use crate::cqrs::tagged::{to_event, unknown_type, FieldResult, Fields};
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
 
@@ -22,37 +22,39 @@ impl<H: EventHandler> HandlerRunner<H> {
         let events = store
             .read_stream(&self.dead_letter_stream()?, &ReadStreamOptions::default())
             .await?;
-        let mut letters = BTreeMap::new();
+        // Sorted by position (a list, not a map: a map type of its own would add its tree
+        // code to the wasm).
+        let mut letters: Vec<DeadLetter> = Vec::new();
+        let at =
+            |letters: &[DeadLetter], p: Position| letters.binary_search_by_key(&p, |l| l.position);
         for e in &events {
-            let tagged = format!(
-                r#"{{"type":{},"data":{}}}"#,
-                Json::from_value(e.event_type.as_str())?,
-                e.data
-            );
-            let Ok(event) = serde_json::from_str::<DeadLetterEvent>(&tagged) else {
+            let Ok(event) = read(&e.event_type, &e.data) else {
                 continue;
             };
             match event {
-                DeadLetterEvent::EventParked(l) => {
-                    letters.insert(l.position, l);
-                }
+                DeadLetterEvent::EventParked(l) => match at(&letters, l.position) {
+                    Ok(i) => letters[i] = l,
+                    Err(i) => letters.insert(i, l),
+                },
                 DeadLetterEvent::DeadLetterRetried {
                     position, ok: true, ..
                 }
                 | DeadLetterEvent::DeadLetterSkipped { position } => {
-                    letters.remove(&position);
+                    if let Ok(i) = at(&letters, position) {
+                        letters.remove(i);
+                    }
                 }
                 DeadLetterEvent::DeadLetterRetried {
                     position, error, ..
                 } => {
-                    if let Some(l) = letters.get_mut(&position) {
-                        l.attempts += 1;
-                        l.error = error.unwrap_or_default();
+                    if let Ok(i) = at(&letters, position) {
+                        letters[i].attempts += 1;
+                        letters[i].error = error.unwrap_or_default();
                     }
                 }
             }
         }
-        Ok(letters.into_values().collect())
+        Ok(letters)
     }
 
     async fn letter<S: EventStore>(&self, store: &S, position: Position) -> Result<DeadLetter> {
@@ -140,4 +142,29 @@ impl<H: EventHandler> HandlerRunner<H> {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Reads a dead-letter event: the event type names the variant, the data holds its fields
+/// (the `{"type", "data"}` form its `Serialize` writes).
+pub(super) fn read(event_type: &EventType, data: &Json) -> FieldResult<DeadLetterEvent> {
+    let f = Fields::parse(data)?;
+    Ok(match event_type.as_str() {
+        "EventParked" => DeadLetterEvent::EventParked(DeadLetter {
+            position: f.position("position")?,
+            event_id: f.event_id("eventId")?,
+            stream: StreamId::new(f.string("stream")?).map_err(|e| e.to_string())?,
+            event_type: EventType::new(f.string("type")?).map_err(|e| e.to_string())?,
+            attempts: f.u32("attempts")?,
+            error: f.string("error")?,
+        }),
+        "DeadLetterRetried" => DeadLetterEvent::DeadLetterRetried {
+            position: f.position("position")?,
+            ok: f.bool("ok")?,
+            error: f.opt("error", Fields::string)?,
+        },
+        "DeadLetterSkipped" => DeadLetterEvent::DeadLetterSkipped {
+            position: f.position("position")?,
+        },
+        _ => return Err(unknown_type(event_type)),
+    })
 }

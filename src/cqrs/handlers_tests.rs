@@ -1,5 +1,6 @@
 //! Tests of [`super`]: delivery order, checkpoint, retries, time-outs, dead letters.
 use super::*;
+use crate::core::event::NewEvent;
 use crate::cqrs::runtime::VirtualClock;
 use crate::store::contract::{sid, test_clock};
 use crate::store::MemoryStore;
@@ -270,4 +271,86 @@ fn run_follows_new_events_until_stopped() {
     signal.stop();
     pool.run_until_stalled();
     assert_eq!(pool.run_until_stalled(), (), "the run ended");
+}
+
+#[test]
+fn dead_letter_events_as_stored_read_back_and_write_the_same_bytes() {
+    let id = "6f1c2b84-5d3e-5a07-9b52-0e61c47d1093";
+    let stored = [
+        (
+            "EventParked",
+            format!(
+                r#"{{"position":7,"eventId":"{id}","stream":"order-1","type":"OrderPlaced","attempts":5,"error":"handler failed: \"x\""}}"#
+            ),
+        ),
+        (
+            "DeadLetterRetried",
+            r#"{"position":7,"ok":false,"error":"boom"}"#.to_owned(),
+        ),
+        (
+            "DeadLetterRetried",
+            r#"{"position":7,"ok":true,"error":null}"#.to_owned(),
+        ),
+        ("DeadLetterSkipped", r#"{"position":7}"#.to_owned()),
+    ];
+    for (event_type, data) in stored {
+        let event_type = EventType::new(event_type).unwrap();
+        let event = dead::read(&event_type, &Json::parse(data.clone()).unwrap()).unwrap();
+        let again = to_event(crate::cqrs::ids::derive(&["d"]), &event).unwrap();
+        assert_eq!(
+            (&again.event_type, again.data.as_str()),
+            (&event_type, data.as_str())
+        );
+    }
+    let bad = [
+        ("EventParked", r#"{"position":7}"#),
+        ("DeadLetterRetried", r#"{"position":7,"ok":"yes"}"#),
+        ("DeadLetterSkipped", r#"{"position":-1}"#),
+        ("Other", "{}"),
+    ];
+    for (event_type, data) in bad {
+        let event_type = EventType::new(event_type).unwrap();
+        assert!(dead::read(&event_type, &Json::parse(data).unwrap()).is_err());
+    }
+}
+
+#[test]
+fn progress_reads_what_it_saves_and_rejects_what_the_derived_reader_rejected() {
+    let failing = Failing {
+        position: Position(9),
+        event_id: crate::cqrs::ids::derive(&["e"]),
+        attempts: 3,
+        retry_at: -7,
+        error: "handler failed: \"x\"".into(),
+    };
+    for p in [
+        HandlerProgress::default(),
+        HandlerProgress {
+            checkpoint: Position(8),
+            failing: Some(failing),
+        },
+    ] {
+        let json = Json::from_value(&p).unwrap();
+        assert_eq!(HandlerProgress::read(&json).unwrap(), p);
+    }
+    let id = crate::cqrs::ids::derive(&["e"]);
+    for text in [
+        r#"{"checkpoint":4}"#.to_owned(),
+        r#"{"failing":null,"checkpoint":4,"other":[1]}"#.to_owned(),
+        r#"{"checkpoint":4,"failing":{"position":5}}"#.to_owned(),
+        format!(
+            r#"{{"checkpoint":4,"failing":{{"position":5,"eventId":"{id}","attempts":1,"retryAt":2,"error":"e"}}}}"#
+        ),
+        format!(
+            r#"{{"checkpoint":4,"failing":{{"position":5,"eventId":"{id}","attempts":-1,"retryAt":2,"error":"e"}}}}"#
+        ),
+        r#"{"checkpoint":-4}"#.to_owned(),
+        r#"{"failing":null}"#.to_owned(),
+        "[]".to_owned(),
+        "null".to_owned(),
+    ] {
+        let json = Json::parse(text.clone()).unwrap();
+        let derived: Option<HandlerProgress> = json.decode().ok();
+        assert_eq!(HandlerProgress::read(&json).ok(), derived, "{text}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod runtime;
 pub mod saga;
 pub mod saga_run;
 mod snapshot;
+mod tagged;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
 pub use model::{DeciderModel, IdSource, Model};

@@ -34,12 +34,12 @@ impl<E: SagaEffects> SagaRunner<E> {
                 };
                 match e.event_type.as_str() {
                     "SagaCompleted" | "SagaCompensated" => index.active.remove(id),
-                    _ => index.active.insert(id.to_owned()),
+                    _ => index.active.insert(id),
                 };
                 index.cursor = e.position;
             }
             if events.len() < 1000 {
-                return Ok(index.active.iter().cloned().collect());
+                return Ok(index.active.0.clone());
             }
         }
     }
@@ -128,7 +128,7 @@ impl<E: SagaEffects> SagaRunner<E> {
                 SagaEvent::CompensationRetried { step }
             };
             if self.record(store, &state, &event).await? {
-                self.index.borrow_mut().active.insert(id.to_owned());
+                self.index.borrow_mut().active.insert(id);
                 return Ok(());
             }
         }

@@ -3,7 +3,6 @@
 //! on it through [`SagaEffects`] (the command bus, the definition's matchers).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
@@ -11,10 +10,10 @@ use crate::core::event::{EventId, EventType, Position, RecordedEvent};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
-use crate::cqrs::handlers::to_event;
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{self, LocalBoxFuture, Runtime};
 use crate::cqrs::saga::{Action, InFlight, SagaEvent, SagaShape, SagaState, SagaStatus, StepKind};
+use crate::cqrs::tagged::to_event;
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
 
@@ -76,7 +75,25 @@ pub enum Blocked {
 #[derive(Default)]
 struct Index {
     cursor: Position,
-    active: BTreeSet<String>,
+    active: SortedIds,
+}
+
+/// A sorted set of saga ids on a `Vec` (a `BTreeSet` would add its own tree code to the wasm).
+#[derive(Default)]
+struct SortedIds(Vec<String>);
+
+impl SortedIds {
+    fn insert(&mut self, id: &str) {
+        if let Err(i) = self.0.binary_search_by(|x| x.as_str().cmp(id)) {
+            self.0.insert(i, id.to_owned());
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Ok(i) = self.0.binary_search_by(|x| x.as_str().cmp(id)) {
+            self.0.remove(i);
+        }
+    }
 }
 
 /// Runs the sagas of one definition.
@@ -141,7 +158,7 @@ impl<E: SagaEffects> SagaRunner<E> {
             .await
         {
             Ok(_) => {
-                self.index.borrow_mut().active.insert(id.to_owned());
+                self.index.borrow_mut().active.insert(id);
                 Ok(true)
             }
             Err(Error::WrongExpectedVersion { .. } | Error::EventIdConflict { .. }) => Ok(false),

@@ -456,7 +456,28 @@ pub fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
 /// or values out of range; [`Error::InvalidInput`] never (contract checks such as batch limits
 /// happen when the events are appended).
 pub fn decode<M: Message>(bytes: &[u8]) -> Result<M> {
-    match serde_json::from_slice::<M>(bytes) {
+    checked(serde_json::from_slice::<M>(bytes), || {
+        serde_json::from_slice::<VersionProbe>(bytes).ok()
+    })
+}
+
+/// [`decode`] for a message already held as text (what `fetch` gives the browser client).
+/// Same checks and errors; it shares `serde_json`'s `&str` reader with the rest of the wasm
+/// build, so the package carries one JSON parser, not two.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_str<M: Message>(text: &str) -> Result<M> {
+    checked(serde_json::from_str::<M>(text), || {
+        serde_json::from_str::<VersionProbe>(text).ok()
+    })
+}
+
+fn checked<M: Message>(
+    parsed: serde_json::Result<M>,
+    probe: impl FnOnce() -> Option<VersionProbe>,
+) -> Result<M> {
+    match parsed {
         Ok(m) => {
             check_version(m.version())?;
             m.validate()?;
@@ -464,7 +485,7 @@ pub fn decode<M: Message>(bytes: &[u8]) -> Result<M> {
         }
         Err(e) => {
             // A message of another version may have another shape: report the version.
-            if let Ok(probe) = serde_json::from_slice::<VersionProbe>(bytes) {
+            if let Some(probe) = probe() {
                 check_version(probe.v)?;
             }
             Err(Error::protocol(format!("malformed {}: {e}", M::NAME)))

@@ -36,7 +36,9 @@ fn round_trip<M: Message + PartialEq + fmt::Debug>(m: &M) -> String {
     let bytes = encode(m).unwrap();
     let back: M = decode(&bytes).unwrap();
     assert_eq!(&back, m);
-    String::from_utf8(bytes).unwrap()
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(&decode_str::<M>(&text).unwrap(), m);
+    text
 }
 
 fn checkpoint(position: u64) -> Checkpoint {
@@ -186,6 +188,9 @@ fn other_versions_and_shapes_are_typed_protocol_errors() {
         let err = decode::<PullRequest>(bytes).unwrap_err();
         assert_eq!(err.code(), "PROTOCOL_ERROR", "{err}");
         assert!(err.to_string().contains(needle), "{err} lacks {needle:?}");
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            assert_eq!(decode_str::<PullRequest>(text).unwrap_err(), err);
+        }
     }
     let many = format!(
         r#"{{"v":1,"scope":{:?}}}"#,
@@ -202,6 +207,7 @@ fn push_results_need_exactly_one_outcome() {
     ] {
         let err = decode::<PushResponse>(bad.as_bytes()).unwrap_err();
         assert_eq!(err.code(), "PROTOCOL_ERROR", "{err}");
+        assert_eq!(decode_str::<PushResponse>(bad).unwrap_err(), err);
     }
 }
 

@@ -56,7 +56,7 @@ impl FetchTransport {
         let status = get(&out, "status")?.as_f64().unwrap_or(0.0);
         let text = get(&out, "text")?.as_string().unwrap_or_default();
         if (200.0..300.0).contains(&status) {
-            return protocol::decode(text.as_bytes());
+            return protocol::decode_str(&text);
         }
         match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => Err(body.into_error()),
