@@ -41,13 +41,6 @@ pub(crate) struct Shared {
     next_subscriber: u32,
 }
 
-impl Shared {
-    /// Whether anyone subscribed (the follower collects written keys only then).
-    pub(crate) fn has_subscribers(&self) -> bool {
-        !self.subscribers.is_empty()
-    }
-}
-
 /// Tells the subscribers what get/query now show differently: `{ checkpoint, keys }`, where
 /// `keys` (the record keys written) is left out when anything may have changed. Called by the
 /// follower between pages, so never while a page is being applied; what a callback throws is

@@ -156,7 +156,6 @@ async fn page(
     upcasters: &Upcasters,
     def: &Definition,
     after: Position,
-    has_subscribers: bool,
 ) -> Result<Step> {
     let head = store.head().await?;
     let options = ReadAllOptions {
@@ -182,12 +181,8 @@ async fn page(
         (0, false) => after,
         (n, false) => events[n - 1].position,
     };
-    // The keys written go to the subscribers after the commit (collected only if any).
-    let written: Vec<String> = if has_subscribers {
-        writes.iter().map(|w| w.key.clone()).collect()
-    } else {
-        Vec::new()
-    };
+    // The keys written go to the subscribers once committed.
+    let written: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
     store
         .commit_records(
             &def.name,
@@ -254,8 +249,7 @@ pub(crate) async fn run(
         if let Ok(mut checkpoint) = result {
             shared.borrow_mut().checkpoint = checkpoint;
             result = loop {
-                let listening = shared.borrow().has_subscribers();
-                match page(&store, &upcasters, &def, checkpoint, listening).await {
+                match page(&store, &upcasters, &def, checkpoint).await {
                     Ok(Step::Advanced(next, keys)) => {
                         checkpoint = next;
                         shared.borrow_mut().checkpoint = next;
