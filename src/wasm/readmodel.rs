@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::task::Waker;
 
-use js_sys::{Array, Object, Promise};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::{EventType, Position};
@@ -37,6 +37,36 @@ pub(crate) struct Shared {
     pub(crate) checkpoint: Position,
     pub(crate) closed: bool,
     pub(crate) waker: Option<Waker>,
+    subscribers: Vec<(u32, Function)>,
+    next_subscriber: u32,
+}
+
+/// Tells the subscribers what get/query now show differently: `{ checkpoint, keys }`, where
+/// `keys` (the record keys written) is left out when anything may have changed. Called by the
+/// follower between pages, so never while a page is being applied; what a callback throws is
+/// ignored (as for projection subscribers).
+pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
+    let (checkpoint, subscribers) = {
+        let s = shared.borrow();
+        if s.subscribers.is_empty() {
+            return;
+        }
+        let subscribers: Vec<Function> = s.subscribers.iter().map(|(_, f)| f.clone()).collect();
+        (s.checkpoint, subscribers)
+    };
+    let change = Object::new();
+    let _ = Reflect::set(
+        &change,
+        &"checkpoint".into(),
+        &JsValue::from_f64(checkpoint.0 as f64),
+    );
+    if let Some(keys) = keys {
+        let keys: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let _ = Reflect::set(&change, &"keys".into(), &keys);
+    }
+    for f in subscribers {
+        let _ = f.call1(&JsValue::UNDEFINED, &change);
+    }
 }
 
 /// A read model: records you `put` from event handlers, with secondary indexes, queried by
@@ -52,6 +82,7 @@ pub(crate) struct Shared {
 /// });
 /// await orders.ready();
 /// const open = await orders.query({ index: "status", equals: "open", limit: 50 });
+/// const unsubscribe = orders.subscribe(({ checkpoint, keys }) => refresh(keys));
 /// ```
 #[wasm_bindgen]
 pub struct ReadModel {
@@ -133,7 +164,7 @@ pub(crate) fn define(
         ready: Ready::default(),
     };
     crate::wasm::promise::spawn(crate::wasm::readmodel_follow::run(
-        rm.store.clone(),
+        rm.routed.clone(),
         upcasters,
         rm.def.clone(),
         rm.shared.clone(),
@@ -265,6 +296,40 @@ impl ReadModel {
             };
             let rows = run.await.map_err(to_js)?;
             parse_values(rows).map_err(to_js)
+        })
+    }
+
+    /// Calls `callback(change)` each time what `get` and `query` answer may have changed,
+    /// once the change is visible to them: after each page of events handled (`change.keys`:
+    /// the record keys it wrote), after a rebuild from position 0 once the log was reset, and
+    /// when a synced store's pending events change (`keys` left out: anything may have
+    /// changed). `change.checkpoint` is the read model's checkpoint. Callbacks run between
+    /// pages, never while one is being applied; what they throw is ignored and a promise they
+    /// return is not awaited. Returns a function that unsubscribes.
+    ///
+    /// ```ts
+    /// const unsubscribe = orders.subscribe(async ({ keys }) => {
+    ///   render(await orders.query({ index: "status", equals: "open", limit: 50 }));
+    /// });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn subscribe(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(change: ReadModelChange) => void")]
+        callback: Function,
+    ) -> JsValue {
+        let id = {
+            let mut s = self.shared.borrow_mut();
+            s.next_subscriber += 1;
+            let id = s.next_subscriber;
+            s.subscribers.push((id, callback));
+            id
+        };
+        let shared = Rc::downgrade(&self.shared);
+        Closure::once_into_js(move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
+            }
         })
     }
 

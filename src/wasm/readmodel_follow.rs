@@ -19,8 +19,9 @@ use crate::wasm::backend::Backend;
 use crate::wasm::convert::string_arg;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
-use crate::wasm::readmodel::{index_key, state_key, Definition, Shared};
+use crate::wasm::readmodel::{index_key, notify, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
+use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -100,12 +101,13 @@ fn writes_from_js(out: &JsValue) -> Result<Vec<RecordWrite>> {
 
 /// What one page did.
 enum Step {
-    /// Handled up to this position.
-    Advanced(Position),
+    /// Handled up to this position; the keys written (`None`: no event was handled,
+    /// only the checkpoint moved past events the model does not handle).
+    Advanced(Position, Option<Vec<String>>),
     /// Nothing left to handle.
     CaughtUp,
-    /// A handler threw: committed up to this position, then stopped.
-    Failed(Position, Error),
+    /// A handler threw: committed up to this position (these keys written), then stopped.
+    Failed(Position, Error, Vec<String>),
 }
 
 /// Runs the definition's handlers over `events` against the stored records: the writes of
@@ -168,7 +170,7 @@ async fn page(
             store
                 .commit_records(&def.name, Vec::new(), &state_key(&def.name), json)
                 .await?;
-            return Ok(Step::Advanced(head));
+            return Ok(Step::Advanced(head, None));
         }
         return Ok(Step::CaughtUp);
     }
@@ -179,6 +181,8 @@ async fn page(
         (0, false) => after,
         (n, false) => events[n - 1].position,
     };
+    // The keys written go to the subscribers once committed.
+    let written: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
     store
         .commit_records(
             &def.name,
@@ -200,38 +204,65 @@ async fn page(
                 message_of(&thrown)
             ),
         };
-        return Ok(Step::Failed(checkpoint, error));
+        return Ok(Step::Failed(checkpoint, error, written));
     }
-    Ok(Step::Advanced(checkpoint))
+    Ok(Step::Advanced(checkpoint, Some(written)))
 }
 
+/// What ended a wait for more work.
+enum Woken {
+    /// The read model was closed.
+    Closed,
+    /// The log moved past the checkpoint (or was reset).
+    Log,
+    /// A synced store's pending events changed (what get/query show on top of the records).
+    Pending,
+}
+
+/// Follows the log: catch up page by page, then wait for new events (or pending events of
+/// a synced store), telling the subscribers after each change ([`notify`]).
 pub(crate) async fn run(
-    store: Rc<Backend>,
+    routed: Rc<Routed>,
     upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
 ) {
+    let store = routed.raw().clone();
     let mut result = start_checkpoint(&store, &def).await;
     let mut resets = store.changes().resets();
     loop {
+        let replica = routed.replica();
+        let pending_seen = replica
+            .as_ref()
+            .map_or(Position(0), |r| r.pending_changes().head());
         if store.changes().resets() != resets {
             // The log was reset: the records may hold dropped events (a page committed after
             // the reset deleted them would have written them back). Build again from 0.
             resets = store.changes().resets();
             result = restart(&store, &def).await;
+            if result.is_ok() {
+                shared.borrow_mut().checkpoint = Position(0);
+                notify(&shared, None);
+            }
         }
         if let Ok(mut checkpoint) = result {
             shared.borrow_mut().checkpoint = checkpoint;
             result = loop {
                 match page(&store, &upcasters, &def, checkpoint).await {
-                    Ok(Step::Advanced(next)) => {
+                    Ok(Step::Advanced(next, keys)) => {
                         checkpoint = next;
                         shared.borrow_mut().checkpoint = next;
+                        if let Some(keys) = keys {
+                            notify(&shared, Some(&keys));
+                        }
                     }
                     Ok(Step::CaughtUp) => break Ok(checkpoint),
-                    Ok(Step::Failed(last_good, e)) => {
+                    Ok(Step::Failed(last_good, e, keys)) => {
                         shared.borrow_mut().checkpoint = last_good;
+                        if !keys.is_empty() {
+                            notify(&shared, Some(&keys));
+                        }
                         break Err(e);
                     }
                     Err(e) => break Err(e),
@@ -242,21 +273,36 @@ pub(crate) async fn run(
         let Ok(checkpoint) = result else {
             return; // stopped at the last good event; a fixed definition resumes from there
         };
-        let more = {
+        let woken = {
             let mut wait = std::pin::pin!(store.changes().wait_beyond(checkpoint));
+            let mut pending = std::pin::pin!(async {
+                match &replica {
+                    Some(r) => r.pending_changes().wait_beyond(pending_seen).await,
+                    None => std::future::pending::<bool>().await,
+                }
+            });
             poll_fn(|cx| {
                 let mut s = shared.borrow_mut();
                 if s.closed {
-                    return Poll::Ready(false);
+                    return Poll::Ready(Woken::Closed);
                 }
                 s.waker = Some(cx.waker().clone());
                 drop(s);
-                wait.as_mut().poll(cx)
+                if let Poll::Ready(true) = pending.as_mut().poll(cx) {
+                    return Poll::Ready(Woken::Pending);
+                }
+                match wait.as_mut().poll(cx) {
+                    Poll::Ready(true) => Poll::Ready(Woken::Log),
+                    Poll::Ready(false) => Poll::Ready(Woken::Closed),
+                    Poll::Pending => Poll::Pending,
+                }
             })
             .await
         };
-        if !more {
-            return;
+        match woken {
+            Woken::Closed => return,
+            Woken::Log => {}
+            Woken::Pending => notify(&shared, None),
         }
     }
 }

@@ -139,6 +139,15 @@ export interface ReadModelDefinition<Value = any> {
   handlers: Record<string, (event: RecordedEvent, rm: ReadModelWriter<Value>) => void | Promise<void>>;
 }
 
+/** What `readModel.subscribe` callbacks receive: the model changed and the change is visible to get/query. */
+export interface ReadModelChange {
+  /** The read model's checkpoint: the position of the last event it handled. */
+  checkpoint: number;
+  /** The record keys the batch wrote (put, update or delete). Absent when any record may have
+   * changed: after a rebuild from position 0, or when a synced store's pending events changed. */
+  keys?: string[];
+}
+
 /** A read model query over one index. */
 export interface ReadModelQuery {
   index: string;

@@ -149,3 +149,38 @@ test("on IndexedDB, a throwing evolve stops a projection at the last good event;
     p.remove();
   }
 });
+
+test("a read model's subscribers hear of appends made in another tab, once get sees them", async () => {
+  const p = profile();
+  const context = await launch(p.dir);
+  try {
+    const [a, b] = [await openPage(context, server.url), await openPage(context, server.url)];
+    for (const tab of [a, b]) await tab.evaluate(DEFINE);
+    await a.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "rm-tabs" });
+      await store.append("counter-a", [{ type: "Added", data: { by: 1 } }]);
+      window.list = store.readModel(window.defs.list);
+      await window.list.ready();
+      window.changes = [];
+      window.list.subscribe((change) => {
+        // What get answers inside the callback: the change must already be visible.
+        const seen = Promise.all((change.keys ?? []).map((k) => window.list.get(k).then((r) => r?.n)));
+        window.changes.push(seen.then((values) => ({ ...change, values })));
+      });
+    });
+    await b.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "rm-tabs" });
+      await store.append("counter-a", [{ type: "Added", data: { by: 10 } }]);
+      await store.append("counter-b", [{ type: "Added", data: { by: 5 } }]);
+    });
+    await a.waitForFunction(() => window.list.checkpoint === 3, null, { timeout: 10_000 });
+    const changes = await a.evaluate(() => Promise.all(window.changes));
+    assert.ok(changes.length >= 1 && changes.length <= 2, JSON.stringify(changes));
+    assert.equal(changes.at(-1).checkpoint, 3);
+    const seen = Object.fromEntries(changes.flatMap((c) => c.keys.map((k, i) => [k, c.values[i]])));
+    assert.deepEqual(seen, { "counter-a": 11, "counter-b": 5 }, "each callback saw its batch applied");
+  } finally {
+    await context.close();
+    p.remove();
+  }
+});

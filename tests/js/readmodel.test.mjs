@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ev, newStore } from "./helpers.mjs";
+import { ev, newStore, waitFor } from "./helpers.mjs";
 
 const tick = () => new Promise((r) => setTimeout(r, 15));
 
@@ -122,4 +122,53 @@ test("bad definitions, bad records and unknown indexes are INVALID_INPUT", async
     await assert.rejects(m.ready(), { code: "EVOLVE_FAILED" });
     m.close();
   }
+});
+
+test("subscribe: called after each handled batch, once its writes are visible, with checkpoint and keys", async () => {
+  const store = await newStore();
+  await seed(store);
+  const list = store.readModel(ordersModel);
+  await list.ready();
+  const changes = [];
+  const seen = [];
+  const unsubscribe = list.subscribe((change) => {
+    changes.push(change);
+    seen.push(list.get("order-o1").then((o) => o?.status));
+  });
+  assert.equal(typeof unsubscribe, "function");
+  await store.append("order-o1", [ev("OrderConfirmed")]);
+  await waitFor(() => changes.length === 1, 5000, "a change");
+  assert.deepEqual(changes[0], { checkpoint: 10, keys: ["order-o1"] });
+  assert.equal(list.checkpoint, 10);
+  assert.deepEqual(await Promise.all(seen), ["confirmed"], "get saw the batch inside the callback");
+  await store.append("order-o9", [ev("OrderCreated", { customerId: "dan" })]);
+  await store.append("order-o2", [ev("OrderDeleted")]);
+  await waitFor(() => changes.at(-1).checkpoint === 12, 5000, "both appends");
+  assert.deepEqual(changes.slice(1).flatMap((c) => c.keys).sort(), ["order-o2", "order-o9"], "puts and deletes");
+  await store.append("other-1", [ev("Unhandled")]);
+  await store.append("order-o3", [ev("OrderConfirmed")]);
+  await waitFor(() => changes.at(-1).checkpoint === 14, 5000, "the last append");
+  assert.ok(changes.every((c) => c.keys.length > 0), "events the model does not handle call no one");
+  unsubscribe();
+  const before = changes.length;
+  await store.append("order-o4", [ev("OrderConfirmed")]);
+  await waitFor(async () => (await list.get("order-o4")).status === "confirmed", 5000, "the model to follow");
+  assert.equal(changes.length, before, "unsubscribed");
+  list.close();
+});
+
+test("subscribe: a throwing subscriber breaks neither the read model nor other subscribers", async () => {
+  const store = await newStore();
+  const list = store.readModel(ordersModel);
+  await list.ready();
+  let others = 0;
+  list.subscribe(() => { throw new Error("subscriber bug"); });
+  list.subscribe(() => { others++; });
+  await store.append("order-a", [ev("OrderCreated", { customerId: "x" })]);
+  await waitFor(() => others === 1, 5000, "the second subscriber");
+  await store.append("order-a", [ev("OrderConfirmed")]);
+  await waitFor(() => others === 2, 5000, "the next batch");
+  await list.ready();
+  assert.equal((await list.get("order-a")).status, "confirmed");
+  list.close();
 });

@@ -59,6 +59,9 @@ test("a replaced server: the synced log is pulled again, pending events pushed o
 
   const statuses = [];
   a.sync.onStatus((s) => statuses.push(s));
+  await byCart.ready();
+  const changes = [];
+  byCart.subscribe((c) => changes.push(c));
   const report = await a.sync.now();
   assert.equal(report.resynced, true);
   assert.equal(a.sync.status.lastError, null);
@@ -79,6 +82,8 @@ test("a replaced server: the synced log is pulled again, pending events pushed o
   await eventually(async () =>
     JSON.stringify(await byCart.get("cart-1")) === JSON.stringify({ skus: ["new1", "mine"] }) &&
     (await byCart.get("cart-2")) === undefined, "the read model to be rebuilt from the new log");
+  assert.ok(changes.some((c) => c.checkpoint === 0 && c.keys === undefined), "subscribers heard of the rebuild");
+  assert.ok(changes.some((c) => c.keys?.includes("cart-1")), "and of the new log's batches");
 
   // Reported once; the next sync is an ordinary one.
   assert.equal((await a.sync.now()).resynced, false);

@@ -84,8 +84,13 @@ test("projections and read models show pending events on top of confirmed state"
   await items.ready();
   await server.pause();
   const seen = new Promise((resolve) => count.subscribe((s) => s.n === 1 && resolve()));
+  const changes = [];
+  items.subscribe((c) => changes.push(c));
   const { events } = await a.carts.execute("3", { sku: "x" });
   await seen;
+  await eventually(() => changes.length > 0, "the read model subscriber to hear of the pending event");
+  assert.equal(changes[0].keys, undefined, "no keys: pending events may change any record");
+  assert.equal(changes[0].checkpoint, items.checkpoint);
   assert.equal(count.state.n, 1);
   assert.equal(count.checkpoint, 0, "the persisted state holds confirmed events only");
   assert.deepEqual(await items.get(events[0].id), { cart: "cart-3", sku: "x" });
@@ -98,6 +103,7 @@ test("projections and read models show pending events on top of confirmed state"
   await count.ready();
   assert.equal(count.state.n, await a.store.headPosition(), "confirmed now, counted once");
   assert.deepEqual(await items.get(events[0].id), { cart: "cart-3", sku: "x" });
+  await eventually(() => changes.some((c) => c.keys?.includes(events[0].id)), "the confirmed batch's keys");
 });
 
 test("streams outside the scope stay local", async () => {

@@ -38,7 +38,7 @@ export async function usage(): Promise<number> {
   return events.length + page.length + (await store.headPosition()) + (await store.streamVersion("order-1"));
 }
 
-import type { AggregateDefinition, ProjectionDefinition, ReadModelDefinition } from "eventfold";
+import type { AggregateDefinition, ProjectionDefinition, ReadModelChange, ReadModelDefinition } from "eventfold";
 import { DeciderSpecification } from "eventfold/testing";
 
 type Counter = { n: number };
@@ -72,6 +72,10 @@ export async function cqrs(store: EventStore): Promise<number> {
   const list = store.readModel(model);
   await list.ready();
   const rows = await list.query({ index: "n", range: { gte: 1 }, limit: 10, reverse: true });
+  const stop: () => void = list.subscribe((c: ReadModelChange) => console.log(c.checkpoint, c.keys?.length));
+  stop();
+  // @ts-expect-error keys may be absent (a rebuild)
+  list.subscribe((c) => c.keys.length);
   store.upcast("Added", 1, (e) => ({ data: e.data }));
   // @ts-expect-error a query needs an index
   await list.query({ equals: 1 });

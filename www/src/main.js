@@ -8,14 +8,6 @@ import { ordersView } from "./orders-view.js";
 import { inspectorView } from "./inspector-view.js";
 import { syncBar } from "./sync-bar.js";
 
-let timer = null;
-let current = () => null;
-/** Refreshes the visible view soon (coalesces bursts of events). */
-function refreshSoon() {
-  clearTimeout(timer);
-  timer = setTimeout(() => current()?.refresh(), 30);
-}
-
 async function main() {
   const store = await EventStore.open({ name: "eventfold-demo" });
   store.requestPersistence().catch(() => {});
@@ -24,13 +16,10 @@ async function main() {
   // what a rebase re-runs.
   const bar = syncBar($("#sync"), { onSyncNow: () => sync.now() });
   let views = null;
-  let seen = "";
   const sync = connectSync(store, {
     onChange: (s) => {
       bar.render(s);
       views?.orders.syncChanged(s);
-      const key = `${s.pending}|${s.lastSync}|${s.rejected.length}`;
-      if (key !== seen) { seen = key; refreshSoon(); }
     },
   });
   bar.render(sync.view);
@@ -47,12 +36,13 @@ async function main() {
     orders: ordersView($("#view-orders"), app),
     inspector: inspectorView($("#view-inspector"), app),
   };
-  // Every new event (this tab, another tab, or pulled by sync) and every sync report (pending
-  // events confirmed or rejected) refreshes the visible view.
-  const head = await store.headPosition();
-  store.subscribe({ after: head, streamPrefix: "order-" }, refreshSoon);
+  // A view re-reads once what it shows has taken in a change: the order list when its read
+  // model has applied new events (this tab, another tab, or pulled by sync) or the pending
+  // events changed (a command here, pushed, rejected); the inspector when its projection has.
+  // Both are told after the change is visible to their queries, so a re-read never misses it.
+  app.list.subscribe(() => { if (route().tab === "orders") views.orders.refresh(); });
+  app.history.subscribe(() => { if (route().tab === "inspector") views.inspector.refresh(); });
 
-  current = () => views[route().tab];
   const show = () => {
     const { tab, rest } = route();
     for (const [name, view] of Object.entries(views)) view.el.hidden = name !== tab;
