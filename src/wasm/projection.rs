@@ -156,7 +156,7 @@ fn publish(
         s.subscribers.iter().map(|(_, f)| f.clone()).collect()
     };
     for f in subscribers {
-        let _ = f.call1(&JsValue::UNDEFINED, &shown);
+        crate::wasm::convert::call_listener(&f, &shown, "a projection subscriber");
     }
 }
 
@@ -307,11 +307,13 @@ impl Projection {
             id
         };
         let shared = Rc::downgrade(&self.shared);
-        Closure::once_into_js(move || {
+        // FnMut, not once: calling the unsubscribe function again is harmless.
+        Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = shared.upgrade() {
                 shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
             }
         })
+        .into_js_value()
     }
 
     /// Discards the persisted state and folds the whole log again. Resolves when caught up.

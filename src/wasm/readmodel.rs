@@ -44,7 +44,7 @@ pub(crate) struct Shared {
 /// Tells the subscribers what get/query now show differently: `{ checkpoint, keys }`, where
 /// `keys` (the record keys written) is left out when anything may have changed. Called by the
 /// follower between pages, so never while a page is being applied; what a callback throws is
-/// ignored (as for projection subscribers).
+/// reported with `console.error` and otherwise ignored (as for projection subscribers).
 pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
     let (checkpoint, subscribers) = {
         let s = shared.borrow();
@@ -65,7 +65,7 @@ pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
         let _ = Reflect::set(&change, &"keys".into(), &keys);
     }
     for f in subscribers {
-        let _ = f.call1(&JsValue::UNDEFINED, &change);
+        crate::wasm::convert::call_listener(&f, &change, "a read model subscriber");
     }
 }
 
@@ -304,8 +304,9 @@ impl ReadModel {
     /// the record keys it wrote), after a rebuild from position 0 once the log was reset, and
     /// when a synced store's pending events change (`keys` left out: anything may have
     /// changed). `change.checkpoint` is the read model's checkpoint. Callbacks run between
-    /// pages, never while one is being applied; what they throw is ignored and a promise they
-    /// return is not awaited. Returns a function that unsubscribes.
+    /// pages, never while one is being applied; what they throw is reported with
+    /// `console.error`, then ignored, and a promise they return is not awaited. Returns a
+    /// function that unsubscribes (calling it again is harmless).
     ///
     /// ```ts
     /// const unsubscribe = orders.subscribe(async ({ keys }) => {
@@ -326,11 +327,13 @@ impl ReadModel {
             id
         };
         let shared = Rc::downgrade(&self.shared);
-        Closure::once_into_js(move || {
+        // FnMut, not once: calling the unsubscribe function again is harmless.
+        Closure::<dyn FnMut()>::new(move || {
             if let Some(shared) = shared.upgrade() {
                 shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
             }
         })
+        .into_js_value()
     }
 
     /// Stops following the log (records stay).

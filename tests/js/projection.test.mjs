@@ -25,6 +25,7 @@ test("a projection catches up, then follows appends live", async () => {
   assert.deepEqual(view.state, { count: 6, sum: 25 });
   assert.deepEqual(seen, [25]);
   unsubscribe();
+  unsubscribe(); // a second call is harmless
   await store.append("acc-2", [ev("Added", { n: 1 })]);
   await tick();
   assert.equal(view.state.sum, 26);

@@ -150,6 +150,7 @@ test("subscribe: called after each handled batch, once its writes are visible, w
   await waitFor(() => changes.at(-1).checkpoint === 14, 5000, "the last append");
   assert.ok(changes.every((c) => c.keys.length > 0), "events the model does not handle call no one");
   unsubscribe();
+  unsubscribe(); // a second call is harmless
   const before = changes.length;
   await store.append("order-o4", [ev("OrderConfirmed")]);
   await waitFor(async () => (await list.get("order-o4")).status === "confirmed", 5000, "the model to follow");
@@ -162,13 +163,24 @@ test("subscribe: a throwing subscriber breaks neither the read model nor other s
   const list = store.readModel(ordersModel);
   await list.ready();
   let others = 0;
-  list.subscribe(() => { throw new Error("subscriber bug"); });
-  list.subscribe(() => { others++; });
-  await store.append("order-a", [ev("OrderCreated", { customerId: "x" })]);
-  await waitFor(() => others === 1, 5000, "the second subscriber");
-  await store.append("order-a", [ev("OrderConfirmed")]);
-  await waitFor(() => others === 2, 5000, "the next batch");
+  const reported = [];
+  const consoleError = console.error;
+  console.error = (...args) => reported.push(args);
+  try {
+    list.subscribe(() => { throw new Error("subscriber bug"); });
+    list.subscribe(() => { others++; });
+    await store.append("order-a", [ev("OrderCreated", { customerId: "x" })]);
+    await waitFor(() => others === 1, 5000, "the second subscriber");
+    await store.append("order-a", [ev("OrderConfirmed")]);
+    await waitFor(() => others === 2, 5000, "the next batch");
+  } finally {
+    console.error = consoleError;
+  }
   await list.ready();
   assert.equal((await list.get("order-a")).status, "confirmed");
+  // What the subscriber threw is reported, once per call, with the error itself.
+  assert.equal(reported.length, 2);
+  assert.match(reported[0][0], /a read model subscriber threw/);
+  assert.equal(reported[0][1].message, "subscriber bug");
   list.close();
 });

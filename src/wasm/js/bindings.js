@@ -5,6 +5,15 @@
 // strands a connection when a page opens more than four at once: see docs/testing.md).
 
 // ---------------------------------------------------------------------------------------------
+// listeners
+// ---------------------------------------------------------------------------------------------
+
+/** What a projection or read model subscriber threw: reported, then ignored. */
+export function reportListenerError(what, error) {
+  console.error(`eventfold: ${what} threw; the others are still called.`, error);
+}
+
+// ---------------------------------------------------------------------------------------------
 // encode
 // ---------------------------------------------------------------------------------------------
 // Validation and encoding of events on their way into the engine. Runs in JavaScript so that
