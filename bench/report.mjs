@@ -229,15 +229,17 @@ function throughputSection(s) {
 }
 
 /**
- * A partial run (BENCH_ONLY) replaces only its own sections and target rows in the existing
- * `old` report and notes where they come from; everything else stays as the last full run wrote it.
+ * A partial run (BENCH_ONLY) replaces only its own sections and target rows, and those of the
+ * package sizes (measured by every run), in the existing `old` report and notes where they come
+ * from; everything else stays as the last full run wrote it.
  */
 function merge(old, fresh, s) {
   const split = (md) => {
     const parts = md.split(/\n(?=## )/);
     return { head: parts[0], sections: parts.slice(1) };
   };
-  const ids = new Set([...s.measures.map((m) => m.id), ...(s.throughput ? ["p"] : [])]);
+  // (e), the package sizes, is measured by every run.
+  const ids = new Set([...s.measures.map((m) => m.id), ...(s.throughput ? ["p"] : []), "e"]);
   const idOf = (section) => /^## \(([a-z0-9]+)\)/.exec(section)?.[1];
   const o = split(old);
   const n = split(fresh);
@@ -248,8 +250,10 @@ function merge(old, fresh, s) {
     if (!section.startsWith("## Targets")) return section;
     section = section.replace("## Targets (issues 3 and 4)", "## Targets (issues 3, 4 and 5)");
     const kept = section.split("\n").filter((l) => !ids.has(row(l)));
+    // New rows go before (e)'s, or (when (e)'s is replaced too) after the table's last row.
     const at = kept.findIndex((l) => row(l) === "e");
-    kept.splice(at < 0 ? kept.length : at, 0, ...newRows);
+    const end = kept.findLastIndex((l) => l.startsWith("|")) + 1;
+    kept.splice(at < 0 ? end : at, 0, ...newRows);
     return kept.join("\n");
   });
   for (const section of n.sections.filter((x) => ids.has(idOf(x)))) {

@@ -4,7 +4,9 @@
 //
 // Environment: BENCH_REPS (repetitions, default 3), BENCH_ONLY (comma-separated scenario
 // ids of bench/scenarios.mjs: "ad", "b", "c", "s", "s5", "p"; to run a subset while working
-// on it: the report then keeps the other sections of docs/BENCHMARKS.md as they were).
+// on it: the report then keeps the other sections of docs/BENCHMARKS.md as they were). The
+// package sizes ((e)) are measured by every run and always rewritten; `BENCH_ONLY=e` measures
+// only them.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -49,7 +51,7 @@ async function runContender(url, scenario, contender) {
 
 async function main() {
   if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
-  const unknown = ONLY?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+  const unknown = ONLY?.filter((id) => id !== "e" && !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")}`);
   const started = Date.now();
   const loadStart = loadavg()[0];
