@@ -2,7 +2,6 @@
 //! the malformed pages a decoder must refuse.
 
 use super::*;
-use crate::core::event::{EventId, EventType, Position, StreamId, Timestamp, Version};
 use crate::sync::protocol::{
     decode, encode, Checkpoint, Encoding, PullResponse, StoreId, PROTOCOL_VERSION,
 };
