@@ -1,7 +1,7 @@
 //! The in-memory store: the reference implementation of [`EventStore`], usable on every
 //! target (Node, edge runtimes, tests).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult, StoreLimits};
@@ -33,8 +33,10 @@ struct State {
     ids: HashMap<EventId, usize>,
     /// Snapshots and checkpoints ([`StateStore`]).
     states: HashMap<String, Json>,
-    /// Read model records ([`ReadModelStore`]): model → key → (value, index entries).
-    records: HashMap<String, BTreeMap<String, IndexedValue>>,
+    /// Read model records ([`ReadModelStore`]): model → key → (value, index entries). A hash
+    /// map, not a tree: queries sort their hits by index key and record key anyway, and a
+    /// `BTreeMap` of this type would add its own copy of the tree code to the wasm.
+    records: HashMap<String, HashMap<String, IndexedValue>>,
 }
 
 /// An event store held in memory. Cheap to create; gone when dropped.
