@@ -244,7 +244,7 @@ impl<S: ResetStore> SyncClient<S> {
                 .await?;
         }
         let set = self.replica.pending().await?;
-        for (name, pending) in &set.streams {
+        for (name, pending) in set.streams.iter() {
             let stream = StreamId::new(name)?;
             let inner = self.replica.inner();
             let confirmed = inner.stream_version(&stream).await?;

@@ -47,6 +47,7 @@ mod client_pull;
 mod client_reset;
 mod client_resolve;
 mod columns;
+mod name_map;
 pub mod pending;
 pub mod protocol;
 pub mod replica;

@@ -6,8 +6,6 @@
 //! is the `expectedVersion` of the push. Pending events are small in number (offline edits),
 //! so one record is cheap; its size is bounded by what an app does offline.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::core::append::{plan_append, AppendPlan, AppendResult};
@@ -15,6 +13,8 @@ use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Timestamp,
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
+
+pub use super::name_map::NameMap;
 
 /// The state key holding the pending set.
 pub const PENDING_KEY: &str = "$sync/pending";
@@ -62,12 +62,12 @@ pub struct PendingSet {
     pub next_seq: u64,
     /// Pending events by stream.
     #[serde(default)]
-    pub streams: BTreeMap<String, PendingStream>,
+    pub streams: NameMap<PendingStream>,
     /// Batches taken out of `streams` by a rebase and not decided again yet, by stream. A
     /// rebase interrupted by a closed tab resumes from here; each batch leaves this list in
     /// the same write that stores its re-decided events, so none runs twice.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rebasing: BTreeMap<String, Vec<PendingBatch>>,
+    #[serde(default, skip_serializing_if = "NameMap::is_empty")]
+    pub rebasing: NameMap<Vec<PendingBatch>>,
 }
 
 /// A run of pending events appended together (one `append`), as a rebase replays them.
@@ -164,8 +164,7 @@ impl PendingSet {
                 let batch = self.next_seq;
                 let entry = self
                     .streams
-                    .entry(stream.as_str().to_owned())
-                    .or_insert_with(|| PendingStream {
+                    .get_or_insert_with(stream.as_str(), || PendingStream {
                         base: confirmed,
                         ..PendingStream::default()
                     });
