@@ -101,7 +101,10 @@ fn saga_view(shape: &SagaShape, state: &SagaState) -> Result<JsValue> {
         "version": state.version.0,
         "correlationId": state.correlation_id,
     });
-    js_sys::JSON::parse(&view.to_string()).map_err(|e| Error::invalid(message_of(&e)))
+    // Through `Json`, not `Value`'s `Display`: that would add a second JSON writer (with its
+    // pretty-printing branch) to the wasm.
+    js_sys::JSON::parse(Json::from_value(&view)?.as_str())
+        .map_err(|e| Error::invalid(message_of(&e)))
 }
 
 /// A saga definition's steps, run through the bus.
