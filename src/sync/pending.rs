@@ -6,12 +6,13 @@
 //! is the `expectedVersion` of the push. Pending events are small in number (offline edits),
 //! so one record is cheap; its size is bounded by what an app does offline.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::core::append::{plan_append, AppendPlan, AppendResult};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
+use crate::core::object::object_deserialize;
 use crate::error::Result;
 
 pub use super::name_map::NameMap;
@@ -20,7 +21,7 @@ pub use super::name_map::NameMap;
 pub const PENDING_KEY: &str = "$sync/pending";
 
 /// One pending event and what is needed to replay or re-place it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PendingEvent {
     /// The event, with the id it keeps for life (the push idempotency key).
     pub event: NewEvent,
@@ -35,8 +36,16 @@ pub struct PendingEvent {
     pub command: Option<Json>,
 }
 
+object_deserialize!(PendingEvent {
+    event: NewEvent = "event" required,
+    seq: u64 = "seq" required,
+    batch: u64 = "batch" required,
+    timestamp: Timestamp = "timestamp" required,
+    command: Option<Json> = "command" default,
+});
+
 /// A stream's pending events.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PendingStream {
     /// The confirmed version the events were made on.
     pub base: Version,
@@ -54,8 +63,15 @@ pub struct PendingStream {
     pub unbased: bool,
 }
 
+object_deserialize!(PendingStream {
+    base: Version = "base" required,
+    events: Vec<PendingEvent> = "events" required,
+    held: Option<Version> = "held" default,
+    unbased: bool = "unbased" default,
+});
+
 /// Every pending event of a store.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PendingSet {
     /// The next `seq`/`batch` number.
     #[serde(default)]
@@ -70,8 +86,14 @@ pub struct PendingSet {
     pub rebasing: NameMap<Vec<PendingBatch>>,
 }
 
+object_deserialize!(PendingSet {
+    next_seq: u64 = "next_seq" default,
+    streams: NameMap<PendingStream> = "streams" default,
+    rebasing: NameMap<Vec<PendingBatch>> = "rebasing" default,
+});
+
 /// A run of pending events appended together (one `append`), as a rebase replays them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PendingBatch {
     /// The events.
     pub events: Vec<NewEvent>,
@@ -79,6 +101,11 @@ pub struct PendingBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Json>,
 }
+
+object_deserialize!(PendingBatch {
+    events: Vec<NewEvent> = "events" required,
+    command: Option<Json> = "command" default,
+});
 
 impl PendingSet {
     /// The number of pending events.

@@ -25,6 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::core::append::AppendResult;
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
 use crate::core::expected::ExpectedVersion;
+use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
 pub use super::columns::Columns;
@@ -39,7 +40,7 @@ pub const MAX_SCOPE_PREFIXES: usize = 64;
 
 /// Where a pull stopped: every event of the scope at or before `position` in store `store` was
 /// delivered. Resume by sending it back as the next pull's `after`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
     /// The store the position belongs to.
     pub store: StoreId,
@@ -47,6 +48,11 @@ pub struct Checkpoint {
     /// events outside the scope follow it).
     pub position: Position,
 }
+
+object_deserialize!(Checkpoint {
+    store: StoreId = "store" required,
+    position: Position = "position" required,
+});
 
 /// `POST /v1/pull`: "events after this checkpoint, at most `limit`, of these stream prefixes".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +264,7 @@ impl PushRequest {
 
 /// A push refused because the server's stream moved on: its version and the events the client
 /// lacks (those after the client's expected version).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conflict {
     /// The server's version of the stream.
     pub actual: Version,
@@ -268,6 +274,12 @@ pub struct Conflict {
     /// Whether more missing events exist than were sent (read them with `GET /v1/streams`).
     pub more: bool,
 }
+
+object_deserialize!(Conflict {
+    actual: Version = "actual" required,
+    missing: Vec<RecordedEvent> = "missing" required,
+    more: bool = "more" required,
+});
 
 /// What happened to one stream of a push.
 #[derive(Clone, Debug, PartialEq)]
@@ -294,7 +306,7 @@ pub struct StreamResult {
     pub outcome: PushOutcome,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct StreamResultRepr {
     stream: StreamId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +316,13 @@ struct StreamResultRepr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody>,
 }
+
+object_deserialize!(StreamResultRepr {
+    stream: StreamId = "stream" required,
+    ok: Option<AppendResult> = "ok" default,
+    conflict: Option<Conflict> = "conflict" default,
+    error: Option<ErrorBody> = "error" default,
+});
 
 impl TryFrom<StreamResultRepr> for StreamResult {
     type Error = Error;
@@ -344,7 +363,7 @@ impl From<StreamResult> for StreamResultRepr {
 }
 
 /// The answer to a [`PushRequest`]: one result per request entry, in the same order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PushResponse {
     /// Protocol version.
     pub v: u32,
@@ -353,6 +372,12 @@ pub struct PushResponse {
     /// One result per pushed stream.
     pub results: Vec<StreamResult>,
 }
+
+object_deserialize!(PushResponse {
+    v: u32 = "v" required,
+    store: StoreId = "store" required,
+    results: Vec<StreamResult> = "results" required,
+});
 
 /// `GET /v1/streams/{stream}`: the events of one stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -434,10 +459,11 @@ impl Message for PullRequest {
     }
 }
 
-#[derive(Deserialize)]
 struct VersionProbe {
     v: u32,
 }
+
+object_deserialize!(VersionProbe { v: u32 = "v" required });
 
 /// Encodes a message as JSON.
 ///
