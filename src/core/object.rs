@@ -41,7 +41,8 @@ impl<'de> Deserialize<'de> for FieldName<'de> {
 /// Implements `Deserialize` for a struct with named fields, reading JSON objects only (see
 /// the module docs). Each field is `name: Type = "json key"`, then `required` (absent: the
 /// `missing field` error) or `default` (absent: `Default::default()`, what derive does for an
-/// `Option` or a `#[serde(default)]` field).
+/// `Option` or a `#[serde(default)]` field). A struct borrowing from the input names its
+/// lifetime: `object_deserialize!(Columns<'de> { ids: Cow<'de, str> = "ids" required, … })`.
 ///
 /// ```ignore
 /// object_deserialize!(Checkpoint {
@@ -50,25 +51,32 @@ impl<'de> Deserialize<'de> for FieldName<'de> {
 /// });
 /// ```
 macro_rules! object_deserialize {
-    ($ty:ident { $($field:ident : $fty:ty = $key:literal $mode:ident),+ $(,)? }) => {
-        impl<'de> ::serde::Deserialize<'de> for $ty {
-            fn deserialize<D: ::serde::Deserializer<'de>>(
+    ($ty:ident { $($fields:tt)+ }) => {
+        $crate::core::object::object_deserialize!(@impl 'de, $ty, $ty, { $($fields)+ });
+    };
+    ($ty:ident<$lt:lifetime> { $($fields:tt)+ }) => {
+        $crate::core::object::object_deserialize!(@impl $lt, $ty, $ty<$lt>, { $($fields)+ });
+    };
+    (@impl $lt:lifetime, $name:ident, $self_ty:ty,
+        { $($field:ident : $fty:ty = $key:literal $mode:ident),+ $(,)? }) => {
+        impl<$lt> ::serde::Deserialize<$lt> for $self_ty {
+            fn deserialize<D: ::serde::Deserializer<$lt>>(
                 deserializer: D,
             ) -> ::std::result::Result<Self, D::Error> {
                 struct V;
-                impl<'de> ::serde::de::Visitor<'de> for V {
-                    type Value = $ty;
+                impl<$lt> ::serde::de::Visitor<$lt> for V {
+                    type Value = $self_ty;
                     fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str(concat!("struct ", stringify!($ty)))
+                        f.write_str(concat!("struct ", stringify!($name)))
                     }
-                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    fn visit_map<A: ::serde::de::MapAccess<$lt>>(
                         self,
                         mut map: A,
-                    ) -> ::std::result::Result<$ty, A::Error> {
+                    ) -> ::std::result::Result<$self_ty, A::Error> {
                         use ::serde::de::Error as _;
                         $(let mut $field: ::std::option::Option<$fty> = None;)+
                         while let Some(name) =
-                            map.next_key::<$crate::core::object::FieldName<'de>>()?
+                            map.next_key::<$crate::core::object::FieldName<$lt>>()?
                         {
                             match &*name.0 {
                                 $($key => {
@@ -82,12 +90,14 @@ macro_rules! object_deserialize {
                                 }
                             }
                         }
-                        Ok($ty {
-                            $($field: $crate::core::object::object_deserialize!(@absent $field, $key, $mode, A),)+
+                        Ok($name {
+                            $($field: $crate::core::object::object_deserialize!(
+                                @absent $field, $key, $mode, A
+                            ),)+
                         })
                     }
                 }
-                deserializer.deserialize_struct(stringify!($ty), &[$($key),+], V)
+                deserializer.deserialize_struct(stringify!($name), &[$($key),+], V)
             }
         }
     };

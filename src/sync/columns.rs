@@ -25,6 +25,7 @@ use crate::core::event::{
     EventId, EventType, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
 use crate::core::json::{write_string, Json};
+use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
 /// Hex digits per id on the wire (a canonical UUID less its four dashes).
@@ -35,7 +36,7 @@ const RAW: u64 = 0;
 
 /// The `columns` object of a pull answer; see the module docs. Every number is a `u64` and
 /// every list of names a `Vec<String>`, which keeps the decoder small in wasm.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Columns<'a> {
     /// The streams of the page.
     streams: Vec<String>,
@@ -68,6 +69,20 @@ pub struct Columns<'a> {
     #[serde(borrow)]
     raw: Vec<&'a RawValue>,
 }
+
+object_deserialize!(Columns<'de> {
+    streams: Vec<String> = "streams" required,
+    runs: Vec<u64> = "runs" required,
+    types: Vec<String> = "types" required,
+    type_index: Vec<u64> = "type" required,
+    ids: std::borrow::Cow<'de, str> = "ids" required,
+    timestamps: Vec<u64> = "timestamps" required,
+    shapes: Vec<Vec<String>> = "shapes" required,
+    data: Vec<u64> = "data" required,
+    metadata: Vec<u64> = "metadata" required,
+    values: Vec<Vec<&'de RawValue>> = "values" required,
+    raw: Vec<&'de RawValue> = "raw" required,
+});
 
 impl<'a> Columns<'a> {
     /// Lays `events` out in columns (borrowing their payload texts).

@@ -149,17 +149,23 @@ impl Serialize for PullResponse {
     }
 }
 
-#[derive(Deserialize)]
 struct PullWire<'a> {
     v: u32,
-    #[serde(default)]
     events: Option<Vec<RecordedEvent>>,
-    #[serde(default, borrow)]
     columns: Option<Columns<'a>>,
     checkpoint: Checkpoint,
     more: bool,
     head: Position,
 }
+
+object_deserialize!(PullWire<'de> {
+    v: u32 = "v" required,
+    events: Option<Vec<RecordedEvent>> = "events" default,
+    columns: Option<Columns<'de>> = "columns" default,
+    checkpoint: Checkpoint = "checkpoint" required,
+    more: bool = "more" required,
+    head: Position = "head" required,
+});
 
 impl<'de> Deserialize<'de> for PullResponse {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
