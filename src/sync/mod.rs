@@ -50,6 +50,7 @@ mod columns;
 mod name_map;
 pub mod pending;
 pub mod protocol;
+mod push;
 pub mod replica;
 pub mod serve;
 mod store_id;
