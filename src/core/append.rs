@@ -33,13 +33,18 @@ impl Default for StoreLimits {
 }
 
 /// The result of a successful append.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AppendResult {
     /// The stream's version after the append (the version of its last event).
     pub version: Version,
     /// The global position of the append's last event.
     pub position: Position,
 }
+
+crate::core::object::object_deserialize!(AppendResult {
+    version: Version = "version" required,
+    position: Position = "position" required,
+});
 
 /// Checks a batch before anything is looked up or written.
 ///

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::core::json::Json;
+use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
 /// Longest stream id or event type accepted, in bytes.
@@ -259,7 +260,7 @@ impl fmt::Display for Position {
 
 /// An event to append: what the caller decides. The store adds stream, version, position
 /// and timestamp when it records it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NewEvent {
     /// Client-chosen UUID, the idempotency key.
     pub id: EventId,
@@ -310,7 +311,7 @@ impl NewEvent {
 }
 
 /// An event as the store recorded it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RecordedEvent {
     /// Client-chosen UUID.
     pub id: EventId,
@@ -330,6 +331,24 @@ pub struct RecordedEvent {
     /// When the store recorded it.
     pub timestamp: Timestamp,
 }
+
+object_deserialize!(NewEvent {
+    id: EventId = "id" required,
+    event_type: EventType = "type" required,
+    data: Json = "data" required,
+    metadata: Json = "metadata" required,
+});
+
+object_deserialize!(RecordedEvent {
+    id: EventId = "id" required,
+    stream: StreamId = "stream" required,
+    event_type: EventType = "type" required,
+    data: Json = "data" required,
+    metadata: Json = "metadata" required,
+    version: Version = "version" required,
+    position: Position = "position" required,
+    timestamp: Timestamp = "timestamp" required,
+});
 
 impl RecordedEvent {
     /// Appends this event to `out` as the JSON object JavaScript sees:

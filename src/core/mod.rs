@@ -8,4 +8,5 @@ pub mod decider;
 pub mod event;
 pub mod expected;
 pub mod json;
+pub(crate) mod object;
 pub mod testkit;

@@ -66,12 +66,17 @@ pub struct ProjectionRunner<P> {
     page_size: usize,
 }
 
-#[derive(serde::Deserialize)]
 struct Persisted {
     version: u32,
     checkpoint: Position,
     state: Json,
 }
+
+crate::core::object::object_deserialize!(Persisted {
+    version: u32 = "version" required,
+    checkpoint: Position = "checkpoint" required,
+    state: Json = "state" required,
+});
 
 impl<P: Projection> ProjectionRunner<P> {
     /// A runner for `projection` named `name` (its storage key) at code `version`: a persisted

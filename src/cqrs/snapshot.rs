@@ -1,13 +1,14 @@
 //! Snapshot records: an aggregate's state at a version, tagged with the aggregate's snapshot
 //! schema version so a changed aggregate ignores snapshots of its older shape.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::core::event::{Position, StreamId, Timestamp, Version};
 use crate::core::json::Json;
+use crate::core::object::object_deserialize;
 
 /// What is stored under [`key`].
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(crate) struct SnapshotRecord {
     /// The aggregate's snapshot schema version when it was taken.
     pub schema: u32,
@@ -20,6 +21,14 @@ pub(crate) struct SnapshotRecord {
     /// The state.
     pub state: Json,
 }
+
+object_deserialize!(SnapshotRecord {
+    schema: u32 = "schema" required,
+    version: Version = "version" required,
+    position: Position = "position" required,
+    timestamp: Timestamp = "timestamp" required,
+    state: Json = "state" required,
+});
 
 /// The state-store key of a stream's snapshot.
 pub(crate) fn key(stream: &StreamId) -> String {

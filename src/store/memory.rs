@@ -1,7 +1,7 @@
 //! The in-memory store: the reference implementation of [`EventStore`], usable on every
 //! target (Node, edge runtimes, tests).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult, StoreLimits};
@@ -29,12 +29,15 @@ struct State {
     last_ts: Option<Timestamp>,
     /// Indexes into `log` of each stream's events, in version order.
     streams: HashMap<StreamId, Vec<usize>>,
-    /// Index into `log` of each event id.
-    ids: HashMap<EventId, usize>,
+    /// The position of each event id (its index in `log` plus one). A position, not an index:
+    /// the IndexedDB backend's map has this type, so the wasm carries one copy of its code.
+    ids: HashMap<EventId, Position>,
     /// Snapshots and checkpoints ([`StateStore`]).
     states: HashMap<String, Json>,
-    /// Read model records ([`ReadModelStore`]): model → key → (value, index entries).
-    records: HashMap<String, BTreeMap<String, IndexedValue>>,
+    /// Read model records ([`ReadModelStore`]): model → key → (value, index entries). A hash
+    /// map, not a tree: queries sort their hits by index key and record key anyway, and a
+    /// `BTreeMap` of this type would add its own copy of the tree code to the wasm.
+    records: HashMap<String, HashMap<String, IndexedValue>>,
 }
 
 /// An event store held in memory. Cheap to create; gone when dropped.
@@ -93,7 +96,10 @@ impl MemoryStore {
         let current = Version(st.streams.get(stream).map_or(0, |v| v.len() as u64));
         let existing: Vec<Option<RecordedEvent>> = events
             .iter()
-            .map(|e| st.ids.get(&e.id).and_then(|&i| st.log[i].clone()))
+            .map(|e| {
+                let at = st.ids.get(&e.id).map(|p| p.0 as usize - 1);
+                at.and_then(|i| st.log.get(i)).cloned().flatten()
+            })
             .collect();
         let first_version = match plan_append(stream, &events, expected, current, &existing)? {
             AppendPlan::AlreadyAppended(result) => return Ok(result),
@@ -107,7 +113,7 @@ impl MemoryStore {
         let indexes = st.streams.entry(stream.clone()).or_default();
         for (k, e) in events.into_iter().enumerate() {
             let index = st.log.len();
-            st.ids.insert(e.id.clone(), index);
+            st.ids.insert(e.id.clone(), Position(index as u64 + 1));
             indexes.push(index);
             st.log.push(Some(RecordedEvent {
                 id: e.id,
@@ -316,7 +322,7 @@ impl ResetStore for MemoryStore {
             for (i, slot) in st.log.iter().enumerate() {
                 if let Some(e) = slot {
                     st.streams.entry(e.stream.clone()).or_default().push(i);
-                    st.ids.insert(e.id.clone(), i);
+                    st.ids.insert(e.id.clone(), Position(i as u64 + 1));
                 }
             }
             st.states.retain(|k, _| !(reset.forgets)(k));

@@ -132,7 +132,7 @@ pub enum Resolution {
 }
 
 /// The client's record under [`META_KEY`].
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Default)]
 pub(crate) struct Meta {
     /// The checkpoint of the last stored pull.
     pub checkpoint: Option<Checkpoint>,
@@ -141,6 +141,11 @@ pub(crate) struct Meta {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resetting: bool,
 }
+
+crate::core::object::object_deserialize!(Meta {
+    checkpoint: Option<Checkpoint> = "checkpoint" default,
+    resetting: bool = "resetting" default,
+});
 
 /// Tuning of a [`SyncClient`].
 #[derive(Clone, Debug)]
@@ -244,7 +249,7 @@ impl<S: ResetStore> SyncClient<S> {
                 .await?;
         }
         let set = self.replica.pending().await?;
-        for (name, pending) in &set.streams {
+        for (name, pending) in set.streams.iter() {
             let stream = StreamId::new(name)?;
             let inner = self.replica.inner();
             let confirmed = inner.stream_version(&stream).await?;

@@ -63,8 +63,7 @@ impl<S: ResetStore> SyncClient<S> {
                     .update_pending(|s| {
                         let batches = s.take_batches(stream);
                         s.rebasing
-                            .entry(stream.as_str().to_owned())
-                            .or_default()
+                            .get_or_insert_with(stream.as_str(), Vec::new)
                             .extend(batches);
                         Ok(())
                     })

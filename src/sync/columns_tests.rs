@@ -2,6 +2,7 @@
 //! the malformed pages a decoder must refuse.
 
 use super::*;
+use crate::core::event::EventId;
 use crate::sync::protocol::{
     decode, encode, Checkpoint, Encoding, PullResponse, StoreId, PROTOCOL_VERSION,
 };

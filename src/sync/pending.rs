@@ -6,21 +6,22 @@
 //! is the `expectedVersion` of the push. Pending events are small in number (offline edits),
 //! so one record is cheap; its size is bounded by what an app does offline.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::core::append::{plan_append, AppendPlan, AppendResult};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
+use crate::core::object::object_deserialize;
 use crate::error::Result;
+
+pub use super::name_map::NameMap;
 
 /// The state key holding the pending set.
 pub const PENDING_KEY: &str = "$sync/pending";
 
 /// One pending event and what is needed to replay or re-place it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PendingEvent {
     /// The event, with the id it keeps for life (the push idempotency key).
     pub event: NewEvent,
@@ -35,8 +36,16 @@ pub struct PendingEvent {
     pub command: Option<Json>,
 }
 
+object_deserialize!(PendingEvent {
+    event: NewEvent = "event" required,
+    seq: u64 = "seq" required,
+    batch: u64 = "batch" required,
+    timestamp: Timestamp = "timestamp" required,
+    command: Option<Json> = "command" default,
+});
+
 /// A stream's pending events.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PendingStream {
     /// The confirmed version the events were made on.
     pub base: Version,
@@ -54,24 +63,37 @@ pub struct PendingStream {
     pub unbased: bool,
 }
 
+object_deserialize!(PendingStream {
+    base: Version = "base" required,
+    events: Vec<PendingEvent> = "events" required,
+    held: Option<Version> = "held" default,
+    unbased: bool = "unbased" default,
+});
+
 /// Every pending event of a store.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PendingSet {
     /// The next `seq`/`batch` number.
     #[serde(default)]
     pub next_seq: u64,
     /// Pending events by stream.
     #[serde(default)]
-    pub streams: BTreeMap<String, PendingStream>,
+    pub streams: NameMap<PendingStream>,
     /// Batches taken out of `streams` by a rebase and not decided again yet, by stream. A
     /// rebase interrupted by a closed tab resumes from here; each batch leaves this list in
     /// the same write that stores its re-decided events, so none runs twice.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub rebasing: BTreeMap<String, Vec<PendingBatch>>,
+    #[serde(default, skip_serializing_if = "NameMap::is_empty")]
+    pub rebasing: NameMap<Vec<PendingBatch>>,
 }
 
+object_deserialize!(PendingSet {
+    next_seq: u64 = "next_seq" default,
+    streams: NameMap<PendingStream> = "streams" default,
+    rebasing: NameMap<Vec<PendingBatch>> = "rebasing" default,
+});
+
 /// A run of pending events appended together (one `append`), as a rebase replays them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PendingBatch {
     /// The events.
     pub events: Vec<NewEvent>,
@@ -79,6 +101,11 @@ pub struct PendingBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Json>,
 }
+
+object_deserialize!(PendingBatch {
+    events: Vec<NewEvent> = "events" required,
+    command: Option<Json> = "command" default,
+});
 
 impl PendingSet {
     /// The number of pending events.
@@ -164,8 +191,7 @@ impl PendingSet {
                 let batch = self.next_seq;
                 let entry = self
                     .streams
-                    .entry(stream.as_str().to_owned())
-                    .or_insert_with(|| PendingStream {
+                    .get_or_insert_with(stream.as_str(), || PendingStream {
                         base: confirmed,
                         ..PendingStream::default()
                     });

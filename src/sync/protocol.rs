@@ -22,12 +22,12 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::core::append::AppendResult;
-use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
-use crate::core::expected::ExpectedVersion;
+use crate::core::event::{Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
+use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
 pub use super::columns::Columns;
+pub use super::push::{Conflict, PushOutcome, PushRequest, PushResponse, StreamPush, StreamResult};
 pub use super::store_id::{StoreId, MAX_STORE_ID_BYTES};
 pub use super::wire_error::ErrorBody;
 
@@ -39,7 +39,7 @@ pub const MAX_SCOPE_PREFIXES: usize = 64;
 
 /// Where a pull stopped: every event of the scope at or before `position` in store `store` was
 /// delivered. Resume by sending it back as the next pull's `after`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Checkpoint {
     /// The store the position belongs to.
     pub store: StoreId,
@@ -47,6 +47,11 @@ pub struct Checkpoint {
     /// events outside the scope follow it).
     pub position: Position,
 }
+
+object_deserialize!(Checkpoint {
+    store: StoreId = "store" required,
+    position: Position = "position" required,
+});
 
 /// `POST /v1/pull`: "events after this checkpoint, at most `limit`, of these stream prefixes".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,17 +148,23 @@ impl Serialize for PullResponse {
     }
 }
 
-#[derive(Deserialize)]
 struct PullWire<'a> {
     v: u32,
-    #[serde(default)]
     events: Option<Vec<RecordedEvent>>,
-    #[serde(default, borrow)]
     columns: Option<Columns<'a>>,
     checkpoint: Checkpoint,
     more: bool,
     head: Position,
 }
+
+object_deserialize!(PullWire<'de> {
+    v: u32 = "v" required,
+    events: Option<Vec<RecordedEvent>> = "events" default,
+    columns: Option<Columns<'de>> = "columns" default,
+    checkpoint: Checkpoint = "checkpoint" required,
+    more: bool = "more" required,
+    head: Position = "head" required,
+});
 
 impl<'de> Deserialize<'de> for PullResponse {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
@@ -217,141 +228,6 @@ impl PullResponse {
         }
         Ok(())
     }
-}
-
-/// One stream's part of a push: the client's pending events and the version they were made on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StreamPush {
-    /// The stream to append to.
-    pub stream: StreamId,
-    /// The client's last confirmed version of the stream (usually an exact number).
-    pub expected_version: ExpectedVersion,
-    /// The pending events, in order, with their client-chosen ids.
-    pub events: Vec<NewEvent>,
-}
-
-/// `POST /v1/push`: pending events per stream. Each stream is appended atomically and
-/// independently; a retried push is recognised by event ids and never duplicates.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PushRequest {
-    /// Protocol version.
-    pub v: u32,
-    /// One entry per stream, processed in order.
-    pub streams: Vec<StreamPush>,
-}
-
-impl PushRequest {
-    /// A push of `streams`.
-    pub fn new(streams: Vec<StreamPush>) -> Self {
-        PushRequest {
-            v: PROTOCOL_VERSION,
-            streams,
-        }
-    }
-
-    /// Total number of events in the request.
-    pub fn event_count(&self) -> usize {
-        self.streams.iter().map(|s| s.events.len()).sum()
-    }
-}
-
-/// A push refused because the server's stream moved on: its version and the events the client
-/// lacks (those after the client's expected version).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Conflict {
-    /// The server's version of the stream.
-    pub actual: Version,
-    /// The server's events after the client's expected version, in version order (empty when
-    /// the token may not read the stream).
-    pub missing: Vec<RecordedEvent>,
-    /// Whether more missing events exist than were sent (read them with `GET /v1/streams`).
-    pub more: bool,
-}
-
-/// What happened to one stream of a push.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PushOutcome {
-    /// Appended (or recognised as already appended): the stream's version and the global
-    /// position of the batch's last event.
-    Ok(AppendResult),
-    /// Not written: the server's stream is elsewhere.
-    Conflict(Conflict),
-    /// Not written, and retrying will not help (for example an event id reused for other
-    /// content, or a batch breaking the store contract).
-    Error(ErrorBody),
-}
-
-/// The result for one stream of a push, on the wire
-/// `{"stream", "ok": {version, position}}`, `{"stream", "conflict": {...}}` or
-/// `{"stream", "error": {code, message, ...}}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "StreamResultRepr", into = "StreamResultRepr")]
-pub struct StreamResult {
-    /// The stream.
-    pub stream: StreamId,
-    /// What happened to it.
-    pub outcome: PushOutcome,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StreamResultRepr {
-    stream: StreamId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ok: Option<AppendResult>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    conflict: Option<Conflict>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorBody>,
-}
-
-impl TryFrom<StreamResultRepr> for StreamResult {
-    type Error = Error;
-    fn try_from(r: StreamResultRepr) -> Result<Self> {
-        let outcome = match (r.ok, r.conflict, r.error) {
-            (Some(ok), None, None) => PushOutcome::Ok(ok),
-            (None, Some(c), None) => PushOutcome::Conflict(c),
-            (None, None, Some(e)) => PushOutcome::Error(e),
-            _ => {
-                return Err(Error::protocol(format!(
-                    "push result for stream {} must have exactly one of ok, conflict, error",
-                    r.stream
-                )))
-            }
-        };
-        Ok(StreamResult {
-            stream: r.stream,
-            outcome,
-        })
-    }
-}
-
-impl From<StreamResult> for StreamResultRepr {
-    fn from(r: StreamResult) -> Self {
-        let mut repr = StreamResultRepr {
-            stream: r.stream,
-            ok: None,
-            conflict: None,
-            error: None,
-        };
-        match r.outcome {
-            PushOutcome::Ok(ok) => repr.ok = Some(ok),
-            PushOutcome::Conflict(c) => repr.conflict = Some(c),
-            PushOutcome::Error(e) => repr.error = Some(e),
-        }
-        repr
-    }
-}
-
-/// The answer to a [`PushRequest`]: one result per request entry, in the same order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PushResponse {
-    /// Protocol version.
-    pub v: u32,
-    /// The store that answered.
-    pub store: StoreId,
-    /// One result per pushed stream.
-    pub results: Vec<StreamResult>,
 }
 
 /// `GET /v1/streams/{stream}`: the events of one stream.
@@ -434,10 +310,11 @@ impl Message for PullRequest {
     }
 }
 
-#[derive(Deserialize)]
 struct VersionProbe {
     v: u32,
 }
+
+object_deserialize!(VersionProbe { v: u32 = "v" required });
 
 /// Encodes a message as JSON.
 ///

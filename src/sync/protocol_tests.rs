@@ -2,7 +2,9 @@
 //! version checks and the client-side checks of pull answers.
 
 use super::*;
-use crate::core::event::{EventId, EventType, Timestamp};
+use crate::core::append::AppendResult;
+use crate::core::event::{EventId, EventType, NewEvent, Timestamp};
+use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use std::fmt;
 

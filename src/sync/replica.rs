@@ -118,7 +118,7 @@ impl<S: EventStore + StateStore> Replica<S> {
     pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
         let set = self.pending().await?;
         let mut out = Vec::with_capacity(set.len());
-        for (name, pending) in &set.streams {
+        for (name, pending) in set.streams.iter() {
             let stream = StreamId::new(name)?;
             let confirmed = self.inner.stream_version(&stream).await?;
             let seqs = pending.events.iter().map(|e| e.seq);

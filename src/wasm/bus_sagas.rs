@@ -13,7 +13,7 @@ use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
 use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
 use crate::cqrs::runtime::{LocalBoxFuture, Signal};
-use crate::cqrs::saga::{SagaShape, SagaState, StepKind, StepShape};
+use crate::cqrs::saga::{Failure, SagaShape, SagaState, SagaStatus, StepKind, StepShape};
 use crate::cqrs::saga_run::{SagaEffects, SagaPolicy, SagaRunner};
 use crate::error::{Error, Result};
 use crate::wasm::bus::{attempt, dispatch, error_from_js, Bus, BusInner};
@@ -77,7 +77,24 @@ pub(crate) fn js_json(v: &JsValue) -> Result<Json> {
     Json::parse(text)
 }
 
-/// What a step function sees: `{ id, input, results: { stepName: result }, status }`.
+/// What a step function sees: `{ id, input, results: { stepName: result }, status }`. The
+/// fields are in name order, as `serde_json::json!` (a sorted map) used to put them; a struct
+/// written straight to text carries no map-building serializer into the wasm.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SagaView<'a> {
+    compensated: Vec<&'a str>,
+    compensation_error: &'a Option<Failure>,
+    correlation_id: &'a str,
+    failure: &'a Option<Failure>,
+    id: &'a str,
+    input: Value,
+    parked_step: Option<&'a str>,
+    results: Map<String, Value>,
+    status: SagaStatus,
+    version: u64,
+}
+
 fn saga_view(shape: &SagaShape, state: &SagaState) -> Result<JsValue> {
     let mut results = Map::new();
     for (i, step) in shape.steps.iter().enumerate() {
@@ -85,23 +102,21 @@ fn saga_view(shape: &SagaShape, state: &SagaState) -> Result<JsValue> {
             results.insert(step.name.clone(), r.decode::<Value>()?);
         }
     }
-    let parked = state
-        .parked_step(shape)
-        .and_then(|i| shape.steps.get(i))
-        .map(|s| s.name.clone());
-    let view = serde_json::json!({
-        "id": state.id,
-        "status": state.status,
-        "input": state.input.decode::<Value>()?,
-        "results": results,
-        "failure": state.failure,
-        "compensationError": state.compensation_error,
-        "compensated": state.compensated.iter().filter_map(|i| shape.steps.get(*i)).map(|s| s.name.clone()).collect::<Vec<_>>(),
-        "parkedStep": parked,
-        "version": state.version.0,
-        "correlationId": state.correlation_id,
-    });
-    js_sys::JSON::parse(&view.to_string()).map_err(|e| Error::invalid(message_of(&e)))
+    let name = |i: usize| shape.steps.get(i).map(|s| s.name.as_str());
+    let view = SagaView {
+        compensated: state.compensated.iter().filter_map(|i| name(*i)).collect(),
+        compensation_error: &state.compensation_error,
+        correlation_id: &state.correlation_id,
+        failure: &state.failure,
+        id: &state.id,
+        input: state.input.decode::<Value>()?,
+        parked_step: state.parked_step(shape).and_then(name),
+        results,
+        status: state.status,
+        version: state.version.0,
+    };
+    js_sys::JSON::parse(Json::from_value(&view)?.as_str())
+        .map_err(|e| Error::invalid(message_of(&e)))
 }
 
 /// A saga definition's steps, run through the bus.

@@ -45,11 +45,14 @@ fn checkpoint_json(def: &Definition, checkpoint: Position) -> Result<Json> {
 }
 
 async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position> {
-    #[derive(serde::Deserialize)]
     struct Saved {
         version: u32,
         checkpoint: Position,
     }
+    crate::core::object::object_deserialize!(Saved {
+        version: u32 = "version" required,
+        checkpoint: Position = "checkpoint" required,
+    });
     let saved = store
         .get_state(&state_key(&def.name))
         .await?
