@@ -10,6 +10,7 @@ pub mod model;
 pub mod projection;
 pub mod runtime;
 pub mod saga;
+mod saga_event;
 pub mod saga_run;
 mod snapshot;
 mod tagged;
