@@ -1,5 +1,6 @@
 //! The JavaScript `Bus` class (`store.bus()`): the command bus, the query bus and middleware,
-//! bound to [`crate::cqrs::bus`]. Event handlers are in `bus_workers.rs`, sagas in
+//! bound to [`crate::cqrs::bus`]. JavaScript handlers and middleware are adapted in
+//! `bus_handlers.rs`, event handlers run in `bus_workers.rs`, sagas in
 //! `bus_sagas.rs`, the TypeScript shapes in `bus_types.rs`.
 //!
 //! Handler outcomes cross as `Reply = Result<value, thrown>`: what a JavaScript handler threw
@@ -13,19 +14,18 @@ use std::rc::{Rc, Weak};
 use js_sys::{Function, Object, Promise, Reflect};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::EventId;
 use crate::core::json::Json;
-use crate::cqrs::bus::{
-    AggregateHandler, CommandBus, CommandContext, CommandHandler, Handled, Middleware, Next,
-    QueryBus, QueryHandler, Stamped,
-};
+use crate::cqrs::bus::{AggregateHandler, CommandBus, CommandContext, Handled, QueryBus, Stamped};
 use crate::cqrs::ids;
 use crate::cqrs::runtime::LocalBoxFuture;
 use crate::cqrs::{self, AggregateConfig};
 use crate::error::{Error, Result};
 use crate::wasm::backend::Backend;
+use crate::wasm::bus_handlers::{
+    command_types, JsAggregateHandler, JsCommandHandler, JsMiddleware, JsQueryHandler,
+};
 pub(crate) use crate::wasm::bus_types::{BusOptionsArg, DispatchOptionsArg, StartSagaOptionsArg};
 use crate::wasm::bus_workers::Workers;
 use crate::wasm::convert::{get, opt_u64, string_arg};
@@ -74,7 +74,7 @@ fn child_context(obj: &JsValue, n: f64, cause: &JsValue) -> Result<CommandContex
     Ok(child)
 }
 
-fn set(o: &JsValue, key: &str, v: &JsValue) {
+pub(crate) fn set(o: &JsValue, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
@@ -124,10 +124,6 @@ pub(crate) fn settle(r: Result<Reply>) -> Reply {
         }
         Err(e) => Err(to_js(e)),
     }
-}
-
-async fn reply_of(promise: Promise) -> Reply {
-    JsFuture::from(promise).await
 }
 
 fn json_to_js(json: &Json) -> JsValue {
@@ -187,7 +183,7 @@ pub(crate) fn context_with_cause(
 }
 
 /// Reads back what a middleware changed in the context object.
-fn context_from_js(obj: &JsValue, base: &CommandContext) -> Result<CommandContext> {
+pub(crate) fn context_from_js(obj: &JsValue, base: &CommandContext) -> Result<CommandContext> {
     let mut ctx = base.clone();
     if let Some(c) = get(obj, "correlationId")?.as_string() {
         ctx.correlation_id = c;
@@ -247,120 +243,6 @@ fn dispatch_promise(
         };
         settle(dispatch(&inner, command, ctx).await)
     })
-}
-
-/// A JavaScript function `(command, ctx) => result` as a command handler.
-struct JsCommandHandler {
-    f: Function,
-    inner: Weak<BusInner>,
-}
-
-impl CommandHandler<JsValue, Reply> for JsCommandHandler {
-    fn handle(
-        &self,
-        command: JsValue,
-        ctx: CommandContext,
-    ) -> LocalBoxFuture<'static, Result<Reply>> {
-        let ctx_js = match self.inner.upgrade() {
-            Some(inner) => context_to_js(&inner, &ctx),
-            None => JsValue::UNDEFINED,
-        };
-        let promise = invoke(&self.f, &command, &ctx_js, &JsValue::UNDEFINED);
-        Box::pin(async move { Ok(reply_of(promise).await) })
-    }
-}
-
-/// A JavaScript middleware `(command, ctx, next) => result`.
-struct JsMiddleware {
-    f: Function,
-    inner: Weak<BusInner>,
-}
-
-impl Middleware<JsValue, Reply> for JsMiddleware {
-    fn handle(
-        &self,
-        command: JsValue,
-        ctx: CommandContext,
-        next: Next<JsValue, Reply>,
-    ) -> LocalBoxFuture<'static, Result<Reply>> {
-        let Some(inner) = self.inner.upgrade() else {
-            return Box::pin(std::future::ready(Err(Error::invalid("the bus is gone"))));
-        };
-        let ctx_js = context_to_js(&inner, &ctx);
-        let (given_command, given_ctx) = (command.clone(), ctx_js.clone());
-        let next_fn = Closure::once(move |c: JsValue, x: JsValue| -> Promise {
-            let command = if c.is_undefined() { given_command } else { c };
-            let obj = if x.is_undefined() { given_ctx } else { x };
-            crate::wasm::promise::to_promise(async move {
-                let ctx = context_from_js(&obj, &ctx).map_err(to_js)?;
-                settle(next.run(command, ctx).await)
-            })
-        });
-        let promise = invoke(&self.f, &command, &ctx_js, next_fn.as_ref());
-        Box::pin(async move {
-            let reply = reply_of(promise).await;
-            // `next` lives until the middleware settles, then is freed (called or not).
-            drop(next_fn);
-            Ok(reply)
-        })
-    }
-}
-
-/// An aggregate behind the bus: errors become replies (with the decider's throw as `cause`);
-/// a command id handled before (its events exist) answers `{ duplicate: true }`.
-struct JsAggregateHandler {
-    handler: AggregateHandler<JsModel, Backend, JsValue>,
-    aggregate: Rc<cqrs::Aggregate<Stamped<JsModel>>>,
-}
-
-impl CommandHandler<JsValue, Reply> for JsAggregateHandler {
-    fn handle(
-        &self,
-        command: JsValue,
-        ctx: CommandContext,
-    ) -> LocalBoxFuture<'static, Result<Reply>> {
-        let run = self.handler.handle(command, ctx);
-        let aggregate = self.aggregate.clone();
-        Box::pin(async move {
-            Ok(match run.await {
-                Ok(v) => Ok(v),
-                Err(e) => {
-                    let rejected = matches!(e, Error::DeciderRejected { .. });
-                    let js = to_js(e);
-                    if rejected {
-                        if let Some(cause) = aggregate.model().0.last_rejection.borrow_mut().take()
-                        {
-                            set(&js, "cause", &cause);
-                        }
-                    }
-                    Err(js)
-                }
-            })
-        })
-    }
-}
-
-/// A JavaScript function `(query) => result` as a query handler.
-struct JsQueryHandler(Function);
-
-impl QueryHandler<JsValue, Reply> for JsQueryHandler {
-    fn ask(&self, query: JsValue) -> LocalBoxFuture<'static, Result<Reply>> {
-        let promise = invoke(&self.0, &query, &JsValue::UNDEFINED, &JsValue::UNDEFINED);
-        Box::pin(async move { Ok(reply_of(promise).await) })
-    }
-}
-
-fn command_types(options: &JsValue) -> Result<Vec<String>> {
-    let list = get(options, "commands")?;
-    if !js_sys::Array::is_array(&list) {
-        return Err(Error::invalid(
-            "registerAggregate needs { commands: [command types] }",
-        ));
-    }
-    js_sys::Array::from(&list)
-        .iter()
-        .map(|t| string_arg(&t, "a command type"))
-        .collect()
 }
 
 /// Command, query and event buses and sagas over one store.

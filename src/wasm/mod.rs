@@ -5,6 +5,7 @@
 mod aggregate;
 mod backend;
 mod bus;
+mod bus_handlers;
 mod bus_sagas;
 mod bus_types;
 mod bus_workers;
