@@ -667,3 +667,79 @@ fn snapshots_are_not_written_over_pending_events() {
 
 #[path = "client_property_tests.rs"]
 mod property;
+
+#[test]
+fn an_event_pulled_but_not_yet_reconciled_is_shown_once() {
+    // Between a pull storing a page and the reconcile that drops the pending copies, an event
+    // is both confirmed and pending: reads, versions and appends must count it once.
+    let a = Device::new(1, &["order-"]);
+    let stream = sid("order-1");
+    block_on(async {
+        a.append(&stream, "e").await.unwrap();
+        let pending = a.replica().pending_events().await.unwrap();
+        let e = &pending[0];
+        // What a pull would store, before the sync client reconciles the pending set.
+        a.replica()
+            .inner()
+            .append(
+                &stream,
+                vec![NewEvent::new(
+                    e.id.clone(),
+                    e.event_type.clone(),
+                    e.data.clone(),
+                )],
+                ExpectedVersion::NoStream,
+            )
+            .await
+            .unwrap();
+        let read = a
+            .replica()
+            .read_stream(&stream, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 1, "{read:?}");
+        assert_eq!(
+            (read[0].id.clone(), read[0].position),
+            (e.id.clone(), Position(1))
+        );
+        assert_eq!(
+            a.replica().stream_version(&stream).await.unwrap(),
+            Version(1)
+        );
+        assert!(a.replica().pending_events().await.unwrap().is_empty());
+        // A command decided on that view appends after version 1, as it was shown.
+        let f = NewEvent::new(
+            a.new_id(),
+            EventType::new("Noted").unwrap(),
+            Json::from_value("f").unwrap(),
+        );
+        let r = a
+            .replica()
+            .append(&stream, vec![f.clone()], ExpectedVersion::Exact(Version(1)))
+            .await
+            .unwrap();
+        assert_eq!(r.version, Version(2));
+        let read = a
+            .replica()
+            .read_stream(&stream, &Default::default())
+            .await
+            .unwrap();
+        let ids: Vec<_> = read.iter().map(|e| (e.id.clone(), e.version)).collect();
+        assert_eq!(
+            ids,
+            [(e.id.clone(), Version(1)), (f.id.clone(), Version(2))]
+        );
+        // Still a wrong expected version when it is wrong for the shown stream too.
+        let g = NewEvent::new(
+            a.new_id(),
+            EventType::new("Noted").unwrap(),
+            Json::from_value("g").unwrap(),
+        );
+        let err = a
+            .replica()
+            .append(&stream, vec![g], ExpectedVersion::Exact(Version(1)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "WRONG_EXPECTED_VERSION");
+    });
+}

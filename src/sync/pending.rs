@@ -9,7 +9,9 @@
 use serde::Serialize;
 
 use crate::core::append::{plan_append, AppendPlan, AppendResult};
-use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version};
+use crate::core::event::{
+    EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
+};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::core::object::object_deserialize;
@@ -179,7 +181,35 @@ impl PendingSet {
         command: Option<Json>,
         now: Timestamp,
     ) -> Result<AppendResult> {
-        let current = Version(confirmed.0 + self.count(stream));
+        self.append_hiding(stream, events, expected, confirmed, &[], command, now)
+    }
+
+    /// [`append`](Self::append) while the pending events with ids in `hidden` are already in
+    /// the confirmed log (pulled, not reconciled yet): they do not count towards the version
+    /// `expected` is checked against, as readers do not see them twice.
+    ///
+    /// # Errors
+    /// As [`append`](Self::append).
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_hiding(
+        &mut self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        confirmed: Version,
+        hidden: &[EventId],
+        command: Option<Json>,
+        now: Timestamp,
+    ) -> Result<AppendResult> {
+        let hidden_here = self.streams.get(stream.as_str()).map_or(0, |p| {
+            p.events
+                .iter()
+                .filter(|e| hidden.contains(&e.event.id))
+                .count() as u64
+        });
+        let current = Version(confirmed.0 + self.count(stream) - hidden_here);
+        // Ids are looked up among every pending event, hidden or not: a retried batch is
+        // recognised, never pended twice.
         let shown = self.recorded(stream, confirmed);
         let existing: Vec<Option<RecordedEvent>> = events
             .iter()

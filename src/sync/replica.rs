@@ -11,7 +11,7 @@
 use std::rc::Rc;
 
 use crate::core::append::{validate_batch, AppendResult, StoreLimits};
-use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
+use crate::core::event::{EventId, NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
@@ -116,11 +116,16 @@ impl<S: EventStore + StateStore> Replica<S> {
     /// # Errors
     /// Backend failures; `CORRUPT_DATA`.
     pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
-        let set = self.pending().await?;
+        let mut set = self.pending().await?;
+        let names: Vec<String> = set.streams.keys().cloned().collect();
         let mut out = Vec::with_capacity(set.len());
-        for (name, pending) in set.streams.iter() {
-            let stream = StreamId::new(name)?;
+        for name in names {
+            let stream = StreamId::new(&name)?;
             let confirmed = self.inner.stream_version(&stream).await?;
+            self.hide_confirmed(&mut set, &stream, confirmed).await?;
+            let Some(pending) = set.streams.get(name.as_str()) else {
+                continue;
+            };
             let seqs = pending.events.iter().map(|e| e.seq);
             out.extend(seqs.zip(set.recorded(&stream, confirmed)));
         }
@@ -174,6 +179,54 @@ impl<S: EventStore + StateStore> Replica<S> {
         std::mem::replace(&mut *self.consume_rebasing.borrow_mut(), stream)
     }
 
+    /// Leaves out of `set` the pending events of `stream` that its confirmed log (at
+    /// `confirmed`) already holds. Between a pull storing a page and the sync client
+    /// reconciling the pending set (two writes, possibly by another tab) an event is both
+    /// confirmed and pending; a read meeting that window must not show it twice.
+    async fn hide_confirmed(
+        &self,
+        set: &mut PendingSet,
+        stream: &StreamId,
+        confirmed: Version,
+    ) -> Result<()> {
+        let held = self.confirmed_pending(set, stream, confirmed).await?;
+        if let (false, Some(pending)) = (held.is_empty(), set.streams.get_mut(stream.as_str())) {
+            pending.events.retain(|p| !held.contains(&p.event.id));
+        }
+        Ok(())
+    }
+
+    /// The ids of `stream`'s pending events that its confirmed log already holds. Only a
+    /// stream whose confirmed log moved past the pending events' base is read for it.
+    async fn confirmed_pending(
+        &self,
+        set: &PendingSet,
+        stream: &StreamId,
+        confirmed: Version,
+    ) -> Result<Vec<EventId>> {
+        let Some(pending) = set.streams.get(stream.as_str()) else {
+            return Ok(Vec::new());
+        };
+        // After a reset the base is meaningless: the ids may be anywhere in the stream.
+        let from = if pending.unbased { 0 } else { pending.base.0 };
+        if pending.events.is_empty() || confirmed.0 <= from {
+            return Ok(Vec::new());
+        }
+        let options = ReadStreamOptions {
+            from: Some(Version(from + 1)),
+            limit: usize::try_from(confirmed.0 - from).ok(),
+            direction: Direction::Forward,
+        };
+        let log = self.inner.read_stream(stream, &options).await?;
+        Ok(pending
+            .events
+            .iter()
+            .map(|p| &p.event.id)
+            .filter(|id| log.iter().any(|e| e.id == **id))
+            .cloned()
+            .collect())
+    }
+
     fn pending_version(&self, set: &PendingSet, stream: &StreamId, confirmed: Version) -> Version {
         Version(confirmed.0 + set.count(stream))
     }
@@ -205,13 +258,15 @@ impl<S: EventStore + StateStore> EventStore for Replica<S> {
         let confirmed = self.inner.stream_version(stream).await?;
         let now = (self.clock)();
         let consume = self.consume_rebasing.borrow().as_ref() == Some(stream);
-        let result = self
-            .update_pending(|set| {
-                let result = set.append(
+        let (events, command) = (&events, &command);
+        let attempt = |hidden: Vec<EventId>| {
+            self.update_pending(move |set| {
+                let result = set.append_hiding(
                     stream,
                     events.clone(),
                     expected,
                     confirmed,
+                    &hidden,
                     command.clone(),
                     now,
                 )?;
@@ -220,7 +275,20 @@ impl<S: EventStore + StateStore> EventStore for Replica<S> {
                 }
                 Ok(result)
             })
-            .await?;
+        };
+        let result = match attempt(Vec::new()).await {
+            // Maybe the caller read the stream while pulled events were not reconciled yet
+            // (see `hide_confirmed`): check against the version it was shown.
+            Err(e @ Error::WrongExpectedVersion { .. }) => {
+                let set = self.pending().await?;
+                let hidden = self.confirmed_pending(&set, stream, confirmed).await?;
+                if hidden.is_empty() {
+                    return Err(e);
+                }
+                attempt(hidden).await?
+            }
+            other => other?,
+        };
         if consume {
             self.consume_rebasing.borrow_mut().take();
         }
@@ -235,8 +303,9 @@ impl<S: EventStore + StateStore> EventStore for Replica<S> {
         if !self.in_scope(stream.as_str()) {
             return self.inner.read_stream(stream, options).await;
         }
-        let set = self.pending().await?;
+        let mut set = self.pending().await?;
         let confirmed = self.inner.stream_version(stream).await?;
+        self.hide_confirmed(&mut set, stream, confirmed).await?;
         let total = self.pending_version(&set, stream, confirmed);
         let Some((a, b)) = options.range(total) else {
             return Ok(Vec::new());
@@ -273,7 +342,8 @@ impl<S: EventStore + StateStore> EventStore for Replica<S> {
         if !self.in_scope(stream.as_str()) {
             return Ok(confirmed);
         }
-        let set = self.pending().await?;
+        let mut set = self.pending().await?;
+        self.hide_confirmed(&mut set, stream, confirmed).await?;
         Ok(self.pending_version(&set, stream, confirmed))
     }
 
