@@ -17,17 +17,6 @@ use crate::wasm::error::message_of;
 extern "C" {
     #[wasm_bindgen(js_name = encodeEvents, catch)]
     fn encode_events(events: &JsValue) -> std::result::Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = reportListenerError)]
-    fn report_listener_error(what: &str, error: &JsValue);
-}
-
-/// Calls a subscriber `f(arg)`; what it throws is reported with `console.error` (naming
-/// `what`) and otherwise ignored, so one failing subscriber never stops the others or the
-/// fold that notifies them.
-pub(crate) fn call_listener(f: &js_sys::Function, arg: &JsValue, what: &str) {
-    if let Err(e) = f.call1(&JsValue::UNDEFINED, arg) {
-        report_listener_error(what, &e);
-    }
 }
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;

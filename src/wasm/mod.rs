@@ -13,6 +13,7 @@ mod catchup;
 mod convert;
 mod engine;
 mod error;
+mod listeners;
 mod model;
 mod projection;
 mod promise;

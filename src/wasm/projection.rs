@@ -17,6 +17,7 @@ use crate::store::EventStore;
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
+use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::ready::{settle_all, Ready, Resolvers};
 use crate::wasm::routed::Routed;
@@ -29,8 +30,7 @@ struct Shared {
     published: bool,
     rebuild_waiters: Vec<Resolvers>,
     rebuild_requested: bool,
-    subscribers: Vec<(u32, Function)>,
-    next_subscriber: u32,
+    listeners: Listeners,
     closed: bool,
     waker: Option<Waker>,
     /// The pending-change count the shown state includes (synced stores).
@@ -153,11 +153,9 @@ fn publish(
         if !changed {
             return;
         }
-        s.subscribers.iter().map(|(_, f)| f.clone()).collect()
+        s.listeners.snapshot()
     };
-    for f in subscribers {
-        crate::wasm::convert::call_listener(&f, &shown, "a projection subscriber");
-    }
+    listeners::call_all(subscribers, &shown, "a projection subscriber");
 }
 
 async fn run(
@@ -299,21 +297,7 @@ impl Projection {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(state: any) => void")] callback: Function,
     ) -> JsValue {
-        let id = {
-            let mut s = self.shared.borrow_mut();
-            s.next_subscriber += 1;
-            let id = s.next_subscriber;
-            s.subscribers.push((id, callback));
-            id
-        };
-        let shared = Rc::downgrade(&self.shared);
-        // FnMut, not once: calling the unsubscribe function again is harmless.
-        Closure::<dyn FnMut()>::new(move || {
-            if let Some(shared) = shared.upgrade() {
-                shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
-            }
-        })
-        .into_js_value()
+        listeners::subscribe(&self.shared, |s| &mut s.listeners, callback)
     }
 
     /// Discards the persisted state and folds the whole log again. Resolves when caught up.

@@ -16,6 +16,7 @@ use crate::store::{Bound, EventFilter, IndexKey, IndexQuery, IndexRange};
 use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
+use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::promise::to_promise;
 use crate::wasm::readmodel_pending as pending;
 use crate::wasm::ready::Ready;
@@ -37,8 +38,7 @@ pub(crate) struct Shared {
     pub(crate) checkpoint: Position,
     pub(crate) closed: bool,
     pub(crate) waker: Option<Waker>,
-    subscribers: Vec<(u32, Function)>,
-    next_subscriber: u32,
+    listeners: Listeners,
 }
 
 /// Tells the subscribers what get/query now show differently: `{ checkpoint, keys }`, where
@@ -48,10 +48,10 @@ pub(crate) struct Shared {
 pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
     let (checkpoint, subscribers) = {
         let s = shared.borrow();
-        if s.subscribers.is_empty() {
+        if s.listeners.is_empty() {
             return;
         }
-        let subscribers: Vec<Function> = s.subscribers.iter().map(|(_, f)| f.clone()).collect();
+        let subscribers = s.listeners.snapshot();
         (s.checkpoint, subscribers)
     };
     let change = Object::new();
@@ -64,9 +64,7 @@ pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
         let keys: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         let _ = Reflect::set(&change, &"keys".into(), &keys);
     }
-    for f in subscribers {
-        crate::wasm::convert::call_listener(&f, &change, "a read model subscriber");
-    }
+    listeners::call_all(subscribers, &change, "a read model subscriber");
 }
 
 /// A read model: records you `put` from event handlers, with secondary indexes, queried by
@@ -319,21 +317,7 @@ impl ReadModel {
         #[wasm_bindgen(unchecked_param_type = "(change: ReadModelChange) => void")]
         callback: Function,
     ) -> JsValue {
-        let id = {
-            let mut s = self.shared.borrow_mut();
-            s.next_subscriber += 1;
-            let id = s.next_subscriber;
-            s.subscribers.push((id, callback));
-            id
-        };
-        let shared = Rc::downgrade(&self.shared);
-        // FnMut, not once: calling the unsubscribe function again is harmless.
-        Closure::<dyn FnMut()>::new(move || {
-            if let Some(shared) = shared.upgrade() {
-                shared.borrow_mut().subscribers.retain(|(i, _)| *i != id);
-            }
-        })
-        .into_js_value()
+        listeners::subscribe(&self.shared, |s| &mut s.listeners, callback)
     }
 
     /// Stops following the log (records stay).
