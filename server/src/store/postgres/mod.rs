@@ -47,7 +47,10 @@ pub(super) fn db_err(e: tokio_postgres::Error) -> Error {
             db.code().code(),
             db.message()
         )),
-        None => Error::storage(format!("postgres: {e}")),
+        None => match std::error::Error::source(&e) {
+            Some(cause) => Error::storage(format!("postgres: {e}: {cause}")),
+            None => Error::storage(format!("postgres: {e}")),
+        },
     }
 }
 
@@ -86,13 +89,18 @@ struct Inner {
 pub struct PostgresStore {
     inner: Arc<Inner>,
     handle: Handle,
-    runtime: Option<Runtime>,
+    _runtime: OwnedRuntime,
     id: StoreId,
 }
 
-impl Drop for PostgresStore {
+/// The store's runtime, shut down in the background when dropped: dropping a runtime the
+/// normal way blocks, which panics inside another runtime (the server's store thread), also
+/// when connecting failed.
+struct OwnedRuntime(Option<Runtime>);
+
+impl Drop for OwnedRuntime {
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
+        if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
     }
@@ -116,6 +124,7 @@ impl PostgresStore {
             .build()
             .map_err(|e| Error::storage(format!("postgres runtime: {e}")))?;
         let handle = runtime.handle().clone();
+        let runtime = OwnedRuntime(Some(runtime));
         let url = url.to_owned();
         let task = handle.spawn(async move {
             let changes = Arc::new(ChangeNotifier::default());
@@ -152,7 +161,7 @@ impl PostgresStore {
                 lock_key: format!("eventfold:{schema}"),
             }),
             handle,
-            runtime: Some(runtime),
+            _runtime: runtime,
             id,
         })
     }
