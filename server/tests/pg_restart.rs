@@ -57,7 +57,10 @@ fn the_server_rides_out_a_postgres_restart() {
     });
     let db_url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
     let p = start(&["--db", &db_url, "--listen", "127.0.0.1:0"]);
-    assert_eq!(post(&p, "/v1/push", None, &push_body("s-1", 0..5)).status, 200);
+    assert_eq!(
+        post(&p, "/v1/push", None, &push_body("s-1", 0..5)).status,
+        200
+    );
     assert_eq!(head(&p), 5);
 
     pgctl("stop");
@@ -74,7 +77,10 @@ fn the_server_rides_out_a_postgres_restart() {
     pgctl("start");
     let back = wait_for(&p, 200, Duration::from_secs(30));
     assert_eq!(head(&p), 5, "nothing of the refused push was written");
-    assert_eq!(post(&p, "/v1/push", None, &push_body("s-2", 5..8)).status, 200);
+    assert_eq!(
+        post(&p, "/v1/push", None, &push_body("s-2", 5..8)).status,
+        200
+    );
     let pull = post(&p, "/v1/pull", None, r#"{"v":1}"#).json();
     let positions: Vec<u64> = pull["events"]
         .as_array()

@@ -201,7 +201,12 @@ async fn supervise(inner: Weak<Inner>) {
     let mut backoff = FIRST;
     let mut down = false;
     loop {
-        tokio::time::sleep(if down { backoff } else { Duration::from_millis(250) }).await;
+        tokio::time::sleep(if down {
+            backoff
+        } else {
+            Duration::from_millis(250)
+        })
+        .await;
         let Some(inner) = inner.upgrade() else {
             return;
         };
