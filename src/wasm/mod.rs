@@ -15,6 +15,7 @@ mod projection;
 mod promise;
 mod readall;
 mod readmodel;
+mod readstream;
 mod ready;
 mod routed;
 mod subscription;

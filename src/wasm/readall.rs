@@ -61,9 +61,11 @@ pub(crate) async fn read_all(store: &IndexedDbStore, options: &ReadAllOptions) -
     let mut after = options.after;
     loop {
         let (records, more) = store.chunk_page(after, page).await?;
+        // Events up to the last key of the previous page were read with it (a page never ends
+        // inside a compacted window), even if a compaction rewrote records in between.
         let bad = collect_events(
             &records,
-            options.after.0 as f64,
+            after.0 as f64,
             limit as f64,
             &prefixes,
             &types,
