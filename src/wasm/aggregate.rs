@@ -8,17 +8,13 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf};
+use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::indexeddb::IndexedDbStore;
 use crate::store::{Direction, ReadStreamOptions};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{fold_parsed, function, JsModel};
-use crate::wasm::readstream;
-use crate::wasm::routed::Routed;
 use crate::wasm::sync::Aggregates;
-use crate::wasm::upcast::Upcasters;
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
 ///
@@ -37,8 +33,7 @@ use crate::wasm::upcast::Upcasters;
 /// ```
 #[wasm_bindgen]
 pub struct Aggregate {
-    store: Rc<Routed>,
-    upcasters: Upcasters,
+    store: Store,
     inner: Rc<cqrs::Aggregate<JsModel>>,
 }
 
@@ -46,19 +41,15 @@ fn set(o: &Object, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
-/// Builds the aggregate from its definition object.
-pub(crate) fn define(
-    store: Rc<Routed>,
-    registry: &Aggregates,
-    upcasters: Upcasters,
-    options: &JsValue,
-) -> Result<Aggregate> {
+/// Reads an aggregate definition `{ name, initialState, evolve, decide, snapshotEvery?,
+/// snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
+/// `bus.registerAggregate`.
+pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateConfig)> {
     let name = string_arg(&get(options, "name")?, "aggregate name")?;
     let model = JsModel {
         initial_state: function(options, "initialState", "an aggregate")?,
         evolve: function(options, "evolve", "an aggregate")?,
         decide: function(options, "decide", "an aggregate")?,
-        upcasters: upcasters.clone(),
         last_rejection: RefCell::new(None),
     };
     let mut config = AggregateConfig::new(name);
@@ -71,29 +62,30 @@ pub(crate) fn define(
         config.max_retries =
             u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
     }
+    Ok((model, config))
+}
+
+/// Builds the aggregate from its definition object.
+pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> Result<Aggregate> {
+    let (model, config) = parse_definition(options)?;
     let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
     let mut registry = registry.borrow_mut();
     let name = inner.config().name.clone();
     registry.retain(|(n, _)| *n != name);
     registry.push((name, inner.clone()));
-    Ok(Aggregate {
-        store,
-        upcasters,
-        inner,
-    })
+    Ok(Aggregate { store, inner })
 }
 
-/// Loads the current state on the IndexedDB store the fast way: the newest snapshot (as
-/// `cqrs::Aggregate::load` takes it), then every later event read as parsed JavaScript objects
-/// (`readstream.rs`) and folded by one JavaScript loop: the same state and version as
-/// `load`, without decoding the events in wasm and converting them back.
+/// Loads the current state the fast way where the store can read a stream as parsed
+/// JavaScript objects (IndexedDB, no sync attached): the newest snapshot (as
+/// `cqrs::Aggregate::load` takes it), then every later event folded by one JavaScript loop:
+/// the same state and version as `load`, without decoding the events in wasm and converting
+/// them back. `None` where the store cannot.
 async fn load_parsed(
     inner: &cqrs::Aggregate<JsModel>,
-    upcasters: &Upcasters,
-    idb: &IndexedDbStore,
-    store: &Routed,
+    store: &Store,
     id: &str,
-) -> Result<(JsValue, Version)> {
+) -> Result<Option<(JsValue, Version)>> {
     let stream = inner.stream(id)?;
     let (state, version) = match inner.snapshot(store, &stream, AsOf::Latest).await {
         Some(found) => found,
@@ -104,11 +96,12 @@ async fn load_parsed(
         limit: None,
         direction: Direction::Forward,
     };
-    let events = readstream::read_stream(idb, &stream, &options).await?;
+    let Some(events) = store.read_stream_js(&stream, &options).await? else {
+        return Ok(None);
+    };
     let n = events.length();
-    let parsed = upcasters.apply(events.into())?;
-    let (state, _) = fold_parsed(&inner.model().evolve, &state, &parsed)?;
-    Ok((state, Version(version.0 + u64::from(n))))
+    let (state, _) = fold_parsed(&inner.model().evolve, &state, &events)?;
+    Ok(Some((state, Version(version.0 + u64::from(n)))))
 }
 
 fn as_of(options: &JsValue) -> Result<AsOf> {
@@ -155,19 +148,19 @@ impl Aggregate {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         command: JsValue,
     ) -> Promise {
-        let (store, inner, upcasters) = (
-            self.store.clone(),
-            self.inner.clone(),
-            self.upcasters.clone(),
-        );
+        let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
-                let done = inner.execute(&*store, &id, &command).await?;
+                let done = inner.execute(&store, &id, &command).await?;
                 let out = Object::new();
                 set(&out, "state", &done.state);
                 set(&out, "version", &JsValue::from_f64(done.version.0 as f64));
-                set(&out, "events", &upcasters.to_js(&done.events)?);
+                set(
+                    &out,
+                    "events",
+                    &crate::wasm::convert::recorded_to_js(&done.events)?,
+                );
                 Ok::<JsValue, Error>(out.into())
             };
             run.await.map_err(|e| {
@@ -198,26 +191,20 @@ impl Aggregate {
         )]
         options: JsValue,
     ) -> Promise {
-        let (store, inner, upcasters) = (
-            self.store.clone(),
-            self.inner.clone(),
-            self.upcasters.clone(),
-        );
+        let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
                 let as_of = as_of(&options)?;
-                if let (AsOf::Latest, None, Backend::IndexedDb(idb)) =
-                    (as_of, store.replica(), &**store.raw())
-                {
-                    let (state, version) =
-                        load_parsed(&inner, &upcasters, idb, &store, &id).await?;
-                    let out = Object::new();
-                    set(&out, "state", &state);
-                    set(&out, "version", &JsValue::from_f64(version.0 as f64));
-                    return Ok(out.into());
+                if as_of == AsOf::Latest {
+                    if let Some((state, version)) = load_parsed(&inner, &store, &id).await? {
+                        let out = Object::new();
+                        set(&out, "state", &state);
+                        set(&out, "version", &JsValue::from_f64(version.0 as f64));
+                        return Ok(out.into());
+                    }
                 }
-                let loaded = inner.load(&*store, &id, as_of).await?;
+                let loaded = inner.load(&store, &id, as_of).await?;
                 let out = Object::new();
                 set(&out, "state", &loaded.state);
                 set(&out, "version", &JsValue::from_f64(loaded.version.0 as f64));

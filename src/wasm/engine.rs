@@ -1,6 +1,5 @@
 //! The JavaScript `EventStore` class.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::wasm::promise::to_promise;
@@ -9,20 +8,19 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::append::StoreLimits;
 use crate::core::event::{Position, Timestamp};
+use crate::engine::{Store, UpcastStep as JsStep};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
-use crate::wasm::routed::Routed;
 use crate::wasm::subscription::{self, Subscription};
 use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
-use crate::wasm::upcast::Upcasters;
 use crate::wasm::{aggregate, bus, projection, readmodel};
+use std::rc::Rc;
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -58,22 +56,16 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
 /// ```
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
-    pub(crate) backend: Rc<Backend>,
-    pub(crate) routed: Rc<Routed>,
-    pub(crate) upcasters: Upcasters,
+    /// The one view of the store every class of this store works on.
+    pub(crate) store: Store,
     aggregates: Aggregates,
-    name: Option<String>,
 }
 
 impl JsEventStore {
-    pub(crate) fn new(backend: Backend, name: Option<String>) -> Self {
-        let backend = Rc::new(backend);
+    pub(crate) fn new(store: Store) -> Self {
         JsEventStore {
-            routed: Rc::new(Routed::new(backend.clone())),
-            backend,
-            upcasters: Upcasters::new(),
+            store,
             aggregates: Aggregates::default(),
-            name,
         }
     }
 }
@@ -92,7 +84,7 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
-            Ok(JsEventStore::new(Backend::Memory(Box::new(store)), None).into())
+            Ok(JsEventStore::new(Store::memory(store)).into())
         })
     }
 
@@ -146,7 +138,7 @@ impl JsEventStore {
                 auto_compact,
             })
             .await?;
-            Ok(JsEventStore::new(Backend::IndexedDb(store), Some(name)).into())
+            Ok(JsEventStore::new(Store::indexeddb(store)).into())
         })
     }
 
@@ -161,14 +153,9 @@ impl JsEventStore {
         unchecked_return_type = "Promise<{ usage: number; quota: number; persisted: boolean }>"
     )]
     pub fn storage(&self) -> Promise {
-        let backend = self.backend.clone();
+        let store = self.store.clone();
         promise(async move {
-            let Backend::IndexedDb(store) = &*backend else {
-                return Err(Error::Unsupported {
-                    message: "storage() needs a durable store (EventStore.open)".into(),
-                });
-            };
-            let info = store.storage().await?;
+            let info = store.storage_estimate().await?;
             let o = js_sys::Object::new();
             for (k, v) in [
                 ("usage", JsValue::from_f64(info.usage as f64)),
@@ -207,7 +194,7 @@ impl JsEventStore {
         )]
         options: JsValue,
     ) -> Promise {
-        let backend = self.backend.clone();
+        let store = self.store.clone();
         promise(async move {
             let on_progress = get(&options, "onProgress")?;
             let on_progress = match on_progress.is_undefined() || on_progress.is_null() {
@@ -235,13 +222,12 @@ impl JsEventStore {
                 }
                 JsValue::from(o)
             };
-            let Backend::IndexedDb(store) = &*backend else {
-                let head = backend.head().await?.0;
-                return Ok(report(head, head, 0, 0, 0));
-            };
             let (mut read, mut written, mut events) = (0, 0, 0);
             loop {
-                let step = store.compact_step().await?;
+                let Some(step) = store.compact_step().await? else {
+                    let head = store.head().await?.0;
+                    return Ok(report(head, head, 0, 0, 0));
+                };
                 read += step.records_read;
                 written += step.records_written;
                 events += step.events;
@@ -279,15 +265,8 @@ impl JsEventStore {
     /// ```
     #[wasm_bindgen(js_name = requestPersistence, unchecked_return_type = "Promise<boolean>")]
     pub fn request_persistence(&self) -> Promise {
-        let backend = self.backend.clone();
-        promise(async move {
-            let Backend::IndexedDb(store) = &*backend else {
-                return Err(Error::Unsupported {
-                    message: "requestPersistence() needs a durable store (EventStore.open)".into(),
-                });
-            };
-            Ok(JsValue::from_bool(store.request_persistence().await?))
-        })
+        let store = self.store.clone();
+        promise(async move { Ok(JsValue::from_bool(store.request_persistence().await?)) })
     }
 
     /// Closes the store: subscriptions end, and on a durable store every later call rejects
@@ -297,13 +276,7 @@ impl JsEventStore {
     /// db.close();
     /// ```
     pub fn close(&self) {
-        if let Some(replica) = self.routed.replica() {
-            replica.close();
-        }
-        match &*self.backend {
-            Backend::Memory(store) => store.changes().close(),
-            Backend::IndexedDb(store) => store.close(),
-        }
+        self.store.close();
     }
 
     /// Appends events to the end of a stream, atomically (all or none). Ids are generated for
@@ -332,7 +305,7 @@ impl JsEventStore {
                 convert::expected_version(&options)?,
             ))
         })();
-        let store = self.routed.clone();
+        let store = self.store.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
             let r = store.append(&stream, events, expected).await?;
@@ -356,14 +329,13 @@ impl JsEventStore {
         let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
-        let (store, upcasters) = (self.routed.clone(), self.upcasters.clone());
+        let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
-            if let (None, Backend::IndexedDb(idb)) = (store.replica(), &**store.raw()) {
-                let events = crate::wasm::readstream::read_stream(idb, &stream, &options).await?;
-                return upcasters.apply(events.into());
+            if let Some(events) = store.read_stream_js(&stream, &options).await? {
+                return Ok(events.into());
             }
-            upcasters.to_js(&store.read_stream(&stream, &options).await?)
+            crate::wasm::convert::recorded_to_js(&store.read_stream(&stream, &options).await?)
         })
     }
 
@@ -376,14 +348,12 @@ impl JsEventStore {
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
-        let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
+        let store = self.store.clone();
         promise(async move {
             let options = parsed?;
-            match &*backend {
-                Backend::IndexedDb(store) => {
-                    upcasters.apply(crate::wasm::readall::read_all(store, &options).await?)
-                }
-                other => upcasters.to_js(&other.read_all(&options).await?),
+            match store.read_all_js(&options).await? {
+                Some(events) => Ok(events.into()),
+                None => crate::wasm::convert::recorded_to_js(&store.read_all(&options).await?),
             }
         })
     }
@@ -395,7 +365,7 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
     ) -> Promise {
         let parsed = convert::stream_arg(&stream);
-        let store = self.routed.clone();
+        let store = self.store.clone();
         promise(async move {
             let v = store.stream_version(&parsed?).await?;
             Ok(JsValue::from_f64(v.0 as f64))
@@ -405,8 +375,8 @@ impl JsEventStore {
     /// The global position of the newest event (0 for an empty store).
     #[wasm_bindgen(js_name = headPosition, unchecked_return_type = "Promise<number>")]
     pub fn head_position(&self) -> Promise {
-        let backend = self.backend.clone();
-        promise(async move { Ok(JsValue::from_f64(backend.head().await?.0 as f64)) })
+        let store = self.store.clone();
+        promise(async move { Ok(JsValue::from_f64(store.head().await?.0 as f64)) })
     }
 
     /// Calls `callback` with batches of events in position order: first those already stored
@@ -443,8 +413,7 @@ impl JsEventStore {
         };
         let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
         Ok(subscription::start(
-            self.backend.clone(),
-            self.upcasters.clone(),
+            self.store.clone(),
             after,
             filter,
             batch,
@@ -467,13 +436,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
     ) -> std::result::Result<aggregate::Aggregate, JsValue> {
-        aggregate::define(
-            self.routed.clone(),
-            &self.aggregates,
-            self.upcasters.clone(),
-            &options,
-        )
-        .map_err(to_js)
+        aggregate::define(self.store.clone(), &self.aggregates, &options).map_err(to_js)
     }
 
     /// Defines a projection: `{ name, version, init(), evolve(state, event), filter?,
@@ -488,7 +451,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
     ) -> std::result::Result<projection::Projection, JsValue> {
-        projection::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        projection::define(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Registers an upcaster: events of `type` at schema version `fromVersion`
@@ -508,8 +471,8 @@ impl JsEventStore {
         )]
         upcast: Function,
     ) -> std::result::Result<(), JsValue> {
-        self.upcasters
-            .register(event_type, from_version, upcast)
+        self.store
+            .register_upcaster(event_type, from_version, Rc::new(JsStep(upcast)))
             .map_err(to_js)
     }
 
@@ -528,7 +491,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
-        readmodel::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        readmodel::define(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
@@ -552,14 +515,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SyncOptions")] options: JsValue,
     ) -> std::result::Result<JsValue, JsValue> {
-        crate::wasm::sync::start(
-            &self.routed,
-            self.aggregates.clone(),
-            self.upcasters.clone(),
-            self.name.clone(),
-            &options,
-        )
-        .map_err(to_js)
+        crate::wasm::sync::start(&self.store, self.aggregates.clone(), &options).map_err(to_js)
     }
 
     /// A bus over this store: command and query handlers, middleware, event handlers with side
@@ -576,6 +532,6 @@ impl JsEventStore {
         options: Option<bus::BusOptionsArg>,
     ) -> std::result::Result<bus::Bus, JsValue> {
         let options = opt(options);
-        bus::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        bus::define(self.store.clone(), &options).map_err(to_js)
     }
 }

@@ -11,10 +11,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::Position;
+use crate::engine::Store;
 use crate::store::{EventFilter, Subscription as CoreSubscription};
-use crate::wasm::backend::Backend;
 use crate::wasm::error::to_js;
-use crate::wasm::upcast::Upcasters;
 
 #[derive(Default)]
 struct CloseSignal {
@@ -62,8 +61,7 @@ impl Subscription {
 /// the next batch waits for it. When it throws or rejects, or reading fails, the subscription
 /// stops and `on_error` (if a function) receives the error.
 pub(crate) fn start(
-    store: Rc<Backend>,
-    upcasters: Upcasters,
+    store: Store,
     after: Position,
     filter: EventFilter,
     batch_size: usize,
@@ -77,7 +75,7 @@ pub(crate) fn start(
         checkpoint: checkpoint.clone(),
     };
     crate::wasm::promise::spawn(async move {
-        let mut core = CoreSubscription::new(store, after, filter, batch_size);
+        let mut core = CoreSubscription::new(std::rc::Rc::new(store), after, filter, batch_size);
         let result: Result<(), JsValue> = async {
             loop {
                 let next = {
@@ -98,7 +96,7 @@ pub(crate) fn start(
                     Some(Err(e)) => return Err(to_js(e)),
                     Some(Ok(Some(batch))) => batch,
                 };
-                let events = upcasters.to_js(&batch).map_err(to_js)?;
+                let events = crate::wasm::convert::recorded_to_js(&batch).map_err(to_js)?;
                 let returned = callback.call1(&JsValue::UNDEFINED, &events)?;
                 if let Some(p) = returned.dyn_ref::<Promise>() {
                     JsFuture::from(p.clone()).await?;

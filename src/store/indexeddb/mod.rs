@@ -27,6 +27,7 @@ mod channel;
 mod codec;
 mod compact;
 mod health;
+mod js_read;
 mod models;
 mod queue;
 mod read;

@@ -16,8 +16,9 @@ use crate::cqrs::runtime::{LocalBoxFuture, Signal};
 use crate::cqrs::saga::run::{SagaEffects, SagaPolicy, SagaRunner};
 use crate::cqrs::saga::{Failure, SagaShape, SagaState, SagaStatus, StepKind, StepShape};
 use crate::error::{Error, Result};
-use crate::wasm::bus::workers::{event_to_js, promise, spawn_saga, types_filter, Saga};
+use crate::wasm::bus::workers::{promise, spawn_saga, types_filter, Saga};
 use crate::wasm::bus::{attempt, dispatch, error_from_js, Bus, BusInner};
+use crate::wasm::convert::event_to_js;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
@@ -37,7 +38,7 @@ impl EventHandler for SagaStarter {
                 .inner
                 .upgrade()
                 .ok_or_else(|| Error::invalid("the bus is gone"))?;
-            let js = event_to_js(&inner, event)?;
+            let js = event_to_js(event)?;
             let call = |f: &Function, what: &str| -> Result<JsValue> {
                 let out = attempt(f, &js, &JsValue::UNDEFINED);
                 if out.length() > 1 {
@@ -59,7 +60,7 @@ impl EventHandler for SagaStarter {
         let saga = self.saga.clone();
         Box::pin(async move {
             let (inner, id, input, correlation) = prepared?;
-            saga.start(&*inner.store, &id, input, Some(correlation))
+            saga.start(&inner.store, &id, input, Some(correlation))
                 .await
                 .map(drop)
         })
@@ -160,19 +161,14 @@ impl SagaEffects for JsSagaEffects {
     }
 
     fn matches(&self, saga: &SagaState, step: usize, event: &RecordedEvent) -> Result<bool> {
-        let inner = self
-            .inner
-            .upgrade()
-            .ok_or_else(|| Error::invalid("the bus is gone"))?;
+        if self.inner.strong_count() == 0 {
+            return Err(Error::invalid("the bus is gone"));
+        }
         let def = self.steps.get(step).cloned().unwrap_or(JsValue::UNDEFINED);
         let Ok(f) = get(&get(&def, "awaitEvent")?, "match")?.dyn_into::<Function>() else {
             return Ok(true);
         };
-        let out = attempt(
-            &f,
-            &event_to_js(&inner, event)?,
-            &saga_view(&self.shape, saga)?,
-        );
+        let out = attempt(&f, &event_to_js(event)?, &saga_view(&self.shape, saga)?);
         if out.length() > 1 {
             return Err(error_from_js(&out.get(1)));
         }
@@ -321,7 +317,7 @@ impl Bus {
             let runner = found?;
             let correlation = get(&options, "correlationId")?.as_string();
             let started = runner
-                .start(&*store, &id, js_json(&input)?, correlation)
+                .start(&store, &id, js_json(&input)?, correlation)
                 .await?;
             this.kick(&format!("saga:{name}"));
             Ok(JsValue::from_bool(started))
@@ -337,7 +333,7 @@ impl Bus {
         let (store, id) = (self.inner.store.clone(), id.to_owned());
         promise(async move {
             let runner = found?;
-            match runner.load(&*store, &id).await? {
+            match runner.load(&store, &id).await? {
                 Some(state) => saga_view(runner.shape(), &state),
                 None => Ok(JsValue::UNDEFINED),
             }
@@ -350,7 +346,7 @@ impl Bus {
         let found = self.saga_runner(name);
         let store = self.inner.store.clone();
         promise(async move {
-            let ids = found?.active(&*store).await?;
+            let ids = found?.active(&store).await?;
             Ok(ids.into_iter().map(JsValue::from).collect::<Array>().into())
         })
     }
@@ -382,9 +378,9 @@ impl Bus {
         promise(async move {
             let runner = found?;
             if skip {
-                runner.skip(&*store, &id).await?;
+                runner.skip(&store, &id).await?;
             } else {
-                runner.retry(&*store, &id).await?;
+                runner.retry(&store, &id).await?;
             }
             this.kick(&key);
             Ok(JsValue::UNDEFINED)

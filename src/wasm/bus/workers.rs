@@ -5,7 +5,7 @@
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -16,12 +16,12 @@ use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{LocalBoxFuture, Runtime, Signal};
 use crate::cqrs::saga::run::SagaRunner;
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
-use crate::wasm::backend::Backend;
 use crate::wasm::bus::sagas::JsSagaEffects;
 use crate::wasm::bus::{context_with_cause, error_from_js, invoke, lead, sleep, Bus, BusInner};
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 
 /// `Date.now()` and `setTimeout`.
@@ -83,10 +83,6 @@ pub(crate) fn set(o: &JsValue, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
-pub(crate) fn event_to_js(inner: &BusInner, event: &RecordedEvent) -> Result<JsValue> {
-    Ok(Array::from(&inner.upcasters.to_js(std::slice::from_ref(event))?).get(0))
-}
-
 /// `handlers[event.type](event, ctx)` of one named handler.
 struct JsEventHandler {
     name: String,
@@ -112,7 +108,7 @@ impl EventHandler for JsEventHandler {
             set(&ctx_js, "eventId", &event.id.as_str().into());
             Ok(invoke(
                 &f,
-                &event_to_js(&inner, event)?,
+                &event_to_js(event)?,
                 &ctx_js,
                 &JsValue::UNDEFINED,
             ))
@@ -137,24 +133,24 @@ fn on_error(inner: &Weak<BusInner>) -> impl Fn(&Error) {
 }
 
 fn spawn_handler(inner: &Rc<BusInner>, runner: Handler, signal: Signal) {
-    let store: Rc<Backend> = inner.store.clone();
+    let store: Store = inner.store.clone();
     let weak = Rc::downgrade(inner);
     inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
-            .run(&*store, &JsRuntime, &signal, &on_error(&weak))
+            .run(&store, &JsRuntime, &signal, &on_error(&weak))
             .await;
         finished(&weak);
     });
 }
 
 pub(crate) fn spawn_saga(inner: &Rc<BusInner>, runner: Saga, signal: Signal) {
-    let store: Rc<Backend> = inner.store.clone();
+    let store: Store = inner.store.clone();
     let weak = Rc::downgrade(inner);
     inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
-            .run(&*store, &JsRuntime, &signal, &on_error(&weak))
+            .run(&store, &JsRuntime, &signal, &on_error(&weak))
             .await;
         finished(&weak);
     });
@@ -349,7 +345,7 @@ impl Bus {
         let found = self.handler(handler);
         let store = self.inner.store.clone();
         promise(async move {
-            let letters = found?.dead_letters(&*store).await?;
+            let letters = found?.dead_letters(&store).await?;
             js_sys::JSON::parse(Json::from_value(&letters)?.as_str())
                 .map_err(|e| Error::invalid(message_of(&e)))
         })
@@ -363,7 +359,7 @@ impl Bus {
         let store = self.inner.store.clone();
         promise(async move {
             found?
-                .retry_dead_letter(&*store, &JsRuntime, position_arg(position)?)
+                .retry_dead_letter(&store, &JsRuntime, position_arg(position)?)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -376,7 +372,7 @@ impl Bus {
         let store = self.inner.store.clone();
         promise(async move {
             found?
-                .skip_dead_letter(&*store, position_arg(position)?)
+                .skip_dead_letter(&store, position_arg(position)?)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -389,7 +385,7 @@ impl Bus {
         let found = self.handler(handler);
         let store = self.inner.store.clone();
         promise(async move {
-            let p = found?.progress(&*store).await?;
+            let p = found?.progress(&store).await?;
             js_sys::JSON::parse(Json::from_value(&p)?.as_str())
                 .map_err(|e| Error::invalid(message_of(&e)))
         })
@@ -407,10 +403,10 @@ impl Bus {
                 return;
             }
             w.started = true;
-            match &*self.inner.store {
-                Backend::IndexedDb(idb) => Some(format!("eventfold:{}:workers", idb.name())),
-                Backend::Memory(_) => None,
-            }
+            self.inner
+                .store
+                .durable_name()
+                .map(|name| format!("eventfold:{name}:workers"))
         };
         let Some(name) = name else {
             return begin(&self.inner);

@@ -13,16 +13,14 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::Position;
 use crate::core::json::Json;
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{EventStore, ReadAllOptions, ReadModelStore, RecordWrite, StateStore};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::string_arg;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
 use crate::wasm::readmodel::{index_key, notify, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
-use crate::wasm::routed::Routed;
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -44,7 +42,7 @@ fn checkpoint_json(def: &Definition, checkpoint: Position) -> Result<Json> {
     ))
 }
 
-async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position> {
+async fn start_checkpoint(store: &Store, def: &Definition) -> Result<Position> {
     struct Saved {
         version: u32,
         checkpoint: Position,
@@ -64,7 +62,7 @@ async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position>
 }
 
 /// Clears the model's records and checkpoint: it is built again from position 0.
-async fn restart(store: &Backend, def: &Definition) -> Result<Position> {
+async fn restart(store: &Store, def: &Definition) -> Result<Position> {
     store.clear_records(&def.name).await?;
     let checkpoint = checkpoint_json(def, Position(0))?;
     store
@@ -117,12 +115,11 @@ enum Step {
 /// the events handled, how many were handled, and what a throwing handler threw (undefined
 /// when none threw).
 pub(crate) async fn run_handlers(
-    store: &Rc<Backend>,
-    upcasters: &Upcasters,
+    store: &Store,
     def: &Definition,
     events: &[crate::core::event::RecordedEvent],
 ) -> Result<(Vec<RecordWrite>, usize, JsValue)> {
-    let parsed = upcasters.to_js(events)?;
+    let parsed = crate::wasm::convert::recorded_to_js(events)?;
     let loader = {
         let (store, name) = (store.clone(), def.name.clone());
         Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
@@ -154,12 +151,7 @@ pub(crate) async fn run_handlers(
 }
 
 /// Handles one page of events and commits its writes with the checkpoint.
-async fn page(
-    store: &Rc<Backend>,
-    upcasters: &Upcasters,
-    def: &Definition,
-    after: Position,
-) -> Result<Step> {
+async fn page(store: &Store, def: &Definition, after: Position) -> Result<Step> {
     let head = store.head().await?;
     let options = ReadAllOptions {
         after,
@@ -177,7 +169,7 @@ async fn page(
         }
         return Ok(Step::CaughtUp);
     }
-    let (writes, applied, thrown) = run_handlers(store, upcasters, def, &events).await?;
+    let (writes, applied, thrown) = run_handlers(store, def, &events).await?;
     let checkpoint = match (applied, thrown.is_undefined()) {
         (_, true) if events.len() < PAGE => events.last().map_or(head, |l| l.position.max(head)),
         (_, true) => events.last().map_or(after, |l| l.position),
@@ -225,13 +217,12 @@ enum Woken {
 /// Follows the log: catch up page by page, then wait for new events (or pending events of
 /// a synced store), telling the subscribers after each change ([`notify`]).
 pub(crate) async fn run(
-    routed: Rc<Routed>,
-    upcasters: Upcasters,
+    routed: Store,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
 ) {
-    let store = routed.raw().clone();
+    let store = routed.clone();
     let mut result = start_checkpoint(&store, &def).await;
     let mut resets = store.changes().resets();
     loop {
@@ -252,7 +243,7 @@ pub(crate) async fn run(
         if let Ok(mut checkpoint) = result {
             shared.borrow_mut().checkpoint = checkpoint;
             result = loop {
-                match page(&store, &upcasters, &def, checkpoint).await {
+                match page(&store, &def, checkpoint).await {
                     Ok(Step::Advanced(next, keys)) => {
                         checkpoint = next;
                         shared.borrow_mut().checkpoint = next;
