@@ -10,9 +10,6 @@ pub mod model;
 pub mod projection;
 pub mod runtime;
 pub mod saga;
-mod saga_event;
-pub mod saga_run;
-mod snapshot;
 mod tagged;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};

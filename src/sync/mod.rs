@@ -2,13 +2,13 @@
 //! `docs/sync-protocol.md`).
 //!
 //! - [`protocol`]: the messages and their JSON codec, shared by client and server (sans-IO);
-//!   pull answers travel as rows or as columns (`columns.rs`).
+//!   pull answers travel as rows or as columns (`protocol/columns/`).
 //! - [`access`]: the stream prefixes a token may read and write.
 //! - [`serve`]: the server side of each request over any [`EventStore`](crate::EventStore), so
 //!   the real server and in-process tests run the same logic.
 //! - [`replica`]: a local store as a synced client sees it (confirmed log + [`pending`] events).
 //! - [`client`]: the client's sync state machine over a [`Transport`](client::Transport).
-//!   On `CHECKPOINT_MISMATCH` it re-syncs from scratch (`client_reset.rs`).
+//!   On `CHECKPOINT_MISMATCH` it re-syncs from scratch (`client/reset.rs`).
 //!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
@@ -43,15 +43,7 @@
 
 pub mod access;
 pub mod client;
-mod client_pull;
-mod client_reset;
-mod client_resolve;
-mod columns;
-mod name_map;
 pub mod pending;
 pub mod protocol;
-mod push;
 pub mod replica;
 pub mod serve;
-mod store_id;
-mod wire_error;

@@ -8,8 +8,8 @@ use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
 
-use super::access::Access;
-use super::protocol::{
+use crate::sync::access::Access;
+use crate::sync::protocol::{
     Conflict, ErrorBody, HeadInfo, PullRequest, PullResponse, PushOutcome, PushRequest,
     PushResponse, StoreId, StreamResponse, StreamResult, PROTOCOL_VERSION,
 };
@@ -95,7 +95,7 @@ pub async fn pull<S: EventStore + ?Sized>(
     Ok(PullResponse {
         v: PROTOCOL_VERSION,
         events,
-        checkpoint: super::protocol::Checkpoint {
+        checkpoint: crate::sync::protocol::Checkpoint {
             store: id.clone(),
             position,
         },
@@ -245,5 +245,4 @@ pub async fn head_info<S: EventStore + ?Sized>(store: &S, id: &StoreId) -> Resul
 }
 
 #[cfg(test)]
-#[path = "serve_tests.rs"]
 mod tests;

@@ -312,10 +312,8 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
-#[path = "columns_read.rs"]
 mod read;
 use read::{id_at, Payloads, RunCursor};
 
 #[cfg(test)]
-#[path = "columns_tests.rs"]
 mod tests;

@@ -430,5 +430,4 @@ impl<E: SagaEffects> SagaRunner<E> {
     }
 }
 
-#[path = "saga_loop.rs"]
 mod run_loop;

@@ -489,5 +489,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "bus_tests.rs"]
 mod tests;

@@ -1,6 +1,6 @@
 //! Sagas of the JavaScript `Bus`: definitions read from JavaScript objects, step commands built
 //! by the definition's functions and sent through the bus, and the saga methods of `Bus`. The
-//! runner is [`crate::cqrs::saga_run::SagaRunner`]; this file is its thin JavaScript seam.
+//! runner is [`crate::cqrs::saga::run::SagaRunner`]; this file is its thin JavaScript seam.
 
 use std::rc::{Rc, Weak};
 
@@ -13,11 +13,11 @@ use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
 use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
 use crate::cqrs::runtime::{LocalBoxFuture, Signal};
+use crate::cqrs::saga::run::{SagaEffects, SagaPolicy, SagaRunner};
 use crate::cqrs::saga::{Failure, SagaShape, SagaState, SagaStatus, StepKind, StepShape};
-use crate::cqrs::saga_run::{SagaEffects, SagaPolicy, SagaRunner};
 use crate::error::{Error, Result};
+use crate::wasm::bus::workers::{event_to_js, promise, spawn_saga, types_filter, Saga};
 use crate::wasm::bus::{attempt, dispatch, error_from_js, Bus, BusInner};
-use crate::wasm::bus_workers::{event_to_js, promise, spawn_saga, types_filter, Saga};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;

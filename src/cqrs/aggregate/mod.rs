@@ -5,9 +5,11 @@
 use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::cqrs::model::Model;
-use crate::cqrs::snapshot::{self, SnapshotRecord};
+mod snapshot;
+
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
+use snapshot::SnapshotRecord;
 
 /// How an aggregate is stored and handled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,5 +288,4 @@ impl<M: Model> Aggregate<M> {
 }
 
 #[cfg(test)]
-#[path = "aggregate_tests.rs"]
 mod tests;

@@ -17,7 +17,9 @@ use crate::core::json::Json;
 use crate::core::object::object_deserialize;
 use crate::error::Result;
 
-pub use super::name_map::NameMap;
+mod name_map;
+
+pub use name_map::NameMap;
 
 /// The state key holding the pending set.
 pub const PENDING_KEY: &str = "$sync/pending";
@@ -368,5 +370,4 @@ impl PendingSet {
 }
 
 #[cfg(test)]
-#[path = "pending_tests.rs"]
 mod tests;

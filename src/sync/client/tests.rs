@@ -665,7 +665,7 @@ fn snapshots_are_not_written_over_pending_events() {
     });
 }
 
-#[path = "client_property_tests.rs"]
+#[path = "property_tests.rs"]
 mod property;
 
 #[test]

@@ -2,6 +2,8 @@
 //! with JavaScript aggregates resolving conflicts, driven by `createSync` in `js/bindings.js`
 //! (when to sync, Web Locks, live notifications, listeners).
 
+mod types;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -1,12 +1,17 @@
 //! The JavaScript `Bus` class (`store.bus()`): the command bus, the query bus and middleware,
 //! bound to [`crate::cqrs::bus`]. JavaScript handlers and middleware are adapted in
-//! `bus_handlers.rs`, event handlers run in `bus_workers.rs`, sagas in
-//! `bus_sagas.rs`, the TypeScript shapes in `bus_types.rs`.
+//! `bus/handlers.rs`, event handlers run in `bus/workers.rs`, sagas in
+//! `bus/sagas.rs`, the TypeScript shapes in `bus/types.rs`.
 //!
 //! Handler outcomes cross as `Reply = Result<value, thrown>`: what a JavaScript handler threw
 //! reaches the caller unchanged (an `EventfoldError` keeps its code; anything else becomes
 //! `HANDLER_FAILED` with it as `cause`), while the bus's own errors (`HANDLER_NOT_FOUND`) are
 //! the outer `Err`.
+
+mod handlers;
+mod sagas;
+mod types;
+mod workers;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -23,11 +28,11 @@ use crate::cqrs::runtime::LocalBoxFuture;
 use crate::cqrs::{self, AggregateConfig};
 use crate::error::{Error, Result};
 use crate::wasm::backend::Backend;
-use crate::wasm::bus_handlers::{
+use crate::wasm::bus::handlers::{
     command_types, JsAggregateHandler, JsCommandHandler, JsMiddleware, JsQueryHandler,
 };
-pub(crate) use crate::wasm::bus_types::{BusOptionsArg, DispatchOptionsArg, StartSagaOptionsArg};
-use crate::wasm::bus_workers::Workers;
+pub(crate) use crate::wasm::bus::types::{BusOptionsArg, DispatchOptionsArg, StartSagaOptionsArg};
+use crate::wasm::bus::workers::Workers;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::{function, JsModel};

@@ -327,5 +327,4 @@ impl<P: Projection> ProjectionRunner<P> {
 }
 
 #[cfg(test)]
-#[path = "projection_tests.rs"]
 mod tests;

@@ -1,10 +1,10 @@
 //! The push messages of the sync protocol (`docs/sync-protocol.md` §5): a client's pending
-//! events per stream and the server's answer per stream. Part of [`super::protocol`], which
+//! events per stream and the server's answer per stream. Part of [`super`], which
 //! re-exports them.
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{ErrorBody, StoreId, PROTOCOL_VERSION};
+use super::{ErrorBody, StoreId, PROTOCOL_VERSION};
 use crate::core::append::AppendResult;
 use crate::core::event::{NewEvent, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;

@@ -1,5 +1,5 @@
 //! The background half of the JavaScript `Bus`: event handlers with side effects (here) and
-//! sagas (`bus_sagas.rs`), run by [`crate::cqrs::handlers`] and [`crate::cqrs::saga_run`] in
+//! sagas (`bus/sagas.rs`), run by [`crate::cqrs::handlers`] and [`crate::cqrs::saga::run`] in
 //! exactly one tab (the holder of a Web Lock named after the database; without Web Locks,
 //! here). Leader election, `start`/`stop`, and the dead-letter methods of `Bus`.
 
@@ -15,12 +15,12 @@ use crate::cqrs::bus::CommandContext;
 use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{LocalBoxFuture, Runtime, Signal};
-use crate::cqrs::saga_run::SagaRunner;
+use crate::cqrs::saga::run::SagaRunner;
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::backend::Backend;
+use crate::wasm::bus::sagas::JsSagaEffects;
 use crate::wasm::bus::{context_with_cause, error_from_js, invoke, lead, sleep, Bus, BusInner};
-use crate::wasm::bus_sagas::JsSagaEffects;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 

@@ -9,8 +9,8 @@ use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::{IndexKey, IndexQuery, ReadModelStore, RecordWrite};
 use crate::wasm::backend::Backend;
+use crate::wasm::readmodel::follow::run_handlers;
 use crate::wasm::readmodel::Definition;
-use crate::wasm::readmodel_follow::run_handlers;
 use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 

@@ -390,9 +390,7 @@ impl<H: EventHandler> HandlerRunner<H> {
     }
 }
 
-#[path = "handlers_dead.rs"]
 mod dead;
 
 #[cfg(test)]
-#[path = "handlers_tests.rs"]
 mod tests;

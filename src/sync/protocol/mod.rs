@@ -26,10 +26,15 @@ use crate::core::event::{Position, RecordedEvent, StreamId, Version, MAX_NAME_BY
 use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
-pub use super::columns::Columns;
-pub use super::push::{Conflict, PushOutcome, PushRequest, PushResponse, StreamPush, StreamResult};
-pub use super::store_id::{StoreId, MAX_STORE_ID_BYTES};
-pub use super::wire_error::ErrorBody;
+mod columns;
+mod push;
+mod store_id;
+mod wire_error;
+
+pub use columns::Columns;
+pub use push::{Conflict, PushOutcome, PushRequest, PushResponse, StreamPush, StreamResult};
+pub use store_id::{StoreId, MAX_STORE_ID_BYTES};
+pub use wire_error::ErrorBody;
 
 /// The protocol version this build speaks, sent as `v` in every message.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -381,5 +386,4 @@ fn check_version(v: u32) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "protocol_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@
 //! interrupted by a reload or a closed tab resumes where it stopped.
 //!
 //! This module is the pure part: the saga's events, its state, and [`SagaState::next`], the
-//! one place that decides what happens next. [`crate::cqrs::saga_run`] carries it out.
+//! one place that decides what happens next. [`run`] carries it out.
 //!
 //! Rules:
 //! - steps run in order; a failed step (rejected command, thrown handler, time-out, passed
@@ -24,7 +24,10 @@ use crate::core::json::Json;
 use crate::cqrs::ids;
 use crate::error::{Error, Result};
 
-pub use crate::cqrs::saga_event::{Failure, SagaEvent};
+mod event;
+pub mod run;
+
+pub use event::{Failure, SagaEvent};
 
 /// What kind of step a saga step is.
 #[derive(Clone, Debug, PartialEq)]
@@ -388,5 +391,4 @@ impl SagaState {
 }
 
 #[cfg(test)]
-#[path = "saga_tests.rs"]
 mod tests;

@@ -2,6 +2,9 @@
 //! keyed records with secondary indexes kept up to date from the log. Each page of events is
 //! handled in JavaScript and its writes commit atomically with the checkpoint.
 
+mod follow;
+mod pending;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::task::Waker;
@@ -18,7 +21,6 @@ use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::promise::to_promise;
-use crate::wasm::readmodel_pending as pending;
 use crate::wasm::ready::Ready;
 use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
@@ -161,7 +163,7 @@ pub(crate) fn define(
         shared: Rc::new(RefCell::new(Shared::default())),
         ready: Ready::default(),
     };
-    crate::wasm::promise::spawn(crate::wasm::readmodel_follow::run(
+    crate::wasm::promise::spawn(follow::run(
         rm.routed.clone(),
         upcasters,
         rm.def.clone(),

@@ -392,10 +392,12 @@ enum Pushed {
     Conflicts,
 }
 
+mod pull;
+mod reset;
+mod resolve;
+
 #[cfg(test)]
-#[path = "client_reset_tests.rs"]
 mod reset_tests;
 
 #[cfg(test)]
-#[path = "client_tests.rs"]
 mod tests;

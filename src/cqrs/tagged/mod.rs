@@ -181,5 +181,4 @@ pub(crate) fn unknown_type(event_type: &EventType) -> String {
 }
 
 #[cfg(test)]
-#[path = "tagged_tests.rs"]
 mod tests;

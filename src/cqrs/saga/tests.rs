@@ -1,11 +1,11 @@
-//! Tests of [`super`] and of the runner in [`crate::cqrs::saga_run`]: the order flow (create
+//! Tests of [`super`] and of the runner in [`super::run`]: the order flow (create
 //! order, reserve stock, wait for payment, confirm) with compensations, crashes and deadlines.
 use super::*;
 use crate::core::event::NewEvent;
 use crate::core::expected::ExpectedVersion;
 use crate::cqrs::bus::CommandContext;
 use crate::cqrs::runtime::{LocalBoxFuture, Runtime, VirtualClock};
-use crate::cqrs::saga_run::{Blocked, SagaEffects, SagaPolicy, SagaRunner};
+use crate::cqrs::saga::run::{Blocked, SagaEffects, SagaPolicy, SagaRunner};
 use crate::store::contract::{sid, test_clock};
 use crate::store::{EventStore, MemoryStore, ReadStreamOptions};
 use futures::executor::block_on;

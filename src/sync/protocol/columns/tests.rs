@@ -359,7 +359,7 @@ fn malformed_pages_are_protocol_errors() {
 
 #[test]
 fn the_example_of_the_protocol_spec_decodes_to_its_rows() {
-    let spec = include_str!("../../docs/sync-protocol.md");
+    let spec = include_str!("../../../../docs/sync-protocol.md");
     let section = &spec[spec.find("### 4.1").unwrap()..];
     let mut blocks = section
         .split("```json\n")
