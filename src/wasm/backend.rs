@@ -6,6 +6,7 @@ use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::indexeddb::IndexedDbStore;
+use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{
     AppendResult, ChangeNotifier, EventStore, IndexQuery, LogReset, MemoryStore, ReadAllOptions,
     ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
@@ -17,6 +18,9 @@ pub(crate) enum Backend {
     Memory(Box<MemoryStore>),
     /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
     IndexedDb(IndexedDbStore),
+    /// `EventStore.sqlite(handle)`: the runtime's SQLite (Durable Object, node:sqlite,
+    /// bun:sqlite), durable.
+    Sql(Box<SqlStore<JsSqlExecutor>>),
 }
 
 macro_rules! each {
@@ -24,6 +28,7 @@ macro_rules! each {
         match $self {
             Backend::Memory($s) => $e,
             Backend::IndexedDb($s) => $e,
+            Backend::Sql($s) => $e,
         }
     };
 }

@@ -4,7 +4,7 @@
 //! [`SqlStore`] is generic over a [`SqlExecutor`], the small synchronous interface each
 //! runtime's adapter provides: a Durable Object's `ctx.storage` / `ctx.storage.sql`,
 //! `node:sqlite`'s `DatabaseSync` (Node ≥ 22.5 and Deno), `bun:sqlite`'s `Database`
-//! ([`JsSqlExecutor`] on `wasm32`, through `sqlExecutor` in `src/wasm/js/bindings.js`), or
+//! (`JsSqlExecutor` on `wasm32`, through `sqlExecutor` in `src/wasm/js/bindings.js`), or
 //! `rusqlite` in native tests. It passes the shared [`contract`](crate::store::contract)
 //! suite (natively, and in Node 22 on `node:sqlite` through `wasm-bindgen-test`).
 //!
@@ -36,7 +36,7 @@ use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{
     ChangeNotifier, Clock, EventStore, IndexQuery, LogReset, ReadAllOptions, ReadModelStore,
     ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
@@ -61,7 +61,7 @@ impl<E: SqlExecutor> SqlStore<E> {
     /// if the database is new (a sync server's pull checkpoints carry it).
     ///
     /// # Errors
-    /// [`Error::SchemaTooNew`](crate::Error::SchemaTooNew) when a newer eventfold wrote the
+    /// [`Error::SchemaTooNew`] when a newer eventfold wrote the
     /// database (nothing is changed); storage failures.
     pub fn open(db: E, clock: Clock, limits: StoreLimits, new_id: String) -> Result<Self> {
         let id = schema::open(&db, new_id)?;
@@ -90,6 +90,22 @@ impl<E: SqlExecutor> SqlStore<E> {
     pub fn executor(&self) -> &E {
         &self.db
     }
+
+    /// Closes the store: subscriptions end and every later call fails with `STORE_CLOSED`.
+    /// The database handle itself stays open (it is the caller's). Idempotent.
+    pub fn close(&self) {
+        self.changes.close();
+    }
+
+    /// The executor, unless the store was closed.
+    fn db(&self) -> Result<&E> {
+        if self.changes.is_closed() {
+            return Err(Error::StoreClosed {
+                reason: "the store was closed".into(),
+            });
+        }
+        Ok(&self.db)
+    }
 }
 
 impl<E: SqlExecutor> EventStore for SqlStore<E> {
@@ -99,7 +115,7 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
-        let result = transaction(&self.db, |db| {
+        let result = transaction(self.db()?, |db| {
             log::append(db, stream, &events, expected, &self.clock, &self.limits)
         })?;
         self.changes.notify(result.position);
@@ -111,15 +127,15 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
         stream: &StreamId,
         options: &ReadStreamOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        log::read_stream(&self.db, stream, options)
+        log::read_stream(self.db()?, stream, options)
     }
 
     async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
-        log::read_all(&self.db, options)
+        log::read_all(self.db()?, options)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
-        log::stream_version(&self.db, stream)
+        log::stream_version(self.db()?, stream)
     }
 
     async fn head(&self) -> Result<Position> {
@@ -133,15 +149,15 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
 
 impl<E: SqlExecutor> StateStore for SqlStore<E> {
     async fn get_state(&self, key: &str) -> Result<Option<Json>> {
-        records::get_state(&self.db, key)
+        records::get_state(self.db()?, key)
     }
 
     async fn put_state(&self, key: &str, value: Json) -> Result<()> {
-        records::set_state(&self.db, key, Some(&value))
+        records::set_state(self.db()?, key, Some(&value))
     }
 
     async fn delete_state(&self, key: &str) -> Result<()> {
-        records::set_state(&self.db, key, None)
+        records::set_state(self.db()?, key, None)
     }
 
     async fn swap_state(
@@ -150,7 +166,7 @@ impl<E: SqlExecutor> StateStore for SqlStore<E> {
         expected: Option<&Json>,
         new: Option<Json>,
     ) -> Result<bool> {
-        transaction(&self.db, |db| {
+        transaction(self.db()?, |db| {
             let current = records::get_state(db, key)?;
             if current.as_ref().map(Json::as_str) != expected.map(Json::as_str) {
                 return Ok(false);
@@ -163,7 +179,7 @@ impl<E: SqlExecutor> StateStore for SqlStore<E> {
 
 impl<E: SqlExecutor> ReadModelStore for SqlStore<E> {
     async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
-        records::record(&self.db, model, key)
+        records::record(self.db()?, model, key)
     }
 
     async fn commit_records(
@@ -173,7 +189,7 @@ impl<E: SqlExecutor> ReadModelStore for SqlStore<E> {
         state_key: &str,
         state_value: Json,
     ) -> Result<()> {
-        transaction(&self.db, |db| {
+        transaction(self.db()?, |db| {
             for w in &writes {
                 records::write_record(db, model, w)?;
             }
@@ -182,17 +198,17 @@ impl<E: SqlExecutor> ReadModelStore for SqlStore<E> {
     }
 
     async fn query_records(&self, model: &str, query: &IndexQuery) -> Result<Vec<(String, Json)>> {
-        records::query_records(&self.db, model, query)
+        records::query_records(self.db()?, model, query)
     }
 
     async fn clear_records(&self, model: &str) -> Result<()> {
-        transaction(&self.db, |db| records::clear_records(db, model))
+        transaction(self.db()?, |db| records::clear_records(db, model))
     }
 }
 
 impl<E: SqlExecutor> ResetStore for SqlStore<E> {
     async fn reset_log(&self, reset: &LogReset<'_>) -> Result<ResetOutcome> {
-        let outcome = transaction(&self.db, |db| reset::reset_log(db, reset))?;
+        let outcome = transaction(self.db()?, |db| reset::reset_log(db, reset))?;
         self.changes.notify_reset(outcome.head);
         Ok(outcome)
     }

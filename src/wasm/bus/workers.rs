@@ -409,7 +409,7 @@ impl Bus {
             w.started = true;
             match &*self.inner.store {
                 Backend::IndexedDb(idb) => Some(format!("eventfold:{}:workers", idb.name())),
-                Backend::Memory(_) => None,
+                Backend::Memory(_) | Backend::Sql(_) => None,
             }
         };
         let Some(name) = name else {
