@@ -51,7 +51,9 @@ test("the typings declare the API with real types, not any", () => {
     "append(stream: string, events: EventInput[], options?: AppendOptions | null): Promise<AppendResult>",
     "readStream(stream: string, options?: ReadStreamOptions | null): Promise<RecordedEvent[]>",
     "readAll(options?: ReadAllOptions | null): Promise<RecordedEvent[]>",
-    "export interface EventfoldError extends Error",
+    "export interface EventfoldErrorBase extends Error",
+    "export interface WrongExpectedVersionError extends EventfoldErrorBase { code: \"WRONG_EXPECTED_VERSION\";",
+    "export type EventfoldError = | WrongExpectedVersionError",
     "export type ErrorCode",
   ]) {
     assert.ok(dts.replace(/\s+/g, " ").includes(decl), `d.ts declares: ${decl}`);
