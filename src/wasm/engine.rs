@@ -11,6 +11,7 @@ use crate::core::event::{Position, Timestamp};
 use crate::engine::{Store, UpcastStep as JsStep};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
+use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
@@ -139,6 +140,33 @@ impl JsEventStore {
             })
             .await?;
             Ok(JsEventStore::new(Store::indexeddb(store)).into())
+        })
+    }
+
+    /// A durable store in the runtime's own SQLite database: a Durable Object's `ctx.storage`
+    /// (transactions through `ctx.storage.transactionSync`; `ctx.storage.sql` works too), a
+    /// `node:sqlite` `DatabaseSync` (Node >= 22.5, Deno) or a `bun:sqlite` `Database`. The
+    /// log, snapshots, projection checkpoints and read models live in `eventfold_*` tables of
+    /// that database; each write is one transaction. Options: `maxEventBytes`,
+    /// `maxBatchEvents`. Rejects with `INVALID_INPUT` for a handle it cannot use (naming what
+    /// it expects) and `SCHEMA_TOO_NEW` for a database written by a newer eventfold.
+    ///
+    /// ```ts
+    /// import { DatabaseSync } from "node:sqlite";
+    /// const store = await EventStore.sqlite(new DatabaseSync("events.db"));
+    /// // In a Durable Object: this.store = await EventStore.sqlite(ctx.storage);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<EventStore>")]
+    pub fn sqlite(
+        #[wasm_bindgen(unchecked_param_type = "SqliteHandle")] handle: JsValue,
+        options: Option<StoreOptionsArg>,
+    ) -> Promise {
+        let options = opt(options);
+        promise(async move {
+            let db = JsSqlExecutor::new(&handle)?;
+            let id = crate::wasm::bus::random_id().replace('-', "");
+            let store = SqlStore::open(db, js_clock(), limits(&options)?, id)?;
+            Ok(JsEventStore::new(Store::sqlite(store)).into())
         })
     }
 
