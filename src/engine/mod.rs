@@ -262,7 +262,7 @@ impl Store {
     pub async fn compact_step(&self) -> Result<Option<crate::store::indexeddb::CompactionStep>> {
         match &self.0.raw.0 {
             Kind::IndexedDb(store) => store.compact_step().await.map(Some),
-            Kind::Memory(_) => Ok(None),
+            Kind::Memory(_) | Kind::Sql(_) => Ok(None),
         }
     }
 
