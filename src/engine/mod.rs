@@ -245,6 +245,45 @@ impl Store {
         Ok(Some(events))
     }
 
+    /// The events of `stream` that `options` selects as a JavaScript array (current shape),
+    /// read without decoding them in wasm where the backend can (IndexedDB, no sync attached:
+    /// a synced stream shows pending events on top); `None` where it cannot, and the caller
+    /// reads [`read_stream`](EventStore::read_stream) instead.
+    ///
+    /// # Errors
+    /// As `read_stream`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn read_stream_js(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Option<js_sys::Array>> {
+        let events = match (&self.0.raw.0, self.replica()) {
+            (Kind::IndexedDb(store), None) => store.read_stream_js(stream, options).await?,
+            _ => return Ok(None),
+        };
+        let upcasters = self.0.upcasters.borrow();
+        if !upcasters.is_empty() {
+            for i in 0..events.length() {
+                events.set(i, upcasters.apply_to(events.get(i))?);
+            }
+        }
+        Ok(Some(events))
+    }
+
+    /// Runs one compaction step of the durable backend (see
+    /// [`IndexedDbStore::compact_step`]); `None` in memory (nothing to compact).
+    ///
+    /// # Errors
+    /// As `compact_step`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn compact_step(&self) -> Result<Option<crate::store::indexeddb::CompactionStep>> {
+        match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.compact_step().await.map(Some),
+            Kind::Memory(_) | Kind::Sql(_) => Ok(None),
+        }
+    }
+
     /// Storage health of the durable backend itself (`navigator.storage`, for the origin).
     ///
     /// # Errors

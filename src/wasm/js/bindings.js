@@ -155,9 +155,13 @@ export function encodeJson(value, path) {
 /**
  * Appends to `out` the events of `records` after `after` that pass the filter (stream
  * `prefixes`, `types` or null), until `out` holds `limit`. Returns -1, or the index of a
- * record whose text does not fit its header (with the reason in `problem[0]`).
+ * record whose text does not fit its header (with the reason in `problem[0]`). Records of a
+ * compacted window (`w`) hold positions out of key order: a page with one is sorted by
+ * position before it is filtered (the store hands over whole windows).
  */
 export function collectEvents(records, after, limit, prefixes, types, out, problem) {
+  const sorted = records.some((r) => r.w !== undefined);
+  const page = sorted ? [] : out;
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
     if (record.d !== undefined) continue; // hollow: events a reset dropped, or its marker
@@ -174,10 +178,57 @@ export function collectEvents(records, after, limit, prefixes, types, out, probl
     }
     for (const e of events) {
       if (e.position <= after) continue;
+      if (sorted) {
+        page.push(e);
+        continue;
+      }
       if (prefixes.length > 0 && !prefixes.some((p) => e.stream.startsWith(p))) continue;
       if (types !== null && !types.includes(e.type)) continue;
       out.push(e);
       if (out.length >= limit) return -1;
+    }
+  }
+  if (sorted) {
+    page.sort((a, b) => a.position - b.position);
+    for (const e of page) {
+      if (prefixes.length > 0 && !prefixes.some((p) => e.stream.startsWith(p))) continue;
+      if (types !== null && !types.includes(e.type)) continue;
+      out.push(e);
+      if (out.length >= limit) return -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parses the event texts of a stream's chunk records (version order) into `out`, keeping
+ * versions `lo..=hi`, each record checked against its header (count, stream, consecutive
+ * versions ending at `v`, ids). Returns -1, or the index of the first bad record with the
+ * reason in `problem[0]`.
+ */
+export function streamEvents(records, stream, lo, hi, out, problem) {
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    let events;
+    try {
+      events = JSON.parse(record.e);
+    } catch (e) {
+      problem[0] = `field e is not JSON: ${e.message}`;
+      return r;
+    }
+    const n = record.n;
+    if (!Array.isArray(events) || events.length !== n || record.s !== stream || !Array.isArray(record.ids)) {
+      problem[0] = `field e does not hold the ${n} events of ${stream} its header says`;
+      return r;
+    }
+    const first = record.v - n + 1;
+    for (let i = 0; i < n; i++) {
+      const e = events[i];
+      if (e === null || typeof e !== "object" || e.version !== first + i || e.stream !== stream || e.id !== record.ids[i]) {
+        problem[0] = `event ${i} does not match the record's stream, versions or ids`;
+        return r;
+      }
+      if (e.version >= lo && e.version <= hi) out.push(e);
     }
   }
   return -1;
