@@ -7,7 +7,7 @@
 // packed tarball), the browser and end-to-end tests, the demo's --edge mode and the edge
 // benchmark (from the repository, on pkg/).
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -38,7 +38,8 @@ export async function prepareWorker(dir, { tokens, limits, packageDir = join(her
   // `import "eventfold"` resolves to packageDir as an installed package (its exports map and
   // conditions), whatever node_modules lie around worker.js.
   mkdirSync(join(dir, "modules"), { recursive: true });
-  if (!existsSync(join(dir, "modules", "eventfold"))) symlinkSync(packageDir, join(dir, "modules", "eventfold"), "dir");
+  rmSync(join(dir, "modules", "eventfold"), { force: true });
+  symlinkSync(packageDir, join(dir, "modules", "eventfold"), "dir");
   await build({
     entryPoints: [join(here, "worker.js")],
     outfile: join(dir, "worker.js"),
@@ -59,7 +60,7 @@ export async function prepareWorker(dir, { tokens, limits, packageDir = join(her
 
 /**
  * Starts workerd on a prepared worker, on `port` (default: a free one); resolves to
- * `{ url, stop(), log() }` once it answers.
+ * `{ url, stop(), exited, log() }` once it answers (`exited`: a promise of its exit code or signal).
  */
 export async function startWorkerd({ dir, wasmImport, tokens, limits }, { port } = {}) {
   port ??= await freePort();
@@ -87,7 +88,9 @@ const worker :Workerd.Worker = (
 );
 `);
   const bin = join(root, "tests", "runtimes", "node_modules", ".bin", "workerd");
-  const child = spawn(bin, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops it in order.
+  const child = spawn(bin, ["serve", join(dir, "config.capnp")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
   let log = "";
   child.stdout.on("data", (c) => (log += c));
   child.stderr.on("data", (c) => (log += c));
@@ -107,7 +110,7 @@ const worker :Workerd.Worker = (
     if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${log}`);
     try {
       const res = await fetch(`${url}/t/probe/v1/health`);
-      if (res.status !== 404 || (await res.text()) !== "not found") return { url, stop, log: () => log };
+      if (res.status !== 404 || (await res.text()) !== "not found") return { url, stop, exited, log: () => log };
     } catch {}
     if (Date.now() > deadline) {
       await stop();
