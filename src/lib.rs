@@ -2,6 +2,7 @@
 
 pub mod core;
 pub mod cqrs;
+pub mod engine;
 pub mod error;
 pub mod store;
 pub mod sync;

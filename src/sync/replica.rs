@@ -60,9 +60,13 @@ impl<S: EventStore + StateStore> Replica<S> {
         &self.scope
     }
 
-    /// Whether appends to `stream` become pending.
+    /// Whether appends to `stream` become pending: a stream starting with one of the scope's
+    /// prefixes (any stream for an empty scope), except the engine's own streams, whose names
+    /// start with `$` (saga progress `$saga-…`, dead letters `$deadletter-…`): they record what
+    /// this device's workers did and stay local.
     pub fn in_scope(&self, stream: &str) -> bool {
-        self.scope.is_empty() || self.scope.iter().any(|p| stream.starts_with(p.as_str()))
+        !stream.starts_with('$')
+            && (self.scope.is_empty() || self.scope.iter().any(|p| stream.starts_with(p.as_str())))
     }
 
     /// Moves each time this replica changes the pending set (its "head" is a change counter);

@@ -8,11 +8,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf};
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{function, JsModel};
-use crate::wasm::routed::Routed;
 use crate::wasm::sync::Aggregates;
 use crate::wasm::upcast::Upcasters;
 
@@ -33,7 +33,7 @@ use crate::wasm::upcast::Upcasters;
 /// ```
 #[wasm_bindgen]
 pub struct Aggregate {
-    store: Rc<Routed>,
+    store: Store,
     upcasters: Upcasters,
     inner: Rc<cqrs::Aggregate<JsModel>>,
 }
@@ -42,13 +42,13 @@ fn set(o: &Object, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
-/// Builds the aggregate from its definition object.
-pub(crate) fn define(
-    store: Rc<Routed>,
-    registry: &Aggregates,
-    upcasters: Upcasters,
+/// Reads an aggregate definition `{ name, initialState, evolve, decide, snapshotEvery?,
+/// snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
+/// `bus.registerAggregate`.
+pub(crate) fn parse_definition(
     options: &JsValue,
-) -> Result<Aggregate> {
+    upcasters: &Upcasters,
+) -> Result<(JsModel, AggregateConfig)> {
     let name = string_arg(&get(options, "name")?, "aggregate name")?;
     let model = JsModel {
         initial_state: function(options, "initialState", "an aggregate")?,
@@ -67,6 +67,17 @@ pub(crate) fn define(
         config.max_retries =
             u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
     }
+    Ok((model, config))
+}
+
+/// Builds the aggregate from its definition object.
+pub(crate) fn define(
+    store: Store,
+    registry: &Aggregates,
+    upcasters: Upcasters,
+    options: &JsValue,
+) -> Result<Aggregate> {
+    let (model, config) = parse_definition(options, &upcasters)?;
     let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
     let mut registry = registry.borrow_mut();
     let name = inner.config().name.clone();
@@ -131,7 +142,7 @@ impl Aggregate {
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
-                let done = inner.execute(&*store, &id, &command).await?;
+                let done = inner.execute(&store, &id, &command).await?;
                 let out = Object::new();
                 set(&out, "state", &done.state);
                 set(&out, "version", &JsValue::from_f64(done.version.0 as f64));
@@ -170,7 +181,7 @@ impl Aggregate {
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
-                let loaded = inner.load(&*store, &id, as_of(&options)?).await?;
+                let loaded = inner.load(&store, &id, as_of(&options)?).await?;
                 let out = Object::new();
                 set(&out, "state", &loaded.state);
                 set(&out, "version", &JsValue::from_f64(loaded.version.0 as f64));

@@ -9,8 +9,8 @@ use wasm_bindgen::JsValue;
 use crate::core::event::Position;
 use crate::cqrs::projection::SAVE_EVERY_PAGES;
 use crate::cqrs::{ProjectionRunner, ProjectionState};
+use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::indexeddb::IndexedDbStore;
 use crate::store::{EventStore, ReadAllOptions};
 use crate::wasm::error::message_of;
 use crate::wasm::model::{fold_events, JsProjection};
@@ -28,7 +28,7 @@ fn position(event: &JsValue) -> Position {
 
 /// Catches `current` up; see [`ProjectionRunner::catch_up`] for the contract.
 pub(crate) async fn catch_up(
-    store: &IndexedDbStore,
+    store: &Store,
     runner: &ProjectionRunner<JsProjection>,
     mut current: ProjectionState<JsValue>,
     progress: &impl Fn(u64, u64),
@@ -40,7 +40,10 @@ pub(crate) async fn catch_up(
     };
     let start = current.checkpoint;
     // Pages here cost a read transaction each, but no wasm decoding: read more per page.
-    let page = runner.page_size().max(JS_PAGE);
+    let page = match store.reads_js_pages() {
+        true => runner.page_size().max(JS_PAGE),
+        false => runner.page_size(),
+    };
     let mut unsaved = 0;
     loop {
         let read = async {
@@ -50,8 +53,13 @@ pub(crate) async fn catch_up(
                 limit: Some(page),
                 filter: runner.filter().clone(),
             };
-            let events = crate::wasm::readall::read_all(store, &options).await?;
-            Ok::<_, Error>((head, Array::from(&projection.upcasters.apply(events)?)))
+            let events = match store.read_all_js(&options).await? {
+                Some(events) => projection.upcasters.apply(events.into())?,
+                None => projection
+                    .upcasters
+                    .to_js(&store.read_all(&options).await?)?,
+            };
+            Ok::<_, Error>((head, Array::from(&events)))
         };
         let (head, events) = match read.await {
             Ok(r) => r,

@@ -1,6 +1,5 @@
 //! The JavaScript `EventStore` class.
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::wasm::promise::to_promise;
@@ -9,13 +8,12 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::append::StoreLimits;
 use crate::core::event::{Position, Timestamp};
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
-use crate::wasm::routed::Routed;
 use crate::wasm::subscription::{self, Subscription};
 use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
@@ -58,22 +56,18 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
 /// ```
 #[wasm_bindgen(js_name = EventStore)]
 pub struct JsEventStore {
-    pub(crate) backend: Rc<Backend>,
-    pub(crate) routed: Rc<Routed>,
+    /// The one view of the store every class of this store works on.
+    pub(crate) store: Store,
     pub(crate) upcasters: Upcasters,
     aggregates: Aggregates,
-    name: Option<String>,
 }
 
 impl JsEventStore {
-    pub(crate) fn new(backend: Backend, name: Option<String>) -> Self {
-        let backend = Rc::new(backend);
+    pub(crate) fn new(store: Store) -> Self {
         JsEventStore {
-            routed: Rc::new(Routed::new(backend.clone())),
-            backend,
+            store,
             upcasters: Upcasters::new(),
             aggregates: Aggregates::default(),
-            name,
         }
     }
 }
@@ -92,7 +86,7 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
-            Ok(JsEventStore::new(Backend::Memory(Box::new(store)), None).into())
+            Ok(JsEventStore::new(Store::memory(store)).into())
         })
     }
 
@@ -134,7 +128,7 @@ impl JsEventStore {
                 limits: limits(&options)?,
             })
             .await?;
-            Ok(JsEventStore::new(Backend::IndexedDb(store), Some(name)).into())
+            Ok(JsEventStore::new(Store::indexeddb(store)).into())
         })
     }
 
@@ -149,14 +143,9 @@ impl JsEventStore {
         unchecked_return_type = "Promise<{ usage: number; quota: number; persisted: boolean }>"
     )]
     pub fn storage(&self) -> Promise {
-        let backend = self.backend.clone();
+        let store = self.store.clone();
         promise(async move {
-            let Backend::IndexedDb(store) = &*backend else {
-                return Err(Error::Unsupported {
-                    message: "storage() needs a durable store (EventStore.open)".into(),
-                });
-            };
-            let info = store.storage().await?;
+            let info = store.storage_estimate().await?;
             let o = js_sys::Object::new();
             for (k, v) in [
                 ("usage", JsValue::from_f64(info.usage as f64)),
@@ -179,15 +168,8 @@ impl JsEventStore {
     /// ```
     #[wasm_bindgen(js_name = requestPersistence, unchecked_return_type = "Promise<boolean>")]
     pub fn request_persistence(&self) -> Promise {
-        let backend = self.backend.clone();
-        promise(async move {
-            let Backend::IndexedDb(store) = &*backend else {
-                return Err(Error::Unsupported {
-                    message: "requestPersistence() needs a durable store (EventStore.open)".into(),
-                });
-            };
-            Ok(JsValue::from_bool(store.request_persistence().await?))
-        })
+        let store = self.store.clone();
+        promise(async move { Ok(JsValue::from_bool(store.request_persistence().await?)) })
     }
 
     /// Closes the store: subscriptions end, and on a durable store every later call rejects
@@ -197,13 +179,7 @@ impl JsEventStore {
     /// db.close();
     /// ```
     pub fn close(&self) {
-        if let Some(replica) = self.routed.replica() {
-            replica.close();
-        }
-        match &*self.backend {
-            Backend::Memory(store) => store.changes().close(),
-            Backend::IndexedDb(store) => store.close(),
-        }
+        self.store.close();
     }
 
     /// Appends events to the end of a stream, atomically (all or none). Ids are generated for
@@ -232,7 +208,7 @@ impl JsEventStore {
                 convert::expected_version(&options)?,
             ))
         })();
-        let store = self.routed.clone();
+        let store = self.store.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
             let r = store.append(&stream, events, expected).await?;
@@ -256,7 +232,7 @@ impl JsEventStore {
         let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
-        let (store, upcasters) = (self.routed.clone(), self.upcasters.clone());
+        let (store, upcasters) = (self.store.clone(), self.upcasters.clone());
         promise(async move {
             let (stream, options) = parsed?;
             upcasters.to_js(&store.read_stream(&stream, &options).await?)
@@ -272,14 +248,12 @@ impl JsEventStore {
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
-        let (backend, upcasters) = (self.backend.clone(), self.upcasters.clone());
+        let (store, upcasters) = (self.store.clone(), self.upcasters.clone());
         promise(async move {
             let options = parsed?;
-            match &*backend {
-                Backend::IndexedDb(store) => {
-                    upcasters.apply(crate::wasm::readall::read_all(store, &options).await?)
-                }
-                other => upcasters.to_js(&other.read_all(&options).await?),
+            match store.read_all_js(&options).await? {
+                Some(events) => upcasters.apply(events.into()),
+                None => upcasters.to_js(&store.read_all(&options).await?),
             }
         })
     }
@@ -291,7 +265,7 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
     ) -> Promise {
         let parsed = convert::stream_arg(&stream);
-        let store = self.routed.clone();
+        let store = self.store.clone();
         promise(async move {
             let v = store.stream_version(&parsed?).await?;
             Ok(JsValue::from_f64(v.0 as f64))
@@ -301,8 +275,8 @@ impl JsEventStore {
     /// The global position of the newest event (0 for an empty store).
     #[wasm_bindgen(js_name = headPosition, unchecked_return_type = "Promise<number>")]
     pub fn head_position(&self) -> Promise {
-        let backend = self.backend.clone();
-        promise(async move { Ok(JsValue::from_f64(backend.head().await?.0 as f64)) })
+        let store = self.store.clone();
+        promise(async move { Ok(JsValue::from_f64(store.head().await?.0 as f64)) })
     }
 
     /// Calls `callback` with batches of events in position order: first those already stored
@@ -339,7 +313,7 @@ impl JsEventStore {
         };
         let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
         Ok(subscription::start(
-            self.backend.clone(),
+            self.store.clone(),
             self.upcasters.clone(),
             after,
             filter,
@@ -364,7 +338,7 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
     ) -> std::result::Result<aggregate::Aggregate, JsValue> {
         aggregate::define(
-            self.routed.clone(),
+            self.store.clone(),
             &self.aggregates,
             self.upcasters.clone(),
             &options,
@@ -384,7 +358,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
     ) -> std::result::Result<projection::Projection, JsValue> {
-        projection::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        projection::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 
     /// Registers an upcaster: events of `type` at schema version `fromVersion`
@@ -424,7 +398,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
-        readmodel::define(self.routed.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        readmodel::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
@@ -449,10 +423,9 @@ impl JsEventStore {
         #[wasm_bindgen(unchecked_param_type = "SyncOptions")] options: JsValue,
     ) -> std::result::Result<JsValue, JsValue> {
         crate::wasm::sync::start(
-            &self.routed,
+            &self.store,
             self.aggregates.clone(),
             self.upcasters.clone(),
-            self.name.clone(),
             &options,
         )
         .map_err(to_js)
@@ -472,6 +445,6 @@ impl JsEventStore {
         options: Option<bus::BusOptionsArg>,
     ) -> std::result::Result<bus::Bus, JsValue> {
         let options = opt(options);
-        bus::define(self.backend.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        bus::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
     }
 }

@@ -3,7 +3,6 @@
 //! convert back.
 
 mod aggregate;
-mod backend;
 mod bus;
 mod catchup;
 mod convert;
@@ -13,10 +12,8 @@ mod listeners;
 mod model;
 mod projection;
 mod promise;
-mod readall;
 mod readmodel;
 mod ready;
-mod routed;
 mod subscription;
 mod sync;
 pub(crate) mod types;

@@ -12,15 +12,14 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::Position;
 use crate::cqrs::{ProjectionRunner, ProjectionState};
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::EventStore;
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::ready::{settle_all, Ready, Resolvers};
-use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 #[derive(Default)]
@@ -60,19 +59,15 @@ impl Shared {
 /// ```
 #[wasm_bindgen]
 pub struct Projection {
-    store: Rc<Backend>,
-    routed: Rc<Routed>,
+    store: Store,
+    routed: Store,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
 }
 
 /// Builds the projection from its definition and starts it in the background.
-pub(crate) fn define(
-    routed: Rc<Routed>,
-    upcasters: Upcasters,
-    options: &JsValue,
-) -> Result<Projection> {
+pub(crate) fn define(routed: Store, upcasters: Upcasters, options: &JsValue) -> Result<Projection> {
     let name = string_arg(&get(options, "name")?, "projection name")?;
     let version = opt_u64(options, "version")?.unwrap_or(1);
     let version = u32::try_from(version).map_err(|_| Error::invalid("version is too large"))?;
@@ -85,7 +80,7 @@ pub(crate) fn define(
     let runner =
         ProjectionRunner::new(projection, name, version, filter(&get(options, "filter")?)?)?;
     let p = Projection {
-        store: routed.raw().clone(),
+        store: routed.clone(),
         routed,
         runner: Rc::new(runner),
         shared: Rc::new(RefCell::new(Shared::default())),
@@ -112,7 +107,7 @@ extern "C" {
 /// copy of it: what the app sees. The persisted state never includes pending events, so a
 /// rebase or a rejection needs no rollback. A pending event `evolve` throws on is skipped.
 async fn with_pending(
-    routed: &Routed,
+    routed: &Store,
     runner: &ProjectionRunner<JsProjection>,
     state: &JsValue,
 ) -> JsValue {
@@ -159,8 +154,8 @@ fn publish(
 }
 
 async fn run(
-    store: Rc<Backend>,
-    routed: Rc<Routed>,
+    store: Store,
+    routed: Store,
     runner: Rc<ProjectionRunner<JsProjection>>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -178,7 +173,7 @@ async fn run(
             let _ = f.call1(&JsValue::UNDEFINED, &o);
         }
     };
-    let mut current = match runner.load(&*store).await.or_else(|e| {
+    let mut current = match runner.load(&store).await.or_else(|e| {
         // Unreadable persisted state: report it, start from the initial state (a rebuild
         // request clears the error and folds the log again).
         ready.settle(Err(to_js(e)));
@@ -194,7 +189,7 @@ async fn run(
         resets = store.changes().resets();
         let rebuilding = std::mem::take(&mut shared.borrow_mut().rebuild_requested) || reset;
         let rebuild_waiters = if rebuilding {
-            let _ = runner.forget(&*store).await;
+            let _ = runner.forget(&store).await;
             ready.clear_error();
             match runner.initial() {
                 Ok(c) => current = c,
@@ -205,12 +200,8 @@ async fn run(
             Vec::new()
         };
         if ready.error().is_none() {
-            let (next, result) = match &*store {
-                Backend::IndexedDb(idb) => {
-                    crate::wasm::catchup::catch_up(idb, &runner, current, &progress).await
-                }
-                other => runner.catch_up(other, current, &progress).await,
-            };
+            let (next, result) =
+                crate::wasm::catchup::catch_up(&store, &runner, current, &progress).await;
             current = next;
             let pending_seen = routed
                 .replica()
@@ -323,7 +314,7 @@ impl Projection {
                 )));
             }
             runner
-                .state_at(&*store, Position(position as u64))
+                .state_at(&store, Position(position as u64))
                 .await
                 .map_err(to_js)
         })

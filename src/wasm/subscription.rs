@@ -11,8 +11,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::Position;
+use crate::engine::Store;
 use crate::store::{EventFilter, Subscription as CoreSubscription};
-use crate::wasm::backend::Backend;
 use crate::wasm::error::to_js;
 use crate::wasm::upcast::Upcasters;
 
@@ -62,7 +62,7 @@ impl Subscription {
 /// the next batch waits for it. When it throws or rejects, or reading fails, the subscription
 /// stops and `on_error` (if a function) receives the error.
 pub(crate) fn start(
-    store: Rc<Backend>,
+    store: Store,
     upcasters: Upcasters,
     after: Position,
     filter: EventFilter,
@@ -77,7 +77,7 @@ pub(crate) fn start(
         checkpoint: checkpoint.clone(),
     };
     crate::wasm::promise::spawn(async move {
-        let mut core = CoreSubscription::new(store, after, filter, batch_size);
+        let mut core = CoreSubscription::new(std::rc::Rc::new(store), after, filter, batch_size);
         let result: Result<(), JsValue> = async {
             loop {
                 let next = {

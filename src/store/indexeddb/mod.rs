@@ -26,6 +26,7 @@ mod append;
 mod channel;
 mod codec;
 mod health;
+mod js_read;
 mod models;
 mod queue;
 mod read;

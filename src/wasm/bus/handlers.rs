@@ -12,8 +12,8 @@ use crate::cqrs::bus::{
     AggregateHandler, CommandContext, CommandHandler, Middleware, Next, QueryHandler, Stamped,
 };
 use crate::cqrs::runtime::LocalBoxFuture;
+use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::wasm::backend::Backend;
 use crate::wasm::bus::{context_from_js, context_to_js, invoke, set, settle, BusInner, Reply};
 use crate::wasm::convert::{get, string_arg};
 use crate::wasm::error::to_js;
@@ -83,7 +83,7 @@ impl Middleware<JsValue, Reply> for JsMiddleware {
 /// An aggregate behind the bus: errors become replies (with the decider's throw as `cause`);
 /// a command id handled before (its events exist) answers `{ duplicate: true }`.
 pub(crate) struct JsAggregateHandler {
-    pub handler: AggregateHandler<JsModel, Backend, JsValue>,
+    pub handler: AggregateHandler<JsModel, Store, JsValue>,
     pub aggregate: Rc<cqrs::Aggregate<Stamped<JsModel>>>,
 }
 

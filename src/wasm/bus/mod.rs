@@ -22,20 +22,20 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::EventId;
 use crate::core::json::Json;
+use crate::cqrs;
 use crate::cqrs::bus::{AggregateHandler, CommandBus, CommandContext, Handled, QueryBus, Stamped};
 use crate::cqrs::ids;
 use crate::cqrs::runtime::LocalBoxFuture;
-use crate::cqrs::{self, AggregateConfig};
+use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::wasm::backend::Backend;
 use crate::wasm::bus::handlers::{
     command_types, JsAggregateHandler, JsCommandHandler, JsMiddleware, JsQueryHandler,
 };
 pub(crate) use crate::wasm::bus::types::{BusOptionsArg, DispatchOptionsArg, StartSagaOptionsArg};
 use crate::wasm::bus::workers::Workers;
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::convert::{get, string_arg};
 use crate::wasm::error::{message_of, to_js};
-use crate::wasm::model::{function, JsModel};
+use crate::wasm::model::function;
 use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -58,7 +58,7 @@ pub(crate) type Reply = std::result::Result<JsValue, JsValue>;
 
 /// What a `Bus` shares with its handlers, contexts and workers.
 pub(crate) struct BusInner {
-    pub store: Rc<Backend>,
+    pub store: Store,
     pub upcasters: Upcasters,
     pub commands: CommandBus<JsValue, Reply>,
     pub queries: QueryBus<JsValue, Reply>,
@@ -267,7 +267,7 @@ pub struct Bus {
 }
 
 /// Builds a bus over `store`: `{ onError? }` receives the failures of background workers.
-pub(crate) fn define(store: Rc<Backend>, upcasters: Upcasters, options: &JsValue) -> Result<Bus> {
+pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> Result<Bus> {
     let on_error = get(options, "onError")?.dyn_into::<Function>().ok();
     let inner = Rc::new(BusInner {
         store,
@@ -435,25 +435,8 @@ impl Bus {
             )));
         }
         let id_fn = function(options, "id", "registerAggregate")?;
-        let name = string_arg(&get(definition, "name")?, "aggregate name")?;
         let upcasters = self.inner.upcasters.clone();
-        let model = JsModel {
-            initial_state: function(definition, "initialState", "an aggregate")?,
-            evolve: function(definition, "evolve", "an aggregate")?,
-            decide: function(definition, "decide", "an aggregate")?,
-            upcasters: upcasters.clone(),
-            last_rejection: RefCell::new(None),
-        };
-        let mut config = AggregateConfig::new(name);
-        config.snapshot_every = opt_u64(definition, "snapshotEvery")?.filter(|n| *n > 0);
-        if let Some(v) = opt_u64(definition, "snapshotVersion")? {
-            config.snapshot_version =
-                u32::try_from(v).map_err(|_| Error::invalid("snapshotVersion is too large"))?;
-        }
-        if let Some(r) = opt_u64(definition, "maxRetries")? {
-            config.max_retries =
-                u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
-        }
+        let (model, config) = crate::wasm::aggregate::parse_definition(definition, &upcasters)?;
         let aggregate = Rc::new(cqrs::Aggregate::new(Stamped(model), config)?);
         let id_of = Rc::new(move |command: &JsValue| -> Result<String> {
             let out = attempt(&id_fn, command, &JsValue::UNDEFINED);
@@ -485,7 +468,7 @@ impl Bus {
         let handler = Rc::new(JsAggregateHandler {
             handler: AggregateHandler::new(
                 aggregate.clone(),
-                self.inner.store.clone(),
+                Rc::new(self.inner.store.clone()),
                 id_of,
                 reply,
             ),

@@ -59,7 +59,7 @@ impl EventHandler for SagaStarter {
         let saga = self.saga.clone();
         Box::pin(async move {
             let (inner, id, input, correlation) = prepared?;
-            saga.start(&*inner.store, &id, input, Some(correlation))
+            saga.start(&inner.store, &id, input, Some(correlation))
                 .await
                 .map(drop)
         })
@@ -321,7 +321,7 @@ impl Bus {
             let runner = found?;
             let correlation = get(&options, "correlationId")?.as_string();
             let started = runner
-                .start(&*store, &id, js_json(&input)?, correlation)
+                .start(&store, &id, js_json(&input)?, correlation)
                 .await?;
             this.kick(&format!("saga:{name}"));
             Ok(JsValue::from_bool(started))
@@ -337,7 +337,7 @@ impl Bus {
         let (store, id) = (self.inner.store.clone(), id.to_owned());
         promise(async move {
             let runner = found?;
-            match runner.load(&*store, &id).await? {
+            match runner.load(&store, &id).await? {
                 Some(state) => saga_view(runner.shape(), &state),
                 None => Ok(JsValue::UNDEFINED),
             }
@@ -350,7 +350,7 @@ impl Bus {
         let found = self.saga_runner(name);
         let store = self.inner.store.clone();
         promise(async move {
-            let ids = found?.active(&*store).await?;
+            let ids = found?.active(&store).await?;
             Ok(ids.into_iter().map(JsValue::from).collect::<Array>().into())
         })
     }
@@ -382,9 +382,9 @@ impl Bus {
         promise(async move {
             let runner = found?;
             if skip {
-                runner.skip(&*store, &id).await?;
+                runner.skip(&store, &id).await?;
             } else {
-                runner.retry(&*store, &id).await?;
+                runner.retry(&store, &id).await?;
             }
             this.kick(&key);
             Ok(JsValue::UNDEFINED)

@@ -16,9 +16,9 @@ use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
 use crate::cqrs::ids;
 use crate::cqrs::runtime::{LocalBoxFuture, Runtime, Signal};
 use crate::cqrs::saga::run::SagaRunner;
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
-use crate::wasm::backend::Backend;
 use crate::wasm::bus::sagas::JsSagaEffects;
 use crate::wasm::bus::{context_with_cause, error_from_js, invoke, lead, sleep, Bus, BusInner};
 use crate::wasm::convert::{get, opt_u64, string_arg};
@@ -137,24 +137,24 @@ fn on_error(inner: &Weak<BusInner>) -> impl Fn(&Error) {
 }
 
 fn spawn_handler(inner: &Rc<BusInner>, runner: Handler, signal: Signal) {
-    let store: Rc<Backend> = inner.store.clone();
+    let store: Store = inner.store.clone();
     let weak = Rc::downgrade(inner);
     inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
-            .run(&*store, &JsRuntime, &signal, &on_error(&weak))
+            .run(&store, &JsRuntime, &signal, &on_error(&weak))
             .await;
         finished(&weak);
     });
 }
 
 pub(crate) fn spawn_saga(inner: &Rc<BusInner>, runner: Saga, signal: Signal) {
-    let store: Rc<Backend> = inner.store.clone();
+    let store: Store = inner.store.clone();
     let weak = Rc::downgrade(inner);
     inner.workers.borrow_mut().running += 1;
     crate::wasm::promise::spawn(async move {
         runner
-            .run(&*store, &JsRuntime, &signal, &on_error(&weak))
+            .run(&store, &JsRuntime, &signal, &on_error(&weak))
             .await;
         finished(&weak);
     });
@@ -349,7 +349,7 @@ impl Bus {
         let found = self.handler(handler);
         let store = self.inner.store.clone();
         promise(async move {
-            let letters = found?.dead_letters(&*store).await?;
+            let letters = found?.dead_letters(&store).await?;
             js_sys::JSON::parse(Json::from_value(&letters)?.as_str())
                 .map_err(|e| Error::invalid(message_of(&e)))
         })
@@ -363,7 +363,7 @@ impl Bus {
         let store = self.inner.store.clone();
         promise(async move {
             found?
-                .retry_dead_letter(&*store, &JsRuntime, position_arg(position)?)
+                .retry_dead_letter(&store, &JsRuntime, position_arg(position)?)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -376,7 +376,7 @@ impl Bus {
         let store = self.inner.store.clone();
         promise(async move {
             found?
-                .skip_dead_letter(&*store, position_arg(position)?)
+                .skip_dead_letter(&store, position_arg(position)?)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -389,7 +389,7 @@ impl Bus {
         let found = self.handler(handler);
         let store = self.inner.store.clone();
         promise(async move {
-            let p = found?.progress(&*store).await?;
+            let p = found?.progress(&store).await?;
             js_sys::JSON::parse(Json::from_value(&p)?.as_str())
                 .map_err(|e| Error::invalid(message_of(&e)))
         })
@@ -407,10 +407,10 @@ impl Bus {
                 return;
             }
             w.started = true;
-            match &*self.inner.store {
-                Backend::IndexedDb(idb) => Some(format!("eventfold:{}:workers", idb.name())),
-                Backend::Memory(_) => None,
-            }
+            self.inner
+                .store
+                .durable_name()
+                .map(|name| format!("eventfold:{name}:workers"))
         };
         let Some(name) = name else {
             return begin(&self.inner);

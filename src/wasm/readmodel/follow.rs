@@ -13,15 +13,14 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::Position;
 use crate::core::json::Json;
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{EventStore, ReadAllOptions, ReadModelStore, RecordWrite, StateStore};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::string_arg;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
 use crate::wasm::readmodel::{index_key, notify, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
-use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -44,7 +43,7 @@ fn checkpoint_json(def: &Definition, checkpoint: Position) -> Result<Json> {
     ))
 }
 
-async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position> {
+async fn start_checkpoint(store: &Store, def: &Definition) -> Result<Position> {
     struct Saved {
         version: u32,
         checkpoint: Position,
@@ -64,7 +63,7 @@ async fn start_checkpoint(store: &Backend, def: &Definition) -> Result<Position>
 }
 
 /// Clears the model's records and checkpoint: it is built again from position 0.
-async fn restart(store: &Backend, def: &Definition) -> Result<Position> {
+async fn restart(store: &Store, def: &Definition) -> Result<Position> {
     store.clear_records(&def.name).await?;
     let checkpoint = checkpoint_json(def, Position(0))?;
     store
@@ -117,7 +116,7 @@ enum Step {
 /// the events handled, how many were handled, and what a throwing handler threw (undefined
 /// when none threw).
 pub(crate) async fn run_handlers(
-    store: &Rc<Backend>,
+    store: &Store,
     upcasters: &Upcasters,
     def: &Definition,
     events: &[crate::core::event::RecordedEvent],
@@ -155,7 +154,7 @@ pub(crate) async fn run_handlers(
 
 /// Handles one page of events and commits its writes with the checkpoint.
 async fn page(
-    store: &Rc<Backend>,
+    store: &Store,
     upcasters: &Upcasters,
     def: &Definition,
     after: Position,
@@ -225,13 +224,13 @@ enum Woken {
 /// Follows the log: catch up page by page, then wait for new events (or pending events of
 /// a synced store), telling the subscribers after each change ([`notify`]).
 pub(crate) async fn run(
-    routed: Rc<Routed>,
+    routed: Store,
     upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
 ) {
-    let store = routed.raw().clone();
+    let store = routed.clone();
     let mut result = start_checkpoint(&store, &def).await;
     let mut resets = store.changes().resets();
     loop {

@@ -14,15 +14,14 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::{EventType, Position};
 use crate::core::json::Json;
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Bound, EventFilter, IndexKey, IndexQuery, IndexRange};
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::promise::to_promise;
 use crate::wasm::ready::Ready;
-use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 /// A read model's definition, as the follower uses it.
@@ -86,8 +85,8 @@ pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
 /// ```
 #[wasm_bindgen]
 pub struct ReadModel {
-    store: Rc<Backend>,
-    routed: Rc<Routed>,
+    store: Store,
+    routed: Store,
     upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
@@ -111,11 +110,7 @@ pub(crate) fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
 }
 
 /// Builds the read model from its definition and starts it in the background.
-pub(crate) fn define(
-    routed: Rc<Routed>,
-    upcasters: Upcasters,
-    options: &JsValue,
-) -> Result<ReadModel> {
+pub(crate) fn define(routed: Store, upcasters: Upcasters, options: &JsValue) -> Result<ReadModel> {
     let name = string_arg(&get(options, "name")?, "read model name")?;
     if name.is_empty() {
         return Err(Error::invalid("a read model needs a non-empty name"));
@@ -156,7 +151,7 @@ pub(crate) fn define(
         },
     };
     let rm = ReadModel {
-        store: routed.raw().clone(),
+        store: routed.clone(),
         routed,
         upcasters: upcasters.clone(),
         def: Rc::new(def),

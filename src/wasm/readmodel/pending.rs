@@ -3,22 +3,19 @@
 //! `get` and `query` (pending events are few); nothing of it is stored, so a rebase or a
 //! rejection never needs a rollback.
 
-use std::rc::Rc;
-
 use crate::core::json::Json;
+use crate::engine::Store;
 use crate::error::Result;
 use crate::store::{IndexKey, IndexQuery, ReadModelStore, RecordWrite};
-use crate::wasm::backend::Backend;
 use crate::wasm::readmodel::follow::run_handlers;
 use crate::wasm::readmodel::Definition;
-use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 /// What the pending events change: one write per key (`None`: deleted). A pending event
 /// whose handler throws is left out with the ones after it.
 pub(crate) async fn pending_writes(
-    routed: &Routed,
-    store: &Rc<Backend>,
+    routed: &Store,
+    store: &Store,
     upcasters: &Upcasters,
     def: &Definition,
 ) -> Result<Vec<RecordWrite>> {
@@ -36,7 +33,7 @@ pub(crate) async fn pending_writes(
 
 /// The record `key` with the pending writes on top.
 pub(crate) async fn get(
-    store: &Rc<Backend>,
+    store: &Store,
     def: &Definition,
     writes: &[RecordWrite],
     key: &str,
@@ -56,7 +53,7 @@ fn index_value(json: &Json, index: &str) -> Option<IndexKey> {
 /// The query's answer with the pending writes on top: stored hits not overwritten, plus
 /// written records in the range, in index order then key order.
 pub(crate) async fn query(
-    store: &Rc<Backend>,
+    store: &Store,
     def: &Definition,
     writes: &[RecordWrite],
     query: &IndexQuery,

@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::core::event::StreamId;
 use crate::core::json::Json;
 use crate::cqrs;
+use crate::engine::{Backend, Store};
 use crate::error::{Error, Result};
 use crate::sync::client::{
     Rejected, Resolution, Resolver, Strategy, SyncClient, SyncOptions, Transport,
@@ -21,12 +22,10 @@ use crate::sync::client::{
 use crate::sync::protocol::{
     self, ErrorBody, Message, PullRequest, PullResponse, PushRequest, PushResponse,
 };
-use crate::wasm::backend::Backend;
 use crate::wasm::convert::get;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::JsModel;
 use crate::wasm::promise::{spawn, to_promise};
-use crate::wasm::routed::Routed;
 use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -79,7 +78,7 @@ impl Transport for FetchTransport {
 }
 
 struct JsResolver {
-    routed: Rc<Routed>,
+    store: Store,
     aggregates: Aggregates,
     default: Strategy,
     per_aggregate: Vec<(String, Strategy)>,
@@ -126,10 +125,7 @@ impl Resolver for JsResolver {
         let id = &stream.as_str()[name.len() + 1..];
         let command =
             js_sys::JSON::parse(command.as_str()).map_err(|e| Error::invalid(message_of(&e)))?;
-        aggregate
-            .execute(&*self.routed, id, &command)
-            .await
-            .map(drop)
+        aggregate.execute(&self.store, id, &command).await.map(drop)
     }
 
     fn rejected(&self, rejected: Rejected) {
@@ -181,13 +177,12 @@ fn strategy_of(v: &JsValue) -> Result<Strategy> {
 /// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs?,
 /// pullLimit? }`.
 pub(crate) fn start(
-    routed: &Rc<Routed>,
+    store: &Store,
     aggregates: Aggregates,
     upcasters: Upcasters,
-    store_name: Option<String>,
     options: &JsValue,
 ) -> Result<JsValue> {
-    if routed.replica().is_some() {
+    if store.replica().is_some() {
         return Err(Error::invalid(
             "this store is already syncing: call store.sync() once",
         ));
@@ -246,21 +241,14 @@ pub(crate) fn start(
                 Error::invalid("pullLimit must be a positive integer (events per pull)")
             })?;
     }
-    let raw = routed.raw().clone();
     let clock: crate::store::Clock =
         std::sync::Arc::new(|| crate::core::event::Timestamp(js_sys::Date::now() as i64));
-    let replica = Rc::new(crate::sync::replica::Replica::new(
-        raw,
-        scope,
-        crate::core::append::StoreLimits::default(),
-        clock,
-    ));
-    routed.attach(replica.clone());
+    let replica = store.attach_sync(scope, crate::core::append::StoreLimits::default(), clock)?;
     let engine = SyncEngine {
         client: Rc::new(SyncClient::new(replica, sync_options)),
         transport: Rc::new(FetchTransport { url, token }),
         resolver: Rc::new(JsResolver {
-            routed: routed.clone(),
+            store: store.clone(),
             aggregates,
             default,
             per_aggregate,
@@ -270,11 +258,11 @@ pub(crate) fn start(
     };
     let driver_options = Object::new();
     let _ = Object::assign(&driver_options, options.unchecked_ref());
-    if let Some(name) = store_name {
+    if let Some(name) = store.durable_name() {
         let _ = Reflect::set(
             &driver_options,
             &"storeName".into(),
-            &JsValue::from_str(&name),
+            &JsValue::from_str(name),
         );
     }
     Ok(create_sync(engine, &driver_options))

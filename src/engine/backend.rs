@@ -1,29 +1,38 @@
-//! The store behind a JavaScript `EventStore`: one enum over the backends, so the class and
-//! its subscriptions are written once.
+//! The backend a [`Store`](super::Store) was opened on: one type over every local backend, so
+//! everything above it is written (and monomorphised) once. Private to the engine: the only way
+//! to reach it is through the store view, which routes synced streams through the replica.
 
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::Result;
+#[cfg(target_arch = "wasm32")]
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::{
     AppendResult, ChangeNotifier, EventStore, IndexQuery, LogReset, MemoryStore, ReadAllOptions,
     ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
 };
 
-/// Every backend a JavaScript `EventStore` can sit on.
-pub(crate) enum Backend {
+/// The local backend under a [`Store`](super::Store): the confirmed log, state records and
+/// read-model records. Its variants are private; code outside the engine names the type (a
+/// sync client is generic over it) but cannot take the raw backend out of a store.
+pub struct Backend(pub(super) Kind);
+
+/// Every backend a store can sit on.
+pub(super) enum Kind {
     /// `EventStore.inMemory()`.
     Memory(Box<MemoryStore>),
     /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
+    #[cfg(target_arch = "wasm32")]
     IndexedDb(IndexedDbStore),
 }
 
 macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            Backend::Memory($s) => $e,
-            Backend::IndexedDb($s) => $e,
+        match &$self.0 {
+            Kind::Memory($s) => $e,
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb($s) => $e,
         }
     };
 }

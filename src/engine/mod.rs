@@ -1,0 +1,298 @@
+//! The engine's one handle on a store: [`Store`], the view every binding works on.
+//!
+//! A store is opened on one [`Backend`] (memory, IndexedDB, ...). Once `sync` is attached
+//! ([`Store::attach_sync`]), streams in the sync scope are served by a
+//! [`Replica`]: appends to them become **pending** until a sync confirms them, and reads of a
+//! stream show pending events on top of the confirmed ones. Everything that writes or reads
+//! through a `Store` (aggregates, buses, sagas, side-effect handlers, projections, read models,
+//! subscriptions, time travel) therefore sees one consistent view, and nothing can append to a
+//! synced stream behind the replica's back: the raw backend is private to this module (like
+//! redb hands users a `Database`, never its `StorageBackend`).
+//!
+//! Routing rules (what goes through the replica once attached):
+//! - `append`, `append_decided`, `read_stream`, `stream_version`, `put_state`: through the
+//!   replica (it decides per stream whether it is synced);
+//! - the global log (`read_all`, `head`, `changes`): the confirmed log, positions never move;
+//!   followers fold [`Store::pending_events`] on top themselves;
+//! - state and read-model records: the backend (the replica keeps its own records there).
+//!
+//! ```
+//! use eventfold::engine::Store;
+//! use eventfold::{EventId, EventStore, EventType, ExpectedVersion, Json, MemoryStore, NewEvent, StreamId};
+//! # futures::executor::block_on(async {
+//! let store = Store::memory(MemoryStore::new(eventfold::store::fixed_clock(0)));
+//! let e = NewEvent::new(EventId::from_bytes([1; 16]), EventType::new("Created")?, Json::parse("{}")?);
+//! store.append(&StreamId::new("order-1")?, vec![e], ExpectedVersion::NoStream).await?;
+//! assert_eq!(store.head().await?.0, 1);
+//! # Ok::<(), eventfold::Error>(()) }).unwrap();
+//! ```
+
+mod backend;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub use backend::Backend;
+use backend::Kind;
+
+use crate::core::append::{AppendResult, StoreLimits};
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
+use crate::error::{Error, Result};
+use crate::store::{
+    ChangeNotifier, Clock, EventStore, IndexQuery, MemoryStore, ReadAllOptions, ReadModelStore,
+    ReadStreamOptions, RecordWrite, StateStore,
+};
+use crate::sync::replica::Replica;
+
+#[cfg(target_arch = "wasm32")]
+use crate::store::indexeddb::{IndexedDbStore, StorageInfo};
+
+struct Inner {
+    raw: Rc<Backend>,
+    replica: RefCell<Option<Rc<Replica<Backend>>>>,
+}
+
+/// The one view of a store that bindings and runners use (see the module docs). Cloning it is
+/// cheap and shares the store.
+#[derive(Clone)]
+pub struct Store(Rc<Inner>);
+
+impl Store {
+    fn new(kind: Kind) -> Self {
+        Store(Rc::new(Inner {
+            raw: Rc::new(Backend(kind)),
+            replica: RefCell::new(None),
+        }))
+    }
+
+    /// A store on an in-memory backend.
+    pub fn memory(store: MemoryStore) -> Self {
+        Store::new(Kind::Memory(Box::new(store)))
+    }
+
+    /// A store on an IndexedDB database (wasm32).
+    #[cfg(target_arch = "wasm32")]
+    pub fn indexeddb(store: IndexedDbStore) -> Self {
+        Store::new(Kind::IndexedDb(store))
+    }
+
+    /// The name of the durable database under this store (`None` in memory): what tabs of one
+    /// database share (Web Locks, broadcast channels).
+    pub fn durable_name(&self) -> Option<&str> {
+        match &self.0.raw.0 {
+            Kind::Memory(_) => None,
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb(s) => Some(s.name()),
+        }
+    }
+
+    /// The attached sync replica, if `sync` was started on this store.
+    pub fn replica(&self) -> Option<Rc<Replica<Backend>>> {
+        self.0.replica.borrow().clone()
+    }
+
+    /// Attaches a sync replica for streams starting with one of `scope` (every stream when
+    /// empty; streams starting with `$` are never synced): from now on appends to them are
+    /// pending until a sync confirms them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when a sync is attached already.
+    pub fn attach_sync(
+        &self,
+        scope: Vec<String>,
+        limits: StoreLimits,
+        clock: Clock,
+    ) -> Result<Rc<Replica<Backend>>> {
+        if self.replica().is_some() {
+            return Err(Error::invalid(
+                "this store is already syncing: call store.sync() once",
+            ));
+        }
+        let replica = Rc::new(Replica::new(self.0.raw.clone(), scope, limits, clock));
+        *self.0.replica.borrow_mut() = Some(replica.clone());
+        Ok(replica)
+    }
+
+    /// The pending events to fold on top of confirmed state (none without a sync), in local
+    /// append order.
+    ///
+    /// # Errors
+    /// Backend failures; `CORRUPT_DATA` for an unreadable pending set.
+    pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
+        match self.replica() {
+            Some(r) => r.pending_events().await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Closes the store: waits on its notifiers end, and a durable store refuses later calls
+    /// with `STORE_CLOSED` (appends already in flight complete). Idempotent.
+    pub fn close(&self) {
+        if let Some(replica) = self.replica() {
+            replica.close();
+        }
+        match &self.0.raw.0 {
+            Kind::Memory(store) => store.changes().close(),
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb(store) => store.close(),
+        }
+    }
+
+    /// Whether [`read_all_js`](Self::read_all_js) reads pages without decoding them in wasm
+    /// (pages can then be larger: their cost is a read transaction, not decoding).
+    #[cfg(target_arch = "wasm32")]
+    pub fn reads_js_pages(&self) -> bool {
+        matches!(self.0.raw.0, Kind::IndexedDb(_))
+    }
+
+    /// The confirmed events `options` selects as a JavaScript array, read without decoding
+    /// them in wasm where the backend can (IndexedDB); `None` where it cannot, and the caller
+    /// reads [`read_all`](EventStore::read_all) instead.
+    ///
+    /// # Errors
+    /// As `read_all`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn read_all_js(&self, options: &ReadAllOptions) -> Result<Option<js_sys::Array>> {
+        match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.read_all_js(options).await.map(Some),
+            Kind::Memory(_) => Ok(None),
+        }
+    }
+
+    /// Storage health of the durable backend itself (`navigator.storage`, for the origin).
+    ///
+    /// # Errors
+    /// `UNSUPPORTED` in memory or where `navigator.storage` is missing.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn storage_estimate(&self) -> Result<StorageInfo> {
+        match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.storage().await,
+            Kind::Memory(_) => Err(Error::Unsupported {
+                message: "storage() needs a durable store (EventStore.open)".into(),
+            }),
+        }
+    }
+
+    /// Asks the browser to keep the durable backend's data under storage pressure.
+    ///
+    /// # Errors
+    /// `UNSUPPORTED` in memory.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn request_persistence(&self) -> Result<bool> {
+        match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.request_persistence().await,
+            Kind::Memory(_) => Err(Error::Unsupported {
+                message: "requestPersistence() needs a durable store (EventStore.open)".into(),
+            }),
+        }
+    }
+}
+
+macro_rules! route {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.replica() {
+            Some($s) => $e,
+            None => {
+                let $s = &$self.0.raw;
+                $e
+            }
+        }
+    };
+}
+
+impl EventStore for Store {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        route!(self, s => s.append(stream, events, expected).await)
+    }
+
+    async fn append_decided(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+        command: Option<Json>,
+    ) -> Result<AppendResult> {
+        route!(self, s => s.append_decided(stream, events, expected, command).await)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        route!(self, s => s.read_stream(stream, options).await)
+    }
+
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        self.0.raw.read_all(options).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
+        route!(self, s => s.stream_version(stream).await)
+    }
+
+    async fn head(&self) -> Result<Position> {
+        self.0.raw.head().await
+    }
+
+    fn changes(&self) -> &ChangeNotifier {
+        self.0.raw.changes()
+    }
+}
+
+impl StateStore for Store {
+    async fn get_state(&self, key: &str) -> Result<Option<Json>> {
+        self.0.raw.get_state(key).await
+    }
+
+    async fn put_state(&self, key: &str, value: Json) -> Result<()> {
+        route!(self, s => s.put_state(key, value).await)
+    }
+
+    async fn delete_state(&self, key: &str) -> Result<()> {
+        self.0.raw.delete_state(key).await
+    }
+
+    async fn swap_state(
+        &self,
+        key: &str,
+        expected: Option<&Json>,
+        new: Option<Json>,
+    ) -> Result<bool> {
+        self.0.raw.swap_state(key, expected, new).await
+    }
+}
+
+impl ReadModelStore for Store {
+    async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
+        self.0.raw.record(model, key).await
+    }
+
+    async fn commit_records(
+        &self,
+        model: &str,
+        writes: Vec<RecordWrite>,
+        state_key: &str,
+        state_value: Json,
+    ) -> Result<()> {
+        self.0
+            .raw
+            .commit_records(model, writes, state_key, state_value)
+            .await
+    }
+
+    async fn query_records(&self, model: &str, query: &IndexQuery) -> Result<Vec<(String, Json)>> {
+        self.0.raw.query_records(model, query).await
+    }
+
+    async fn clear_records(&self, model: &str) -> Result<()> {
+        self.0.raw.clear_records(model).await
+    }
+}
