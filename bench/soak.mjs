@@ -10,7 +10,7 @@
 // third's). Prints a summary and exits non-zero if a check fails.
 import { spawn, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,4 +230,38 @@ console.log(JSON.stringify(summary, null, 2));
 if (outside.length) console.log("errors outside the outage window:", outside.slice(0, 10));
 const ok = outside.length === 0 && lost === 0 && duplicated === 0 && gaps === 0 && flat;
 console.log(ok ? "soak: ok" : "soak: FAILED");
+
+// The section of docs/BENCHMARKS.md (replaced on every full-length run; bench/report.mjs
+// carries it over when the benchmarks rewrite the file).
+if (SECONDS >= 600 && CLIENTS >= 50 && LIVE >= 100) {
+  const postgres = execFileSync("bash", ["-c", 'for d in /usr/lib/postgresql/*/bin; do "$d/postgres" --version; done | tail -1'], { encoding: "utf8" }).trim();
+  const section = [
+    "## (k) Soak: eventfold-server on PostgreSQL under load, with a database restart",
+    "",
+    `\`npm run soak\` (bench/soak.mjs, debug build of the server, ${postgres} with \`fsync=off\` from scripts/with-postgres), ${new Date().toISOString().slice(0, 10)}:`,
+    `${SECONDS} s of ${CLIENTS} clients each pushing 1 to 3 events then pulling from its checkpoint, 20 to 100 ms apart,`,
+    `beside ${LIVE} idle live (SSE) connections; \`pg_ctl restart -m fast\` at ${summary.outage.from} s. A 2-core machine shared with other builds:`,
+    "the request rate says more about that than about the server.",
+    "",
+    "| Measure | Value |",
+    "|---|---:|",
+    `| pushes acknowledged / events | ${pushes} / ${acknowledged.size} |`,
+    `| pulls (events delivered) | ${pulls} (${pulledEvents}) |`,
+    `| events in the server's log at the end | ${seen.size} |`,
+    `| lost / duplicated acknowledged events, position gaps | ${lost} / ${duplicated} / ${gaps} |`,
+    `| errors (all inside the outage window: ${summary.outage.from} to ${summary.outage.to} s) | ${errors.length} (outside: ${outside.length}) |`,
+    `| health back after the restart | ${(outage.to - 2 - outage.from).toFixed(2)} s |`,
+    `| live head events received / live reconnects | ${liveEvents} / ${liveReconnects} |`,
+    `| server RSS first / mean of middle third / mean of last third / max (MB) | ${summary.rssMb.first} / ${summary.rssMb.middleMean} / ${summary.rssMb.lastMean} / ${summary.rssMb.max} |`,
+    "",
+    `RSS every 10 s (s:MB): ${summary.rssSamples}.`,
+    `Result: **${ok ? "passed" : "failed"}**.`,
+    "",
+  ].join("\n");
+  const file = join(root, "docs", "BENCHMARKS.md");
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+  const re = /\n## \(k\) Soak[\s\S]*?(?=\n## |$)/;
+  writeFileSync(file, re.test(old) ? old.replace(re, `\n${section}`) : `${old.trimEnd()}\n\n${section}`);
+  console.log("docs/BENCHMARKS.md: section (k) written");
+}
 process.exit(ok ? 0 : 1);
