@@ -4,6 +4,7 @@
 
 mod capped;
 mod checkpoint;
+pub mod http;
 
 use crate::core::append::{validate_batch, StoreLimits, OTHER_STREAM_REASON};
 use crate::core::event::{Position, StreamId, Version};
