@@ -48,13 +48,6 @@ pub trait SyncBackend: Send + Sync + 'static {
     fn heads(&self) -> watch::Receiver<Position>;
     /// The store's current head info.
     fn head_info(&self) -> BoxFuture<'static, Result<HeadInfo>>;
-    /// The newest position of `access`'s scope in `(after, head]` ([`serve::scope_head`]).
-    fn scope_head(
-        &self,
-        access: Access,
-        after: Position,
-        head: Position,
-    ) -> BoxFuture<'static, Result<Option<Position>>>;
 }
 
 /// A store living on its own thread, reached through a channel.
@@ -191,15 +184,6 @@ impl<S: ServerStore + 'static> SyncBackend for StoreThread<S> {
     fn head_info(&self) -> BoxFuture<'static, Result<HeadInfo>> {
         let id = self.id.clone();
         self.run(move |s| async move { serve::head_info(&*s, &id).await })
-    }
-
-    fn scope_head(
-        &self,
-        access: Access,
-        after: Position,
-        head: Position,
-    ) -> BoxFuture<'static, Result<Option<Position>>> {
-        self.run(move |s| async move { serve::scope_head(&*s, &access, after, head).await })
     }
 }
 

@@ -6,10 +6,6 @@
 //! proxies from closing the connection. The token may come as `?token=` because browsers'
 //! `EventSource` cannot send headers. The stream ends when the server shuts down (clients
 //! reconnect to another instance or once it is back).
-//!
-//! A token that may not read every stream is told only about its scope: its first event says
-//! head 0, and later ones carry the newest position of its scope, sent only when an event of
-//! its scope arrived (the global head would tell it how much others write).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -47,63 +43,34 @@ pub async fn live(
     let store = state.backend.store_id().clone();
     let rx = state.backend.heads();
     let shutdown = state.shutdown.clone();
-    let backend = state.backend.clone();
-    // For a narrow token: the global head up to which its scope was checked.
-    let scoped = (!access.can_read_everything()).then(|| *rx.borrow());
-    let events =
-        futures::stream::unfold((rx, true, scoped), move |(mut rx, first, mut checked)| {
-            let store = store.clone();
-            let shutdown = shutdown.clone();
-            let backend = backend.clone();
-            let access = access.clone();
-            async move {
-                if shutdown.is_started() {
-                    return None;
-                }
-                let head = if first {
-                    let head = *rx.borrow_and_update();
-                    if checked.is_some() {
-                        eventfold::Position(0)
-                    } else {
-                        head
-                    }
-                } else {
-                    loop {
-                        tokio::select! {
-                            changed = rx.changed() => changed.ok()?,
-                            _ = shutdown.started() => return None,
-                        }
-                        let head = *rx.borrow_and_update();
-                        let Some(seen) = checked else {
-                            break head;
-                        };
-                        match backend.scope_head(access.clone(), seen, head).await {
-                            Ok(found) => {
-                                checked = Some(head.max(seen));
-                                if let Some(p) = found {
-                                    break p;
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "live: reading the token's scope failed")
-                            }
-                        }
-                    }
-                };
-                let info = HeadInfo {
-                    v: PROTOCOL_VERSION,
-                    store,
-                    head,
-                };
-                let data = encode(&info)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_default();
-                Some((
-                    Ok::<_, Infallible>(Event::default().event("head").data(data)),
-                    (rx, false, checked),
-                ))
+    let events = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+        let store = store.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            if shutdown.is_started() {
+                return None;
             }
-        });
+            if !first {
+                tokio::select! {
+                    changed = rx.changed() => changed.ok()?,
+                    _ = shutdown.started() => return None,
+                }
+            }
+            let head = *rx.borrow_and_update();
+            let info = HeadInfo {
+                v: PROTOCOL_VERSION,
+                store,
+                head,
+            };
+            let data = encode(&info)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            Some((
+                Ok::<_, Infallible>(Event::default().event("head").data(data)),
+                (rx, false),
+            ))
+        }
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

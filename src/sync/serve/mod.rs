@@ -283,45 +283,6 @@ pub async fn read_stream<S: EventStore + ?Sized>(
     })
 }
 
-/// The newest position of the token's scope in `(after, head]`, or `None` when no event of
-/// the scope lies there: what a live notification tells a token that may not read every
-/// stream (the global head would tell it how much others write). Reads only the events after
-/// `after`, in pages, so a caller that passes the head it last checked scans each event once.
-///
-/// # Errors
-/// Store failures.
-pub async fn scope_head<S: EventStore + ?Sized>(
-    store: &S,
-    access: &Access,
-    after: Position,
-    head: Position,
-) -> Result<Option<Position>> {
-    let filter = EventFilter {
-        stream_prefixes: access.read_scope(&[])?,
-        types: None,
-    };
-    let mut cursor = after;
-    let mut last = None;
-    while cursor < head {
-        let page = store
-            .read_all(&crate::store::ReadAllOptions {
-                after: cursor,
-                limit: Some(500),
-                filter: filter.clone(),
-            })
-            .await?;
-        let Some(e) = page.iter().rev().find(|e| e.position <= head) else {
-            break;
-        };
-        last = Some(e.position);
-        cursor = e.position;
-        if page.len() < 500 {
-            break;
-        }
-    }
-    Ok(last)
-}
-
 /// Where the store is, for `GET /v1/health` and live notifications.
 ///
 /// # Errors
