@@ -37,33 +37,45 @@ impl Tokens {
     /// # Errors
     /// [`Error::Unauthorized`] when the token is missing, malformed or unknown.
     pub fn check(&self, authorization: Option<&str>, query_token: Option<&str>) -> Result<Access> {
-        let Tokens::Listed(tokens) = self else {
-            return Ok(Access::all());
-        };
-        let given = match authorization {
-            Some(v) => {
-                v.strip_prefix("Bearer ")
-                    .map(str::trim)
-                    .ok_or_else(|| Error::Unauthorized {
-                        message: "the Authorization header is not \"Bearer <token>\"".into(),
-                    })?
-            }
-            None => query_token.ok_or_else(|| Error::Unauthorized {
-                message: "no bearer token".into(),
-            })?,
-        };
-        // Compare against every token in constant time per token, so timing does not tell
-        // how much of a guess was right.
-        let mut found = None;
-        for (token, access) in tokens {
-            if constant_time_eq(token.as_bytes(), given.as_bytes()) {
-                found = Some(access);
-            }
+        match self {
+            Tokens::Open => Ok(Access::all()),
+            Tokens::Listed(tokens) => check_listed(tokens, authorization, query_token),
         }
-        found.cloned().ok_or_else(|| Error::Unauthorized {
-            message: "unknown token".into(),
-        })
     }
+}
+
+/// The access a request's credentials give among `tokens` (what [`Tokens::check`] and
+/// `eventfold-server` run): the `Authorization: Bearer <token>` header, or `query_token`.
+///
+/// # Errors
+/// [`Error::Unauthorized`] when the token is missing, malformed or unknown.
+pub fn check_listed(
+    tokens: &[(String, Access)],
+    authorization: Option<&str>,
+    query_token: Option<&str>,
+) -> Result<Access> {
+    let given = match authorization {
+        Some(v) => v
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .ok_or_else(|| Error::Unauthorized {
+                message: "the Authorization header is not \"Bearer <token>\"".into(),
+            })?,
+        None => query_token.ok_or_else(|| Error::Unauthorized {
+            message: "no bearer token".into(),
+        })?,
+    };
+    // Compare against every token in constant time per token, so timing does not tell how
+    // much of a guess was right.
+    let mut found = None;
+    for (token, access) in tokens {
+        if constant_time_eq(token.as_bytes(), given.as_bytes()) {
+            found = Some(access);
+        }
+    }
+    found.cloned().ok_or_else(|| Error::Unauthorized {
+        message: "unknown token".into(),
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
