@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap};
 use eventfold::sync::access::Access;
 use eventfold::{Error, Result};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,11 +98,11 @@ impl Auth {
                 message: "no bearer token".into(),
             })?,
         };
-        // Compare against every token in constant time per token, so timing does not tell
-        // how much of a guess was right.
+        // Compare against every token in constant time per token (subtle's ConstantTimeEq), so
+        // timing does not tell how much of a guess was right.
         let mut found = None;
         for (token, access) in tokens {
-            if constant_time_eq(token.as_bytes(), given.as_bytes()) {
+            if bool::from(token.as_bytes().ct_eq(given.as_bytes())) {
                 found = Some(access);
             }
         }
@@ -109,13 +110,6 @@ impl Auth {
             message: "unknown token".into(),
         })
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
