@@ -2,7 +2,7 @@
 // Builds the npm package into pkg/: release wasm (LTO, opt-level z) -> wasm-bindgen (web
 // target) -> wasm-opt -Oz (npm binaryen) -> entry points and package.json. Prints sizes.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
 import { dirname, join } from "node:path";
@@ -36,16 +36,33 @@ writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\
 // Minify the JS glue (esbuild, no bundling: the snippet imports stay as they are). Its JSDoc
 // repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
 const glue = join(pkg, "web", "eventfold.js");
-const minified = transformSync(readFileSync(glue, "utf8"), { minify: true, format: "esm", target: "es2020" });
-writeFileSync(glue, minified.code);
+// The source map leads devtools and stack traces back to wasm-bindgen's readable glue.
+const minified = transformSync(readFileSync(glue, "utf8"), {
+  minify: true, format: "esm", target: "es2020", sourcemap: "external", sourcefile: "eventfold.js",
+});
+writeFileSync(glue, `${minified.code}//# sourceMappingURL=eventfold.js.map\n`);
+writeFileSync(`${glue}.map`, minified.map);
 
 const entries = ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
 for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
-cpSync(join(root, "README.md"), join(pkg, "README.md"));
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
+// The README written for npm users (scripts/pkg/README.md). npmjs.com renders it without the
+// package's files, so its relative links become absolute links to this version's files on unpkg
+// (every one of them ships: tests/js/package.test.mjs checks).
+const unpkg = `https://unpkg.com/eventfold@${version}/`;
+const readme = readFileSync(join(root, "scripts", "pkg", "README.md"), "utf8")
+  .replace(/\]\((?!https?:|#)([^)\s]+)\)/g, (_, href) => `](${unpkg}${href})`);
+writeFileSync(join(pkg, "README.md"), readme);
+const docs = ["CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"];
+for (const f of docs) cpSync(join(root, f), join(pkg, f));
+// The user guides (not docs/testing.md, which is about this repository's checks).
+mkdirSync(join(pkg, "docs"));
+for (const f of readdirSync(join(root, "docs"))) {
+  if (f.endsWith(".md") && f !== "testing.md") cpSync(join(root, "docs", f), join(pkg, "docs", f));
+}
 const description = /^description = "([^"]+)"/m.exec(cargo)[1];
 // eventfold/emmett supports the Emmett minor its tests run on (the root devDependency).
 const emmett = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies["@event-driven-io/emmett"];
@@ -67,7 +84,7 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
     "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: [...entries, "web/", "README.md"],
+  files: [...entries, "web/", "docs/", "README.md", ...docs],
   sideEffects: ["./index.js", "./node.js", "./web/snippets/*"],
   // eventfold/emmett imports Emmett; apps that do not use that entry do not need it.
   peerDependencies: { "@event-driven-io/emmett": `^${emmett}` },
