@@ -75,9 +75,12 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
   const files = packedFiles();
   const required = [
     "package.json", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
-    "index.js", "index.d.ts", "node.js", "errors.js", "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts",
+    "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js",
+    "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts",
     "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm", "web/eventfold_bg.wasm.d.ts",
+    "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map",
     "docs/guide.md", "docs/sync.md", "docs/sync-protocol.md", "docs/buses-and-sagas.md", "docs/storage.md", "docs/emmett.md",
+    "docs/edge.md",
   ];
   for (const f of required) assert.ok(files.includes(f), `${f} is packed`);
   // The one JavaScript module the wasm imports (docs/testing.md) sits under a hashed snippets folder.
@@ -116,11 +119,43 @@ test("licenses, changelog, repository fields and the glue's source map", () => {
   for (const field of ["repository", "homepage", "bugs"]) {
     assert.doesNotMatch(JSON.stringify(pkgJson[field] ?? ""), /example\.(invalid|com)/, `${field} is real or absent`);
   }
-  const glue = readFileSync(dir + "web/eventfold.js", "utf8");
-  assert.match(glue, /\n\/\/# sourceMappingURL=eventfold\.js\.map\n$/);
-  const map = JSON.parse(readFileSync(dir + "web/eventfold.js.map", "utf8"));
-  assert.equal(map.version, 3);
-  assert.deepEqual(map.sources, ["eventfold.js"]);
-  assert.match(map.sourcesContent[0], /export class EventStore/, "the readable glue is in the map");
-  assert.ok(map.mappings.length > 1000);
+  for (const name of ["eventfold.js", "eventfold_bg.js"]) {
+    const glue = readFileSync(dir + `web/${name}`, "utf8");
+    assert.ok(glue.endsWith(`\n//# sourceMappingURL=${name}.map\n`), `${name} names its map`);
+    const map = JSON.parse(readFileSync(dir + `web/${name}.map`, "utf8"));
+    assert.equal(map.version, 3);
+    assert.deepEqual(map.sources, [name]);
+    assert.match(map.sourcesContent[0], /export class EventStore/, "the readable glue is in the map");
+    assert.ok(map.mappings.length > 1000);
+  }
 });
+
+test("export conditions: workerd, deno, bun, node, worker, browser, default; every entry has isEventfoldError and createSyncHandler", async () => {
+  assert.deepEqual(Object.keys(pkgJson.exports["."]), ["types", "workerd", "deno", "bun", "node", "worker", "browser", "default"]);
+  for (const f of ["workerd.js", "deno.js", "web.js", "handler.js", "web/eventfold_esm.js", "web/eventfold_bg.js"]) {
+    assert.ok(existsSync(dir + f), `${f} is in the package`);
+  }
+  for (const entry of ["index.js", "node.js", "deno.js", "workerd.js", "web.js"]) {
+    const text = readFileSync(dir + entry, "utf8");
+    assert.match(text, /export \{ isEventfoldError \} from "\.\/errors\.js"/, `${entry} exports isEventfoldError`);
+    assert.match(text, /export \{ createSyncHandler \} from "\.\/handler\.js"/, `${entry} exports createSyncHandler`);
+  }
+  const web = await import("eventfold/web");
+  assert.equal(typeof web.isEventfoldError, "function");
+  assert.equal(web.isEventfoldError(Object.assign(new Error("x"), { name: "EventfoldError", code: "X" })), true);
+});
+
+// The README quick start, as printed, in Deno (no permission flag at all: the wasm loads as a
+// module) and in Bun, from this consumer project's node_modules.
+for (const [name, cmd, args] of [["Deno", "deno", ["run", "--no-prompt", "quickstart.mjs"]], ["Bun", "bun", ["quickstart.mjs"]]]) {
+  test(`the README quick start runs in ${name} with no flags and no init call`, () => {
+    const readme = readFileSync(new URL("./README.md", import.meta.url), "utf8");
+    const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("## Quick start")))[1];
+    const file = new URL("./quickstart.mjs", import.meta.url);
+    require("node:fs").writeFileSync(file, code);
+    const bin = `${process.env.EVENTFOLD_ROOT}/tests/runtimes/node_modules/.bin/${cmd}`;
+    const out = execFileSync(bin, args, { cwd: new URL(".", import.meta.url), encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    assert.match(out, /WRONG_EXPECTED_VERSION/);
+    assert.match(out, /OrderCreated/);
+  });
+}
