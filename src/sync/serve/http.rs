@@ -12,8 +12,8 @@ use crate::core::event::{StreamId, Version};
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions};
 use crate::sync::access::Access;
-use subtle::ConstantTimeEq;
 use crate::sync::protocol::{decode, encode, ErrorBody, PullRequest, PushRequest, StoreId};
+use subtle::ConstantTimeEq;
 
 use super::ServeLimits;
 
