@@ -344,9 +344,14 @@ export function writeReport(root, summary) {
   mkdirSync(join(root, "docs"), { recursive: true });
   const file = join(root, "docs", "BENCHMARKS.md");
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  // The soak's section (npm run soak, bench/soak.mjs) is measured apart: carried over as is.
-  const soak = /\n## \(k\) Soak[\s\S]*?(?=\n## |$)/.exec(old)?.[0] ?? "";
+  // The soak's section (npm run soak, bench/soak.mjs) and the edge's (npm run bench:edge,
+  // bench/edge.mjs) are measured apart: carried over as they are.
+  const apart = (heading) => new RegExp(`\\n## \\(${heading}[\\s\\S]*?(?=\\n## |$)`).exec(old)?.[0] ?? "";
   const md = markdown(summary);
-  const out = summary.only && old ? merge(old, md, summary) : md;
-  writeFileSync(file, out.includes("## (k) Soak") ? out : `${out.trimEnd()}\n${soak}${soak ? "\n" : ""}`);
+  let out = summary.only && old ? merge(old, md, summary) : md;
+  for (const [heading, title] of [["k\\) Soak", "## (k) Soak"], ["x\\) The edge", "## (x) The edge"]]) {
+    const section = apart(heading);
+    if (section && !out.includes(title)) out = `${out.trimEnd()}\n${section.trimEnd()}\n`;
+  }
+  writeFileSync(file, out);
 }
