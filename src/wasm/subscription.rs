@@ -15,18 +15,32 @@ use crate::engine::Store;
 use crate::store::{EventFilter, Subscription as CoreSubscription};
 use crate::wasm::error::to_js;
 
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
+extern "C" {
+    /// The function `store.subscribe(options, callback)` returns around a subscription.
+    pub(crate) fn unsubscriber(sub: Subscription, signal: &JsValue) -> Function;
+
+    /// The async iterator `store.subscribe(options)` returns: `push` is the subscription's
+    /// callback, `end` its end, `attach` hands the iterator out.
+    pub(crate) type BatchChannel;
+    #[wasm_bindgen(js_name = batchChannel)]
+    pub(crate) fn batch_channel() -> BatchChannel;
+    #[wasm_bindgen(method, getter, structural)]
+    pub(crate) fn push(this: &BatchChannel) -> Function;
+    #[wasm_bindgen(method, getter, structural)]
+    pub(crate) fn end(this: &BatchChannel) -> Function;
+    #[wasm_bindgen(method, structural)]
+    pub(crate) fn attach(this: &BatchChannel, sub: Subscription, signal: &JsValue) -> JsValue;
+}
+
 #[derive(Default)]
 struct CloseSignal {
     closed: bool,
     waker: Option<Waker>,
 }
 
-/// A live subscription to a store's events; `close()` stops it.
-///
-/// ```ts
-/// const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (events) => render(events));
-/// sub.close();
-/// ```
+/// A live subscription to a store's events, held by the function or the async iterator
+/// `store.subscribe` returns (src/wasm/js/bindings.js, "subscriptions").
 #[wasm_bindgen]
 pub struct Subscription {
     signal: Rc<RefCell<CloseSignal>>,
@@ -59,7 +73,8 @@ impl Subscription {
 
 /// Starts delivering to `callback` in the background. When the callback returns a promise,
 /// the next batch waits for it. When it throws or rejects, or reading fails, the subscription
-/// stops and `on_error` (if a function) receives the error.
+/// stops and `on_error` (if a function) receives the error. `on_end` is called once it has
+/// stopped, for any reason.
 pub(crate) fn start(
     store: Store,
     after: Position,
@@ -67,6 +82,7 @@ pub(crate) fn start(
     batch_size: usize,
     callback: Function,
     on_error: Option<Function>,
+    on_end: Option<Function>,
 ) -> Subscription {
     let signal = Rc::new(RefCell::new(CloseSignal::default()));
     let checkpoint = Rc::new(RefCell::new(after));
@@ -116,6 +132,9 @@ pub(crate) fn start(
                 }
                 None => web_console_error(&e),
             }
+        }
+        if let Some(f) = on_end {
+            let _ = f.call0(&JsValue::UNDEFINED);
         }
     });
     sub

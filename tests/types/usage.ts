@@ -17,10 +17,10 @@ export async function usage(): Promise<number> {
   await store.append("order-1", [{ type: "ItemAdded", data: { sku: "p1", qty: 2 } }], { expectedVersion: r.version });
   const events: RecordedEvent[] = await store.readStream("order-1", { from: 1, limit: 100, direction: "forward" });
   const page = await store.readAll({ after: 0, limit: 1000, filter: { streamPrefix: "order-", types: ["OrderCreated"] } });
-  const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (batch: RecordedEvent[]) => {
+  const unsubscribe: () => void = store.subscribe({ after: 0, streamPrefix: "order-" }, (batch: RecordedEvent[]) => {
     for (const e of batch) console.log(e.position, e.type, e.version, e.timestamp);
   });
-  sub.close();
+  unsubscribe();
   try {
     await store.append("order-1", [input], { expectedVersion: 99 });
   } catch (e) {
@@ -65,12 +65,13 @@ import { DeciderSpecification } from "eventfold/testing";
 
 type Counter = { n: number };
 type Add = { type: "Add"; by: number };
+type Added = { type: "Added"; data: { by: number } };
 
 export async function cqrs(store: EventStore): Promise<number> {
-  const counter: AggregateDefinition<Counter, Add> = {
+  const counter: AggregateDefinition<Counter, Add, Added> = {
     name: "counter",
     initialState: () => ({ n: 0 }),
-    evolve: (s, e) => ({ n: s.n + (e.data as { by: number }).by }),
+    evolve: (s, e) => ({ n: s.n + e.data.by }),
     decide: (c, s) => {
       if (s.n + c.by > 10) throw new Error("too much");
       return [{ type: "Added", data: { by: c.by } }];
@@ -122,7 +123,7 @@ import type {
 
 type CheckoutInput = { orderId: string; sku: string; amount: number };
 
-export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add>): Promise<number> {
+export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add, Added>): Promise<number> {
   const bus: Bus = store.bus({ onError: (e) => console.error(e.code) });
   bus.registerAggregate(counter, { commands: ["Add"], id: (c: Add) => String(c.by) });
   bus.register("Charge", async (c: { amount: number }, ctx: CommandContext) => ({ key: ctx.commandId, amount: c.amount }));
