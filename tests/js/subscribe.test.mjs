@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ev, newStore } from "./helpers.mjs";
+import { ev, newStore, waitFor } from "./helpers.mjs";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -49,8 +49,7 @@ test("an async callback is awaited before the next batch", async () => {
     log.push(`end ${events[0].position}`);
   });
   await s.append("s", [ev("A"), ev("B")]);
-  // No fixed sleep (a loaded machine stretches the 5 ms ticks): wait for the fourth entry.
-  for (let i = 0; i < 400 && log.length < 4; i++) await tick();
+  await waitFor(() => log.length >= 4, 5000, "both batches");
   assert.deepEqual(log, ["start 1", "end 1", "start 2", "end 2"]);
   off();
 });
