@@ -158,6 +158,8 @@ function declarations(text) {
     directives.push({ cls, method, params });
     return "";
   });
+  // Methods first: a class directive changes the `export class X {` line they look for.
+  directives.sort((a, b) => Number(!a.method) - Number(!b.method));
   for (const { cls, method, params } of directives) {
     const head = `export class ${cls} {`;
     const start = text.indexOf(head);

@@ -15,6 +15,7 @@ use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{fold_parsed, function, JsModel};
 use crate::wasm::sync::Aggregates;
+use crate::wasm::types::{opt, AsOfArg};
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
 ///
@@ -190,9 +191,9 @@ impl Aggregate {
     pub fn load(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "AsOf")] options: Option<JsValue>,
+        options: Option<AsOfArg>,
     ) -> Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let options = opt(options);
         let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {

@@ -53,6 +53,7 @@ const TS_GENERICS: &'static str = r#"
 // @eventfold-generics EventStore.readAll<E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.aggregate<State, Command, E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.projection<State, E extends EventShape = AnyEvent>
+// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
 // @eventfold-generics EventStore.readModel<Value, IndexName extends string = string, E extends EventShape = AnyEvent>
 "#;
 
@@ -586,6 +587,7 @@ impl JsEventStore {
     /// const view = store.projection({ name: "totals", version: 1, init, evolve });
     /// await view.ready();
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Projection<State>")]
     pub fn projection(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition<State, E>")] options: JsValue,
@@ -623,7 +625,7 @@ impl JsEventStore {
     /// await list.ready();
     /// await list.query({ index: "status", equals: "pending", limit: 50 });
     /// ```
-    #[wasm_bindgen(js_name = readModel)]
+    #[wasm_bindgen(js_name = readModel, unchecked_return_type = "ReadModel<Value, IndexName>")]
     pub fn read_model(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition<Value, IndexName, E>")]
@@ -665,6 +667,7 @@ impl JsEventStore {
     /// bus.registerAggregate(order, { commands: ["Create"], id: (c) => c.orderId });
     /// await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" });
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Bus<C, Q>")]
     pub fn bus(
         &self,
         options: Option<bus::BusOptionsArg>,

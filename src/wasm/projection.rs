@@ -56,6 +56,12 @@ impl Shared {
 /// console.log(totals.state.orders);
 /// const unsubscribe = totals.subscribe((state) => render(state));
 /// ```
+// The class's type parameter, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds it.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics Projection<State = unknown>
+"#;
+
 #[wasm_bindgen]
 pub struct Projection {
     store: Store,
@@ -258,12 +264,13 @@ async fn run(
 impl Projection {
     /// Resolves once the projection has caught up with the log (rejects with `EVOLVE_FAILED`
     /// if `evolve` threw; the state then stays at the last good event).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn ready(&self) -> Promise {
         self.ready.promise()
     }
 
     /// The current state (the initial state until the first catch-up page).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "State")]
     pub fn state(&self) -> JsValue {
         self.shared.borrow().state.clone()
     }
@@ -275,7 +282,7 @@ impl Projection {
     }
 
     /// The error that stopped the projection, if any.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "unknown")]
     pub fn error(&self) -> JsValue {
         self.ready.error().unwrap_or(JsValue::UNDEFINED)
     }
@@ -284,12 +291,13 @@ impl Projection {
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(state: any) => void")] callback: Function,
+        #[wasm_bindgen(unchecked_param_type = "(state: State) => void")] callback: Function,
     ) -> JsValue {
         listeners::subscribe(&self.shared, |s| &mut s.listeners, callback)
     }
 
     /// Discards the persisted state and folds the whole log again. Resolves when caught up.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn rebuild(&self) -> Promise {
         let shared = self.shared.clone();
         Promise::new(&mut |resolve, reject| {
@@ -302,7 +310,7 @@ impl Projection {
 
     /// The state as of a global position, folded from the start (time travel; nothing is
     /// persisted).
-    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<State>")]
     pub fn state_at(&self, position: f64) -> Promise {
         let (store, runner) = (self.store.clone(), self.runner.clone());
         crate::wasm::promise::to_promise(async move {

@@ -89,10 +89,10 @@ export interface StoreOptions {
  * Deno) or a `bun:sqlite` `Database`.
  */
 export type SqliteHandle =
-  | { sql: { exec(query: string, ...bindings: any[]): any }; transactionSync<T>(fn: () => T): T }
-  | { exec(query: string, ...bindings: any[]): any; readonly databaseSize: number }
-  | { prepare(sql: string): any; exec(sql: string): any }
-  | { prepare(sql: string): any; query(sql: string): any; transaction(fn: (...args: any[]) => any): any };
+  | { sql: { exec(query: string, ...bindings: unknown[]): unknown }; transactionSync<T>(fn: () => T): T }
+  | { exec(query: string, ...bindings: unknown[]): unknown; readonly databaseSize: number }
+  | { prepare(sql: string): unknown; exec(sql: string): unknown }
+  | { prepare(sql: string): unknown; query(sql: string): unknown; transaction(fn: (...args: never[]) => unknown): unknown };
 
 /** Options of `createSyncHandler` / `store.syncHandler`. */
 export interface SyncHandlerOptions {
@@ -243,9 +243,9 @@ export interface ReadModelWriter<Value = unknown> {
 }
 
 /** A read model's handlers: at most one per event type of `E`, each receiving that type's events. */
-export type ReadModelHandlers<Value = unknown, E extends EventShape = AnyEvent> = {
-  [T in E["type"]]?: (event: Recorded<Extract<E, { type: T }>>, rm: ReadModelWriter<Value>) => void | Promise<void>;
-};
+export type ReadModelHandlers<Value = unknown, E extends EventShape = AnyEvent> = string extends E["type"]
+  ? { [type: string]: ((event: Recorded<E>, rm: ReadModelWriter<Value>) => void | Promise<void>) | undefined }
+  : { [T in E["type"]]?: (event: Recorded<Extract<E, { type: T }>>, rm: ReadModelWriter<Value>) => void | Promise<void> };
 
 /**
  * The definition of a read model: records of type `Value` by key, with secondary indexes named
@@ -312,6 +312,9 @@ extern "C" {
     /// `ReadAllOptions` in TypeScript.
     #[wasm_bindgen(typescript_type = "ReadAllOptions")]
     pub type ReadAllOptionsArg;
+    /// `AsOf` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AsOf")]
+    pub type AsOfArg;
 }
 
 /// An optional options argument as a plain `JsValue` (`undefined` when absent).

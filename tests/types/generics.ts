@@ -3,7 +3,9 @@
 // `Symbol.dispose`. Each @ts-expect-error line is misuse that must not compile (tsc fails on an
 // unused one).
 import { EventStore } from "eventfold";
-import type { Aggregate, AggregateDefinition, Executed, ProjectionDefinition, ReadModelDefinition, Recorded } from "eventfold";
+import type {
+  Aggregate, AggregateDefinition, Bus, Dispatched, Executed, Projection, ProjectionDefinition, ReadModel, ReadModelDefinition, Recorded,
+} from "eventfold";
 
 type Counter = { n: number };
 type CounterCommand = { type: "Add"; by: number } | { type: "Reset" };
@@ -23,15 +25,30 @@ export const counter: AggregateDefinition<Counter, CounterCommand, CounterEvent>
       }
     }
   },
-  decide: (command, state) => {
+  decide: (command) => {
     if (command.type === "Reset") return [{ type: "Reset" }];
-    // @ts-expect-error `by` is a number in the event union
-    if (command.by > 10) return [{ type: "Added", data: { by: "ten" } }];
-    // @ts-expect-error "Removed" is not an event of this aggregate
-    if (state.n > 100) return [{ type: "Removed", data: { by: 1 } }];
     return [{ type: "Added", data: { by: command.by }, metadata: { reason: "typed" } }];
   },
 };
+
+// decide may return only events of the union, with their data's types.
+export const badDecides: AggregateDefinition<Counter, CounterCommand, CounterEvent>[] = [
+  {
+    ...counter,
+    // @ts-expect-error `by` is a number in the event union
+    decide: () => [{ type: "Added", data: { by: "ten" } }],
+  },
+  {
+    ...counter,
+    // @ts-expect-error "Removed" is not an event of this aggregate
+    decide: () => [{ type: "Removed", data: { by: 1 } }],
+  },
+  {
+    ...counter,
+    // @ts-expect-error evolve returns the state type
+    evolve: (state) => state.n,
+  },
+];
 
 export async function aggregates(store: EventStore): Promise<number> {
   const counters: Aggregate<Counter, CounterCommand, CounterEvent> = store.aggregate(counter);
@@ -105,13 +122,27 @@ export async function typedReads(store: EventStore): Promise<number> {
 
 type Row = { id: string; n: number; status: "open" | "reset" };
 
-export function definitions(store: EventStore): void {
+export async function definitions(store: EventStore): Promise<number> {
   const totals: ProjectionDefinition<number, CounterEvent> = {
     name: "totals",
     init: () => 0,
     evolve: (sum, e) => (e.type === "Added" ? sum + e.data.by : 0),
   };
-  store.projection(totals);
+  // Projection<S>: state, subscribe and stateAt carry the state type.
+  const view: Projection<number> = store.projection(totals);
+  await view.ready();
+  const sum: number = view.state;
+  const then: number = await view.stateAt(1);
+  const off = view.subscribe((state) => console.log(state.toFixed(0)));
+  off();
+  // @ts-expect-error the state is a number
+  const text: string = view.state;
+  // @ts-expect-error subscribers receive the state type
+  view.subscribe((state: string) => state);
+  const inferred = store.projection({ name: "inferred", init: () => ({ count: 0 }), evolve: (s) => ({ count: s.count + 1 }) });
+  const count: number = inferred.state.count;
+  // @ts-expect-error the state type is inferred from init
+  console.log(inferred.state.total);
   // @ts-expect-error a projection's state is what init returns
   const bad: ProjectionDefinition<number, CounterEvent> = { name: "bad", init: () => "zero", evolve: (s) => s };
   console.log(bad);
@@ -126,7 +157,28 @@ export function definitions(store: EventStore): void {
       },
     },
   };
-  store.readModel(rows);
+  // ReadModel<Record, IndexName>: records typed, queries only over declared indexes.
+  const table: ReadModel<Row, "status" | "n"> = store.readModel(rows);
+  const row: Row | undefined = await table.get("counter-c1");
+  const open: Row[] = await table.query({ index: "status", equals: "open", limit: 10 });
+  await table.query({ index: "n", range: { gte: 1 } });
+  // @ts-expect-error "id" is not an index of this read model
+  await table.query({ index: "id", equals: "counter-c1" });
+  // @ts-expect-error a record is a Row or undefined
+  const sure: Row = await table.get("counter-c1");
+  // Inferred from the definition: the index names of `indexes` (as const), the record of the handlers' writer.
+  const byStatus = store.readModel({
+    name: "by-status",
+    indexes: ["status"] as const,
+    handlers: { Added: (e: Recorded, rm: { put(key: string, value: Row): void }) => rm.put(e.stream, { id: e.stream, n: 1, status: "open" }) },
+  });
+  await byStatus.query({ index: "status", equals: "open" });
+  // Untyped handlers in a literal: any event type, JSON data.
+  const loose = store.readModel({ name: "loose", handlers: { Added: (e, rm) => rm.put(e.stream, { type: e.type }) } });
+  const anyRecord: unknown = await loose.get("x");
+  console.log(anyRecord);
+  // @ts-expect-error only "status" was declared
+  await byStatus.query({ index: "n", equals: 1 });
   const misspelt: ReadModelDefinition<Row, "status", CounterEvent> = {
     name: "misspelt",
     // @ts-expect-error only declared index names
@@ -144,4 +196,58 @@ export function definitions(store: EventStore): void {
     },
   };
   console.log(misspelt, unknownEvent);
+  return sum + then + count + text.length + (row?.n ?? 0) + open.length + sure.n;
+}
+
+// The bus: typed by the map of what it handles (registration is at run time, so the map is
+// stated once, as the type arguments of store.bus).
+interface CounterCommands {
+  Add(command: { type: "Add"; by: number }): Dispatched<Counter, CounterEvent>;
+  Notify(command: { type: "Notify"; to: string }): { sent: boolean };
+}
+interface CounterQueries {
+  Count(query: { type: "Count"; id: string }): number;
+}
+
+export async function typedBus(store: EventStore): Promise<number> {
+  const bus: Bus<CounterCommands, CounterQueries> = store.bus<CounterCommands, CounterQueries>();
+  bus.registerAggregate(counter, { commands: ["Add", "Reset"], id: () => "c1" });
+  // @ts-expect-error not a command type of the counter aggregate
+  bus.registerAggregate(counter, { commands: ["Remove"], id: () => "c1" });
+  bus.register("Notify", async (c, ctx) => ({ sent: c.to.length > 0 && ctx.commandId.length > 0 }));
+  // @ts-expect-error the handler resolves to what the map says ({ sent: boolean })
+  bus.register("Notify", () => ({ sent: "yes" }));
+  // @ts-expect-error not a command of this bus
+  bus.register("Nope", () => undefined);
+  bus.registerQuery("Count", async (q) => (await store.aggregate(counter).load(q.id)).state.n);
+  const added = await bus.dispatch({ type: "Add", by: 1 }, { correlationId: "r1" });
+  const version: number = "duplicate" in added ? 0 : added.version;
+  const { sent }: { sent: boolean } = await bus.dispatch({ type: "Notify", to: "a@b" });
+  const n: number = await bus.ask({ type: "Count", id: "c1" });
+  // @ts-expect-error not a command of this bus
+  await bus.dispatch({ type: "NotACommand" });
+  // @ts-expect-error `by` is a number
+  await bus.dispatch({ type: "Add", by: "1" });
+  // @ts-expect-error a Count query needs an id
+  await bus.ask({ type: "Count" });
+  // @ts-expect-error a query's result is what the map says
+  const wrong: string = await bus.ask({ type: "Count", id: "c1" });
+  bus.on({
+    name: "notify",
+    handlers: {
+      Added: async (e, ctx) => {
+        await ctx.dispatch({ type: "Notify", to: e.stream });
+        // @ts-expect-error ctx.dispatch is typed by the bus too
+        await ctx.dispatch({ type: "Notify" });
+      },
+    },
+  });
+  bus.use(async (command, ctx, next) => (command.type === "Add" && command.by > 100 ? undefined : next(command, ctx)));
+
+  // Untyped: any message, `unknown` results to narrow.
+  const loose = store.bus();
+  const result: unknown = await loose.dispatch({ type: "Anything", x: 1 });
+  // @ts-expect-error an untyped result is unknown, not any
+  const notAny: number = await loose.ask({ type: "Anything" });
+  return version + Number(sent) + n + wrong.length + notAny + (result ? 1 : 0);
 }

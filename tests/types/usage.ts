@@ -102,7 +102,7 @@ export async function cqrs(store: EventStore): Promise<number> {
   store.upcast("Added", 1, (e) => ({ data: e.data }));
   // @ts-expect-error a query needs an index
   await list.query({ equals: 1 });
-  return done.version + past.version + rows.length + (view.state as number);
+  return done.version + past.version + rows.length + view.state;
 }
 
 import type { Sync, SyncStatus, RejectedCommand } from "eventfold";
@@ -118,16 +118,26 @@ export function syncUsage(store: EventStore): number {
 }
 
 import type {
-  Bus, CommandContext, CommandMiddleware, DeadLetter, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
+  Bus, CommandContext, CommandMiddleware, DeadLetter, Dispatched, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
 } from "eventfold";
 
 type CheckoutInput = { orderId: string; sku: string; amount: number };
+// What the bus handles: each command and query type, its message and what it resolves to.
+interface ShopCommands {
+  Add(command: Add): Dispatched<Counter, Added>;
+  Charge(command: { type: "Charge"; amount: number }): { key: string; amount: number };
+  Refund(command: { type: "Refund"; orderId: string }): void;
+}
+interface ShopQueries {
+  Total(query: { type: "Total" }): number;
+}
 
 export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add, Added>): Promise<number> {
-  const bus: Bus = store.bus({ onError: (e) => console.error(e.code) });
+  const bus: Bus<ShopCommands, ShopQueries> = store.bus<ShopCommands, ShopQueries>({ onError: (e) => console.error(e.code) });
   bus.registerAggregate(counter, { commands: ["Add"], id: (c: Add) => String(c.by) });
-  bus.register("Charge", async (c: { amount: number }, ctx: CommandContext) => ({ key: ctx.commandId, amount: c.amount }));
-  const audit: CommandMiddleware = async (command, ctx, next) => {
+  bus.register("Charge", async (c, ctx: CommandContext<ShopCommands>) => ({ key: ctx.commandId, amount: c.amount }));
+  bus.register("Refund", () => undefined);
+  const audit: CommandMiddleware<ShopCommands> = async (command, ctx, next) => {
     ctx.metadata.userId = "u1";
     return next(command, ctx);
   };
@@ -135,14 +145,14 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   const r = await bus.dispatch({ type: "Charge", amount: 5 }, { correlationId: "req-1", metadata: { app: "shop" } });
   bus.registerQuery("Total", () => 1);
   const total: number = await bus.ask({ type: "Total" });
-  const emails: EventHandlerDefinition = {
+  const emails: EventHandlerDefinition<Added, ShopCommands> = {
     name: "emails",
-    handlers: { Added: async (e, ctx) => { await ctx.dispatch({ type: "Charge", amount: 1 }); console.log(e.id, ctx.eventId); } },
+    handlers: { Added: async (e, ctx) => { await ctx.dispatch({ type: "Charge", amount: e.data.by }); console.log(e.id, ctx.eventId); } },
     maxAttempts: 3,
     timeoutMs: 1000,
   };
   bus.on(emails);
-  const saga: SagaDefinition<CheckoutInput> = {
+  const saga: SagaDefinition<CheckoutInput, ShopCommands> = {
     name: "checkout",
     steps: [
       { name: "charge", command: (s) => ({ type: "Charge", amount: s.input.amount }), compensate: (s) => ({ type: "Refund", orderId: s.id }) },
@@ -154,7 +164,7 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   bus.saga(saga);
   bus.start();
   const started: boolean = await bus.startSaga("checkout", "o1", { orderId: "o1", sku: "p1", amount: 10 });
-  const view: SagaView | undefined = await bus.sagaState("checkout", "o1");
+  const view: SagaView<CheckoutInput> | undefined = await bus.sagaState<CheckoutInput>("checkout", "o1");
   if (view?.status === "parked") await bus.retrySaga("checkout", "o1");
   if (view?.failure) console.log(view.failure.code, view.parkedStep);
   const letters: DeadLetter[] = await bus.deadLetters("emails");
@@ -167,7 +177,7 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   bus.saga({ name: "bad", steps: [{ name: "x" }] });
   // @ts-expect-error an event handler needs handlers
   bus.on({ name: "nothing" });
-  return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + (r ? 1 : 0);
+  return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + r.amount + (view?.input.amount ?? 0);
 }
 
 // The edge: a durable store over the runtime's own SQLite (a Durable Object's ctx.storage here;

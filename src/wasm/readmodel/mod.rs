@@ -82,6 +82,13 @@ pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
 /// const open = await orders.query({ index: "status", equals: "open", limit: 50 });
 /// const unsubscribe = orders.subscribe(({ checkpoint, keys }) => refresh(keys));
 /// ```
+// The class's type parameters, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds
+// them. `query` accepts only the index names the definition declared.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics ReadModel<Value = unknown, IndexName extends string = string>
+"#;
+
 #[wasm_bindgen]
 pub struct ReadModel {
     store: Store,
@@ -214,6 +221,7 @@ fn parse_values(rows: Vec<(String, Json)>) -> Result<JsValue> {
 impl ReadModel {
     /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
     /// when a handler threw: its records and checkpoint stay at the last good event).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn ready(&self) -> Promise {
         self.ready.promise()
     }
@@ -225,7 +233,7 @@ impl ReadModel {
     }
 
     /// One record by key (`undefined` if absent).
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Value | undefined>")]
     pub fn get(&self, key: &str) -> Promise {
         let (store, routed, def, key) = (
             self.store.clone(),
@@ -249,10 +257,10 @@ impl ReadModel {
     /// Records whose `index` field equals a value or lies in a range, served from the index:
     /// `{ index, equals }` or `{ index, range: { gte|gt, lte|lt }, limit?, reverse? }`.
     /// Ordered by the indexed value, then by key. An unknown index is `INVALID_INPUT`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any[]>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Value[]>")]
     pub fn query(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery<IndexName>")] options: JsValue,
     ) -> Promise {
         let parsed = (|| -> Result<IndexQuery> {
             let index = string_arg(&get(&options, "index")?, "index")?;
