@@ -6,12 +6,16 @@ pub mod aggregate;
 pub mod bus;
 pub mod handlers;
 pub mod ids;
+pub mod live;
 pub mod model;
 pub mod projection;
+pub mod read_model;
 pub mod runtime;
 pub mod saga;
 mod tagged;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
 pub use model::{DeciderModel, IdSource, Model};
-pub use projection::{Applied, Projection, ProjectionRunner, ProjectionState};
+pub use projection::{
+    Applied, Projection, ProjectionFold, ProjectionRunner, ProjectionState, ProjectionView,
+};

@@ -3,8 +3,8 @@
 //! convert back.
 
 mod aggregate;
+mod batch;
 mod bus;
-mod catchup;
 mod convert;
 mod engine;
 mod error;
@@ -13,7 +13,6 @@ mod model;
 mod projection;
 mod promise;
 mod readmodel;
-mod ready;
 mod subscription;
 mod sync;
 pub(crate) mod types;

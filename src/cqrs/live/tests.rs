@@ -1,0 +1,556 @@
+//! Tests of the live-view runtime: the shared catch-up loop (with a recording fold) and the
+//! lifecycle, through a projection over the in-memory store (a replica for pending events).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+
+use super::*;
+use crate::core::append::StoreLimits;
+use crate::core::event::{EventId, EventType, NewEvent, Position, RecordedEvent, StreamId};
+use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
+use crate::cqrs::{Applied, Projection, ProjectionRunner, ProjectionView};
+use crate::engine::Store;
+use crate::error::{Error, Result};
+use crate::store::contract::test_clock;
+use crate::store::{EventFilter, EventStore, LogReset, MemoryStore, ResetStore, StateStore};
+
+/// A store on the in-memory backend.
+pub(crate) fn store() -> Store {
+    Store::memory(MemoryStore::new(test_clock()))
+}
+
+/// Appends one event per value (data = the value) to `stream`, whoever the store routes it to.
+pub(crate) fn append<S: EventStore>(pool: &mut LocalPool, store: &S, stream: &str, values: &[i64]) {
+    let head = pool.run_until(store.head()).unwrap().0;
+    let events = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&(head + i as u64).to_be_bytes());
+            b[8..].copy_from_slice(&(*v as u64).to_be_bytes());
+            b[15] ^= stream.len() as u8;
+            NewEvent::new(
+                EventId::from_bytes(b),
+                EventType::new("N").unwrap(),
+                Json::from_value(v).unwrap(),
+            )
+        })
+        .collect();
+    pool.run_until(store.append(
+        &StreamId::new(stream).unwrap(),
+        events,
+        ExpectedVersion::Any,
+    ))
+    .unwrap();
+}
+
+/// Attaches a sync replica for streams starting with `scope`: appends to them become pending.
+pub(crate) fn sync(store: &Store, scope: &str) {
+    store
+        .attach_sync(vec![scope.into()], StoreLimits::default(), test_clock())
+        .unwrap();
+}
+
+/// Resets the log: drops the streams starting with `dropped` and forgets derived state.
+pub(crate) fn reset(pool: &mut LocalPool, store: &Store, dropped: &str) {
+    let replica = store.replica().expect("a replica (call sync first)");
+    let drops = |s: &str| s.starts_with(dropped);
+    let forgets = |k: &str| k.starts_with("projection:") || k.starts_with("readmodel:");
+    let reset = LogReset {
+        drops: &drops,
+        forgets: &forgets,
+        rewrites: Vec::new(),
+    };
+    pool.run_until(replica.inner().reset_log(&reset)).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// catch_up, with a fold that records what it is asked to do
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Recorder {
+    checkpoint: Position,
+    sum: i64,
+    page_size: usize,
+    pages: Vec<usize>,
+    saves: Vec<Position>,
+    fail_on: Option<i64>,
+}
+
+impl Fold<MemoryStore> for Recorder {
+    type Page = Vec<RecordedEvent>;
+
+    fn page_size(&self, _: &MemoryStore) -> usize {
+        self.page_size
+    }
+
+    fn save_every(&self) -> u32 {
+        2
+    }
+
+    fn checkpoint(&self) -> Position {
+        self.checkpoint
+    }
+
+    async fn read(
+        &self,
+        store: &MemoryStore,
+        after: Position,
+        limit: usize,
+    ) -> Result<(Self::Page, Position)> {
+        let options = crate::store::ReadAllOptions {
+            after,
+            limit: Some(limit),
+            filter: EventFilter {
+                stream_prefixes: vec!["n-".into()],
+                types: None,
+            },
+        };
+        read_page(store, &Recorded, &options).await
+    }
+
+    async fn apply(
+        &mut self,
+        _: &MemoryStore,
+        page: Self::Page,
+        covered: Position,
+    ) -> Result<Option<Error>> {
+        self.pages.push(page.len());
+        for e in &page {
+            let n: i64 = e.data.decode()?;
+            if Some(n) == self.fail_on {
+                return Ok(Some(Error::EvolveFailed {
+                    position: e.position,
+                    message: format!("cannot add {n}"),
+                }));
+            }
+            self.sum += n;
+            self.checkpoint = e.position;
+        }
+        self.checkpoint = covered;
+        Ok(None)
+    }
+
+    async fn save(&mut self, _: &MemoryStore) -> Result<()> {
+        self.saves.push(self.checkpoint);
+        Ok(())
+    }
+}
+
+#[test]
+fn catch_up_reads_pages_saves_every_n_pages_and_on_the_last_and_reports_progress() {
+    let mut pool = LocalPool::new();
+    let store = MemoryStore::new(test_clock());
+    append(&mut pool, &store, "n-1", &[1; 10]);
+    append(&mut pool, &store, "other", &[100, 100]);
+    let mut fold = Recorder {
+        page_size: 3,
+        ..Recorder::default()
+    };
+    let mut progress = Vec::new();
+    pool.run_until(catch_up(&store, &mut fold, |p| {
+        progress.push((p.processed, p.total, p.checkpoint.0))
+    }))
+    .unwrap();
+    assert_eq!(fold.sum, 10);
+    assert_eq!(fold.pages, [3, 3, 3, 1], "pages of 3; the last one short");
+    assert_eq!(
+        fold.saves,
+        [Position(6), Position(12)],
+        "saved every 2 pages and after the last one, which covers the skipped events"
+    );
+    assert_eq!(progress, [(3, 12, 3), (6, 12, 6), (9, 12, 9), (12, 12, 12)]);
+
+    // Nothing new: nothing read beyond one empty page, nothing saved.
+    pool.run_until(catch_up(&store, &mut fold, |_| {})).unwrap();
+    assert_eq!((fold.pages.len(), fold.saves.len()), (4, 2));
+}
+
+#[test]
+fn catch_up_stops_at_a_failing_event_and_saves_what_came_before() {
+    let mut pool = LocalPool::new();
+    let store = MemoryStore::new(test_clock());
+    append(&mut pool, &store, "n-1", &[1, 2, 3, 4, 13, 6, 7]);
+    let mut fold = Recorder {
+        page_size: 3,
+        fail_on: Some(13),
+        ..Recorder::default()
+    };
+    let err = pool
+        .run_until(catch_up(&store, &mut fold, |_| {}))
+        .unwrap_err();
+    assert_eq!(err.code(), "EVOLVE_FAILED");
+    assert_eq!((fold.sum, fold.checkpoint), (10, Position(4)));
+    assert_eq!(
+        fold.saves,
+        [Position(4)],
+        "the last good event is saved at once"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// the lifecycle, through a projection
+// ---------------------------------------------------------------------------------------------
+
+/// Sums the values of `n-` streams; fails on `poison` while it is set.
+#[derive(Clone, Default)]
+pub(crate) struct Sum {
+    pub(crate) poison: Rc<Cell<Option<i64>>>,
+    pub(crate) evolved: Rc<Cell<usize>>,
+}
+
+impl Projection for Sum {
+    type State = i64;
+
+    fn init(&self) -> Result<i64> {
+        Ok(0)
+    }
+
+    fn evolve(&self, state: &mut i64, events: &[RecordedEvent]) -> Applied {
+        for (i, e) in events.iter().enumerate() {
+            let n: i64 = e.data.decode().unwrap_or(0);
+            if Some(n) == self.poison.get() {
+                return Applied {
+                    applied: i,
+                    error: Some(Error::EvolveFailed {
+                        position: e.position,
+                        message: format!("cannot add {n}"),
+                    }),
+                };
+            }
+            *state += n;
+            self.evolved.set(self.evolved.get() + 1);
+        }
+        Applied {
+            applied: events.len(),
+            error: None,
+        }
+    }
+
+    fn encode_state(&self, s: &i64) -> Result<Json> {
+        Json::from_value(s)
+    }
+
+    fn decode_state(&self, j: &Json) -> Result<i64> {
+        j.decode()
+    }
+}
+
+type SumView = ProjectionView<Sum, Recorded, [RecordedEvent]>;
+
+struct Running {
+    pool: LocalPool,
+    store: Store,
+    view: SumView,
+    sum: Sum,
+    seen: Rc<RefCell<Vec<i64>>>,
+    progress: Rc<RefCell<Vec<Progress>>>,
+    ended: Rc<Cell<bool>>,
+}
+
+fn start(mut pool: LocalPool, store: Store, page_size: usize) -> Running {
+    let sum = Sum::default();
+    let filter = EventFilter {
+        stream_prefixes: vec!["n-".into()],
+        types: None,
+    };
+    let runner = ProjectionRunner::new(sum.clone(), "sum", 1, filter)
+        .unwrap()
+        .with_page_size(page_size);
+    let progress = Rc::new(RefCell::new(Vec::new()));
+    let p = progress.clone();
+    let (view, run) = ProjectionView::start(store.clone(), runner, Recorded, move |x| {
+        p.borrow_mut().push(x)
+    })
+    .unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    view.subscribe(move |state| s.borrow_mut().push(*state));
+    let ended = Rc::new(Cell::new(false));
+    let e = ended.clone();
+    pool.spawner()
+        .spawn_local(async move {
+            run.await;
+            e.set(true);
+        })
+        .unwrap();
+    pool.run_until_stalled();
+    Running {
+        pool,
+        store,
+        view,
+        sum,
+        seen,
+        progress,
+        ended,
+    }
+}
+
+fn persisted(pool: &mut LocalPool, store: &Store) -> Option<String> {
+    pool.run_until(store.get_state("projection:sum"))
+        .unwrap()
+        .map(|j| j.as_str().to_owned())
+}
+
+#[test]
+fn a_view_catches_up_in_pages_then_follows_new_appends() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    append(&mut pool, &store, "n-1", &[1; 7]);
+    append(&mut pool, &store, "other", &[100]);
+    let mut r = start(pool, store, 3);
+    assert_eq!(r.pool.run_until(r.view.ready()), Ok(()));
+    assert_eq!(
+        (r.view.state(), r.view.checkpoint()),
+        (Some(7), Position(8))
+    );
+    assert_eq!(
+        *r.seen.borrow(),
+        [7],
+        "subscribers hear the caught-up state once"
+    );
+    let progress: Vec<_> = r
+        .progress
+        .borrow()
+        .iter()
+        .map(|p| (p.processed, p.total))
+        .collect();
+    assert_eq!(progress, [(3, 8), (6, 8), (8, 8)], "one report per page");
+    assert_eq!(
+        persisted(&mut r.pool, &r.store).as_deref(),
+        Some(r#"{"version":1,"checkpoint":8,"state":7}"#)
+    );
+
+    append(&mut r.pool, &r.store, "n-2", &[10, 20]);
+    r.pool.run_until_stalled();
+    assert_eq!(
+        (r.view.state(), r.view.checkpoint()),
+        (Some(37), Position(10))
+    );
+    assert_eq!(*r.seen.borrow(), [7, 37]);
+    append(&mut r.pool, &r.store, "other", &[5]);
+    r.pool.run_until_stalled();
+    assert_eq!(
+        r.view.checkpoint(),
+        Position(11),
+        "filtered-out events move the checkpoint"
+    );
+    assert_eq!(
+        *r.seen.borrow(),
+        [7, 37, 37],
+        "subscribers hear of every new checkpoint"
+    );
+}
+
+#[test]
+fn a_view_resumes_from_its_persisted_checkpoint() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    append(&mut pool, &store, "n-1", &[1, 2, 3]);
+    let mut r = start(pool, store.clone(), 100);
+    r.pool.run_until(r.view.ready()).unwrap();
+    r.view.close();
+    r.pool.run_until_stalled();
+    append(&mut r.pool, &store, "n-1", &[4]);
+    let mut again = start(r.pool, store, 100);
+    again.pool.run_until(again.view.ready()).unwrap();
+    assert_eq!(again.view.state(), Some(10));
+    assert_eq!(again.sum.evolved.get(), 1, "only the new event is folded");
+}
+
+#[test]
+fn rebuild_folds_the_log_again_and_settles_every_waiter() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    append(&mut pool, &store, "n-1", &[1, 2, 3, 4]);
+    let mut r = start(pool, store, 3);
+    r.pool.run_until(r.view.ready()).unwrap();
+    assert_eq!(r.sum.evolved.get(), 4);
+    let (first, second) = (r.view.rebuild(), r.view.rebuild());
+    let (a, b) = r.pool.run_until(futures::future::join(first, second));
+    assert_eq!((a, b), (Ok(()), Ok(())));
+    assert_eq!(
+        r.sum.evolved.get(),
+        8,
+        "one rebuild for both requests: the log folded once more"
+    );
+    assert_eq!(r.view.state(), Some(10));
+    // A rebuild asked for after that one started is another one.
+    assert_eq!(r.pool.run_until(r.view.rebuild()), Ok(()));
+    assert_eq!(r.sum.evolved.get(), 12);
+}
+
+#[test]
+fn an_evolve_error_stops_at_the_last_good_event_and_a_rebuild_clears_it() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    append(&mut pool, &store, "n-1", &[1, 2, 13, 4]);
+    let sum_poison = Rc::new(Cell::new(Some(13)));
+    let mut r = start_with(
+        pool,
+        store,
+        Sum {
+            poison: sum_poison.clone(),
+            ..Sum::default()
+        },
+    );
+    let err = r.pool.run_until(r.view.ready()).unwrap_err();
+    assert_eq!(
+        err,
+        Error::EvolveFailed {
+            position: Position(3),
+            message: "cannot add 13".into()
+        }
+    );
+    assert_eq!(r.view.error(), Some(err.clone()));
+    assert_eq!(
+        (r.view.state(), r.view.checkpoint()),
+        (Some(3), Position(2))
+    );
+    assert_eq!(
+        persisted(&mut r.pool, &r.store).as_deref(),
+        Some(r#"{"version":1,"checkpoint":2,"state":3}"#),
+        "the last good state is persisted"
+    );
+    append(&mut r.pool, &r.store, "n-1", &[5]);
+    r.pool.run_until_stalled();
+    assert_eq!(
+        r.view.checkpoint(),
+        Position(2),
+        "a stopped view does not move"
+    );
+
+    sum_poison.set(None);
+    assert_eq!(r.pool.run_until(r.view.rebuild()), Ok(()));
+    assert_eq!(r.view.error(), None);
+    assert_eq!(r.pool.run_until(r.view.ready()), Ok(()));
+    assert_eq!(
+        (r.view.state(), r.view.checkpoint()),
+        (Some(25), Position(5))
+    );
+}
+
+fn start_with(pool: LocalPool, store: Store, sum: Sum) -> Running {
+    let runner = ProjectionRunner::new(sum.clone(), "sum", 1, EventFilter::default()).unwrap();
+    let (view, run) = ProjectionView::start(store.clone(), runner, Recorded, |_| {}).unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    view.subscribe(move |state| s.borrow_mut().push(*state));
+    let ended = Rc::new(Cell::new(false));
+    let e = ended.clone();
+    pool.spawner()
+        .spawn_local(async move {
+            run.await;
+            e.set(true);
+        })
+        .unwrap();
+    Running {
+        pool,
+        store,
+        view,
+        sum,
+        seen,
+        progress: Rc::default(),
+        ended,
+    }
+}
+
+#[test]
+fn a_log_reset_restarts_the_view_from_position_0() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    sync(&store, "s-");
+    append(&mut pool, &store, "n-1", &[1, 2]);
+    append(&mut pool, &store, "n-2", &[10]);
+    let mut r = start(pool, store, 100);
+    r.pool.run_until(r.view.ready()).unwrap();
+    assert_eq!(r.view.state(), Some(13));
+    reset(&mut r.pool, &r.store, "n-1");
+    r.pool.run_until_stalled();
+    assert_eq!(
+        r.view.state(),
+        Some(10),
+        "folded again from 0 over what the reset kept"
+    );
+    assert_eq!(r.sum.evolved.get(), 3 + 1);
+    assert_eq!(*r.seen.borrow(), [13, 10]);
+}
+
+#[test]
+fn pending_events_are_shown_on_top_and_never_persisted() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    sync(&store, "n-9");
+    append(&mut pool, &store, "n-1", &[1, 2]);
+    let mut r = start(pool, store, 100);
+    r.pool.run_until(r.view.ready()).unwrap();
+    append(&mut r.pool, &r.store, "n-9", &[100]);
+    r.pool.run_until_stalled();
+    assert_eq!(r.pool.run_until(r.store.pending_events()).unwrap().len(), 1);
+    assert_eq!(r.view.state(), Some(103), "the pending event is shown");
+    assert_eq!(
+        r.view.checkpoint(),
+        Position(2),
+        "the confirmed log did not move"
+    );
+    assert_eq!(
+        persisted(&mut r.pool, &r.store).as_deref(),
+        Some(r#"{"version":1,"checkpoint":2,"state":3}"#),
+        "what is persisted has no pending event"
+    );
+    append(&mut r.pool, &r.store, "n-1", &[10]);
+    r.pool.run_until_stalled();
+    assert_eq!(
+        r.view.state(),
+        Some(113),
+        "confirmed events fold under the pending ones"
+    );
+    assert_eq!(
+        persisted(&mut r.pool, &r.store).as_deref(),
+        Some(r#"{"version":1,"checkpoint":3,"state":13}"#)
+    );
+    assert_eq!(*r.seen.borrow(), [3, 103, 113]);
+}
+
+#[test]
+fn close_ends_the_view_and_later_rebuilds_fail() {
+    let mut pool = LocalPool::new();
+    let store = store();
+    append(&mut pool, &store, "n-1", &[1]);
+    let mut r = start(pool, store, 100);
+    r.pool.run_until(r.view.ready()).unwrap();
+    let waiting = r.view.rebuild();
+    r.view.close();
+    r.view.close();
+    r.pool.run_until_stalled();
+    assert!(r.ended.get(), "the view's future ended");
+    assert!(r.view.is_closed());
+    // The rebuild asked for before close may have run or not; it settles either way.
+    let _ = r.pool.run_until(waiting);
+    let err = r.pool.run_until(r.view.rebuild()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_INPUT");
+    append(&mut r.pool, &r.store, "n-1", &[5]);
+    r.pool.run_until_stalled();
+    assert_eq!(r.view.state(), Some(1), "a closed view does not follow");
+}
+
+#[test]
+fn a_closing_store_ends_the_view() {
+    let pool = LocalPool::new();
+    let store = store();
+    let mut r = start(pool, store, 100);
+    r.pool.run_until(r.view.ready()).unwrap();
+    r.store.close();
+    r.pool.run_until_stalled();
+    assert!(r.ended.get());
+    assert_eq!(
+        r.pool.run_until(r.view.rebuild()).unwrap_err().code(),
+        "STORE_CLOSED"
+    );
+}
