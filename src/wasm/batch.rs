@@ -1,7 +1,7 @@
 //! Pages of events as JavaScript values for the live views ([`crate::cqrs::live`]): a page
 //! crosses the wasm boundary once, as one array, and JavaScript folds it. On IndexedDB the
 //! page is read without decoding in wasm ([`Store::read_all_js`]); elsewhere it is converted
-//! from [`RecordedEvent`]s. Upcasters apply here and nowhere else on these paths.
+//! from [`RecordedEvent`]s. Either way the store has upcast the events.
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::JsValue;
@@ -11,7 +11,7 @@ use crate::cqrs::live::{Batch, Page, Pages};
 use crate::engine::Store;
 use crate::error::Result;
 use crate::store::{EventStore, ReadAllOptions};
-use crate::wasm::upcast::Upcasters;
+use crate::wasm::convert::recorded_to_js;
 
 /// Events per page when pages are read without decoding: their cost is a read transaction,
 /// not decoding, so larger pages pay.
@@ -70,22 +70,16 @@ impl Page for JsBatch {
     }
 }
 
-/// Reads pages of a store as [`JsBatch`]es in their current shape (upcast).
-#[derive(Clone)]
-pub(crate) struct JsPages {
-    upcasters: Upcasters,
-}
+/// Reads pages of a store as [`JsBatch`]es.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JsPages;
 
 impl JsPages {
-    pub(crate) fn new(upcasters: Upcasters) -> Self {
-        JsPages { upcasters }
-    }
-
-    /// The confirmed events `options` selects, as a JavaScript array in their current shape.
-    pub(crate) async fn read_js(&self, store: &Store, options: &ReadAllOptions) -> Result<JsValue> {
+    /// The confirmed events `options` selects, as a JavaScript array.
+    pub(crate) async fn read_js(store: &Store, options: &ReadAllOptions) -> Result<JsValue> {
         match store.read_all_js(options).await? {
-            Some(events) => self.upcasters.apply(events.into()),
-            None => self.upcasters.to_js(&store.read_all(options).await?),
+            Some(events) => Ok(events.into()),
+            None => recorded_to_js(&store.read_all(options).await?),
         }
     }
 }
@@ -101,10 +95,10 @@ impl Pages<Store> for JsPages {
     }
 
     async fn read(&self, store: &Store, options: &ReadAllOptions) -> Result<JsBatch> {
-        Ok(JsBatch::new(self.read_js(store, options).await?.into()))
+        Ok(JsBatch::new(JsPages::read_js(store, options).await?.into()))
     }
 
     fn convert(&self, events: &[RecordedEvent]) -> Result<JsBatch> {
-        Ok(JsBatch::new(self.upcasters.to_js(events)?.into()))
+        Ok(JsBatch::new(recorded_to_js(events)?.into()))
     }
 }

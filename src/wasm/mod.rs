@@ -16,4 +16,3 @@ mod readmodel;
 mod subscription;
 mod sync;
 pub(crate) mod types;
-mod upcast;

@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::wasm::batch::JsBatch;
 use crate::wasm::convert::new_events;
 use crate::wasm::error::message_of;
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -36,13 +35,8 @@ pub(crate) fn function(options: &JsValue, key: &str, what: &str) -> Result<Funct
 }
 
 /// Folds `events` with a JavaScript `evolve`; on a throw, `EVOLVE_FAILED` naming the event.
-fn fold(
-    upcasters: &Upcasters,
-    evolve: &Function,
-    state: JsValue,
-    events: &[RecordedEvent],
-) -> Result<JsValue> {
-    let parsed = upcasters.to_js(events)?;
+fn fold(evolve: &Function, state: JsValue, events: &[RecordedEvent]) -> Result<JsValue> {
+    let parsed = crate::wasm::convert::recorded_to_js(events)?;
     let out = fold_events(evolve, &state, &parsed);
     let applied = out.get(1).as_f64().map_or(0, |n| n as usize);
     let thrown = out.get(2);
@@ -80,7 +74,6 @@ pub(crate) struct JsModel {
     pub initial_state: Function,
     pub evolve: Function,
     pub decide: Function,
-    pub upcasters: Upcasters,
     /// What the last rejecting `decide` threw, to hand to the caller as `cause`.
     pub last_rejection: RefCell<Option<JsValue>>,
 }
@@ -96,7 +89,7 @@ impl Model for JsModel {
     }
 
     fn evolve(&self, state: JsValue, events: &[RecordedEvent]) -> Result<JsValue> {
-        fold(&self.upcasters, &self.evolve, state, events)
+        fold(&self.evolve, state, events)
     }
 
     fn encode_command(&self, command: &JsValue) -> Option<Json> {

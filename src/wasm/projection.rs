@@ -18,7 +18,6 @@ use crate::wasm::error::to_js;
 use crate::wasm::listeners;
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::promise::{spawn, to_promise};
-use crate::wasm::upcast::Upcasters;
 
 type View = ProjectionView<JsProjection, JsPages, JsBatch>;
 
@@ -58,7 +57,7 @@ pub(crate) fn on_progress(options: &JsValue) -> Result<impl FnMut(Progress) + 's
 }
 
 /// Builds the projection from its definition and starts it in the background.
-pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> Result<Projection> {
+pub(crate) fn define(store: Store, options: &JsValue) -> Result<Projection> {
     let name = string_arg(&get(options, "name")?, "projection name")?;
     let version = opt_u64(options, "version")?.unwrap_or(1);
     let version = u32::try_from(version).map_err(|_| Error::invalid("version is too large"))?;
@@ -69,7 +68,7 @@ pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> R
     let progress = on_progress(options)?;
     let runner =
         ProjectionRunner::new(projection, name, version, filter(&get(options, "filter")?)?)?;
-    let (view, run) = ProjectionView::start(store, runner, JsPages::new(upcasters), progress)?;
+    let (view, run) = ProjectionView::start(store, runner, JsPages, progress)?;
     spawn(run);
     Ok(Projection {
         view: Rc::new(view),

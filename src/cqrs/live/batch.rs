@@ -53,8 +53,7 @@ impl Page for Vec<RecordedEvent> {
 }
 
 /// How a live view reads the log of a store `S` and turns events into the batches its fold
-/// takes: the one place where events get the shape the fold consumes, so also where read-side
-/// transforms (upcasting) apply.
+/// takes: the one place where events get the shape the fold consumes.
 #[allow(async_fn_in_trait)]
 pub trait Pages<S: ?Sized> {
     /// The batches this reader makes.

@@ -22,7 +22,6 @@ use crate::wasm::error::{message_of, to_js};
 use crate::wasm::listeners;
 use crate::wasm::projection::{on_progress, settled};
 use crate::wasm::promise::{spawn, to_promise};
-use crate::wasm::upcast::Upcasters;
 
 use handlers::{index_key, JsHandlers};
 
@@ -49,7 +48,7 @@ pub struct ReadModel {
 }
 
 /// Builds the read model from its definition and starts it in the background.
-pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> Result<ReadModel> {
+pub(crate) fn define(store: Store, options: &JsValue) -> Result<ReadModel> {
     let name = string_arg(&get(options, "name")?, "read model name")?;
     let version = u32::try_from(opt_u64(options, "version")?.unwrap_or(1))
         .map_err(|_| Error::invalid("version is too large"))?;
@@ -78,13 +77,7 @@ pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> R
     }
     let def = ReadModelDef::new(name, version, indexes, types)?;
     let progress = on_progress(options)?;
-    let (view, run) = ReadModelView::start(
-        store,
-        def,
-        JsHandlers { handlers },
-        JsPages::new(upcasters),
-        progress,
-    );
+    let (view, run) = ReadModelView::start(store, def, JsHandlers { handlers }, JsPages, progress);
     spawn(run);
     Ok(ReadModel {
         view: Rc::new(view),

@@ -26,7 +26,6 @@ use crate::wasm::convert::get;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::JsModel;
 use crate::wasm::promise::{spawn, to_promise};
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -83,7 +82,6 @@ struct JsResolver {
     default: Strategy,
     per_aggregate: Vec<(String, Strategy)>,
     on_rejected: RefCell<Option<Function>>,
-    upcasters: Upcasters,
 }
 
 impl JsResolver {
@@ -176,12 +174,7 @@ fn strategy_of(v: &JsValue) -> Result<Strategy> {
 
 /// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs?,
 /// pullLimit? }`.
-pub(crate) fn start(
-    store: &Store,
-    aggregates: Aggregates,
-    upcasters: Upcasters,
-    options: &JsValue,
-) -> Result<JsValue> {
+pub(crate) fn start(store: &Store, aggregates: Aggregates, options: &JsValue) -> Result<JsValue> {
     if store.replica().is_some() {
         return Err(Error::invalid(
             "this store is already syncing: call store.sync() once",
@@ -253,7 +246,6 @@ pub(crate) fn start(
             default,
             per_aggregate,
             on_rejected: RefCell::new(None),
-            upcasters,
         }),
     };
     let driver_options = Object::new();
@@ -365,10 +357,10 @@ impl SyncEngine {
 
     /// The pending events, in local append order (position 0).
     pub fn pending(&self) -> Promise {
-        let (client, upcasters) = (self.client.clone(), self.resolver.upcasters.clone());
+        let store = self.resolver.store.clone();
         to_promise(async move {
-            let events = client.replica().pending_events().await.map_err(to_js)?;
-            upcasters.to_js(&events).map_err(to_js)
+            let events = store.pending_events().await.map_err(to_js)?;
+            crate::wasm::convert::recorded_to_js(&events).map_err(to_js)
         })
     }
 
