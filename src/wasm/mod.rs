@@ -8,7 +8,7 @@ mod bus;
 mod convert;
 mod engine;
 mod error;
-mod listeners;
+mod live;
 mod model;
 mod projection;
 mod promise;

@@ -4,18 +4,17 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::Position;
-use crate::cqrs::live::Progress;
 use crate::cqrs::{ProjectionRunner, ProjectionView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
-use crate::wasm::listeners;
+use crate::wasm::live::{self, on_progress, settled};
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::promise::{spawn, to_promise};
 
@@ -39,23 +38,6 @@ pub struct Projection {
     view: Rc<View>,
 }
 
-/// `onProgress` of a definition as a progress callback (`{ processed, total }` per page).
-pub(crate) fn on_progress(options: &JsValue) -> Result<impl FnMut(Progress) + 'static> {
-    let callback = get(options, "onProgress")?.dyn_into::<Function>().ok();
-    Ok(move |p: Progress| {
-        if let Some(f) = &callback {
-            let o = Object::new();
-            let _ = Reflect::set(
-                &o,
-                &"processed".into(),
-                &JsValue::from_f64(p.processed as f64),
-            );
-            let _ = Reflect::set(&o, &"total".into(), &JsValue::from_f64(p.total as f64));
-            let _ = f.call1(&JsValue::UNDEFINED, &o);
-        }
-    })
-}
-
 /// Builds the projection from its definition and starts it in the background.
 pub(crate) fn define(store: Store, options: &JsValue) -> Result<Projection> {
     let name = string_arg(&get(options, "name")?, "projection name")?;
@@ -75,15 +57,11 @@ pub(crate) fn define(store: Store, options: &JsValue) -> Result<Projection> {
     })
 }
 
-/// The outcome of a view's future as a promise of `undefined`.
-pub(crate) fn settled(f: impl std::future::Future<Output = Result<()>> + 'static) -> Promise {
-    to_promise(async move { f.await.map(|()| JsValue::UNDEFINED).map_err(to_js) })
-}
-
 #[wasm_bindgen]
 impl Projection {
     /// Resolves once the projection has caught up with the log (rejects with `EVOLVE_FAILED`
     /// if `evolve` threw; the state then stays at the last good event).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn ready(&self) -> Promise {
         settled(self.view.ready())
     }
@@ -114,9 +92,9 @@ impl Projection {
     ) -> JsValue {
         let id = self
             .view
-            .subscribe(move |state| listeners::call(&callback, state, "a projection subscriber"));
+            .subscribe(move |state| live::call(&callback, state, "a projection subscriber"));
         let view = Rc::downgrade(&self.view);
-        listeners::unsubscriber(move || {
+        live::unsubscriber(move || {
             if let Some(view) = view.upgrade() {
                 view.unsubscribe(id)
             }
@@ -125,6 +103,7 @@ impl Projection {
 
     /// Discards the persisted state and folds the whole log again (this also clears an error
     /// that stopped the projection). Resolves when caught up.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn rebuild(&self) -> Promise {
         settled(self.view.rebuild())
     }

@@ -19,8 +19,7 @@ use crate::store::{Bound, IndexQuery, IndexRange};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
-use crate::wasm::listeners;
-use crate::wasm::projection::{on_progress, settled};
+use crate::wasm::live::{self, on_progress, settled};
 use crate::wasm::promise::{spawn, to_promise};
 
 use handlers::{index_key, JsHandlers};
@@ -156,6 +155,7 @@ fn change_to_js(change: &Change) -> JsValue {
 impl ReadModel {
     /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
     /// when a handler threw: its records and checkpoint stay at the last good event).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn ready(&self) -> Promise {
         settled(self.view.ready())
     }
@@ -220,10 +220,10 @@ impl ReadModel {
         callback: Function,
     ) -> JsValue {
         let id = self.view.subscribe(move |change| {
-            listeners::call(&callback, &change_to_js(change), "a read model subscriber")
+            live::call(&callback, &change_to_js(change), "a read model subscriber")
         });
         let view = Rc::downgrade(&self.view);
-        listeners::unsubscriber(move || {
+        live::unsubscriber(move || {
             if let Some(view) = view.upgrade() {
                 view.unsubscribe(id)
             }
@@ -237,6 +237,7 @@ impl ReadModel {
     /// ```ts
     /// await orders.rebuild();
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn rebuild(&self) -> Promise {
         settled(self.view.rebuild())
     }
