@@ -9,7 +9,7 @@ function ready() {
   return loading;
 }
 
-for (const name of ["inMemory", "open"]) {
+for (const name of ["inMemory", "open", "sqlite"]) {
   const factory = EventStore[name];
   if (typeof factory === "function") {
     EventStore[name] = async (...args) => {

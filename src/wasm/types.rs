@@ -39,6 +39,17 @@ export interface StoreOptions {
   maxBatchEvents?: number;
 }
 
+/**
+ * A SQLite handle `EventStore.sqlite` accepts, described by the few members it uses: a Durable
+ * Object's `ctx.storage` (or `ctx.storage.sql`), a `node:sqlite` `DatabaseSync` (Node >= 22.5,
+ * Deno) or a `bun:sqlite` `Database`.
+ */
+export type SqliteHandle =
+  | { sql: { exec(query: string, ...bindings: any[]): any }; transactionSync<T>(fn: () => T): T }
+  | { exec(query: string, ...bindings: any[]): any; readonly databaseSize: number }
+  | { prepare(sql: string): any; exec(sql: string): any }
+  | { prepare(sql: string): any; query(sql: string): any; transaction(fn: (...args: any[]) => any): any };
+
 /** Options of `append`. */
 export interface AppendOptions {
   /** Default `"any"`. */
