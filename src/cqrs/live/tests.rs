@@ -202,6 +202,8 @@ fn catch_up_stops_at_a_failing_event_and_saves_what_came_before() {
 #[derive(Clone, Default)]
 pub(crate) struct Sum {
     pub(crate) poison: Rc<Cell<Option<i64>>>,
+    /// Adds each value twice while set (a changed fold for the same events).
+    pub(crate) double: Rc<Cell<bool>>,
     pub(crate) evolved: Rc<Cell<usize>>,
 }
 
@@ -224,7 +226,7 @@ impl Projection for Sum {
                     }),
                 };
             }
-            *state += n;
+            *state += if self.double.get() { 2 * n } else { n };
             self.evolved.set(self.evolved.get() + 1);
         }
         Applied {
@@ -381,9 +383,23 @@ fn rebuild_folds_the_log_again_and_settles_every_waiter() {
         "one rebuild for both requests: the log folded once more"
     );
     assert_eq!(r.view.state(), Some(10));
+    assert_eq!(
+        *r.seen.borrow(),
+        [10, 10],
+        "subscribers hear of the rebuilt state"
+    );
+    r.sum.double.set(true);
+    assert_eq!(r.pool.run_until(r.view.rebuild()), Ok(()));
+    assert_eq!(
+        r.view.state(),
+        Some(20),
+        "a changed fold shows at the same checkpoint"
+    );
+    assert_eq!(*r.seen.borrow(), [10, 10, 20]);
+    r.sum.double.set(false);
     // A rebuild asked for after that one started is another one.
     assert_eq!(r.pool.run_until(r.view.rebuild()), Ok(()));
-    assert_eq!(r.sum.evolved.get(), 12);
+    assert_eq!(r.sum.evolved.get(), 16);
 }
 
 #[test]

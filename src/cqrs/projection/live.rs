@@ -108,6 +108,10 @@ where
         // A failure to forget leaves a persisted state the next save overwrites.
         let _ = self.runner.forget(store).await;
         self.current = self.runner.initial()?;
+        if let Some(shown) = self.shown {
+            // The folded state may differ at the same checkpoint: show it again.
+            shown.at.set(None);
+        }
         Ok(())
     }
 

@@ -237,7 +237,7 @@ impl<P: Projection<B>, B: Batch + ?Sized> ProjectionRunner<P, B> {
     }
 
     /// Catches `current` up with the log, reading pages with `pages` (see
-    /// [`catch_up`](crate::cqrs::live::catch_up): persisted every [`SAVE_EVERY_PAGES`] pages,
+    /// [`catch_up`]: persisted every [`SAVE_EVERY_PAGES`] pages,
     /// on the last page and on a failure); `progress(processed, total)` reports events
     /// applied so far out of the positions left when it started. Returns the caught-up state;
     /// on a failing `evolve`, persists the last good state and returns the error with it.
