@@ -1,6 +1,8 @@
-//! The CQRS layer on top of the store: aggregates that decide on commands (write side) and
-//! projections folded from the log (read side). Generic over the store and over the model, so
-//! the same runners serve Rust deciders and JavaScript functions.
+//! The CQRS layer on top of the store: aggregates that decide on commands (write side),
+//! projections and read models folded from the log and kept live by one runtime ([`live`]:
+//! catch-up, follow, rebuild, reset, close), buses, side-effect handlers and sagas. Generic over
+//! the store, the model and the batch folded, so the same runners serve Rust code and
+//! JavaScript functions.
 
 pub mod aggregate;
 pub mod bus;

@@ -4,6 +4,7 @@
 //! `onProgress` called, and a view's future turned into a promise.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -29,10 +30,16 @@ pub(crate) fn call(callback: &Function, arg: &JsValue, what: &str) {
     }
 }
 
-/// The JavaScript function returned by `subscribe`: runs `unsubscribe` (which must be harmless
-/// when called again).
-pub(crate) fn unsubscriber(unsubscribe: impl Fn() + 'static) -> JsValue {
-    Closure::<dyn Fn()>::new(unsubscribe).into_js_value()
+/// The JavaScript function returned by `subscribe`: `remove(view, id)` while the view lives
+/// (calling it again is harmless: the id is gone).
+pub(crate) fn unsubscriber<V: 'static>(view: &Rc<V>, id: u64, remove: fn(&V, u64)) -> JsValue {
+    let view = Rc::downgrade(view);
+    Closure::<dyn Fn()>::new(move || {
+        if let Some(view) = view.upgrade() {
+            remove(&view, id)
+        }
+    })
+    .into_js_value()
 }
 
 /// `onProgress` of a definition as a progress callback (`{ processed, total }` per page).

@@ -93,12 +93,7 @@ impl Projection {
         let id = self
             .view
             .subscribe(move |state| live::call(&callback, state, "a projection subscriber"));
-        let view = Rc::downgrade(&self.view);
-        live::unsubscriber(move || {
-            if let Some(view) = view.upgrade() {
-                view.unsubscribe(id)
-            }
-        })
+        live::unsubscriber(&self.view, id, View::unsubscribe)
     }
 
     /// Discards the persisted state and folds the whole log again (this also clears an error

@@ -11,7 +11,7 @@ use super::{Change, Handled, Handlers, ReadModelDef, ReadModelView};
 use crate::core::event::RecordedEvent;
 use crate::core::event::{EventType, Position};
 use crate::core::json::Json;
-use crate::cqrs::live::tests::{append, reset, store, sync};
+use crate::cqrs::live::tests::{append, reset, spawn_tracked, store, sync};
 use crate::cqrs::live::Recorded;
 use crate::engine::Store;
 use crate::error::{Error, Result};
@@ -101,7 +101,7 @@ struct Running {
     ended: Rc<Cell<bool>>,
 }
 
-fn start(pool: LocalPool, store: Store, tally: Tally) -> Running {
+fn start(mut pool: LocalPool, store: Store, tally: Tally) -> Running {
     let def = ReadModelDef::new(
         "tally",
         1,
@@ -113,14 +113,7 @@ fn start(pool: LocalPool, store: Store, tally: Tally) -> Running {
     let changes = Rc::new(RefCell::new(Vec::new()));
     let c = changes.clone();
     view.subscribe(move |change| c.borrow_mut().push(change.clone()));
-    let ended = Rc::new(Cell::new(false));
-    let e = ended.clone();
-    pool.spawner()
-        .spawn_local(async move {
-            run.await;
-            e.set(true);
-        })
-        .unwrap();
+    let ended = spawn_tracked(&mut pool, run);
     Running {
         pool,
         store,

@@ -222,12 +222,7 @@ impl ReadModel {
         let id = self.view.subscribe(move |change| {
             live::call(&callback, &change_to_js(change), "a read model subscriber")
         });
-        let view = Rc::downgrade(&self.view);
-        live::unsubscriber(move || {
-            if let Some(view) = view.upgrade() {
-                view.unsubscribe(id)
-            }
-        })
+        live::unsubscriber(&self.view, id, View::unsubscribe)
     }
 
     /// Clears the records and the checkpoint and handles the whole log again (this also

@@ -1,202 +1,18 @@
-//! Tests of the live-view runtime: the shared catch-up loop (with a recording fold) and the
-//! lifecycle, through a projection over the in-memory store (a replica for pending events).
+//! The lifecycle of a live view, through a projection.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::executor::LocalPool;
-use futures::task::LocalSpawnExt;
 
-use super::*;
-use crate::core::append::StoreLimits;
-use crate::core::event::{EventId, EventType, NewEvent, Position, RecordedEvent, StreamId};
-use crate::core::expected::ExpectedVersion;
+use super::{append, reset, spawn_tracked, store, sync};
+use crate::core::event::{Position, RecordedEvent};
 use crate::core::json::Json;
+use crate::cqrs::live::{Progress, Recorded};
 use crate::cqrs::{Applied, Projection, ProjectionRunner, ProjectionView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::contract::test_clock;
-use crate::store::{EventFilter, EventStore, LogReset, MemoryStore, ResetStore, StateStore};
-
-/// A store on the in-memory backend.
-pub(crate) fn store() -> Store {
-    Store::memory(MemoryStore::new(test_clock()))
-}
-
-/// Appends one event per value (data = the value) to `stream`, whoever the store routes it to.
-pub(crate) fn append<S: EventStore>(pool: &mut LocalPool, store: &S, stream: &str, values: &[i64]) {
-    let head = pool.run_until(store.head()).unwrap().0;
-    let events = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&(head + i as u64).to_be_bytes());
-            b[8..].copy_from_slice(&(*v as u64).to_be_bytes());
-            b[15] ^= stream.len() as u8;
-            NewEvent::new(
-                EventId::from_bytes(b),
-                EventType::new("N").unwrap(),
-                Json::from_value(v).unwrap(),
-            )
-        })
-        .collect();
-    pool.run_until(store.append(
-        &StreamId::new(stream).unwrap(),
-        events,
-        ExpectedVersion::Any,
-    ))
-    .unwrap();
-}
-
-/// Attaches a sync replica for streams starting with `scope`: appends to them become pending.
-pub(crate) fn sync(store: &Store, scope: &str) {
-    store
-        .attach_sync(vec![scope.into()], StoreLimits::default(), test_clock())
-        .unwrap();
-}
-
-/// Resets the log: drops the streams starting with `dropped` and forgets derived state.
-pub(crate) fn reset(pool: &mut LocalPool, store: &Store, dropped: &str) {
-    let replica = store.replica().expect("a replica (call sync first)");
-    let drops = |s: &str| s.starts_with(dropped);
-    let forgets = |k: &str| k.starts_with("projection:") || k.starts_with("readmodel:");
-    let reset = LogReset {
-        drops: &drops,
-        forgets: &forgets,
-        rewrites: Vec::new(),
-    };
-    pool.run_until(replica.inner().reset_log(&reset)).unwrap();
-}
-
-// ---------------------------------------------------------------------------------------------
-// catch_up, with a fold that records what it is asked to do
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Recorder {
-    checkpoint: Position,
-    sum: i64,
-    page_size: usize,
-    pages: Vec<usize>,
-    saves: Vec<Position>,
-    fail_on: Option<i64>,
-}
-
-impl Fold<MemoryStore> for Recorder {
-    type Page = Vec<RecordedEvent>;
-
-    fn page_size(&self, _: &MemoryStore) -> usize {
-        self.page_size
-    }
-
-    fn save_every(&self) -> u32 {
-        2
-    }
-
-    fn checkpoint(&self) -> Position {
-        self.checkpoint
-    }
-
-    async fn read(
-        &self,
-        store: &MemoryStore,
-        after: Position,
-        limit: usize,
-    ) -> Result<(Self::Page, Position)> {
-        let options = crate::store::ReadAllOptions {
-            after,
-            limit: Some(limit),
-            filter: EventFilter {
-                stream_prefixes: vec!["n-".into()],
-                types: None,
-            },
-        };
-        read_page(store, &Recorded, &options).await
-    }
-
-    async fn apply(
-        &mut self,
-        _: &MemoryStore,
-        page: Self::Page,
-        covered: Position,
-    ) -> Result<Option<Error>> {
-        self.pages.push(page.len());
-        for e in &page {
-            let n: i64 = e.data.decode()?;
-            if Some(n) == self.fail_on {
-                return Ok(Some(Error::EvolveFailed {
-                    position: e.position,
-                    message: format!("cannot add {n}"),
-                }));
-            }
-            self.sum += n;
-            self.checkpoint = e.position;
-        }
-        self.checkpoint = covered;
-        Ok(None)
-    }
-
-    async fn save(&mut self, _: &MemoryStore) -> Result<()> {
-        self.saves.push(self.checkpoint);
-        Ok(())
-    }
-}
-
-#[test]
-fn catch_up_reads_pages_saves_every_n_pages_and_on_the_last_and_reports_progress() {
-    let mut pool = LocalPool::new();
-    let store = MemoryStore::new(test_clock());
-    append(&mut pool, &store, "n-1", &[1; 10]);
-    append(&mut pool, &store, "other", &[100, 100]);
-    let mut fold = Recorder {
-        page_size: 3,
-        ..Recorder::default()
-    };
-    let mut progress = Vec::new();
-    pool.run_until(catch_up(&store, &mut fold, |p| {
-        progress.push((p.processed, p.total, p.checkpoint.0))
-    }))
-    .unwrap();
-    assert_eq!(fold.sum, 10);
-    assert_eq!(fold.pages, [3, 3, 3, 1], "pages of 3; the last one short");
-    assert_eq!(
-        fold.saves,
-        [Position(6), Position(12)],
-        "saved every 2 pages and after the last one, which covers the skipped events"
-    );
-    assert_eq!(progress, [(3, 12, 3), (6, 12, 6), (9, 12, 9), (12, 12, 12)]);
-
-    // Nothing new: nothing read beyond one empty page, nothing saved.
-    pool.run_until(catch_up(&store, &mut fold, |_| {})).unwrap();
-    assert_eq!((fold.pages.len(), fold.saves.len()), (4, 2));
-}
-
-#[test]
-fn catch_up_stops_at_a_failing_event_and_saves_what_came_before() {
-    let mut pool = LocalPool::new();
-    let store = MemoryStore::new(test_clock());
-    append(&mut pool, &store, "n-1", &[1, 2, 3, 4, 13, 6, 7]);
-    let mut fold = Recorder {
-        page_size: 3,
-        fail_on: Some(13),
-        ..Recorder::default()
-    };
-    let err = pool
-        .run_until(catch_up(&store, &mut fold, |_| {}))
-        .unwrap_err();
-    assert_eq!(err.code(), "EVOLVE_FAILED");
-    assert_eq!((fold.sum, fold.checkpoint), (10, Position(4)));
-    assert_eq!(
-        fold.saves,
-        [Position(4)],
-        "the last good event is saved at once"
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// the lifecycle, through a projection
-// ---------------------------------------------------------------------------------------------
+use crate::store::{EventFilter, StateStore};
 
 /// Sums the values of `n-` streams; fails on `poison` while it is set.
 #[derive(Clone, Default)]
@@ -256,8 +72,11 @@ struct Running {
     ended: Rc<Cell<bool>>,
 }
 
-fn start(mut pool: LocalPool, store: Store, page_size: usize) -> Running {
-    let sum = Sum::default();
+fn start(pool: LocalPool, store: Store, page_size: usize) -> Running {
+    start_with(pool, store, Sum::default(), page_size)
+}
+
+fn start_with(mut pool: LocalPool, store: Store, sum: Sum, page_size: usize) -> Running {
     let filter = EventFilter {
         stream_prefixes: vec!["n-".into()],
         types: None,
@@ -274,14 +93,7 @@ fn start(mut pool: LocalPool, store: Store, page_size: usize) -> Running {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
     view.subscribe(move |state| s.borrow_mut().push(*state));
-    let ended = Rc::new(Cell::new(false));
-    let e = ended.clone();
-    pool.spawner()
-        .spawn_local(async move {
-            run.await;
-            e.set(true);
-        })
-        .unwrap();
+    let ended = spawn_tracked(&mut pool, run);
     pool.run_until_stalled();
     Running {
         pool,
@@ -408,14 +220,11 @@ fn an_evolve_error_stops_at_the_last_good_event_and_a_rebuild_clears_it() {
     let store = store();
     append(&mut pool, &store, "n-1", &[1, 2, 13, 4]);
     let sum_poison = Rc::new(Cell::new(Some(13)));
-    let mut r = start_with(
-        pool,
-        store,
-        Sum {
-            poison: sum_poison.clone(),
-            ..Sum::default()
-        },
-    );
+    let sum = Sum {
+        poison: sum_poison.clone(),
+        ..Sum::default()
+    };
+    let mut r = start_with(pool, store, sum, 100);
     let err = r.pool.run_until(r.view.ready()).unwrap_err();
     assert_eq!(
         err,
@@ -450,31 +259,6 @@ fn an_evolve_error_stops_at_the_last_good_event_and_a_rebuild_clears_it() {
         (r.view.state(), r.view.checkpoint()),
         (Some(25), Position(5))
     );
-}
-
-fn start_with(pool: LocalPool, store: Store, sum: Sum) -> Running {
-    let runner = ProjectionRunner::new(sum.clone(), "sum", 1, EventFilter::default()).unwrap();
-    let (view, run) = ProjectionView::start(store.clone(), runner, Recorded, |_| {}).unwrap();
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let s = seen.clone();
-    view.subscribe(move |state| s.borrow_mut().push(*state));
-    let ended = Rc::new(Cell::new(false));
-    let e = ended.clone();
-    pool.spawner()
-        .spawn_local(async move {
-            run.await;
-            e.set(true);
-        })
-        .unwrap();
-    Running {
-        pool,
-        store,
-        view,
-        sum,
-        seen,
-        progress: Rc::default(),
-        ended,
-    }
 }
 
 #[test]
