@@ -21,3 +21,4 @@ for (const name of ["inMemory", "open", "sqlite"]) {
 
 export * from "./web/eventfold.js";
 export { isEventfoldError } from "./errors.js";
+export { createSyncHandler } from "./handler.js";

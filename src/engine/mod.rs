@@ -31,6 +31,7 @@
 //! ```
 
 mod backend;
+pub mod subscription;
 mod upcast;
 
 use std::cell::RefCell;
@@ -100,6 +101,24 @@ impl Store {
         match &self.0.raw.0 {
             Kind::Sql(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// What a sync server needs to serve this store: its id (kept in the database of a SQL
+    /// store; `fresh` for a memory store, whose log lives as long as it does) and its append
+    /// limits.
+    ///
+    /// # Errors
+    /// `UNSUPPORTED` on an IndexedDB store (a browser tab is no server).
+    pub fn serve_identity(&self, fresh: impl FnOnce() -> String) -> Result<(String, StoreLimits)> {
+        match &self.0.raw.0 {
+            Kind::Memory(s) => Ok((fresh(), s.limits())),
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql(s) => Ok((s.store_id().to_owned(), s.limits())),
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb(_) => Err(Error::Unsupported {
+                message: "a sync server needs EventStore.sqlite or EventStore.inMemory".into(),
+            }),
         }
     }
 

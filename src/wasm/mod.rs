@@ -13,6 +13,7 @@ mod model;
 mod projection;
 mod promise;
 mod readmodel;
+mod serve;
 mod subscription;
 mod sync;
 pub(crate) mod types;

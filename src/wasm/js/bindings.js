@@ -800,3 +800,94 @@ export function sqlExecutor(handle) {
       `a node:sqlite DatabaseSync or a bun:sqlite Database; got ${describeHandle(handle)}`,
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------------------------
+// The Fetch handler of a sync server (`createSyncHandler`): reads the request, hands its parts
+// to the engine (`SyncServer.respond`, where the protocol and HTTP rules live), and writes the
+// answer as a Response: gzip when the client accepts it and CompressionStream exists (as
+// eventfold-server: bodies of 32 bytes and more), server-sent events for /v1/live.
+
+/** The body, read up to `limit + 1` bytes: the engine refuses more than `limit` (after auth). */
+async function readCapped(request, limit) {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function liveResponse(server) {
+  const encoder = new TextEncoder();
+  let open = true;
+  let keepAlive;
+  const stream = new ReadableStream({
+    async start(controller) {
+      // A comment line every 15 s keeps proxies from closing the connection.
+      keepAlive = setInterval(() => open && controller.enqueue(encoder.encode(":\n\n")), 15000);
+      let head = -1;
+      while (open) {
+        const info = await server.nextHead(head);
+        if (!open) break;
+        if (info === null) {
+          open = false;
+          clearInterval(keepAlive);
+          controller.close();
+          break;
+        }
+        head = JSON.parse(info).head;
+        controller.enqueue(encoder.encode(`event: head\ndata: ${info}\n\n`));
+      }
+    },
+    cancel() {
+      open = false;
+      clearInterval(keepAlive);
+    },
+  });
+  return new Response(stream, { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+}
+
+/** `(request) => Promise<Response>` over a `SyncServer`. */
+export function fetchHandler(server, maxBodyBytes) {
+  return async (request) => {
+    const url = new URL(request.url);
+    const h = request.headers;
+    const contentLength = h.get("content-length") ?? undefined;
+    // A body declared over the limit is not read: the engine refuses it (after auth).
+    const skip = request.method === "GET" || request.method === "HEAD" || Number(contentLength) > maxBodyBytes;
+    const body = skip ? new Uint8Array(0) : await readCapped(request, maxBodyBytes);
+    const headers = { authorization: h.get("authorization") ?? undefined, contentType: h.get("content-type") ?? undefined, contentLength, host: h.get("host") ?? url.host };
+    const answer = await server.respond(request.method, url.pathname, url.search.slice(1), headers, body);
+    if (answer.live) return liveResponse(server);
+    const out = new Headers();
+    out.set("content-type", "application/json");
+    if (answer.status === 401) out.set("www-authenticate", "Bearer");
+    let payload = answer.body;
+    const gzip = /\bgzip\b/.test(h.get("accept-encoding") ?? "") && typeof CompressionStream === "function";
+    if (payload.byteLength >= 32) out.set("vary", "accept-encoding");
+    if (gzip && payload.byteLength >= 32) {
+      out.set("content-encoding", "gzip");
+      payload = new Response(payload).body.pipeThrough(new CompressionStream("gzip"));
+    }
+    // encodeBody "manual": Workers otherwise compress a body that declares content-encoding
+    // again (other runtimes ignore the option).
+    return new Response(request.method === "HEAD" ? null : payload, { status: answer.status, headers: out, encodeBody: "manual" });
+  };
+}
