@@ -82,14 +82,14 @@ export function summarize(run) {
     target: true,
     value: b.total, unit: "bytes", met: b.met,
   }));
-  return { ...run, measures, sizeChecks, loadSummary: loadSummary(run.load) };
+  return { ...run, measures, sizeChecks, loadSummary: loadSummary(run.loadRuns) };
 }
 
 /** (e) load times: per contender the median ms and, for entries, the ratio to Dexie's. */
-function loadSummary(load) {
-  if (!load) return null;
-  const base = load.dexie?.map((r) => r.ms);
-  return Object.entries(load).map(([contender, runs]) => {
+function loadSummary(loadRuns) {
+  if (!loadRuns) return null;
+  const base = loadRuns.dexie?.map((r) => r.ms);
+  return Object.entries(loadRuns).map(([contender, runs]) => {
     const ms = runs.map((r) => r.ms);
     const row = { contender, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), runs: ms };
     if (contender === "dexie" || !base) return row;

@@ -119,7 +119,7 @@ async function main() {
     }
 
     const memory = !ONLY || ONLY.includes("m") ? memoryBench(REPS) : null;
-    const load = !ONLY || ONLY.includes("e") ? await loadTimes(server.url, sizes, REPS) : null;
+    const loadRuns = !ONLY || ONLY.includes("e") ? await loadTimes(server.url, sizes, REPS) : null;
     const summary = summarize({
       date: new Date().toISOString(),
       machine: machineInfo(),
@@ -138,7 +138,7 @@ async function main() {
       sync,
       throughput,
       memory,
-      load,
+      loadRuns,
     });
     writeReport(root, summary);
     console.log(`\nWrote docs/BENCHMARKS.md and bench/results/latest.json; the runs took ${summary.durationS} s.`);
@@ -158,6 +158,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`\nbench failed: ${e.message}`);
+  console.error(`\nbench failed: ${e.stack ?? e.message}`);
   process.exit(1);
 });
