@@ -105,7 +105,7 @@ export async function cqrs(store: EventStore): Promise<number> {
   store.upcast("Added", 1, (e) => ({ data: e.data }));
   // @ts-expect-error a query needs an index
   await list.query({ equals: 1 });
-  return done.version + past.version + rows.length + view.state;
+  return done.version + past.version + rows.length + (view.state ?? 0);
 }
 
 import type { Sync, SyncStatus, RejectedCommand } from "eventfold";
