@@ -85,7 +85,7 @@ impl Projection {
     }
 
     /// The error that stopped the projection, if any.
-    #[wasm_bindgen(getter, unchecked_return_type = "unknown")]
+    #[wasm_bindgen(getter, unchecked_return_type = "EventfoldError | undefined")]
     pub fn error(&self) -> JsValue {
         self.view.error().map_or(JsValue::UNDEFINED, to_js)
     }

@@ -174,7 +174,7 @@ impl ReadModel {
     }
 
     /// The error that stopped the read model, if any (a rebuild clears it).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "EventfoldError | undefined")]
     pub fn error(&self) -> JsValue {
         self.view.error().map_or(JsValue::UNDEFINED, to_js)
     }
