@@ -135,7 +135,7 @@ export async function definitions(store: EventStore): Promise<number> {
   // @ts-expect-error the state is undefined until the first catch-up has settled
   const early: number = view.state;
   const then: number = await view.stateAt(1);
-  if (view.error) console.log(view.error.code, table0(view.error.message));
+  if (view.error) console.log(view.error.code, view.error.message);
   const off = view.subscribe((state) => console.log(state.toFixed(0)));
   off();
   // @ts-expect-error the state is a number
@@ -200,10 +200,6 @@ export async function definitions(store: EventStore): Promise<number> {
   };
   console.log(misspelt, unknownEvent);
   return sum + early + then + count + text.length + (row?.n ?? 0) + open.length + sure.n;
-}
-
-function table0(message: string): string {
-  return message;
 }
 
 // The bus: typed by the map of what it handles (registration is at run time, so the map is
