@@ -31,6 +31,7 @@
 //! ```
 
 mod backend;
+pub mod subscription;
 mod upcast;
 
 use std::cell::RefCell;
