@@ -245,7 +245,10 @@ impl Aggregate {
     /// await orders.snapshot("42"); // e.g. when the app goes idle, or before a big replay
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<{ version: number } | null>")]
-    pub fn snapshot(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
+    pub fn snapshot(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Promise {
         let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {

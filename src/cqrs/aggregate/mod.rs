@@ -9,8 +9,8 @@ mod snapshot;
 
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
-pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 use snapshot::SnapshotRecord;
+pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 
 /// How an aggregate is stored and handled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -307,8 +307,12 @@ impl<M: Model> Aggregate<M> {
                     let state = self.model.evolve(loaded.state, &recorded)?;
                     if let Some(last) = recorded.last() {
                         let policy = self.config.snapshot;
-                        if policy.due(loaded.snapshot, loaded.version, result.version, last.timestamp)
-                        {
+                        if policy.due(
+                            loaded.snapshot,
+                            loaded.version,
+                            result.version,
+                            last.timestamp,
+                        ) {
                             let now = last.timestamp;
                             let _ = self.save_snapshot(store, &stream, &state, last, now).await;
                         }

@@ -57,7 +57,9 @@ impl SnapshotPolicy {
                 let enough_events = after.0.saturating_sub(since) >= events.max(1);
                 let long_enough = match taken {
                     None => true,
-                    Some(t) => now.0.saturating_sub(t.0) >= i64::try_from(millis).unwrap_or(i64::MAX),
+                    Some(t) => {
+                        now.0.saturating_sub(t.0) >= i64::try_from(millis).unwrap_or(i64::MAX)
+                    }
                 };
                 enough_events && long_enough
             }
