@@ -161,6 +161,13 @@ impl Store {
         Ok(replica)
     }
 
+    /// How many times the pending set changed (0 without a sync): a live view compares it with
+    /// the count its shown state includes.
+    pub fn pending_head(&self) -> Position {
+        self.replica()
+            .map_or(Position(0), |r| r.pending_changes().head())
+    }
+
     /// The pending events to fold on top of confirmed state (none without a sync), in local
     /// append order, upcast.
     ///
