@@ -147,6 +147,16 @@ export function encodeJson(value, path) {
   return toJson(value === undefined ? null : value, path);
 }
 
+/**
+ * A `chunks` record of the IndexedDB store (src/store/indexeddb/codec.rs): one object literal,
+ * so every record has the same shape; `ids` arrive comma-joined (UUIDs hold no comma).
+ */
+export function chunkRecord(p, q, n, s, v, t, ids, e, w) {
+  const record = { p, q, n, s, v, t, ids: ids.split(","), e };
+  if (w !== undefined) record.w = w;
+  return record;
+}
+
 // ---------------------------------------------------------------------------------------------
 // collect
 // ---------------------------------------------------------------------------------------------
