@@ -272,7 +272,8 @@ function memorySection(s) {
     "eventfold is `EventStore.inMemory()` from `pkg/node.js`; the baseline is a plain-JS `Map` store doing the same checks",
     "(UUID ids, no duplicate id in the log or the batch, non-empty type, data serialisable to JSON under 1 MiB, exact expected",
     "version) and keeping each event's data as JSON text; Emmett 0.42 is `getInMemoryEventStore()` with",
-    "`expectedStreamVersion`. Node 22, Deno and Bun are installed from npm into `.tmp/runtimes` by the bench.", "",
+    "`expectedStreamVersion`. Node 22, Deno and Bun are the npm packages `scripts/setup` installs into `tests/runtimes`",
+    "(`npm run bench` runs it first).", "",
     "| Runtime | contender | events/s median | per rep | ratio to Map store |", "|---|---|---:|---|---:|",
   ];
   for (const rt of memoryRuntimes(s)) {
