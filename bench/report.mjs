@@ -181,7 +181,12 @@ exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique 
 and \`[s, v]\`, \`e\` = the events as one JSON text, read back with one \`JSON.parse\` per record;
 it does not check event ids, which eventfold checks against a map in memory), the per-event
 baseline one record per event with unique indexes on \`[stream, version]\` and \`id\`; both read
-with one \`getAll\`. Dexie writes the per-event layout. (f) folds (a)'s 100,000 events into a
+with one \`getAll\`. Dexie writes the per-event layout (\`bulkAdd\` per append, of one event in (b); \`toArray()\`
+in (d2)). RxDB 17 with its free Dexie storage (production setup: no dev-mode, no schema validator;
+bundled by esbuild, \`bench/peers/rxdb.js\`) writes one document per event (\`bulkInsert\` per append,
+\`insert\` in (b)) with indexes on \`[stream, version]\` and \`position\` and reads with
+\`find({ sort: position })\`; **RxDB indexes are never unique**, so it cannot refuse a second event at
+a used \`[stream, version]\`: the version check every other contender makes does not happen there. (f) folds (a)'s 100,000 events into a
 running total: eventfold through a projection from an empty checkpoint (\`ready()\`, including
 persisting its state), the baseline by reading the same-layout records with \`getAll\` and
 folding them in a plain loop. (g1) loads the 10,000-event aggregate of the hot stream in a new
