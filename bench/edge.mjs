@@ -98,7 +98,7 @@ const section = `
 Measured by \`npm run bench:edge\` (\`bench/edge.mjs\`), not by \`npm run bench\` (which keeps this
 section as it is). Ratios: the contender's events/s over the baseline's, of the medians and per
 repetition (each against that repetition's baseline). Method: \`bench/edge-store.mjs\`,
-\`bench/edge-sync.mjs\`; discussion: [docs/edge.md](edge.md#benchmarks).
+\`bench/edge-sync.mjs\`; discussion: [docs/edge.md](edge.md#benchmark).
 
 ${storeTable ? `<!-- store -->\n${run}\n\n${storeTable}\n<!-- /store -->` : keep("store")}
 
