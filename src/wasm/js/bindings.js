@@ -966,7 +966,7 @@ async function readCapped(request, limit) {
   return out;
 }
 
-function liveResponse(server) {
+function liveResponse(live) {
   const encoder = new TextEncoder();
   let open = true;
   let keepAlive;
@@ -974,9 +974,8 @@ function liveResponse(server) {
     async start(controller) {
       // A comment line every 15 s keeps proxies from closing the connection.
       keepAlive = setInterval(() => open && controller.enqueue(encoder.encode(":\n\n")), 15000);
-      let head = -1;
       while (open) {
-        const info = await server.nextHead(head);
+        const info = await live.next();
         if (!open) break;
         if (info === null) {
           open = false;
@@ -984,13 +983,13 @@ function liveResponse(server) {
           controller.close();
           break;
         }
-        head = JSON.parse(info).head;
         controller.enqueue(encoder.encode(`event: head\ndata: ${info}\n\n`));
       }
     },
     cancel() {
       open = false;
       clearInterval(keepAlive);
+      live.free();
     },
   });
   return new Response(stream, { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
@@ -1007,7 +1006,7 @@ export function fetchHandler(server, maxBodyBytes) {
     const body = skip ? new Uint8Array(0) : await readCapped(request, maxBodyBytes);
     const headers = { authorization: h.get("authorization") ?? undefined, contentType: h.get("content-type") ?? undefined, contentLength, host: h.get("host") ?? url.host };
     const answer = await server.respond(request.method, url.pathname, url.search.slice(1), headers, body);
-    if (answer.live) return liveResponse(server);
+    if (answer.live) return liveResponse(answer.live);
     const out = new Headers();
     out.set("content-type", "application/json");
     if (answer.status === 401) out.set("www-authenticate", "Bearer");
