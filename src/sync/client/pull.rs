@@ -2,11 +2,11 @@
 //! each stored as one append per run of a stream (all in one IndexedDB transaction through
 //! group commit), the checkpoint saved only after its page. Used by [`SyncClient::sync`].
 
-use crate::core::event::{NewEvent, RecordedEvent, Version};
+use crate::core::event::{NewEvent, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::ResetStore;
+use crate::store::{Direction, EventStore, ReadStreamOptions, ResetStore};
 use crate::sync::client::{Meta, SyncClient, SyncReport, Transport, META_KEY};
 use crate::sync::protocol::{Checkpoint, Encoding, PullRequest};
 
@@ -130,33 +130,98 @@ impl<S: ResetStore> SyncClient<S> {
                 )));
             }
             let before = Version(run[0].version.0.saturating_sub(1));
-            let batch = run
-                .iter()
-                .map(|e| NewEvent {
-                    id: e.id.clone(),
-                    event_type: e.event_type.clone(),
-                    data: e.data.clone(),
-                    metadata: e.metadata.clone(),
-                })
-                .collect();
+            let batch = to_new(run);
             let first = run[0].version;
             appends.push(async move {
-                inner
+                let appended = inner
                     .append(stream, batch, ExpectedVersion::Exact(before))
-                    .await
-                    .map_err(|e| match e {
-                        Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
-                            "pulled events of stream {stream} start at version {first} but the \
-                             local confirmed stream is at version {actual} (local events that \
-                             were never pulled from this server?)"
-                        )),
-                        other => other,
-                    })
+                    .await;
+                match appended {
+                    Err(Error::EventIdConflict { .. } | Error::WrongExpectedVersion { .. }) => {
+                        store_overlapping(&**inner, stream, run, before).await
+                    }
+                    other => other.map(drop),
+                }
+                .map_err(|e| match e {
+                    Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
+                        "pulled events of stream {stream} start at version {first} but the \
+                         local confirmed stream is at version {actual} (local events that \
+                         were never pulled from this server?)"
+                    )),
+                    other => other,
+                })
             });
             start = end;
         }
         all_in_order(appends).await
     }
+}
+
+/// Pulled events as the batch that appends them locally.
+fn to_new(run: &[RecordedEvent]) -> Vec<NewEvent> {
+    run.iter()
+        .map(|e| NewEvent {
+            id: e.id.clone(),
+            event_type: e.event_type.clone(),
+            data: e.data.clone(),
+            metadata: e.metadata.clone(),
+        })
+        .collect()
+}
+
+/// Stores a run of pulled events of which a first part may be stored already, by a page that
+/// ended inside this run before a crash (the checkpoint is saved after its page, and the pages
+/// re-pulled after the crash need not end where the stored ones did). The stored part must be
+/// these very events (same ids, same versions); only the rest is appended. Without such a part,
+/// or when it differs, the error is the plain append's.
+async fn store_overlapping<S: EventStore + ?Sized>(
+    inner: &S,
+    stream: &StreamId,
+    run: &[RecordedEvent],
+    before: Version,
+) -> Result<()> {
+    let batch = to_new(run);
+    let current = inner.stream_version(stream).await?;
+    let stored = usize::try_from(current.0.saturating_sub(before.0))
+        .unwrap_or(usize::MAX)
+        .min(batch.len());
+    if stored == 0 {
+        return inner
+            .append(stream, batch, ExpectedVersion::Exact(before))
+            .await
+            .map(drop);
+    }
+    let local = inner
+        .read_stream(
+            stream,
+            &ReadStreamOptions {
+                from: Some(Version(before.0 + 1)),
+                limit: Some(stored),
+                direction: Direction::Forward,
+            },
+        )
+        .await?;
+    let same = local.len() == stored
+        && local
+            .iter()
+            .zip(&batch)
+            .all(|(old, new)| old.id == new.id && new.same_content(old));
+    if !same {
+        // Not ours: the plain append's error says why.
+        return inner
+            .append(stream, batch, ExpectedVersion::Exact(before))
+            .await
+            .map(drop);
+    }
+    let rest: Vec<NewEvent> = batch.into_iter().skip(stored).collect();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let at = Version(before.0 + stored as u64);
+    inner
+        .append(stream, rest, ExpectedVersion::Exact(at))
+        .await
+        .map(drop)
 }
 
 /// Runs `a` and `b` together (`a` polled first); resolves to both outputs.
