@@ -19,6 +19,8 @@ const CONTENDERS = {
   "ef-single": eventfoldWith({ compaction: "manual" }),
   "ef-compacted": eventfoldWith({ compaction: "manual" }),
   "ef-bc": eventfoldWith({ compaction: "manual" }),
+  // RxDB is bundled by bench/peers.mjs and loaded only by the pages that run it.
+  rxdb: async () => (await import("/.tmp/bench/rxdb.js")).rxdb,
 };
 
 function check(ok, message) {
@@ -193,7 +195,8 @@ window.bench = {
 
   /** Runs `op` ("write" | "readStream" | "readAll") of `contender` on database `db`. */
   async run({ contender, op, db, dataset, args }) {
-    const c = CONTENDERS[contender];
+    const entry = CONTENDERS[contender];
+    const c = typeof entry === "function" ? await entry() : entry;
     const h = await c.open(db);
     try {
       return await OPS[op](c, h, { dataset, args });

@@ -16,7 +16,9 @@ pub mod runtime;
 pub mod saga;
 mod tagged;
 
-pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
+pub use aggregate::{
+    Aggregate, AggregateConfig, AsOf, Executed, Loaded, SnapshotInfo, SnapshotPolicy,
+};
 pub use model::{DeciderModel, IdSource, Model};
 pub use projection::{
     Applied, Projection, ProjectionFold, ProjectionRunner, ProjectionState, ProjectionView,

@@ -100,11 +100,17 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 impl SyncServer {
     /// Answers one request: `{ status, body?: Uint8Array, live?: LiveStream }`. `headers` holds the
     /// request's `authorization`, `contentType`, `contentLength` and `host` (strings or absent).
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ status: number; body?: Uint8Array; live?: LiveStream }>"
+    )]
     pub fn respond(
         &self,
         method: String,
         path: String,
         query: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ authorization?: string; contentType?: string; contentLength?: string; host?: string }"
+        )]
         headers: JsValue,
         body: Vec<u8>,
     ) -> Promise {
@@ -159,6 +165,7 @@ pub struct LiveStream {
 impl LiveStream {
     /// The `{ v, store, head }` JSON of the next `head` event (the first one at once);
     /// resolves to `null` when the store closes.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string | null>")]
     pub fn next(&self) -> Promise {
         let (store, id, scope) = (self.store.clone(), self.id.clone(), self.scope.clone());
         to_promise(async move {

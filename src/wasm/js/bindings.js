@@ -14,6 +14,126 @@ export function reportListenerError(what, error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// subscriptions
+// ---------------------------------------------------------------------------------------------
+// The two forms `store.subscribe` returns around the engine's subscription (src/wasm/subscription.rs
+// runs the catch-up and live delivery): a function that stops it, or an async iterator of batches.
+
+/** Closes `sub` when `signal` (an AbortSignal, or undefined) aborts. */
+function closeOnAbort(sub, signal) {
+  if (!signal) return;
+  if (signal.aborted) sub.close();
+  else signal.addEventListener("abort", () => sub.close(), { once: true });
+}
+
+/**
+ * `store.subscribe(options, callback)`: a function that stops the subscription (the convention
+ * of projection and read model subscribers, React's useSyncExternalStore and Svelte stores), with
+ * `closed`, `checkpoint`, `[Symbol.dispose]` and the deprecated `close()` of the 0.1 object form.
+ */
+export function unsubscriber(sub, signal) {
+  const off = () => sub.close();
+  Object.defineProperties(off, {
+    close: { value: () => sub.close() },
+    closed: { get: () => sub.closed },
+    checkpoint: { get: () => sub.checkpoint },
+  });
+  if (typeof Symbol.dispose === "symbol") Object.defineProperty(off, Symbol.dispose, { value: off });
+  closeOnAbort(sub, signal);
+  return off;
+}
+
+/**
+ * `store.subscribe(options)` without a callback: an async iterator of batches. `push` is the
+ * subscription's callback: its promise settles when the consumer asks for the next batch, so
+ * the engine reads ahead by one batch at most. `end` is called when the subscription stops (with
+ * the error that stopped it, if any). `break` out of `for await`, `return()` or the signal end it.
+ */
+export function batchChannel() {
+  const queue = [];
+  let release = null;
+  let waiter = null;
+  let ended = false;
+  let failure;
+  let sub = null;
+  const finish = () => {
+    ended = true;
+    if (release) release();
+    release = null;
+    for (const item of queue.splice(0)) item.release();
+    sub?.close();
+  };
+  const wake = () => {
+    if (!waiter) return;
+    const { resolve, reject } = waiter;
+    if (queue.length) {
+      waiter = null;
+      const item = queue.shift();
+      release = item.release;
+      resolve({ value: item.batch, done: false });
+    } else if (ended) {
+      waiter = null;
+      if (failure !== undefined) {
+        const e = failure;
+        failure = undefined;
+        reject(e);
+      } else resolve({ value: undefined, done: true });
+    }
+  };
+  const iterator = {
+    next() {
+      if (release) release();
+      release = null;
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+        wake();
+      });
+    },
+    return() {
+      finish();
+      wake();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    close() {
+      iterator.return();
+    },
+    get closed() {
+      return ended || !!sub?.closed;
+    },
+    get checkpoint() {
+      return sub ? sub.checkpoint : 0;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  if (typeof Symbol.asyncDispose === "symbol") {
+    Object.defineProperty(iterator, Symbol.asyncDispose, { value: () => iterator.return().then(() => undefined) });
+  }
+  return {
+    push(batch) {
+      if (ended) return Promise.resolve();
+      return new Promise((resolve) => {
+        queue.push({ batch, release: resolve });
+        wake();
+      });
+    },
+    end(error) {
+      if (ended) return;
+      ended = true;
+      if (error !== undefined && error !== null) failure = error;
+      wake();
+    },
+    attach(subscription, signal) {
+      sub = subscription;
+      if (ended) sub.close();
+      closeOnAbort(sub, signal);
+      return iterator;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // encode
 // ---------------------------------------------------------------------------------------------
 // Validation and encoding of events on their way into the engine. Runs in JavaScript so that
@@ -108,12 +228,15 @@ function isPlainJson(v, depth) {
   }
 }
 
+const utf8 = new TextEncoder();
+
 /**
  * Validates an array of event inputs and returns their strings id0, type0, dataJson0,
- * metadataJson0, id1, … joined by "\0" into one string, so that an append crosses into wasm
- * as one string instead of four per event (JSON text never holds a raw NUL). When an id or a
- * type holds a NUL, the flat array of the strings instead (the engine then names the bad
- * value). Missing ids are generated.
+ * metadataJson0, id1, … joined by "\0" and encoded as UTF-8 bytes, so that an append crosses
+ * into wasm as one byte copy instead of four strings per event (JSON text never holds a raw
+ * NUL; the native encoder is much faster than the glue's character loop for a string). When an
+ * id or a type holds a NUL, the flat array of the strings instead (the engine then names the
+ * bad value). Missing ids are generated; missing metadata is "{}" without a stringify.
  */
 export function encodeEvents(events) {
   if (!Array.isArray(events)) fail("events", "must be an array of events");
@@ -121,28 +244,37 @@ export function encodeEvents(events) {
   let nul = false;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    const at = `events[${i}]`;
-    if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, "must be an object");
+    if (e === null || typeof e !== "object" || Array.isArray(e)) fail(`events[${i}]`, "must be an object");
     let id = e.id;
     if (id === undefined) id = crypto.randomUUID();
-    else if (typeof id !== "string") fail(`${at}.id`, "must be a UUID string");
-    if (typeof e.type !== "string") fail(`${at}.type`, "must be a non-empty string");
-    const metadata = e.metadata === undefined ? {} : e.metadata;
-    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
-      fail(`${at}.metadata`, "must be a plain object");
+    else if (typeof id !== "string") fail(`events[${i}].id`, "must be a UUID string");
+    if (typeof e.type !== "string") fail(`events[${i}].type`, "must be a non-empty string");
+    const metadata = e.metadata;
+    if (metadata !== undefined && (metadata === null || typeof metadata !== "object" || Array.isArray(metadata))) {
+      fail(`events[${i}].metadata`, "must be a plain object");
     }
     out[i * 4] = id;
     out[i * 4 + 1] = e.type;
-    out[i * 4 + 2] = toJson(e.data === undefined ? null : e.data, `${at}.data`);
-    out[i * 4 + 3] = toJson(metadata, `${at}.metadata`);
+    out[i * 4 + 2] = toJson(e.data === undefined ? null : e.data, `events[${i}].data`);
+    out[i * 4 + 3] = metadata === undefined ? "{}" : toJson(metadata, `events[${i}].metadata`);
     if (id.includes("\0") || e.type.includes("\0")) nul = true;
   }
-  return nul ? out : out.join("\0");
+  return nul ? out : utf8.encode(out.join("\0"));
 }
 
 /** A state (or any value) as JSON text, with the same checks as event data. */
 export function encodeJson(value, path) {
   return toJson(value === undefined ? null : value, path);
+}
+
+/**
+ * A `chunks` record of the IndexedDB store (src/store/indexeddb/codec.rs): one object literal,
+ * so every record has the same shape; `ids` arrive comma-joined (UUIDs hold no comma).
+ */
+export function chunkRecord(p, q, n, s, v, t, ids, e, w) {
+  const record = { p, q, n, s, v, t, ids: ids.split(","), e };
+  if (w !== undefined) record.w = w;
+  return record;
 }
 
 // ---------------------------------------------------------------------------------------------
