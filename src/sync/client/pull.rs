@@ -2,11 +2,11 @@
 //! each stored as one append per run of a stream (all in one IndexedDB transaction through
 //! group commit), the checkpoint saved only after its page. Used by [`SyncClient::sync`].
 
-use crate::core::event::{NewEvent, RecordedEvent, StreamId, Version};
+use crate::core::event::{NewEvent, RecordedEvent, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::{Direction, EventStore, ReadStreamOptions, ResetStore};
+use crate::store::{Direction, ReadStreamOptions, ResetStore};
 use crate::sync::client::{Meta, SyncClient, SyncReport, Transport, META_KEY};
 use crate::sync::protocol::{Checkpoint, Encoding, PullRequest};
 
@@ -50,6 +50,9 @@ impl<S: ResetStore> SyncClient<S> {
         } = self.meta().await?;
         report.requests += 1;
         let mut page = transport.pull(&request(after.clone())).await?;
+        // Until a page holds an event not stored here: pages pulled again after a crash
+        // (stored, checkpoint not saved) may be stored whole or in part.
+        let mut resume = true;
         // The checkpoint of the last page stored, not saved yet.
         let mut unsaved: Option<Checkpoint> = None;
         loop {
@@ -59,8 +62,19 @@ impl<S: ResetStore> SyncClient<S> {
                 report.requests += 1;
             }
             let save = unsaved.take();
+            let fresh = if resume {
+                match self.unstored(&page.events).await? {
+                    Unstored::None => &[][..],
+                    Unstored::From(i) => {
+                        resume = false;
+                        &page.events[i..]
+                    }
+                }
+            } else {
+                &page.events[..]
+            };
             let store = async {
-                let (stored, saved) = both(self.store_page(&page.events), async {
+                let (stored, saved) = both(self.store_page(fresh), async {
                     match save {
                         Some(checkpoint) => self.save_checkpoint(checkpoint, resetting).await,
                         None => Ok(()),
@@ -93,6 +107,53 @@ impl<S: ResetStore> SyncClient<S> {
             after = Some(page.checkpoint);
             page = fetched;
         }
+    }
+
+    /// Which events of a pulled page are not stored yet. Pulled pages are stored in the
+    /// server's order, so what is stored is a prefix of what the server sends, and an event is
+    /// stored when its stream's local version reaches its version. A page pulled again after a
+    /// crash (stored, its checkpoint not saved) may be stored whole or end inside a stored run
+    /// of one stream (the pages pulled again need not end where the stored ones did: another
+    /// `pullLimit`, or more events since). Finds the first unstored event by bisection: one
+    /// version read when the page is new, about log2(page) otherwise, then checks by id that
+    /// the last one taken for stored is the pulled event.
+    async fn unstored(&self, events: &[RecordedEvent]) -> Result<Unstored> {
+        let inner = self.replica.inner();
+        let stored = |e: &RecordedEvent| {
+            let (stream, version) = (e.stream.clone(), e.version);
+            async move { Ok::<_, Error>(inner.stream_version(&stream).await? >= version) }
+        };
+        match events.first() {
+            None => return Ok(Unstored::None),
+            Some(first) if !stored(first).await? => return Ok(Unstored::From(0)),
+            Some(_) => {}
+        }
+        let (mut lo, mut hi) = (1, events.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if stored(&events[mid]).await? {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        // The last event taken for stored must be this very event, not a local one at its
+        // version (then the plain append of the whole page says what is wrong).
+        let last = &events[lo - 1];
+        let options = ReadStreamOptions {
+            from: Some(last.version),
+            limit: Some(1),
+            direction: Direction::Forward,
+        };
+        let local = inner.read_stream(&last.stream, &options).await?;
+        if local.first().map(|e| &e.id) != Some(&last.id) {
+            return Ok(Unstored::From(0));
+        }
+        Ok(if lo == events.len() {
+            Unstored::None
+        } else {
+            Unstored::From(lo)
+        })
     }
 
     /// Saves the checkpoint of the pulls stored so far (`resetting` kept as it was: see
@@ -130,26 +191,28 @@ impl<S: ResetStore> SyncClient<S> {
                 )));
             }
             let before = Version(run[0].version.0.saturating_sub(1));
-            let batch = to_new(run);
+            let batch = run
+                .iter()
+                .map(|e| NewEvent {
+                    id: e.id.clone(),
+                    event_type: e.event_type.clone(),
+                    data: e.data.clone(),
+                    metadata: e.metadata.clone(),
+                })
+                .collect();
             let first = run[0].version;
             appends.push(async move {
-                let appended = inner
+                inner
                     .append(stream, batch, ExpectedVersion::Exact(before))
-                    .await;
-                match appended {
-                    Err(Error::EventIdConflict { .. } | Error::WrongExpectedVersion { .. }) => {
-                        store_overlapping(&**inner, stream, run, before).await
-                    }
-                    other => other.map(drop),
-                }
-                .map_err(|e| match e {
-                    Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
-                        "pulled events of stream {stream} start at version {first} but the \
-                         local confirmed stream is at version {actual} (local events that \
-                         were never pulled from this server?)"
-                    )),
-                    other => other,
-                })
+                    .await
+                    .map_err(|e| match e {
+                        Error::WrongExpectedVersion { actual, .. } => Error::protocol(format!(
+                            "pulled events of stream {stream} start at version {first} but the \
+                             local confirmed stream is at version {actual} (local events that \
+                             were never pulled from this server?)"
+                        )),
+                        other => other,
+                    })
             });
             start = end;
         }
@@ -157,71 +220,12 @@ impl<S: ResetStore> SyncClient<S> {
     }
 }
 
-/// Pulled events as the batch that appends them locally.
-fn to_new(run: &[RecordedEvent]) -> Vec<NewEvent> {
-    run.iter()
-        .map(|e| NewEvent {
-            id: e.id.clone(),
-            event_type: e.event_type.clone(),
-            data: e.data.clone(),
-            metadata: e.metadata.clone(),
-        })
-        .collect()
-}
-
-/// Stores a run of pulled events of which a first part may be stored already, by a page that
-/// ended inside this run before a crash (the checkpoint is saved after its page, and the pages
-/// re-pulled after the crash need not end where the stored ones did). The stored part must be
-/// these very events (same ids, same versions); only the rest is appended. Without such a part,
-/// or when it differs, the error is the plain append's.
-async fn store_overlapping<S: EventStore + ?Sized>(
-    inner: &S,
-    stream: &StreamId,
-    run: &[RecordedEvent],
-    before: Version,
-) -> Result<()> {
-    let batch = to_new(run);
-    let current = inner.stream_version(stream).await?;
-    let stored = usize::try_from(current.0.saturating_sub(before.0))
-        .unwrap_or(usize::MAX)
-        .min(batch.len());
-    if stored == 0 {
-        return inner
-            .append(stream, batch, ExpectedVersion::Exact(before))
-            .await
-            .map(drop);
-    }
-    let local = inner
-        .read_stream(
-            stream,
-            &ReadStreamOptions {
-                from: Some(Version(before.0 + 1)),
-                limit: Some(stored),
-                direction: Direction::Forward,
-            },
-        )
-        .await?;
-    let same = local.len() == stored
-        && local
-            .iter()
-            .zip(&batch)
-            .all(|(old, new)| old.id == new.id && new.same_content(old));
-    if !same {
-        // Not ours: the plain append's error says why.
-        return inner
-            .append(stream, batch, ExpectedVersion::Exact(before))
-            .await
-            .map(drop);
-    }
-    let rest: Vec<NewEvent> = batch.into_iter().skip(stored).collect();
-    if rest.is_empty() {
-        return Ok(());
-    }
-    let at = Version(before.0 + stored as u64);
-    inner
-        .append(stream, rest, ExpectedVersion::Exact(at))
-        .await
-        .map(drop)
+/// What of a pulled page is not stored yet (see [`SyncClient::unstored`]).
+enum Unstored {
+    /// All of it is stored (pulled again after a crash).
+    None,
+    /// The events from this index on.
+    From(usize),
 }
 
 /// Runs `a` and `b` together (`a` polled first); resolves to both outputs.
