@@ -376,13 +376,18 @@ export function writeReport(root, summary) {
   mkdirSync(join(root, "docs"), { recursive: true });
   const file = join(root, "docs", "BENCHMARKS.md");
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  // The soak's section (npm run soak, bench/soak.mjs) is measured apart: carried over as is.
-  const soak = /\n## \(k\) Soak[\s\S]*?(?=\n## |$)/.exec(old)?.[0] ?? "";
+  // The soak's section (npm run soak, bench/soak.mjs) and the edge's (npm run bench:edge,
+  // bench/edge.mjs) are measured apart: carried over as they are.
+  const apart = (heading) => new RegExp(`\\n## \\(${heading}[\\s\\S]*?(?=\\n## |$)`).exec(old)?.[0] ?? "";
   // Hand-written sections ("## Notes ...": why a target is not met, what would meet it) are
   // carried over as they are, after the targets table.
   const notes = [...old.matchAll(/\n## Notes[^\n]*\n[\s\S]*?(?=\n## |$)/g)].map((m) => m[0]).join("");
   const md = markdown(summary);
   let out = summary.only && old ? merge(old, md, summary) : md;
   if (notes && !out.includes("\n## Notes")) out = out.replace("\n## Method", `${notes.replace(/\n*$/, "\n")}\n## Method`);
-  writeFileSync(file, out.includes("## (k) Soak") ? out : `${out.trimEnd()}\n${soak}${soak ? "\n" : ""}`);
+  for (const [heading, title] of [["k\\) Soak", "## (k) Soak"], ["x\\) The edge", "## (x) The edge"]]) {
+    const section = apart(heading);
+    if (section && !out.includes(title)) out = `${out.trimEnd()}\n${section.trimEnd()}\n`;
+  }
+  writeFileSync(file, out);
 }
