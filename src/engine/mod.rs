@@ -229,7 +229,7 @@ impl Store {
     /// (pages can then be larger: their cost is a read transaction, not decoding).
     #[cfg(target_arch = "wasm32")]
     pub fn reads_js_pages(&self) -> bool {
-        matches!(self.0.raw.0, Kind::IndexedDb(_) | Kind::Sql(_))
+        matches!(self.0.raw.0, Kind::IndexedDb(_))
     }
 
     /// The confirmed events `options` selects as a JavaScript array, read without decoding
