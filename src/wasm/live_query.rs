@@ -85,7 +85,9 @@ impl LiveQuery {
             let value = snapshot.clone().unwrap_or(JsValue::UNDEFINED);
             live::call(&on_change, &value, "a live query subscriber")
         });
-        live::unsubscriber(&self.live, id, Live::unsubscribe)
+        // The subscription keeps the query alive (the object may be dropped meanwhile).
+        let live = self.live.clone();
+        Closure::<dyn Fn()>::new(move || live.unsubscribe(id)).into_js_value()
     }
 
     /// Why the last evaluation failed, if it did (the snapshot stays the last good answer).
