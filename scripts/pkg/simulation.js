@@ -314,30 +314,31 @@ export async function simulate(options) {
       const device = random.pick(devices);
       if (roll < 0.35) await runCommand(device);
       else if (roll < 0.55) startSync(device);
-      else if (roll < 0.93) await networkStep();
-      else if (ghosts.length > 0 && roll < 0.96) {
+      else if (roll < 0.95 || ghosts.length === 0) await networkStep();
+      else {
         counts.replay++;
         const ghost = ghosts.splice(random.int(ghosts.length), 1)[0];
         const answer = await deliver(ghost);
         log(`device ${ghost.device} ${ghost.path}: replayed late, ${answer.status}`);
-      } else {
-        const r = random.next();
-        if (r < faults.partition * 10) {
-          if (partitioned.has(device.index)) {
-            partitioned.delete(device.index);
-            log(`device ${device.index} back online`);
-          } else {
-            counts.partition++;
-            partitioned.add(device.index);
-            log(`device ${device.index} partitioned`);
-          }
-        } else if (r < (faults.partition + faults.restart) * 10) {
-          counts.restart++;
-          await restartServer(false);
-        } else if (r < (faults.partition + faults.restart + faults.replace) * 10) {
-          counts.replace++;
-          await restartServer(true);
+      }
+      // The step's faults, each with its own probability.
+      if (random.chance(faults.partition)) {
+        const cut = random.pick(devices).index;
+        if (partitioned.has(cut)) {
+          partitioned.delete(cut);
+          log(`device ${cut} back online`);
+        } else {
+          counts.partition++;
+          partitioned.add(cut);
+          log(`device ${cut} partitioned`);
         }
+      }
+      if (random.chance(faults.restart)) {
+        counts.restart++;
+        await restartServer(false);
+      } else if (random.chance(faults.replace)) {
+        counts.replace++;
+        await restartServer(true);
       }
       await settle();
     }

@@ -72,11 +72,11 @@ export interface SimulatedFaults {
   replay?: number;
   /** The request waits 1 to 5 steps (others overtake it). */
   delay?: number;
-  /** Per fault step: a device is cut off, or back online. */
+  /** Per step: a device is cut off, or (when cut off) back online. */
   partition?: number;
-  /** Per fault step: the server restarts (requests in flight are lost). */
+  /** Per step: the server restarts (requests in flight are lost). */
   restart?: number;
-  /** Per fault step: the server is replaced by a restore of its log under another store id (devices re-sync). */
+  /** Per step: the server is replaced by a restore of its log under another store id (devices re-sync). */
   replace?: number;
 }
 
