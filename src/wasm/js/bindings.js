@@ -816,6 +816,8 @@ export function bindDispatch(ctx, send, cause) {
 // One small synchronous executor over each runtime's SQLite (src/store/sql/executor.rs):
 // `query(sql, params)` answers rows as arrays, `run(sql, params)` answers nothing, and
 // `transaction(body)` runs `body` (which answers whether to commit) in one transaction. The
+// engine calls them through `sqlRun` and `sqlEvents` (several statements, or a page of events
+// as objects, per crossing of the wasm boundary). The
 // engine sends no transaction-control statement of its own and binds at most 100 values per
 // statement (a Durable Object's limits).
 
@@ -888,6 +890,67 @@ function bunSqlite(db) {
 }
 
 const ROLLBACK = Symbol("eventfold: roll back");
+
+/**
+ * The values of `count` parameters from `cells` (two numbers per value: the kind, 0 null, 1
+ * integer, 2 real, 3 text, then the number or the text's length) and `text` (every text value
+ * in order), starting at `cursor` ({ cell, at }), which moves past them.
+ */
+function sqlParams(text, cells, count, cursor) {
+  const params = new Array(count);
+  let { cell, at } = cursor;
+  for (let k = 0; k < count; k++, cell += 2) {
+    const kind = cells[cell];
+    if (kind === 3) {
+      const end = at + cells[cell + 1];
+      params[k] = text.slice(at, end);
+      at = end;
+    } else {
+      params[k] = kind === 0 ? null : cells[cell + 1];
+    }
+  }
+  cursor.cell = cell;
+  cursor.at = at;
+  return params;
+}
+
+/**
+ * Runs statements on an executor in one call from the engine (src/store/sql/js.rs): `sql` holds
+ * their distinct texts joined by NUL, `which` the text of each, `counts` how many values each
+ * binds (see `sqlParams`). Answers each one's rows (arrays of cells) when `rows`, else nothing.
+ * Stops at the first that throws.
+ */
+export function sqlRun(adapter, sql, which, counts, text, cells, rows) {
+  const texts = sql.includes("\0") ? sql.split("\0") : [sql];
+  const cursor = { cell: 0, at: 0 };
+  const out = rows ? new Array(counts.length) : undefined;
+  for (let i = 0; i < counts.length; i++) {
+    const params = sqlParams(text, cells, counts[i], cursor);
+    if (rows) out[i] = adapter.query(texts[which[i]], params);
+    else adapter.run(texts[which[i]], params);
+  }
+  return out;
+}
+
+/**
+ * Runs one SELECT of the event columns (position, id, stream, version, type, data, metadata,
+ * timestamp) and answers the rows as event objects, the shape the engine's decoding path gives.
+ * Throws on a row that is not an event; the engine then reads it through that path, which names it.
+ */
+export function sqlEvents(adapter, sql, text, cells) {
+  const rows = adapter.query(sql, sqlParams(text, cells, cells.length / 2, { cell: 0, at: 0 }));
+  const out = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [position, id, stream, version, type, data, metadata, timestamp] = rows[i];
+    if (typeof id !== "string" || typeof stream !== "string" || typeof type !== "string" ||
+      !Number.isSafeInteger(position) || !Number.isSafeInteger(version) || !Number.isSafeInteger(timestamp) ||
+      position < 1 || version < 1) {
+      throw new TypeError(`eventfold_events position ${position} is not an event row`);
+    }
+    out[i] = { id, stream, type, data: JSON.parse(data), metadata: JSON.parse(metadata), version, position, timestamp };
+  }
+  return out;
+}
 
 /**
  * Wraps a Durable Object's SQL storage. With `storage` (ctx.storage), transactions go through
