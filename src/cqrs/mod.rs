@@ -11,6 +11,7 @@ pub mod projection;
 pub mod runtime;
 pub mod saga;
 mod tagged;
+pub mod workers;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
 pub use model::{DeciderModel, IdSource, Model};
