@@ -98,7 +98,7 @@ impl CommandContext {
     /// derived from the command id and `i` (so a repeated command cannot append twice).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if an event's metadata is not an object.
+    /// [`crate::Error::InvalidInput`] if an event's metadata is not an object.
     pub fn stamp(&self, events: Vec<NewEvent>) -> Result<Vec<NewEvent>> {
         let base = self.event_metadata();
         events
