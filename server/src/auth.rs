@@ -84,38 +84,12 @@ impl Auth {
         let Auth::Tokens(tokens) = self else {
             return Ok(Access::all());
         };
-        let given = match headers.get(header::AUTHORIZATION) {
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(|| Error::Unauthorized {
-                    message: "the Authorization header is not \"Bearer <token>\"".into(),
-                })?,
-            None => query_token.ok_or_else(|| Error::Unauthorized {
-                message: "no bearer token".into(),
-            })?,
-        };
-        // Compare against every token in constant time per token, so timing does not tell
-        // how much of a guess was right.
-        let mut found = None;
-        for (token, access) in tokens {
-            if constant_time_eq(token.as_bytes(), given.as_bytes()) {
-                found = Some(access);
-            }
-        }
-        found.cloned().ok_or_else(|| Error::Unauthorized {
-            message: "unknown token".into(),
-        })
+        // A header that is not text is no "Bearer <token>" either.
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""));
+        eventfold::sync::serve::http::check_listed(tokens, authorization, query_token)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
