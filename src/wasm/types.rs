@@ -65,6 +65,8 @@ export interface SyncHandlerOptions {
     maxPushEvents?: number;
     /** Most missing events sent back with one conflict (default 1000). */
     maxMissing?: number;
+    /** About the most bytes of events in one answer (default 4 MiB; at least one event). */
+    maxAnswerBytes?: number;
   };
 }
 

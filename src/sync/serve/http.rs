@@ -411,7 +411,7 @@ pub async fn respond<S: EventStore + ?Sized>(
                 let access = config.tokens.check(req.authorization, None)?;
                 let options = stream_options(req.query, &config.limits)?;
                 let stream = StreamId::new(percent_decode(&segment, false)?)?;
-                json(&super::read_stream(store, &access, stream, &options).await?)
+                json(&super::read_stream(store, &access, stream, &options, &config.limits).await?)
             }
             Endpoint::Live => {
                 let token = query_value(req.query, "token")?;
