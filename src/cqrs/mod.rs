@@ -1,15 +1,18 @@
-//! The CQRS layer on top of the store: aggregates that decide on commands (write side) and
-//! projections folded from the log (read side), the command and query buses, event handlers
-//! with side effects, sagas, and the worker pool that runs handlers and sagas in the
-//! background. Generic over the store and over the model, so the same runners serve Rust
-//! deciders and JavaScript functions.
+//! The CQRS layer on top of the store: aggregates that decide on commands (write side),
+//! projections and read models folded from the log and kept live by one runtime ([`live`]:
+//! catch-up, follow, rebuild, reset, close), buses, side-effect handlers and sagas, and the
+//! worker pool that runs handlers and sagas in the background ([`workers`]). Generic over the
+//! store, the model and the batch folded, so the same runners serve Rust code and JavaScript
+//! functions.
 
 pub mod aggregate;
 pub mod bus;
 pub mod handlers;
 pub mod ids;
+pub mod live;
 pub mod model;
 pub mod projection;
+pub mod read_model;
 pub mod runtime;
 pub mod saga;
 mod tagged;
@@ -17,4 +20,6 @@ pub mod workers;
 
 pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
 pub use model::{DeciderModel, IdSource, Model};
-pub use projection::{Applied, Projection, ProjectionRunner, ProjectionState};
+pub use projection::{
+    Applied, Projection, ProjectionFold, ProjectionRunner, ProjectionState, ProjectionView,
+};

@@ -166,8 +166,11 @@ export interface ReadModelDefinition<Value = any> {
   version?: number;
   /** Record fields to index (string or number values). */
   indexes?: string[];
-  /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED). */
+  /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED);
+   * `rebuild()` clears the error and handles the log again. */
   handlers: Record<string, (event: RecordedEvent, rm: ReadModelWriter<Value>) => void | Promise<void>>;
+  /** Called after each page (up to 500 events) of a catch-up or rebuild. */
+  onProgress?: (progress: { processed: number; total: number }) => void;
 }
 
 /** What `readModel.subscribe` callbacks receive: the model changed and the change is visible to get/query. */

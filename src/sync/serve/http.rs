@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions};
 use crate::sync::access::Access;
 use crate::sync::protocol::{decode, encode, ErrorBody, PullRequest, PushRequest, StoreId};
+use subtle::ConstantTimeEq;
 
 use super::ServeLimits;
 
@@ -65,24 +66,17 @@ pub fn check_listed(
             message: "no bearer token".into(),
         })?,
     };
-    // Compare against every token in constant time per token, so timing does not tell how
-    // much of a guess was right.
+    // Compare against every token in constant time per token (subtle's ConstantTimeEq), so
+    // timing does not tell how much of a guess was right.
     let mut found = None;
     for (token, access) in tokens {
-        if constant_time_eq(token.as_bytes(), given.as_bytes()) {
+        if bool::from(token.as_bytes().ct_eq(given.as_bytes())) {
             found = Some(access);
         }
     }
     found.cloned().ok_or_else(|| Error::Unauthorized {
         message: "unknown token".into(),
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The HTTP status of an error (docs/sync-protocol.md, "Errors").

@@ -1,38 +1,19 @@
-//! Read models of a synced store show pending events on top of their stored records: the
-//! handlers run over the pending events against the stored records, in memory, for each
-//! `get` and `query` (pending events are few); nothing of it is stored, so a rebase or a
+//! A synced store's pending events on top of a read model's stored records: the handlers run
+//! over the pending events in memory for each `get` and `query` (pending events are few), and
+//! their writes overlay the stored records. Nothing of it is stored, so a rebase or a
 //! rejection never needs a rollback.
 
 use crate::core::json::Json;
 use crate::engine::Store;
 use crate::error::Result;
 use crate::store::{IndexKey, IndexQuery, ReadModelStore, RecordWrite};
-use crate::wasm::readmodel::follow::run_handlers;
-use crate::wasm::readmodel::Definition;
 
-/// What the pending events change: one write per key (`None`: deleted). A pending event
-/// whose handler throws is left out with the ones after it.
-pub(crate) async fn pending_writes(
-    routed: &Store,
-    store: &Store,
-    def: &Definition,
-) -> Result<Vec<RecordWrite>> {
-    let pending: Vec<_> = routed
-        .pending_events()
-        .await?
-        .into_iter()
-        .filter(|e| def.filter.matches(e))
-        .collect();
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(run_handlers(store, def, &pending).await?.0)
-}
+use super::ReadModelDef;
 
-/// The record `key` with the pending writes on top.
-pub(crate) async fn get(
+/// The record `key` with the pending `writes` on top.
+pub(super) async fn get(
     store: &Store,
-    def: &Definition,
+    def: &ReadModelDef,
     writes: &[RecordWrite],
     key: &str,
 ) -> Result<Option<Json>> {
@@ -42,17 +23,21 @@ pub(crate) async fn get(
     }
 }
 
+/// The value of the record field `index` as an index key (`None`: absent or not indexable).
 fn index_value(json: &Json, index: &str) -> Option<IndexKey> {
-    let value = js_sys::JSON::parse(json.as_str()).ok()?;
-    let field = js_sys::Reflect::get(&value, &index.into()).ok()?;
-    crate::wasm::readmodel::index_key(&field, index).ok()
+    let record: serde_json::Map<String, serde_json::Value> = json.decode().ok()?;
+    match record.get(index)? {
+        serde_json::Value::String(s) => Some(IndexKey::Text(s.clone())),
+        serde_json::Value::Number(n) => n.as_f64().filter(|n| n.is_finite()).map(IndexKey::Number),
+        _ => None,
+    }
 }
 
-/// The query's answer with the pending writes on top: stored hits not overwritten, plus
+/// The query's answer with the pending `writes` on top: stored hits not overwritten, plus
 /// written records in the range, in index order then key order.
-pub(crate) async fn query(
+pub(super) async fn query(
     store: &Store,
-    def: &Definition,
+    def: &ReadModelDef,
     writes: &[RecordWrite],
     query: &IndexQuery,
 ) -> Result<Vec<(String, Json)>> {
