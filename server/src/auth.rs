@@ -36,15 +36,33 @@ impl Auth {
     /// Parses a token file's JSON text.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if it is not `{"tokens": {token: {read, write}}}` or a token is
-    /// empty.
+    /// [`Error::InvalidInput`] if it is not `{"tokens": {token: {read, write}}}` (unknown fields
+    /// included), a token is empty, has spaces around it or holds characters a `Bearer` header
+    /// cannot carry (it could never match).
     pub fn from_json(text: &str) -> Result<Self> {
         let file: TokenFile =
             serde_json::from_str(text).map_err(|e| Error::invalid(format!("token file: {e}")))?;
-        if file.tokens.keys().any(|t| t.trim().is_empty()) {
-            return Err(Error::invalid("token file: a token is empty"));
+        for token in file.tokens.keys() {
+            if token.trim().is_empty() {
+                return Err(Error::invalid("token file: a token is empty"));
+            }
+            if token.trim() != token {
+                return Err(Error::invalid(
+                    "token file: a token has spaces around it and could never match",
+                ));
+            }
+            if !token.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                return Err(Error::invalid(
+                    "token file: a token holds characters other than printable ASCII and could never match",
+                ));
+            }
         }
         Ok(Auth::Tokens(file.tokens.into_iter().collect()))
+    }
+
+    /// Whether this is open mode (no token file).
+    pub fn is_open(&self) -> bool {
+        matches!(self, Auth::Open)
     }
 
     /// Reads a token file.
@@ -126,5 +144,16 @@ mod tests {
             .can_write("x"));
         assert!(Auth::from_json(r#"{"tokens":{"":{}}}"#).is_err());
         assert!(Auth::from_json(r#"{"t1":{}}"#).is_err());
+        for bad in [
+            r#"{"tokens":{" t1":{"read":[""]}}}"#,
+            r#"{"tokens":{"t1 ":{"read":[""]}}}"#,
+            r#"{"tokens":{"t\u00e91":{"read":[""]}}}"#,
+            r#"{"tokens":{"t1":{"reads":[""]}}}"#,
+            r#"{"tokens":{"t1":{"read":[""]}},"extra":1}"#,
+        ] {
+            let e = Auth::from_json(bad).map(|_| ()).unwrap_err();
+            assert_eq!(e.code(), "INVALID_INPUT", "{bad}");
+            assert!(!e.to_string().contains("t1\""), "no token is printed: {e}");
+        }
     }
 }

@@ -52,6 +52,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A request body not received within `limit`: 408 with code `NETWORK`.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        ApiError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            body: ErrorBody::new(
+                "NETWORK",
+                format!(
+                    "network error: the request body did not arrive within {} s",
+                    limit.as_secs()
+                ),
+            )
+            .with("timeoutMs", limit.as_millis() as u64),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body).unwrap_or_else(|_| b"{}".to_vec());

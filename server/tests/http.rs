@@ -312,6 +312,7 @@ async fn columns_carry_the_same_events_in_fewer_bytes() {
         async move {
             let res = req
                 .header("accept-encoding", "gzip")
+                .header("content-type", "application/json")
                 .body(body)
                 .send()
                 .await

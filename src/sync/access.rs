@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The stream prefixes a client may read and write. The empty prefix `""` covers every stream;
-/// an empty list covers none.
+/// an empty list covers none. Unknown fields are refused (a misspelled `reads` would otherwise
+/// grant nothing without a word).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Access {
     /// Prefixes of the streams the client may pull and read.
     #[serde(default)]

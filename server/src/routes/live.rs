@@ -4,7 +4,8 @@
 //! burst of appends may announce only the last head). Events are
 //! `event: head` / `data: {"v":1,"store":"…","head":N}`; a comment line every 15 seconds keeps
 //! proxies from closing the connection. The token may come as `?token=` because browsers'
-//! `EventSource` cannot send headers.
+//! `EventSource` cannot send headers. The stream ends when the server shuts down (clients
+//! reconnect to another instance or once it is back).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -41,11 +42,19 @@ pub async fn live(
     }
     let store = state.backend.store_id().clone();
     let rx = state.backend.heads();
+    let shutdown = state.shutdown.clone();
     let events = futures::stream::unfold((rx, true), move |(mut rx, first)| {
         let store = store.clone();
+        let shutdown = shutdown.clone();
         async move {
-            if !first && rx.changed().await.is_err() {
+            if shutdown.is_started() {
                 return None;
+            }
+            if !first {
+                tokio::select! {
+                    changed = rx.changed() => changed.ok()?,
+                    _ = shutdown.started() => return None,
+                }
             }
             let head = *rx.borrow_and_update();
             let info = HeadInfo {

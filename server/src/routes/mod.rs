@@ -3,7 +3,7 @@
 pub mod live;
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -50,7 +50,9 @@ async fn decode_body<M: Message>(
     body: Body,
 ) -> Result<M, ApiError> {
     check_length(headers, state.max_body_bytes)?;
-    let bytes = read_body(body, state.max_body_bytes).await?;
+    let bytes = tokio::time::timeout(state.body_timeout, read_body(body, state.max_body_bytes))
+        .await
+        .map_err(|_| ApiError::body_timeout(state.body_timeout))??;
     Ok(decode(&bytes)?)
 }
 
@@ -101,10 +103,11 @@ pub struct StreamQuery {
 pub async fn read_stream(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(stream): Path<String>,
+    stream: Result<Path<String>, PathRejection>,
     query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let access = state.auth.check(&headers, None)?;
+    let Path(stream) = stream.map_err(|e| Error::invalid(format!("stream path: {e}")))?;
     let Query(q) = query.map_err(|e| Error::protocol(format!("query: {e}")))?;
     let stream = StreamId::new(stream)?;
     let limit = q
@@ -122,6 +125,15 @@ pub async fn read_stream(
 /// `GET /v1/health`: no token needed.
 pub async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     json(&state.backend.head_info().await?)
+}
+
+/// A known path with another method: 405 with the protocol's error body.
+pub async fn method_not_allowed() -> ApiError {
+    let mut e = ApiError::from(Error::protocol(
+        "this endpoint does not take this method; see docs/sync-protocol.md",
+    ));
+    e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    e
 }
 
 /// Any other path.

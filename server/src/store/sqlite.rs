@@ -8,8 +8,11 @@
 //! The database runs in WAL mode with `synchronous = FULL`: a committed append survives a
 //! power loss.
 //!
-//! Run one server process per database file: live notifications come from this process's own
-//! appends (several instances on one database is what the PostgreSQL backend is for).
+//! One server process per database file: the connection holds SQLite's exclusive lock
+//! (`locking_mode = EXCLUSIVE`) from opening to closing, so a second server (or any other
+//! program) opening the file is refused instead of running beside it. Live notifications come
+//! from this process's own appends; several instances on one database is what the PostgreSQL
+//! backend is for.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -69,9 +72,27 @@ impl SqliteStore {
     /// [`Error::Storage`] if the file cannot be opened or initialised;
     /// [`Error::SchemaTooNew`] if a newer eventfold wrote it.
     pub fn open(path: impl AsRef<Path>, clock: Clock) -> Result<Self> {
+        let path = path.as_ref();
         let conn = Connection::open(path).map_err(db_err)?;
+        let in_use = |e: rusqlite::Error| {
+            match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Error::storage(format!(
+                    "sqlite: {} is in use by another process (one eventfold-server per database file)",
+                    path.display()
+                ))
+            }
+            _ => db_err(e),
+        }
+        };
+        // Exclusive locking before WAL: the WAL index lives in this process's memory (no -shm
+        // file), and the lock taken by the first write is held until the connection closes.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(in_use)?;
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
+            .map_err(in_use)?;
+        conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+            .map_err(in_use)?;
         Self::init(conn, clock)
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eventfold::store::contract::test_clock;
 use eventfold::sync::serve::ServeLimits;
 use eventfold::StoreLimits;
+use eventfold_server::listen::{self, ListenOptions, Shutdown};
 use eventfold_server::store::sqlite::SqliteStore;
 use eventfold_server::{app, AppState, Auth, SharedBackend, StoreThread};
 use serde_json::Value;
@@ -64,15 +65,19 @@ pub async fn start(auth: Auth, path: Option<std::path::PathBuf>) -> Server {
 /// A server on 127.0.0.1:0 over `backend`.
 pub async fn serve(backend: SharedBackend, auth: Auth) -> Server {
     let state = AppState {
-        backend,
-        auth: Arc::new(auth),
         max_body_bytes: 64 * 1024,
-        limits: limits(),
+        ..AppState::new(backend, auth, limits())
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app(state)).await.unwrap();
+        listen::serve(
+            listener,
+            app(state),
+            ListenOptions::default(),
+            Shutdown::never(),
+        )
+        .await;
     });
     Server {
         url: format!("http://{addr}"),

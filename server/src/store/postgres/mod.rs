@@ -15,9 +15,15 @@
 //! so its futures work on any executor (the contract suite's `block_on` or the server's store
 //! thread).
 //!
+//! **Reconnecting.** A supervisor task checks both connections every 250 ms; a lost one is
+//! opened again with exponential backoff (100 ms doubling to 5 s), the `LISTEN` renewed and the
+//! head re-read (other instances may have appended meanwhile). While a connection is down its
+//! requests fail with [`Error::StoreClosed`] (the server answers `503`, health included).
+//!
 //! Payloads are stored as `text`, byte-for-byte (`jsonb` would reorder keys).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use eventfold::core::append::{plan_append, validate_batch, AppendPlan};
 use eventfold::store::{ChangeNotifier, Clock, Direction};
@@ -31,7 +37,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use super::{decode_row, RawRow, ServerStore};
-use setup::{check_schema, init_schema, open_connection};
+use setup::{check_schema, init_schema, open_reader, open_writer};
 
 mod setup;
 
@@ -40,6 +46,16 @@ pub use setup::SCHEMA_VERSION;
 const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
 
 pub(super) fn db_err(e: tokio_postgres::Error) -> Error {
+    // A dead connection, or the server going away (SQLSTATE class 08 connection exception, 57
+    // operator intervention such as a shutdown): unavailable, not a storage failure.
+    let away = e.is_closed()
+        || e.code()
+            .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57"));
+    if away {
+        return Error::StoreClosed {
+            reason: format!("postgres is unreachable ({e}); reconnecting"),
+        };
+    }
     match e.as_db_error() {
         Some(db) => Error::storage(format!(
             "postgres: {} ({}): {}",
@@ -47,7 +63,10 @@ pub(super) fn db_err(e: tokio_postgres::Error) -> Error {
             db.code().code(),
             db.message()
         )),
-        None => Error::storage(format!("postgres: {e}")),
+        None => match std::error::Error::source(&e) {
+            Some(cause) => Error::storage(format!("postgres: {e}: {cause}")),
+            None => Error::storage(format!("postgres: {e}")),
+        },
     }
 }
 
@@ -73,11 +92,12 @@ fn decode_rows(rows: &[Row]) -> Result<Vec<RecordedEvent>> {
 }
 
 struct Inner {
-    reader: Client,
+    reader: Mutex<Arc<Client>>,
     writer: tokio::sync::Mutex<Client>,
     changes: Arc<ChangeNotifier>,
     clock: Clock,
-    limits: StoreLimits,
+    url: String,
+    schema: String,
     channel: String,
     lock_key: String,
 }
@@ -86,13 +106,19 @@ struct Inner {
 pub struct PostgresStore {
     inner: Arc<Inner>,
     handle: Handle,
-    runtime: Option<Runtime>,
+    _runtime: OwnedRuntime,
     id: StoreId,
+    limits: StoreLimits,
 }
 
-impl Drop for PostgresStore {
+/// The store's runtime, shut down in the background when dropped: dropping a runtime the
+/// normal way blocks, which panics inside another runtime (the server's store thread), also
+/// when connecting failed.
+struct OwnedRuntime(Option<Runtime>);
+
+impl Drop for OwnedRuntime {
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
+        if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
     }
@@ -116,52 +142,43 @@ impl PostgresStore {
             .build()
             .map_err(|e| Error::storage(format!("postgres runtime: {e}")))?;
         let handle = runtime.handle().clone();
+        let runtime = OwnedRuntime(Some(runtime));
         let url = url.to_owned();
         let task = handle.spawn(async move {
             let changes = Arc::new(ChangeNotifier::default());
-            let reader = open_connection(&url, Some(changes.clone())).await?;
-            let mut writer = open_connection(&url, None).await?;
+            let mut writer = open_writer(&url, None).await?;
             let id = init_schema(&mut writer, &schema).await?;
             let channel = format!("eventfold_{schema}");
-            let path = format!("SET search_path TO {schema}");
-            reader.batch_execute(&path).await.map_err(db_err)?;
-            reader
-                .batch_execute(&format!("LISTEN {channel}"))
-                .await
-                .map_err(db_err)?;
-            let head: i64 = reader
-                .query_one("SELECT COALESCE(MAX(position), 0) FROM events", &[])
-                .await
-                .map_err(db_err)?
-                .try_get(0)
-                .map_err(db_err)?;
-            changes.notify(Position(u64::try_from(head).unwrap_or(0)));
-            Ok::<_, Error>((reader, writer, changes, id, channel, schema))
-        });
-        let (reader, writer, changes, id, channel, schema) = task
-            .await
-            .map_err(|e| Error::storage(format!("postgres task: {e}")))??;
-        Ok(PostgresStore {
-            inner: Arc::new(Inner {
-                reader,
+            let reader = open_reader(&url, &schema, &channel, changes.clone()).await?;
+            let inner = Arc::new(Inner {
+                reader: Mutex::new(Arc::new(reader)),
                 writer: tokio::sync::Mutex::new(writer),
                 changes,
                 clock,
-                limits: StoreLimits::default(),
-                channel,
+                url,
                 lock_key: format!("eventfold:{schema}"),
-            }),
+                schema,
+                channel,
+            });
+            inner.refresh_head().await?;
+            Ok::<_, Error>((inner, id))
+        });
+        let (inner, id) = task
+            .await
+            .map_err(|e| Error::storage(format!("postgres task: {e}")))??;
+        handle.spawn(supervise(Arc::downgrade(&inner)));
+        Ok(PostgresStore {
+            inner,
             handle,
-            runtime: Some(runtime),
+            _runtime: runtime,
             id,
+            limits: StoreLimits::default(),
         })
     }
 
     /// Replaces the store's append limits (before it is shared).
     pub fn with_limits(mut self, limits: StoreLimits) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.limits = limits;
-        }
+        self.limits = limits;
         self
     }
 
@@ -178,14 +195,80 @@ impl PostgresStore {
     }
 }
 
+/// Watches both connections and opens a lost one again, with backoff.
+async fn supervise(inner: Weak<Inner>) {
+    const FIRST: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST;
+    let mut down = false;
+    loop {
+        tokio::time::sleep(if down {
+            backoff
+        } else {
+            Duration::from_millis(250)
+        })
+        .await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let reader_down = inner.reader().is_closed();
+        let writer_down = inner.writer.try_lock().is_ok_and(|w| w.is_closed());
+        if !reader_down && !writer_down {
+            continue;
+        }
+        if !down {
+            tracing::warn!(schema = %inner.schema, "postgres connection lost: reconnecting");
+            down = true;
+        }
+        match inner.reconnect(reader_down, writer_down).await {
+            Ok(()) => {
+                tracing::info!(schema = %inner.schema, "postgres reconnected");
+                down = false;
+                backoff = FIRST;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "postgres reconnect failed");
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
 impl Inner {
+    fn reader(&self) -> Arc<Client> {
+        self.reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    async fn reconnect(&self, reader: bool, writer: bool) -> Result<()> {
+        if reader {
+            let client =
+                open_reader(&self.url, &self.schema, &self.channel, self.changes.clone()).await?;
+            *self.reader.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(client);
+        }
+        if writer {
+            let client = open_writer(&self.url, Some(&self.schema)).await?;
+            *self.writer.lock().await = client;
+        }
+        self.refresh_head().await
+    }
+
+    /// Reads the head and tells live listeners (appends by other instances while away).
+    async fn refresh_head(&self) -> Result<()> {
+        let head = self
+            .scalar("SELECT COALESCE(MAX(position), 0) FROM events", None)
+            .await?;
+        self.changes.notify(Position(head));
+        Ok(())
+    }
+
     async fn append(
         &self,
         stream: StreamId,
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
-        validate_batch(&events, &self.limits)?;
         let mut writer = self.writer.lock().await;
         let tx = writer.transaction().await.map_err(db_err)?;
         tx.execute(
@@ -283,14 +366,15 @@ impl Inner {
             .iter()
             .map(|a| a.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = self.reader.query(&sql, &refs).await.map_err(db_err)?;
+        let rows = self.reader().query(&sql, &refs).await.map_err(db_err)?;
         decode_rows(&rows)
     }
 
     async fn scalar(&self, sql: &str, stream: Option<String>) -> Result<u64> {
+        let reader = self.reader();
         let row = match &stream {
-            Some(s) => self.reader.query_one(sql, &[s]).await,
-            None => self.reader.query_one(sql, &[]).await,
+            Some(s) => reader.query_one(sql, &[s]).await,
+            None => reader.query_one(sql, &[]).await,
         }
         .map_err(db_err)?;
         let n: i64 = row.try_get(0).map_err(db_err)?;
@@ -311,6 +395,7 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
+        validate_batch(&events, &self.limits)?;
         let stream = stream.clone();
         let result = self
             .run(move |i| async move { i.append(stream, events, expected).await })

@@ -32,10 +32,36 @@ pub(super) fn check_schema(schema: &str) -> Result<()> {
     }
 }
 
-pub(super) async fn open_connection(
+/// The reading connection: `search_path` set, `LISTEN`ing on `channel` for other instances'
+/// appends, which it forwards to `changes`.
+pub(super) async fn open_reader(
     url: &str,
-    changes: Option<Arc<ChangeNotifier>>,
+    schema: &str,
+    channel: &str,
+    changes: Arc<ChangeNotifier>,
 ) -> Result<Client> {
+    let reader = open_connection(url, Some(changes)).await?;
+    reader
+        .batch_execute(&format!("SET search_path TO {schema}; LISTEN {channel}"))
+        .await
+        .map_err(db_err)?;
+    Ok(reader)
+}
+
+/// The writing connection, with `search_path` set when `schema` is given (the first one gets
+/// it from [`init_schema`]).
+pub(super) async fn open_writer(url: &str, schema: Option<&str>) -> Result<Client> {
+    let writer = open_connection(url, None).await?;
+    if let Some(schema) = schema {
+        writer
+            .batch_execute(&format!("SET search_path TO {schema}"))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(writer)
+}
+
+async fn open_connection(url: &str, changes: Option<Arc<ChangeNotifier>>) -> Result<Client> {
     let (client, mut connection) = tokio_postgres::connect(url, NoTls).await.map_err(db_err)?;
     tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
