@@ -39,13 +39,16 @@ const glue = join(pkg, "web", "eventfold.js");
 const minified = transformSync(readFileSync(glue, "utf8"), { minify: true, format: "esm", target: "es2020" });
 writeFileSync(glue, minified.code);
 
-for (const f of ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts"]) {
+const entries = ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
+for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
 cpSync(join(root, "README.md"), join(pkg, "README.md"));
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
 const description = /^description = "([^"]+)"/m.exec(cargo)[1];
+// eventfold/emmett supports the Emmett minor its tests run on (the root devDependency).
+const emmett = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies["@event-driven-io/emmett"];
 writeFileSync(join(pkg, "package.json"), JSON.stringify({
   name: "eventfold",
   version,
@@ -60,11 +63,15 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
     ".": { types: "./index.d.ts", node: "./node.js", deno: "./node.js", default: "./index.js" },
     "./web": { types: "./web/eventfold.d.ts", default: "./web/eventfold.js" },
     "./testing": { types: "./testing.d.ts", default: "./testing.js" },
+    "./emmett": { types: "./emmett.d.ts", default: "./emmett.js" },
     "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts", "web/", "README.md"],
+  files: [...entries, "web/", "README.md"],
   sideEffects: ["./index.js", "./node.js", "./web/snippets/*"],
+  // eventfold/emmett imports Emmett; apps that do not use that entry do not need it.
+  peerDependencies: { "@event-driven-io/emmett": `^${emmett}` },
+  peerDependenciesMeta: { "@event-driven-io/emmett": { optional: true } },
   engines: { node: ">=20" },
   keywords: ["event-sourcing", "cqrs", "indexeddb", "offline-first", "wasm"],
 }, null, 2) + "\n");

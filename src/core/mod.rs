@@ -10,3 +10,4 @@ pub mod expected;
 pub mod json;
 pub(crate) mod object;
 pub mod testkit;
+pub mod upcast;

@@ -16,6 +16,9 @@
 //!   followers fold [`Store::pending_events`] on top themselves;
 //! - state and read-model records: the backend (the replica keeps its own records there).
 //!
+//! Reads come back upcast ([`Store::register_upcaster`]); what is stored and pushed is never
+//! rewritten.
+//!
 //! ```
 //! use eventfold::engine::Store;
 //! use eventfold::{EventId, EventStore, EventType, ExpectedVersion, Json, MemoryStore, NewEvent, StreamId};
@@ -28,17 +31,20 @@
 //! ```
 
 mod backend;
+mod upcast;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use backend::Backend;
 use backend::Kind;
+pub use upcast::UpcastStep;
 
 use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
+use crate::core::upcast::Upcasters;
 use crate::error::{Error, Result};
 use crate::store::{
     ChangeNotifier, Clock, EventStore, IndexQuery, MemoryStore, ReadAllOptions, ReadModelStore,
@@ -52,6 +58,7 @@ use crate::store::indexeddb::{IndexedDbStore, StorageInfo};
 struct Inner {
     raw: Rc<Backend>,
     replica: RefCell<Option<Rc<Replica<Backend>>>>,
+    upcasters: RefCell<Upcasters<UpcastStep>>,
 }
 
 /// The one view of a store that bindings and runners use (see the module docs). Cloning it is
@@ -64,6 +71,7 @@ impl Store {
         Store(Rc::new(Inner {
             raw: Rc::new(Backend(kind)),
             replica: RefCell::new(None),
+            upcasters: RefCell::new(Upcasters::empty()),
         }))
     }
 
@@ -116,15 +124,45 @@ impl Store {
     }
 
     /// The pending events to fold on top of confirmed state (none without a sync), in local
-    /// append order.
+    /// append order, upcast.
     ///
     /// # Errors
     /// Backend failures; `CORRUPT_DATA` for an unreadable pending set.
     pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
         match self.replica() {
-            Some(r) => r.pending_events().await,
+            Some(r) => self.upcast(r.pending_events().await?),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Registers an upcaster: events of `event_type` at schema version `from` are read through
+    /// `step`, one version up ([`crate::core::upcast`] has the rule). Every read of this store
+    /// (streams, the log, subscriptions, aggregates, projections, read models, buses) sees
+    /// the upcast shape; stored events are never rewritten, and a sync pushes them as stored.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for an empty type, version 0, a step already registered there, or a
+    /// registration from inside an upcaster.
+    pub fn register_upcaster(
+        &self,
+        event_type: &str,
+        from: u32,
+        step: Rc<UpcastStep>,
+    ) -> Result<()> {
+        self.0
+            .upcasters
+            .try_borrow_mut()
+            .map_err(|_| Error::invalid("an upcaster cannot register upcasters"))?
+            .register_step(event_type, from, step)
+    }
+
+    /// `events` in their current shape.
+    fn upcast(&self, events: Vec<RecordedEvent>) -> Result<Vec<RecordedEvent>> {
+        let upcasters = self.0.upcasters.borrow();
+        if upcasters.is_empty() {
+            return Ok(events);
+        }
+        events.into_iter().map(|e| upcasters.apply_to(e)).collect()
     }
 
     /// Closes the store: waits on its notifiers end, and a durable store refuses later calls
@@ -155,10 +193,17 @@ impl Store {
     /// As `read_all`.
     #[cfg(target_arch = "wasm32")]
     pub async fn read_all_js(&self, options: &ReadAllOptions) -> Result<Option<js_sys::Array>> {
-        match &self.0.raw.0 {
-            Kind::IndexedDb(store) => store.read_all_js(options).await.map(Some),
-            Kind::Memory(_) => Ok(None),
+        let events = match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.read_all_js(options).await?,
+            Kind::Memory(_) => return Ok(None),
+        };
+        let upcasters = self.0.upcasters.borrow();
+        if !upcasters.is_empty() {
+            for i in 0..events.length() {
+                events.set(i, upcasters.apply_to(events.get(i))?);
+            }
         }
+        Ok(Some(events))
     }
 
     /// Storage health of the durable backend itself (`navigator.storage`, for the origin).
@@ -227,11 +272,11 @@ impl EventStore for Store {
         stream: &StreamId,
         options: &ReadStreamOptions,
     ) -> Result<Vec<RecordedEvent>> {
-        route!(self, s => s.read_stream(stream, options).await)
+        self.upcast(route!(self, s => s.read_stream(stream, options).await)?)
     }
 
     async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
-        self.0.raw.read_all(options).await
+        self.upcast(self.0.raw.read_all(options).await?)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {

@@ -14,7 +14,6 @@ use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{function, JsModel};
 use crate::wasm::sync::Aggregates;
-use crate::wasm::upcast::Upcasters;
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
 ///
@@ -34,7 +33,6 @@ use crate::wasm::upcast::Upcasters;
 #[wasm_bindgen]
 pub struct Aggregate {
     store: Store,
-    upcasters: Upcasters,
     inner: Rc<cqrs::Aggregate<JsModel>>,
 }
 
@@ -45,16 +43,12 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 /// Reads an aggregate definition `{ name, initialState, evolve, decide, snapshotEvery?,
 /// snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
 /// `bus.registerAggregate`.
-pub(crate) fn parse_definition(
-    options: &JsValue,
-    upcasters: &Upcasters,
-) -> Result<(JsModel, AggregateConfig)> {
+pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateConfig)> {
     let name = string_arg(&get(options, "name")?, "aggregate name")?;
     let model = JsModel {
         initial_state: function(options, "initialState", "an aggregate")?,
         evolve: function(options, "evolve", "an aggregate")?,
         decide: function(options, "decide", "an aggregate")?,
-        upcasters: upcasters.clone(),
         last_rejection: RefCell::new(None),
     };
     let mut config = AggregateConfig::new(name);
@@ -71,23 +65,14 @@ pub(crate) fn parse_definition(
 }
 
 /// Builds the aggregate from its definition object.
-pub(crate) fn define(
-    store: Store,
-    registry: &Aggregates,
-    upcasters: Upcasters,
-    options: &JsValue,
-) -> Result<Aggregate> {
-    let (model, config) = parse_definition(options, &upcasters)?;
+pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> Result<Aggregate> {
+    let (model, config) = parse_definition(options)?;
     let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
     let mut registry = registry.borrow_mut();
     let name = inner.config().name.clone();
     registry.retain(|(n, _)| *n != name);
     registry.push((name, inner.clone()));
-    Ok(Aggregate {
-        store,
-        upcasters,
-        inner,
-    })
+    Ok(Aggregate { store, inner })
 }
 
 fn as_of(options: &JsValue) -> Result<AsOf> {
@@ -134,11 +119,7 @@ impl Aggregate {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         command: JsValue,
     ) -> Promise {
-        let (store, inner, upcasters) = (
-            self.store.clone(),
-            self.inner.clone(),
-            self.upcasters.clone(),
-        );
+        let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
@@ -146,7 +127,11 @@ impl Aggregate {
                 let out = Object::new();
                 set(&out, "state", &done.state);
                 set(&out, "version", &JsValue::from_f64(done.version.0 as f64));
-                set(&out, "events", &upcasters.to_js(&done.events)?);
+                set(
+                    &out,
+                    "events",
+                    &crate::wasm::convert::recorded_to_js(&done.events)?,
+                );
                 Ok::<JsValue, Error>(out.into())
             };
             run.await.map_err(|e| {

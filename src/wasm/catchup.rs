@@ -54,10 +54,8 @@ pub(crate) async fn catch_up(
                 filter: runner.filter().clone(),
             };
             let events = match store.read_all_js(&options).await? {
-                Some(events) => projection.upcasters.apply(events.into())?,
-                None => projection
-                    .upcasters
-                    .to_js(&store.read_all(&options).await?)?,
+                Some(events) => events.into(),
+                None => crate::wasm::convert::recorded_to_js(&store.read_all(&options).await?)?,
             };
             Ok::<_, Error>((head, Array::from(&events)))
         };

@@ -223,6 +223,11 @@ pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
     })
 }
 
+/// One recorded event as a JavaScript object.
+pub(crate) fn event_to_js(event: &RecordedEvent) -> Result<JsValue> {
+    Ok(js_sys::Array::from(&recorded_to_js(std::slice::from_ref(event))?).get(0))
+}
+
 /// An append result as `{ version, position }`.
 pub(crate) fn append_result_to_js(version: Version, position: Position) -> JsValue {
     let o = js_sys::Object::new();

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::append::StoreLimits;
 use crate::core::event::{Position, Timestamp};
-use crate::engine::Store;
+use crate::engine::{Store, UpcastStep as JsStep};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
@@ -19,8 +19,8 @@ use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
-use crate::wasm::upcast::Upcasters;
 use crate::wasm::{aggregate, bus, projection, readmodel};
+use std::rc::Rc;
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
 fn promise<F>(f: F) -> Promise
@@ -58,7 +58,6 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
 pub struct JsEventStore {
     /// The one view of the store every class of this store works on.
     pub(crate) store: Store,
-    pub(crate) upcasters: Upcasters,
     aggregates: Aggregates,
 }
 
@@ -66,7 +65,6 @@ impl JsEventStore {
     pub(crate) fn new(store: Store) -> Self {
         JsEventStore {
             store,
-            upcasters: Upcasters::new(),
             aggregates: Aggregates::default(),
         }
     }
@@ -232,10 +230,10 @@ impl JsEventStore {
         let options = opt(options);
         let parsed = convert::stream_arg(&stream)
             .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
-        let (store, upcasters) = (self.store.clone(), self.upcasters.clone());
+        let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
-            upcasters.to_js(&store.read_stream(&stream, &options).await?)
+            crate::wasm::convert::recorded_to_js(&store.read_stream(&stream, &options).await?)
         })
     }
 
@@ -248,12 +246,12 @@ impl JsEventStore {
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
-        let (store, upcasters) = (self.store.clone(), self.upcasters.clone());
+        let store = self.store.clone();
         promise(async move {
             let options = parsed?;
             match store.read_all_js(&options).await? {
-                Some(events) => upcasters.apply(events.into()),
-                None => upcasters.to_js(&store.read_all(&options).await?),
+                Some(events) => Ok(events.into()),
+                None => crate::wasm::convert::recorded_to_js(&store.read_all(&options).await?),
             }
         })
     }
@@ -314,7 +312,6 @@ impl JsEventStore {
         let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
         Ok(subscription::start(
             self.store.clone(),
-            self.upcasters.clone(),
             after,
             filter,
             batch,
@@ -337,13 +334,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
     ) -> std::result::Result<aggregate::Aggregate, JsValue> {
-        aggregate::define(
-            self.store.clone(),
-            &self.aggregates,
-            self.upcasters.clone(),
-            &options,
-        )
-        .map_err(to_js)
+        aggregate::define(self.store.clone(), &self.aggregates, &options).map_err(to_js)
     }
 
     /// Defines a projection: `{ name, version, init(), evolve(state, event), filter?,
@@ -358,7 +349,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
     ) -> std::result::Result<projection::Projection, JsValue> {
-        projection::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        projection::define(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Registers an upcaster: events of `type` at schema version `fromVersion`
@@ -378,8 +369,8 @@ impl JsEventStore {
         )]
         upcast: Function,
     ) -> std::result::Result<(), JsValue> {
-        self.upcasters
-            .register(event_type, from_version, upcast)
+        self.store
+            .register_upcaster(event_type, from_version, Rc::new(JsStep(upcast)))
             .map_err(to_js)
     }
 
@@ -398,7 +389,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
-        readmodel::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        readmodel::define(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
@@ -421,13 +412,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(unchecked_param_type = "SyncOptions")] options: JsValue,
     ) -> std::result::Result<crate::wasm::sync::SyncHandle, JsValue> {
-        crate::wasm::sync::start(
-            &self.store,
-            self.aggregates.clone(),
-            self.upcasters.clone(),
-            &options,
-        )
-        .map_err(to_js)
+        crate::wasm::sync::start(&self.store, self.aggregates.clone(), &options).map_err(to_js)
     }
 
     /// A bus over this store: command and query handlers, middleware, event handlers with side
@@ -444,6 +429,6 @@ impl JsEventStore {
         options: Option<bus::BusOptionsArg>,
     ) -> std::result::Result<bus::Bus, JsValue> {
         let options = opt(options);
-        bus::define(self.store.clone(), self.upcasters.clone(), &options).map_err(to_js)
+        bus::define(self.store.clone(), &options).map_err(to_js)
     }
 }

@@ -6,7 +6,7 @@ use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::expected::ExpectedVersion;
-use crate::error::Error;
+use crate::error::{Error, ErrorField};
 
 fn set(target: &JsValue, key: &str, value: impl Into<JsValue>) {
     // Setting a property on a fresh Error object cannot fail.
@@ -21,33 +21,24 @@ pub(crate) fn expected_to_js(expected: ExpectedVersion) -> JsValue {
     }
 }
 
-/// Converts an [`Error`] into a JavaScript `Error` named `EventfoldError`.
+/// The error declarations of the `.d.ts`, from the one table in `src/error/table.rs`.
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TS_ERRORS: &str = crate::error::TS_DECLARATIONS;
+
+/// Converts an [`Error`] into a JavaScript `Error` named `EventfoldError`, with the fields the
+/// error table declares for its code.
 pub(crate) fn to_js(err: Error) -> JsValue {
     let js = js_sys::Error::new(&err.to_string());
     js.set_name("EventfoldError");
     let v: JsValue = js.into();
     set(&v, "code", err.code());
-    match &err {
-        Error::WrongExpectedVersion {
-            stream,
-            expected,
-            actual,
-        } => {
-            set(&v, "stream", stream.as_str());
-            set(&v, "expected", expected_to_js(*expected));
-            set(&v, "actual", actual.0 as f64);
-        }
-        Error::EventIdConflict { id, stream, .. } => {
-            set(&v, "id", id.as_str());
-            set(&v, "stream", stream.as_str());
-        }
-        Error::CorruptData { record, .. } => set(&v, "record", record.as_str()),
-        Error::EvolveFailed { position, .. } => set(&v, "position", position.0 as f64),
-        Error::SchemaTooNew { found, supported } => {
-            set(&v, "found", *found);
-            set(&v, "supported", *supported);
-        }
-        _ => {}
+    for (key, value) in err.js_fields() {
+        let value = match value {
+            ErrorField::Str(s) => JsValue::from_str(&s),
+            ErrorField::Num(n) => JsValue::from_f64(n),
+            ErrorField::Expected(e) => expected_to_js(e),
+        };
+        set(&v, key, value);
     }
     v
 }

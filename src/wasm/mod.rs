@@ -17,4 +17,3 @@ mod ready;
 mod subscription;
 mod sync;
 pub(crate) mod types;
-mod upcast;

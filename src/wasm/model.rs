@@ -12,7 +12,6 @@ use crate::cqrs::{Applied, Model, Projection};
 use crate::error::{Error, Result};
 use crate::wasm::convert::new_events;
 use crate::wasm::error::message_of;
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -35,13 +34,8 @@ pub(crate) fn function(options: &JsValue, key: &str, what: &str) -> Result<Funct
 
 /// Folds `events` with a JavaScript `evolve`; on a throw, the state before the failing event,
 /// how many applied, and an `EVOLVE_FAILED` naming it.
-fn fold(
-    upcasters: &Upcasters,
-    evolve: &Function,
-    state: JsValue,
-    events: &[RecordedEvent],
-) -> Applied<JsValue> {
-    let parsed = match upcasters.to_js(events) {
+fn fold(evolve: &Function, state: JsValue, events: &[RecordedEvent]) -> Applied<JsValue> {
+    let parsed = match crate::wasm::convert::recorded_to_js(events) {
         Ok(p) => p,
         Err(error) => {
             return Applied {
@@ -93,7 +87,6 @@ pub(crate) struct JsModel {
     pub initial_state: Function,
     pub evolve: Function,
     pub decide: Function,
-    pub upcasters: Upcasters,
     /// What the last rejecting `decide` threw, to hand to the caller as `cause`.
     pub last_rejection: RefCell<Option<JsValue>>,
 }
@@ -109,7 +102,7 @@ impl Model for JsModel {
     }
 
     fn evolve(&self, state: JsValue, events: &[RecordedEvent]) -> Result<JsValue> {
-        let applied = fold(&self.upcasters, &self.evolve, state, events);
+        let applied = fold(&self.evolve, state, events);
         match applied.error {
             None => Ok(applied.state),
             Some(e) => Err(e),
@@ -159,7 +152,6 @@ impl Model for JsModel {
 pub(crate) struct JsProjection {
     pub init: Function,
     pub evolve: Function,
-    pub upcasters: Upcasters,
 }
 
 impl Projection for JsProjection {
@@ -172,7 +164,7 @@ impl Projection for JsProjection {
     }
 
     fn evolve(&self, state: JsValue, events: &[RecordedEvent]) -> Applied<JsValue> {
-        fold(&self.upcasters, &self.evolve, state, events)
+        fold(&self.evolve, state, events)
     }
 
     fn encode_state(&self, state: &JsValue) -> Result<Json> {

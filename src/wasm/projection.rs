@@ -20,7 +20,6 @@ use crate::wasm::error::to_js;
 use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::ready::{settle_all, Ready, Resolvers};
-use crate::wasm::upcast::Upcasters;
 
 #[derive(Default)]
 struct Shared {
@@ -67,14 +66,13 @@ pub struct Projection {
 }
 
 /// Builds the projection from its definition and starts it in the background.
-pub(crate) fn define(routed: Store, upcasters: Upcasters, options: &JsValue) -> Result<Projection> {
+pub(crate) fn define(routed: Store, options: &JsValue) -> Result<Projection> {
     let name = string_arg(&get(options, "name")?, "projection name")?;
     let version = opt_u64(options, "version")?.unwrap_or(1);
     let version = u32::try_from(version).map_err(|_| Error::invalid("version is too large"))?;
     let projection = JsProjection {
         init: function(options, "init", "a projection")?,
         evolve: function(options, "evolve", "a projection")?,
-        upcasters,
     };
     let on_progress = get(options, "onProgress")?.dyn_into::<Function>().ok();
     let runner =
@@ -124,7 +122,7 @@ async fn with_pending(
     let projection = runner.projection();
     let (Ok(copy), Ok(events)) = (
         structured_clone(state),
-        projection.upcasters.to_js(&pending),
+        crate::wasm::convert::recorded_to_js(&pending),
     ) else {
         return state.clone();
     };

@@ -14,7 +14,6 @@ use crate::core::event::Position;
 use crate::engine::Store;
 use crate::store::{EventFilter, Subscription as CoreSubscription};
 use crate::wasm::error::to_js;
-use crate::wasm::upcast::Upcasters;
 
 #[derive(Default)]
 struct CloseSignal {
@@ -63,7 +62,6 @@ impl Subscription {
 /// stops and `on_error` (if a function) receives the error.
 pub(crate) fn start(
     store: Store,
-    upcasters: Upcasters,
     after: Position,
     filter: EventFilter,
     batch_size: usize,
@@ -98,7 +96,7 @@ pub(crate) fn start(
                     Some(Err(e)) => return Err(to_js(e)),
                     Some(Ok(Some(batch))) => batch,
                 };
-                let events = upcasters.to_js(&batch).map_err(to_js)?;
+                let events = crate::wasm::convert::recorded_to_js(&batch).map_err(to_js)?;
                 let returned = callback.call1(&JsValue::UNDEFINED, &events)?;
                 if let Some(p) = returned.dyn_ref::<Promise>() {
                     JsFuture::from(p.clone()).await?;

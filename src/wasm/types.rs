@@ -157,28 +157,6 @@ export interface ReadModelQuery {
   reverse?: boolean;
 }
 
-/** Every `code` an `EventfoldError` can carry. Codes are API: they are never renamed. */
-export type ErrorCode =
-  | "WRONG_EXPECTED_VERSION" | "EVENT_ID_CONFLICT" | "INVALID_INPUT" | "DECIDER_REJECTED"
-  | "QUOTA_EXCEEDED" | "STORE_CLOSED" | "CORRUPT_DATA" | "SCHEMA_TOO_NEW" | "STORAGE_ERROR"
-  | "UNSUPPORTED" | "EVOLVE_FAILED" | "SYNC_CONFLICT" | "UNAUTHORIZED" | "FORBIDDEN" | "PROTOCOL_ERROR" | "NETWORK"
-  | "CHECKPOINT_MISMATCH" | "HANDLER_NOT_FOUND" | "HANDLER_FAILED" | "HANDLER_TIMEOUT";
-
-/** The error every eventfold call rejects with. Fields beyond `code` depend on the code. */
-export interface EventfoldError extends Error {
-  name: "EventfoldError";
-  code: ErrorCode;
-  /** WRONG_EXPECTED_VERSION, EVENT_ID_CONFLICT: the stream of the append. */
-  stream?: string;
-  /** WRONG_EXPECTED_VERSION: what the append expected. */
-  expected?: ExpectedVersion;
-  /** WRONG_EXPECTED_VERSION: the stream's version when checked. */
-  actual?: number;
-  /** EVENT_ID_CONFLICT: the event id already used. */
-  id?: string;
-  /** CORRUPT_DATA: the key of the unreadable record. */
-  record?: string;
-}
 "#;
 
 #[wasm_bindgen]

@@ -69,13 +69,30 @@ export function launch(dir) {
   });
 }
 
-/** Opens the test page in `context`: it imports the package and exposes it as `window.eventfold`. */
-export async function openPage(context, url) {
+/**
+ * Opens a test page of tests/browser/pages (`index.html` by default) in `context`: it imports the
+ * package and exposes it as `window.eventfold`.
+ */
+export async function openPage(context, url, name = "index.html") {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
-  await page.goto(`${url}/tests/browser/pages/index.html`);
+  await page.goto(`${url}/tests/browser/pages/${name}`);
   await page.waitForFunction(() => window.eventfold !== undefined);
   page.errors = errors;
   return page;
+}
+
+/**
+ * Bundles Emmett (the root devDependency, with its CommonJS dependencies) into one browser ES
+ * module at /.tmp/browser/emmett.js, the way Vite pre-bundles an app's dependencies: pages map
+ * `@event-driven-io/emmett` to it with an import map (pages/emmett.html).
+ */
+export async function bundleEmmett() {
+  const { build } = await import("esbuild");
+  await build({
+    stdin: { contents: `export * from "@event-driven-io/emmett";`, resolveDir: root, loader: "js" },
+    bundle: true, format: "esm", platform: "browser", target: "es2022", minify: true, logLevel: "warning",
+    outfile: join(root, ".tmp", "browser", "emmett.js"),
+  });
 }

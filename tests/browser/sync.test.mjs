@@ -5,10 +5,11 @@
 // IndexedDB), back online, a rebase rejection reported to onRejected, and both stores converge
 // to the server's log read over HTTP. Then two tabs of one profile: one leader (Web Locks),
 // the other's pending event pushed by the leader, and the other taking over when it closes.
+// Last, an Emmett command handler (eventfold/emmett) on a synced store, offline and back.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { launch, openPage, profile, serve } from "./harness.mjs";
+import { bundleEmmett, launch, openPage, profile, serve } from "./harness.mjs";
 
 process.env.EVENTFOLD_ROOT ??= fileURLToPath(new URL("../..", import.meta.url));
 const { startServer } = await import("../js/server.mjs");
@@ -192,5 +193,81 @@ test("two tabs of one profile: one leader; its pushes carry the other's pending 
   } finally {
     await context.close();
     p.remove();
+  }
+});
+
+/** Opens the synced store and an Emmett cart handler in `page` as `window.t`. */
+const setupEmmett = (page) => page.evaluate(async () => {
+  const { DeciderCommandHandler } = window.emmett;
+  const store = await window.eventfold.EventStore.open({ name: "emmett-sync" });
+  const sync = store.sync({ url: location.origin, scope: ["shopping_cart-"] });
+  const eventStore = window.adapter.getEventfoldEventStore(store);
+  const handle = DeciderCommandHandler({
+    initialState: () => ({ items: [] }),
+    evolve: (s, e) => ({ items: [...s.items, e.data.sku] }),
+    decide: (c) => ({ type: "ProductItemAdded", data: { sku: c.data.sku } }),
+    mapToStreamId: (id) => `shopping_cart-${id}`,
+  });
+  window.t = {
+    store, sync, eventStore,
+    add: (sku) => handle(eventStore, "1", { type: "AddProductItem", data: { sku } }).then((r) => String(r.nextExpectedStreamVersion)),
+    now: () => sync.now().then((r) => ({ pushed: r.pushed, pulled: r.pulled }), (e) => ({ code: e.code })),
+    read: async () => (await eventStore.readStream("shopping_cart-1")).events.map((e) =>
+      [e.data.sku, String(e.metadata.streamPosition), e.metadata.globalPosition > 0n ? "confirmed" : "pending", e.metadata.messageId]),
+    state: async () => (await eventStore.aggregateStream("shopping_cart-1", {
+      evolve: (s, e) => [...s, e.data.sku], initialState: () => [] })).state,
+  };
+});
+
+// eventfold/emmett: an Emmett DeciderCommandHandler on a synced IndexedDB store works offline,
+// its events are pending (globalPosition 0n through Emmett) and pushed by store.sync like any
+// other; when two devices changed one cart offline, the default strategy (rebase) re-places the
+// Emmett events, which carry no command, after the server's, and both devices end with one cart.
+test("an Emmett command handler on a synced IndexedDB store works offline; store.sync pushes its events", async () => {
+  await bundleEmmett();
+  const profiles = [profile(), profile()];
+  const contexts = await Promise.all(profiles.map((p) => launch(p.dir)));
+  try {
+    const [a, b] = await Promise.all(contexts.map((c) => openPage(c, web.url, "emmett.html")));
+    await setupEmmett(a);
+    await setupEmmett(b);
+    const run = (page, fn, arg) => page.evaluate(fn, arg);
+
+    assert.equal(await run(a, () => window.t.add("a1")), "1");
+    assert.deepEqual(await run(a, () => window.t.now()), { pushed: 1, pulled: 1 });
+    assert.equal((await run(b, () => window.t.now())).pulled, 1);
+
+    // Offline: both devices decide on the cart through Emmett.
+    await Promise.all(contexts.map((c) => c.setOffline(true)));
+    assert.equal(await run(a, () => window.t.add("a2")), "2");
+    assert.equal(await run(b, () => window.t.add("b2")), "2");
+    const offline = await run(a, () => window.t.read());
+    assert.deepEqual(offline.map((e) => e.slice(0, 3)), [["a1", "1", "confirmed"], ["a2", "2", "pending"]]);
+    assert.equal((await run(a, () => window.t.now())).code, "NETWORK");
+    assert.equal(await run(a, async () => (await window.t.sync.pending()).length), 1);
+
+    // Back online: B pushes first; A's event is re-placed after it (same id) and pushed.
+    await Promise.all(contexts.map((c) => c.setOffline(false)));
+    assert.equal((await run(b, () => window.t.now())).pushed, 1);
+    assert.equal((await run(a, () => window.t.now())).pushed, 1);
+    await run(b, () => window.t.now());
+
+    const server = (await serverLog(["shopping_cart-"])).map((e) => [e.data.sku, e.version, e.id]);
+    assert.deepEqual(server.map(([sku, v]) => [sku, v]), [["a1", 1], ["b2", 2], ["a2", 3]]);
+    assert.equal(server[2][2], offline[1][3], "the event pushed is the one Emmett appended offline (its messageId)");
+    for (const page of [a, b]) {
+      assert.deepEqual(await run(page, () => window.t.read()),
+        server.map(([sku, v, id]) => [sku, String(v), "confirmed", id]), "the device's stream, read through Emmett");
+      assert.deepEqual(await run(page, () => window.t.state()), ["a1", "b2", "a2"]);
+      assert.equal(await run(page, async () => (await window.t.sync.pending()).length), 0);
+      assert.deepEqual(page.errors, []);
+    }
+    // Emmett's next command on A decides on the merged cart and is pushed like the others.
+    assert.equal(await run(a, () => window.t.add("a3")), "4");
+    assert.equal((await run(a, () => window.t.now())).pushed, 1);
+    assert.equal((await serverLog(["shopping_cart-"])).length, 4);
+  } finally {
+    await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+    for (const p of profiles) p.remove();
   }
 });

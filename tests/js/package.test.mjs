@@ -18,6 +18,15 @@ test("the package ships its entries, wasm and typings, and nothing else", () => 
   assert.equal(pkgJson.type, "module");
 });
 
+test("eventfold/emmett ships as an entry whose Emmett peer is optional", () => {
+  for (const f of ["emmett.js", "emmett.d.ts"]) assert.ok(existsSync(dir + f), `${f} is in the package`);
+  assert.deepEqual(pkgJson.exports["./emmett"], { types: "./emmett.d.ts", default: "./emmett.js" });
+  assert.match(pkgJson.peerDependencies["@event-driven-io/emmett"], /^\^0\.42\./);
+  assert.deepEqual(pkgJson.peerDependenciesMeta["@event-driven-io/emmett"], { optional: true },
+    "apps that do not use eventfold/emmett install no Emmett");
+  assert.equal(pkgJson.dependencies, undefined);
+});
+
 test("import works in Node with no init call", () => {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e",
     `import { EventStore } from "eventfold"; const s = await EventStore.inMemory();
@@ -42,7 +51,9 @@ test("the typings declare the API with real types, not any", () => {
     "append(stream: string, events: EventInput[], options?: AppendOptions | null): Promise<AppendResult>",
     "readStream(stream: string, options?: ReadStreamOptions | null): Promise<RecordedEvent[]>",
     "readAll(options?: ReadAllOptions | null): Promise<RecordedEvent[]>",
-    "export interface EventfoldError extends Error",
+    "export interface EventfoldErrorBase extends Error",
+    "export interface WrongExpectedVersionError extends EventfoldErrorBase { code: \"WRONG_EXPECTED_VERSION\";",
+    "export type EventfoldError = | WrongExpectedVersionError",
     "export type ErrorCode",
   ]) {
     assert.ok(dts.replace(/\s+/g, " ").includes(decl), `d.ts declares: ${decl}`);

@@ -109,3 +109,20 @@ test("a command a side-effect handler sends is pending, pushed, and reaches a se
   assert.equal((await b.readStream("order-w-c7"))[0].id, created.id);
   assert.deepEqual(await b.readStream("customer-7"), [], "the local stream stayed local");
 });
+
+test("pending events are read upcast, and pushed as they were stored", async () => {
+  const a = await EventStore.inMemory();
+  const syncA = a.sync({ url: server.url, scope: ["price-"] });
+  a.upcast("Priced", 1, (e) => ({ data: { minor: Math.round(e.data.amount * 100) } }));
+  await a.append("price-1", [{ type: "Priced", data: { amount: 1.5 } }]);
+  const [pending] = await a.readStream("price-1");
+  assert.equal(pending.position, 0);
+  assert.deepEqual([pending.data, pending.metadata.schemaVersion], [{ minor: 150 }, 2]);
+  assert.deepEqual((await syncA.pending()).map((e) => e.data), [{ minor: 150 }]);
+  await syncA.now();
+  const b = await EventStore.inMemory();
+  await b.sync({ url: server.url, scope: ["price-"] }).now();
+  const [stored] = await b.readStream("price-1");
+  assert.deepEqual([stored.data, stored.metadata.schemaVersion], [{ amount: 1.5 }, undefined], "a store without the upcaster sees what was stored");
+  assert.deepEqual((await a.readStream("price-1"))[0].data, { minor: 150 }, "confirmed, still read upcast");
+});

@@ -44,3 +44,30 @@ test("registering an upcaster twice or with bad arguments is INVALID_INPUT", asy
   assert.throws(() => store.upcast("", 1, (e) => e), { code: "INVALID_INPUT" });
   assert.throws(() => store.upcast("T", 0, (e) => e), { code: "INVALID_INPUT" });
 });
+
+test("bus handlers and read models see the upcast shape too; a throwing upcaster fails the read, naming it", async () => {
+  const store = await newStore();
+  await store.append("order-2", [ev("ItemAdded", { sku: "a", price: 2 })]);
+  store.upcast("ItemAdded", 1, (e) => ({ data: { sku: e.data.sku, priceMinor: e.data.price * 100 } }));
+  const list = store.readModel({
+    name: "items", version: 1, indexes: ["priceMinor"],
+    handlers: { ItemAdded: (e, rm) => rm.put(e.data.sku, { priceMinor: e.data.priceMinor }) },
+  });
+  await list.ready();
+  assert.deepEqual(await list.get("a"), { priceMinor: 200 });
+  const bus = store.bus();
+  const handled = [];
+  bus.on({ name: "prices", handlers: { ItemAdded: (e) => { handled.push(e.data.priceMinor); } } });
+  bus.start();
+  await new Promise((r) => setTimeout(r, 30));
+  bus.stop();
+  assert.deepEqual(handled, [200]);
+
+  const broken = await newStore();
+  await broken.append("s", [ev("T", {})]);
+  broken.upcast("T", 1, () => { throw new Error("no price"); });
+  await assert.rejects(broken.readAll(), (e) => e.code === "INVALID_INPUT" && /upcaster of T v1 failed: no price/.test(e.message));
+  broken.upcast("U", 1, () => 42);
+  await broken.append("s", [ev("U", {})], { expectedVersion: 1 });
+  await assert.rejects(broken.readStream("s", { from: 2 }), (e) => e.code === "INVALID_INPUT" && /must return an event object/.test(e.message));
+});

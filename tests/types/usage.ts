@@ -26,7 +26,29 @@ export async function usage(): Promise<number> {
   } catch (e) {
     if (isEventfoldError(e)) {
       const code: ErrorCode = e.code;
-      console.log(code, e.stream, e.expected, e.actual);
+      // @ts-expect-error `actual` exists only once `code` says which error this is
+      console.log(e.actual);
+      if (e.code === "WRONG_EXPECTED_VERSION") {
+        const actual: number = e.actual; // narrowed by code: a number, not number | undefined
+        const expected: "any" | "no_stream" | "exists" | number = e.expected;
+        console.log(code, e.stream, expected, actual);
+        // @ts-expect-error WRONG_EXPECTED_VERSION carries no `record`
+        console.log(e.record);
+      } else if (e.code === "EVOLVE_FAILED") {
+        const position: number = e.position;
+        console.log(position);
+      } else if (e.code === "SCHEMA_TOO_NEW") {
+        const versions: [number, number] = [e.found, e.supported];
+        console.log(versions);
+      } else if (e.code === "SYNC_CONFLICT") {
+        const stream: string = e.stream;
+        console.log(stream, e.actual);
+      } else if (e.code === "HANDLER_NOT_FOUND") {
+        const kind: "command" | "query" | "saga" = e.kind;
+        console.log(kind, e.type);
+      }
+      // @ts-expect-error not a code eventfold has
+      if (e.code === "WRONG_VERSION") console.log(e);
     }
   }
   // @ts-expect-error expectedVersion must be "any" | "no_stream" | "exists" | number

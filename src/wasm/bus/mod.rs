@@ -36,7 +36,6 @@ use crate::wasm::bus::workers::Workers;
 use crate::wasm::convert::{get, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -59,7 +58,6 @@ pub(crate) type Reply = std::result::Result<JsValue, JsValue>;
 /// What a `Bus` shares with its handlers, contexts and workers.
 pub(crate) struct BusInner {
     pub store: Store,
-    pub upcasters: Upcasters,
     pub commands: CommandBus<JsValue, Reply>,
     pub queries: QueryBus<JsValue, Reply>,
     pub workers: RefCell<Workers>,
@@ -267,11 +265,10 @@ pub struct Bus {
 }
 
 /// Builds a bus over `store`: `{ onError? }` receives the failures of background workers.
-pub(crate) fn define(store: Store, upcasters: Upcasters, options: &JsValue) -> Result<Bus> {
+pub(crate) fn define(store: Store, options: &JsValue) -> Result<Bus> {
     let on_error = get(options, "onError")?.dyn_into::<Function>().ok();
     let inner = Rc::new(BusInner {
         store,
-        upcasters,
         commands: CommandBus::new(),
         queries: QueryBus::new(),
         workers: RefCell::new(Workers::default()),
@@ -435,8 +432,7 @@ impl Bus {
             )));
         }
         let id_fn = function(options, "id", "registerAggregate")?;
-        let upcasters = self.inner.upcasters.clone();
-        let (model, config) = crate::wasm::aggregate::parse_definition(definition, &upcasters)?;
+        let (model, config) = crate::wasm::aggregate::parse_definition(definition)?;
         let aggregate = Rc::new(cqrs::Aggregate::new(Stamped(model), config)?);
         let id_of = Rc::new(move |command: &JsValue| -> Result<String> {
             let out = attempt(&id_fn, command, &JsValue::UNDEFINED);
@@ -462,7 +458,11 @@ impl Bus {
             };
             set(&o, "state", &done.state);
             set(&o, "version", &JsValue::from_f64(done.version.0 as f64));
-            set(&o, "events", &upcasters.to_js(&done.events)?);
+            set(
+                &o,
+                "events",
+                &crate::wasm::convert::recorded_to_js(&done.events)?,
+            );
             Ok(o)
         });
         let handler = Rc::new(JsAggregateHandler {

@@ -16,8 +16,9 @@ use crate::cqrs::runtime::{LocalBoxFuture, Signal};
 use crate::cqrs::saga::run::{SagaEffects, SagaPolicy, SagaRunner};
 use crate::cqrs::saga::{Failure, SagaShape, SagaState, SagaStatus, StepKind, StepShape};
 use crate::error::{Error, Result};
-use crate::wasm::bus::workers::{event_to_js, promise, spawn_saga, types_filter, Saga};
+use crate::wasm::bus::workers::{promise, spawn_saga, types_filter, Saga};
 use crate::wasm::bus::{attempt, dispatch, error_from_js, Bus, BusInner};
+use crate::wasm::convert::event_to_js;
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
@@ -37,7 +38,7 @@ impl EventHandler for SagaStarter {
                 .inner
                 .upgrade()
                 .ok_or_else(|| Error::invalid("the bus is gone"))?;
-            let js = event_to_js(&inner, event)?;
+            let js = event_to_js(event)?;
             let call = |f: &Function, what: &str| -> Result<JsValue> {
                 let out = attempt(f, &js, &JsValue::UNDEFINED);
                 if out.length() > 1 {
@@ -160,19 +161,14 @@ impl SagaEffects for JsSagaEffects {
     }
 
     fn matches(&self, saga: &SagaState, step: usize, event: &RecordedEvent) -> Result<bool> {
-        let inner = self
-            .inner
-            .upgrade()
-            .ok_or_else(|| Error::invalid("the bus is gone"))?;
+        if self.inner.strong_count() == 0 {
+            return Err(Error::invalid("the bus is gone"));
+        }
         let def = self.steps.get(step).cloned().unwrap_or(JsValue::UNDEFINED);
         let Ok(f) = get(&get(&def, "awaitEvent")?, "match")?.dyn_into::<Function>() else {
             return Ok(true);
         };
-        let out = attempt(
-            &f,
-            &event_to_js(&inner, event)?,
-            &saga_view(&self.shape, saga)?,
-        );
+        let out = attempt(&f, &event_to_js(event)?, &saga_view(&self.shape, saga)?);
         if out.length() > 1 {
             return Err(error_from_js(&out.get(1)));
         }

@@ -5,7 +5,7 @@
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::bus::sagas::JsSagaEffects;
 use crate::wasm::bus::{context_with_cause, error_from_js, invoke, lead, sleep, Bus, BusInner};
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 
 /// `Date.now()` and `setTimeout`.
@@ -83,10 +83,6 @@ pub(crate) fn set(o: &JsValue, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
-pub(crate) fn event_to_js(inner: &BusInner, event: &RecordedEvent) -> Result<JsValue> {
-    Ok(Array::from(&inner.upcasters.to_js(std::slice::from_ref(event))?).get(0))
-}
-
 /// `handlers[event.type](event, ctx)` of one named handler.
 struct JsEventHandler {
     name: String,
@@ -112,7 +108,7 @@ impl EventHandler for JsEventHandler {
             set(&ctx_js, "eventId", &event.id.as_str().into());
             Ok(invoke(
                 &f,
-                &event_to_js(&inner, event)?,
+                &event_to_js(event)?,
                 &ctx_js,
                 &JsValue::UNDEFINED,
             ))

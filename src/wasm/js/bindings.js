@@ -204,32 +204,21 @@ export function foldEvents(evolve, state, events) {
 }
 
 /**
- * Applies registered upcasters to parsed events, in place. `upcasters` maps an event type to a
- * Map from schema version (metadata.schemaVersion, 1 when absent) to a function returning the
- * event one version up ({ type?, data, metadata? }); the engine stamps the new schemaVersion.
+ * One upcasting step on a parsed event (the engine runs the rule: which step, in which order,
+ * up to which version; src/core/upcast.rs): calls `step(event)`, which returns the event one
+ * version up as `{ type?, data, metadata? }`, and builds that event stamped with schema version
+ * `to`. Throws TypeError for a result that is not an event.
  */
-export function upcastEvents(upcasters, events) {
-  for (let i = 0; i < events.length; i++) {
-    let e = events[i];
-    for (let steps = 0; ; steps++) {
-      const from = Number.isInteger(e.metadata?.schemaVersion) ? e.metadata.schemaVersion : 1;
-      const step = upcasters.get(e.type)?.get(from);
-      if (!step) break;
-      if (steps > 64) throw new TypeError(`upcasters of ${events[i].type} loop`);
-      const up = step(e);
-      if (up === null || typeof up !== "object") {
-        throw new TypeError(`the upcaster of ${e.type} v${from} must return an event object`);
-      }
-      const type = up.type === undefined ? e.type : up.type;
-      if (typeof type !== "string" || type === "") {
-        throw new TypeError(`the upcaster of ${e.type} v${from} returned a bad type`);
-      }
-      const metadata = { ...(up.metadata ?? e.metadata), schemaVersion: from + 1 };
-      e = { ...e, type, data: up.data === undefined ? null : up.data, metadata };
-    }
-    events[i] = e;
+export function liftEvent(step, e, to) {
+  const up = step(e);
+  if (up === null || typeof up !== "object") throw new TypeError("it must return an event object");
+  const type = up.type === undefined ? e.type : up.type;
+  if (typeof type !== "string" || type === "") throw new TypeError("it returned a bad type");
+  const metadata = up.metadata ?? e.metadata;
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+    throw new TypeError("it returned metadata that is not an object");
   }
-  return events;
+  return { ...e, type, data: up.data === undefined ? null : up.data, metadata: { ...metadata, schemaVersion: to } };
 }
 
 // ---------------------------------------------------------------------------------------------

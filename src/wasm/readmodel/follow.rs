@@ -21,7 +21,6 @@ use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
 use crate::wasm::readmodel::{index_key, notify, state_key, Definition, Shared};
 use crate::wasm::ready::Ready;
-use crate::wasm::upcast::Upcasters;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -117,11 +116,10 @@ enum Step {
 /// when none threw).
 pub(crate) async fn run_handlers(
     store: &Store,
-    upcasters: &Upcasters,
     def: &Definition,
     events: &[crate::core::event::RecordedEvent],
 ) -> Result<(Vec<RecordWrite>, usize, JsValue)> {
-    let parsed = upcasters.to_js(events)?;
+    let parsed = crate::wasm::convert::recorded_to_js(events)?;
     let loader = {
         let (store, name) = (store.clone(), def.name.clone());
         Closure::<dyn FnMut(String) -> Promise>::new(move |key: String| {
@@ -153,12 +151,7 @@ pub(crate) async fn run_handlers(
 }
 
 /// Handles one page of events and commits its writes with the checkpoint.
-async fn page(
-    store: &Store,
-    upcasters: &Upcasters,
-    def: &Definition,
-    after: Position,
-) -> Result<Step> {
+async fn page(store: &Store, def: &Definition, after: Position) -> Result<Step> {
     let head = store.head().await?;
     let options = ReadAllOptions {
         after,
@@ -176,7 +169,7 @@ async fn page(
         }
         return Ok(Step::CaughtUp);
     }
-    let (writes, applied, thrown) = run_handlers(store, upcasters, def, &events).await?;
+    let (writes, applied, thrown) = run_handlers(store, def, &events).await?;
     let checkpoint = match (applied, thrown.is_undefined()) {
         (_, true) if events.len() < PAGE => events.last().map_or(head, |l| l.position.max(head)),
         (_, true) => events.last().map_or(after, |l| l.position),
@@ -225,7 +218,6 @@ enum Woken {
 /// a synced store), telling the subscribers after each change ([`notify`]).
 pub(crate) async fn run(
     routed: Store,
-    upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -251,7 +243,7 @@ pub(crate) async fn run(
         if let Ok(mut checkpoint) = result {
             shared.borrow_mut().checkpoint = checkpoint;
             result = loop {
-                match page(&store, &upcasters, &def, checkpoint).await {
+                match page(&store, &def, checkpoint).await {
                     Ok(Step::Advanced(next, keys)) => {
                         checkpoint = next;
                         shared.borrow_mut().checkpoint = next;

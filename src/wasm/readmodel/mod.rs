@@ -22,7 +22,6 @@ use crate::wasm::error::{message_of, to_js};
 use crate::wasm::listeners::{self, Listeners};
 use crate::wasm::promise::to_promise;
 use crate::wasm::ready::Ready;
-use crate::wasm::upcast::Upcasters;
 
 /// A read model's definition, as the follower uses it.
 pub(crate) struct Definition {
@@ -87,7 +86,6 @@ pub(crate) fn notify(shared: &RefCell<Shared>, keys: Option<&[String]>) {
 pub struct ReadModel {
     store: Store,
     routed: Store,
-    upcasters: Upcasters,
     def: Rc<Definition>,
     shared: Rc<RefCell<Shared>>,
     ready: Ready,
@@ -110,7 +108,7 @@ pub(crate) fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
 }
 
 /// Builds the read model from its definition and starts it in the background.
-pub(crate) fn define(routed: Store, upcasters: Upcasters, options: &JsValue) -> Result<ReadModel> {
+pub(crate) fn define(routed: Store, options: &JsValue) -> Result<ReadModel> {
     let name = string_arg(&get(options, "name")?, "read model name")?;
     if name.is_empty() {
         return Err(Error::invalid("a read model needs a non-empty name"));
@@ -153,14 +151,12 @@ pub(crate) fn define(routed: Store, upcasters: Upcasters, options: &JsValue) -> 
     let rm = ReadModel {
         store: routed.clone(),
         routed,
-        upcasters: upcasters.clone(),
         def: Rc::new(def),
         shared: Rc::new(RefCell::new(Shared::default())),
         ready: Ready::default(),
     };
     crate::wasm::promise::spawn(follow::run(
         rm.routed.clone(),
-        upcasters,
         rm.def.clone(),
         rm.shared.clone(),
         rm.ready.clone(),
@@ -231,16 +227,15 @@ impl ReadModel {
     /// One record by key (`undefined` if absent).
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
     pub fn get(&self, key: &str) -> Promise {
-        let (store, routed, def, upcasters, key) = (
+        let (store, routed, def, key) = (
             self.store.clone(),
             self.routed.clone(),
             self.def.clone(),
-            self.upcasters.clone(),
             key.to_owned(),
         );
         to_promise(async move {
             let run = async {
-                let writes = pending::pending_writes(&routed, &store, &upcasters, &def).await?;
+                let writes = pending::pending_writes(&routed, &store, &def).await?;
                 pending::get(&store, &def, &writes, &key).await
             };
             let rec = run.await.map_err(to_js)?;
@@ -277,16 +272,11 @@ impl ReadModel {
                 reverse,
             })
         })();
-        let (store, routed, def, upcasters) = (
-            self.store.clone(),
-            self.routed.clone(),
-            self.def.clone(),
-            self.upcasters.clone(),
-        );
+        let (store, routed, def) = (self.store.clone(), self.routed.clone(), self.def.clone());
         to_promise(async move {
             let query = parsed.map_err(to_js)?;
             let run = async {
-                let writes = pending::pending_writes(&routed, &store, &upcasters, &def).await?;
+                let writes = pending::pending_writes(&routed, &store, &def).await?;
                 pending::query(&store, &def, &writes, &query).await
             };
             let rows = run.await.map_err(to_js)?;

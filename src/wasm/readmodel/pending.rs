@@ -9,14 +9,12 @@ use crate::error::Result;
 use crate::store::{IndexKey, IndexQuery, ReadModelStore, RecordWrite};
 use crate::wasm::readmodel::follow::run_handlers;
 use crate::wasm::readmodel::Definition;
-use crate::wasm::upcast::Upcasters;
 
 /// What the pending events change: one write per key (`None`: deleted). A pending event
 /// whose handler throws is left out with the ones after it.
 pub(crate) async fn pending_writes(
     routed: &Store,
     store: &Store,
-    upcasters: &Upcasters,
     def: &Definition,
 ) -> Result<Vec<RecordWrite>> {
     let pending: Vec<_> = routed
@@ -28,7 +26,7 @@ pub(crate) async fn pending_writes(
     if pending.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(run_handlers(store, upcasters, def, &pending).await?.0)
+    Ok(run_handlers(store, def, &pending).await?.0)
 }
 
 /// The record `key` with the pending writes on top.

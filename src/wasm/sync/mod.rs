@@ -24,7 +24,6 @@ use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
 use crate::wasm::listeners::subscribe;
 use crate::wasm::promise::to_promise;
-use crate::wasm::upcast::Upcasters;
 use convert::SyncListeners;
 use driver::{Driver, Parts};
 use resolver::{strategy_of, JsResolver};
@@ -44,7 +43,6 @@ pub(crate) use resolver::Aggregates;
 #[wasm_bindgen(js_name = Sync)]
 pub struct SyncHandle {
     driver: Rc<Driver>,
-    upcasters: Upcasters,
 }
 
 /// The conflict strategies of `conflicts`: one for all, or one per aggregate name.
@@ -92,7 +90,6 @@ fn number(
 pub(crate) fn start(
     store: &Store,
     aggregates: Aggregates,
-    upcasters: Upcasters,
     options: &JsValue,
 ) -> Result<SyncHandle> {
     if store.replica().is_some() {
@@ -166,7 +163,7 @@ pub(crate) fn start(
         lock_name: format!("eventfold-sync:{}", store.durable_name().unwrap_or(&url)),
         shared: store.durable_name().is_some(),
     });
-    Ok(SyncHandle { driver, upcasters })
+    Ok(SyncHandle { driver })
 }
 
 #[wasm_bindgen(js_class = Sync)]
@@ -304,15 +301,10 @@ impl SyncHandle {
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<RecordedEvent[]>")]
     pub fn pending(&self) -> Promise {
-        let (driver, upcasters) = (self.driver.clone(), self.upcasters.clone());
+        let store = self.driver.resolver.store.clone();
         to_promise(async move {
-            let events = driver
-                .client
-                .replica()
-                .pending_events()
-                .await
-                .map_err(to_js)?;
-            upcasters.to_js(&events).map_err(to_js)
+            let events = store.pending_events().await.map_err(to_js)?;
+            crate::wasm::convert::recorded_to_js(&events).map_err(to_js)
         })
     }
 }

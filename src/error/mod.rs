@@ -1,5 +1,10 @@
 //! The one error type of eventfold. Every variant has a stable `code()` that JavaScript sees as
-//! `error.code`; codes are API and are never renamed.
+//! `error.code`; codes are API and are never renamed. What each code carries into JavaScript,
+//! and its TypeScript declaration, come from one table (`table.rs`).
+
+mod table;
+
+pub use table::{ErrorField, ERROR_CODES, TS_DECLARATIONS};
 
 use crate::core::event::{EventId, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
@@ -163,32 +168,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable, SCREAMING_SNAKE code of this error (JavaScript's `error.code`).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::WrongExpectedVersion { .. } => "WRONG_EXPECTED_VERSION",
-            Error::EventIdConflict { .. } => "EVENT_ID_CONFLICT",
-            Error::InvalidInput { .. } => "INVALID_INPUT",
-            Error::DeciderRejected { .. } => "DECIDER_REJECTED",
-            Error::EvolveFailed { .. } => "EVOLVE_FAILED",
-            Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
-            Error::StoreClosed { .. } => "STORE_CLOSED",
-            Error::CorruptData { .. } => "CORRUPT_DATA",
-            Error::SchemaTooNew { .. } => "SCHEMA_TOO_NEW",
-            Error::Storage { .. } => "STORAGE_ERROR",
-            Error::Unsupported { .. } => "UNSUPPORTED",
-            Error::Unauthorized { .. } => "UNAUTHORIZED",
-            Error::Forbidden { .. } => "FORBIDDEN",
-            Error::Protocol { .. } => "PROTOCOL_ERROR",
-            Error::SyncConflict { .. } => "SYNC_CONFLICT",
-            Error::CheckpointMismatch { .. } => "CHECKPOINT_MISMATCH",
-            Error::Network { .. } => "NETWORK",
-            Error::HandlerNotFound { .. } => "HANDLER_NOT_FOUND",
-            Error::HandlerFailed { .. } => "HANDLER_FAILED",
-            Error::HandlerTimeout { .. } => "HANDLER_TIMEOUT",
-        }
-    }
-
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidInput {
