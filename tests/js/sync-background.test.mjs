@@ -1,11 +1,14 @@
 // Background syncing (`sync.start()`) and `now()` against a real eventfold-server with a token
 // file, through the counting proxy (proxy.mjs): a refused token stops the loop and keeps the
 // pending events, a server that is down is retried with backoff (not at the poll rate) and
-// gets the pending events once it is back, and concurrent now() calls share one exchange.
+// gets the pending events once it is back, concurrent now() calls share one exchange, and a
+// started sync keeps running when the app keeps no reference to it (sync-gc-probe.mjs).
 // The scheduling rules themselves are tested natively with a fake clock
 // (src/sync/scheduler/tests.rs); these prove the browser driver performs them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { EventStore } from "eventfold";
 import { startServer } from "./server.mjs";
 import { startProxy } from "./proxy.mjs";
@@ -101,6 +104,14 @@ test("concurrent now() calls share one exchange and its report", async () => {
   const next = await sync.now();
   assert.notEqual(next, reports[0]);
   assert.equal(next.requests, 1);
+});
+
+test("a started sync keeps running when the app drops its Sync object", async () => {
+  const probe = fileURLToPath(new URL("./sync-gc-probe.mjs", import.meta.url));
+  const out = await new Promise((resolve) =>
+    execFile(process.execPath, ["--expose-gc", probe, proxy.url], { timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error?.code ?? 0, text: `${stdout}${stderr}`.trim() })));
+  assert.deepEqual(out, { code: 0, text: "pushed" });
 });
 
 test("pollIntervalMs must be a number of milliseconds", async () => {

@@ -78,6 +78,9 @@ pub(super) struct Driver {
     handles: RefCell<Handles>,
     calls: RefCell<HashMap<ExchangeId, Call>>,
     callbacks: Callbacks,
+    /// The driver itself while background syncing is on, so it keeps running when the app
+    /// drops its `Sync` object (`db.sync(options).start()`), as a JavaScript loop would.
+    running: RefCell<Option<Rc<Driver>>>,
 }
 
 /// What a driver is made of (see [`Driver::new`]).
@@ -186,6 +189,7 @@ impl Driver {
                     lease,
                     _message: message,
                 },
+                running: RefCell::new(None),
             }
         });
         driver.watch_pending();
@@ -257,6 +261,10 @@ impl Driver {
             }
         }
         self.arm_timer();
+        let started = self.machine.borrow().is_started();
+        if started != self.running.borrow().is_some() {
+            *self.running.borrow_mut() = started.then(|| self.clone());
+        }
     }
 
     fn perform(self: &Rc<Self>, action: Action) {
