@@ -79,4 +79,23 @@ export const DATASETS = {
     const groups = Array.from({ length: 16 }, (_, k) => batches.filter((_, b) => b % 16 === k));
     return { groups };
   },
+  // (h) a log as an app writes it: 20,000 single-event appends over 500 streams (40 events
+  // each, interleaved), issued by 100 appenders at once (group commit: one transaction per
+  // group, still one record per event). Stream k is aggregate "order" with id k.
+  app: () => {
+    const batches = makeBatches({ events: 20_000, batchSize: 1, streams: 500 });
+    return { groups: Array.from({ length: 100 }, (_, k) => batches.filter((_, b) => b % 100 === k)) };
+  },
+  // (h) the same events written packed: one append of 40 events per stream.
+  "app-packed": () => {
+    const byStream = new Map();
+    for (const b of makeBatches({ events: 20_000, batchSize: 1, streams: 500 })) {
+      if (!byStream.has(b.stream)) byStream.set(b.stream, []);
+      byStream.get(b.stream).push(...b.events);
+    }
+    return { groups: [[...byStream].map(([stream, events]) => ({ stream, events }))] };
+  },
 };
+
+/** The streams of the "app" datasets, as aggregate ids of aggregate "order", loaded in (h). */
+export const APP_AGGREGATES = Array.from({ length: 100 }, (_, k) => String(k));

@@ -122,6 +122,7 @@ function markdown(s) {
   const m = s.machine;
   const targets = [
     ...s.measures.flatMap((ms) => ms.checks.filter((c) => c.target).map((c) => ({ ...c, id: ms.id }))),
+    ...memoryChecks(s),
     { ...s.sizeCheck, id: "e" },
   ];
   return `# Benchmarks
@@ -142,7 +143,7 @@ Raw numbers of the last run: \`bench/results/latest.json\` (not committed).
 | Durability | \`relaxed\` for every contender |
 | eventfold | ${s.eventfoldUnavailable ? `**not available**: ${s.eventfoldUnavailable}` : `pkg/ built from the working tree at commit ${s.commit}`} |
 
-## Targets (issues 3, 4 and 5)
+## Targets (issues 3, 4, 5 and 15)
 
 | Scenario | Target | Median | Met? |
 |---|---|---:|---|
@@ -175,11 +176,19 @@ persisting its state), the baseline by reading the same-layout records with \`ge
 folding them in a plain loop. (g1) loads the 10,000-event aggregate of the hot stream in a new
 browser process with no snapshot, (g2) executes one command with \`snapshotEvery: 1\` (which
 writes a snapshot), (g3) loads the aggregate again in a new process, from that snapshot.
+(g1) is compared with a raw read of the same stream (\`getAll\` on the \`[s, v]\` index, one
+\`JSON.parse\` per record) folded in a plain loop. (h) writes 20,000 single-event appends over 500
+streams (100 appenders at once: group commit, still one record per event), then reads them cold in new
+browser processes (\`readAll\`, a projection's \`ready()\`, 100 aggregate loads of 40 events):
+uncompacted, and after \`store.compact()\` (its time is (hc)); (hp) writes the same events packed, one
+append of 40 per stream, and reads them the same way: the (h) targets compare the compacted log with
+it. (bc) times (b)'s 2,000 awaited single appends while \`store.compact()\` merges a 20,000-record log in
+the same page, against eventfold's (b) of the same repetition. (m) runs in Node, Deno and Bun (no browser).
 This is a 2-core machine shared by Node, the browser and its renderer (and any other work, see
 "Other load"): compare ratios, not absolute numbers, across machines.
 
 ${s.measures.map((m) => measureSection(m) + (m.columns.length && s.sync?.floors ? syncBytesNote(s.sync.floors) : "")).join("\n\n")}
-${s.throughput ? `\n${throughputSection(s)}\n` : ""}
+${s.throughput ? `\n${throughputSection(s)}\n` : ""}${s.memory ? `\n${memorySection(s)}\n` : ""}
 ## (e) Package size
 
 gzip -9 of each file, as a browser loads the package (\`pkg/sizes.json\` plus the other JS files).
@@ -205,6 +214,51 @@ ${f.gzip6}, level 9 ${f.gzip9}; brotli quality 11 ${f.brotli11}. The content alo
 (ids ${f.idsGzip6}, data ${f.dataGzip6}). The benchmark's events carry 45 random hex digits in \`sku\` and a random
 UUID each; the columns encoding (docs/sync-protocol.md §4.1) puts ids, each data key's values and the
 envelope's numbers in their own columns, which gzip codes better.`;
+}
+
+
+/** (m) per runtime: `{ runtime, version, rates: { contender: [rate per rep] } }`. */
+function memoryRuntimes(s) {
+  const out = new Map();
+  for (const r of s.memory ?? []) {
+    const rt = out.get(r.runtime) ?? { runtime: r.runtime, version: r.version, rates: {}, errors: [] };
+    if (r.error) rt.errors.push(`${r.contender}: ${r.error}`);
+    else (rt.rates[r.contender] ??= [])[r.rep - 1] = r.rate;
+    out.set(r.runtime, rt);
+  }
+  return [...out.values()];
+}
+
+function memoryChecks(s) {
+  return memoryRuntimes(s).map((rt) => {
+    const ef = rt.rates.eventfold ?? [];
+    const map = rt.rates.map ?? [];
+    const value = median(ef) / median(map);
+    return { id: "m", label: `${rt.runtime}: eventfold memory store / plain-JS Map store ≥ 1.0×`, value, unit: "×", target: true, met: value >= 1.0 };
+  });
+}
+
+/** (m) The memory store in Node, Deno and Bun against a plain-JS Map store and Emmett. */
+function memorySection(s) {
+  const lines = [
+    "## (m) Memory store in JS runtimes: 100,000 events, appends of 100 over 10 streams with exact expected versions", "",
+    "`bench/memory.mjs`: each contender in its own process per repetition (after one untimed warm-up pass on a throw-away store).",
+    "eventfold is `EventStore.inMemory()` from `pkg/node.js`; the baseline is a plain-JS `Map` store doing the same checks",
+    "(UUID ids, no duplicate id in the log or the batch, non-empty type, data serialisable to JSON under 1 MiB, exact expected",
+    "version) and keeping each event's data as JSON text; Emmett 0.42 is `getInMemoryEventStore()` with",
+    "`expectedStreamVersion`. Node 22, Deno and Bun are installed from npm into `.tmp/runtimes` by the bench.", "",
+    "| Runtime | contender | events/s median | per rep | ratio to Map store |", "|---|---|---:|---|---:|",
+  ];
+  for (const rt of memoryRuntimes(s)) {
+    const base = median(rt.rates.map ?? []);
+    for (const c of ["map", "eventfold", "emmett"]) {
+      const rates = rt.rates[c] ?? [];
+      if (!rates.length) continue;
+      lines.push(`| ${rt.runtime} (${rt.version}) | ${c} | ${int(median(rates))} | ${rates.map(int).join(", ")} | ${(median(rates) / base).toFixed(2)}× |`);
+    }
+    for (const e of rt.errors) lines.push(`| ${rt.runtime} | error | ${e.replace(/\|/g, "/").replace(/\n/g, " ")} | | |`);
+  }
+  return lines.join("\n");
 }
 
 /** (p) The server's push throughput, as server/tests/throughput.rs measured it in this run. */
@@ -239,7 +293,7 @@ function merge(old, fresh, s) {
     return { head: parts[0], sections: parts.slice(1) };
   };
   // (e), the package sizes, is measured by every run.
-  const ids = new Set([...s.measures.map((m) => m.id), ...(s.throughput ? ["p"] : []), "e"]);
+  const ids = new Set([...s.measures.map((m) => m.id), ...(s.throughput ? ["p"] : []), ...(s.memory ? ["m"] : []), "e"]);
   const idOf = (section) => /^## \(([a-z0-9]+)\)/.exec(section)?.[1];
   const o = split(old);
   const n = split(fresh);
@@ -265,7 +319,7 @@ function merge(old, fresh, s) {
     }
   }
   // Measure sections in the order a full run writes them: by id, then (p), then (e).
-  const group = (x) => ({ p: 1, e: 2 })[idOf(x)] ?? 0;
+  const group = (x) => ({ p: 1, m: 2, e: 3 })[idOf(x)] ?? 0;
   const ordered = [
     ...sections.filter((x) => !idOf(x)),
     ...sections.filter((x) => idOf(x)).sort((x, y) => group(x) - group(y) || idOf(x).localeCompare(idOf(y))),

@@ -20,6 +20,7 @@ import { startServer } from "./server.mjs";
 import { packageSizes } from "./sizes.mjs";
 import { pullReplay, seededSyncServer, wireFloors } from "./sync.mjs";
 import { serverThroughput } from "./throughput.mjs";
+import { memoryBench } from "./memory.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -51,7 +52,7 @@ async function runContender(url, scenario, contender) {
 
 async function main() {
   if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
-  const unknown = ONLY?.filter((id) => id !== "e" && !SCENARIOS.some((s) => s.id === id)) ?? [];
+  const unknown = ONLY?.filter((id) => id !== "e" && id !== "m" && !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")}`);
   const started = Date.now();
   const loadStart = loadavg()[0];
@@ -115,6 +116,7 @@ async function main() {
       }
     }
 
+    const memory = !ONLY || ONLY.includes("m") ? memoryBench(REPS) : null;
     const summary = summarize({
       date: new Date().toISOString(),
       machine: machineInfo(),
@@ -132,6 +134,7 @@ async function main() {
       only: ONLY ?? null,
       sync,
       throughput,
+      memory,
     });
     writeReport(root, summary);
     console.log(`\nWrote docs/BENCHMARKS.md and bench/results/latest.json; the runs took ${summary.durationS} s.`);

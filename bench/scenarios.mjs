@@ -14,6 +14,9 @@ export const CONTENDERS = {
   "raw-batch": { label: "raw IndexedDB, one record per append (eventfold's layout)", short: "raw same layout" },
   dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
+  "ef-single": { label: "eventfold, log of single-event appends, not compacted", short: "eventfold uncompacted" },
+  "ef-compacted": { label: "eventfold, the same log after `store.compact()`", short: "eventfold compacted" },
+  "ef-bc": { label: "eventfold while `store.compact()` runs on a 20,000-record log", short: "eventfold during compaction" },
   "raw-sync": {
     label: "raw: `fetch` of the same pull pages as rows + IndexedDB, eventfold's layout, one transaction per page",
     short: "raw fetch + IndexedDB",
@@ -78,7 +81,7 @@ export const SCENARIOS = [
         baseline: "raw-batch",
         checks: [
           { contender: "eventfold", minRate: 60_000 },
-          { contender: "eventfold", vs: "raw-batch", min: 0.8 },
+          { contender: "eventfold", vs: "raw-batch", min: 0.9 },
           { contender: "eventfold", vs: "raw-event", min: 5 },
           { contender: "eventfold", vs: "dexie" },
           { contender: "dexie", vs: "raw-event" },
@@ -90,7 +93,10 @@ export const SCENARIOS = [
         title: "(d1) Read one 10,000-event stream (cold browser process on (a)'s profile)",
         contenders: ["raw-event", "raw-batch", "eventfold"],
         baseline: "raw-batch",
-        checks: [{ contender: "eventfold", vs: "raw-event" }],
+        checks: [
+          { contender: "eventfold", vs: "raw-batch", min: 0.9 },
+          { contender: "eventfold", vs: "raw-event" },
+        ],
       },
       {
         id: "d2",
@@ -114,10 +120,10 @@ export const SCENARIOS = [
       {
         id: "g1",
         op: "aggregateLoad",
-        title: "(g1) Cold start of an aggregate with 10,000 events, no snapshot (new browser process)",
-        contenders: ["eventfold"],
-        baseline: "eventfold",
-        checks: [],
+        title: "(g1) Cold start of an aggregate with 10,000 events, no snapshot (new browser process): eventfold vs a raw stream read + plain fold",
+        contenders: ["raw-batch", "eventfold"],
+        baseline: "raw-batch",
+        checks: [{ contender: "eventfold", vs: "raw-batch", min: 0.9 }],
       },
       {
         id: "g2",
@@ -147,8 +153,92 @@ export const SCENARIOS = [
       op: "write",
       title: "(b) Interactive append: 2,000 awaited single-event appends (one transaction each)",
       baseline: "raw-event",
-      checks: [{ contender: "eventfold", vs: "raw-event", min: 0.8 }],
+      checks: [{ contender: "eventfold", vs: "raw-event", min: 0.9 }],
     }],
+  },
+  {
+    // (b) while a compaction runs (issue 15).
+    id: "bc",
+    dataset: "single",
+    contenders: ["ef-bc"],
+    timeoutS: 240,
+    measures: [{
+      id: "bc",
+      op: "writeWhileCompacting",
+      title: "(bc) (b) while `store.compact()` merges a 20,000-record log of single appends",
+      baseline: "ef-bc",
+      columns: [{ key: "merged", label: "events merged", digits: 0 }],
+      checks: [{ contender: "ef-bc", vs: { measure: "b", contender: "eventfold" }, min: 0.8 }],
+    }],
+  },
+  {
+    // (h) issue 15: a log of single-event appends, cold reads before and after compaction,
+    // against the same events written packed (scenario "hp").
+    id: "h",
+    dataset: "app",
+    contenders: ["ef-single", "ef-compacted"],
+    timeoutS: 300,
+    measures: [
+      {
+        id: "hw",
+        op: "write",
+        title: "(h) 20,000 single-event appends over 500 streams, 100 appenders at once (untimed setup, shown for reference)",
+        baseline: "ef-single",
+        checks: [],
+      },
+      {
+        id: "hc",
+        op: "compact",
+        title: "(h) `store.compact()` of that log",
+        contenders: ["ef-compacted"],
+        baseline: "ef-compacted",
+        columns: [{ key: "recordsRead", label: "records read", digits: 0 }, { key: "recordsWritten", label: "records written", digits: 0 }],
+        checks: [],
+      },
+      {
+        id: "h1",
+        op: "appReadAll",
+        title: "(h1) Cold readAll of the 20,000 events (new browser process)",
+        baseline: "ef-single",
+        checks: [
+          { contender: "ef-compacted", vs: { measure: "hp1", contender: "eventfold" }, min: 0.8 },
+          { contender: "ef-single", vs: { measure: "hp1", contender: "eventfold" } },
+        ],
+      },
+      {
+        id: "h2",
+        op: "appReplay",
+        title: "(h2) Cold projection `ready()` over the 20,000 events (new browser process)",
+        baseline: "ef-single",
+        checks: [
+          { contender: "ef-compacted", vs: { measure: "hp2", contender: "eventfold" }, min: 0.8 },
+          { contender: "ef-single", vs: { measure: "hp2", contender: "eventfold" } },
+        ],
+      },
+      {
+        id: "h3",
+        op: "appLoad",
+        title: "(h3) Cold loads of 100 aggregates of 40 events each (new browser process)",
+        baseline: "ef-single",
+        checks: [
+          { contender: "ef-compacted", vs: { measure: "hp3", contender: "eventfold" }, min: 0.8 },
+          { contender: "ef-single", vs: { measure: "hp3", contender: "eventfold" } },
+        ],
+      },
+    ],
+  },
+  {
+    // (h) the baseline: the same 20,000 events written packed (one append of 40 per stream).
+    id: "hp",
+    dataset: "app-packed",
+    contenders: ["eventfold"],
+    timeoutS: 240,
+    measures: [
+      { id: "hpw", op: "write", title: "(hp) The same events written packed: one append of 40 events per stream", baseline: "eventfold", checks: [] },
+      { id: "hp1", op: "appReadAll", title: "(hp1) Cold readAll of the packed log", baseline: "eventfold", checks: [] },
+      { id: "hp2", op: "appReplay", title: "(hp2) Cold projection `ready()` over the packed log", baseline: "eventfold", checks: [] },
+      { id: "hp3", op: "appLoad", title: "(hp3) Cold loads of the 100 aggregates from the packed log", baseline: "eventfold", checks: [] },
+    ],
   },
   {
     id: "c",

@@ -22,6 +22,22 @@ run("wasm-bindgen", [
   "--target", "web", "--out-dir", join(pkg, "web"), "--out-name", "eventfold",
   join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"),
 ]);
+// The same wasm through wasm-bindgen's bundler target gives the glue as an ES module of import
+// functions (web/eventfold_bg.js, the module name the wasm imports from) and a 300-byte entry
+// that imports the wasm as a module: Deno's Wasm ESM integration loads that with no
+// --allow-read (the deno entry). The wasm itself is byte-identical, so it ships once.
+const esmDir = join(pkg, ".esm");
+run("wasm-bindgen", [
+  "--target", "bundler", "--out-dir", esmDir, "--out-name", "eventfold",
+  join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"),
+]);
+if (!readFileSync(join(esmDir, "eventfold_bg.wasm")).equals(readFileSync(join(pkg, "web", "eventfold_bg.wasm")))) {
+  throw new Error("the bundler and web targets produced different wasm; the deno entry cannot share it");
+}
+writeFileSync(join(pkg, "web", "eventfold_esm.js"), readFileSync(join(esmDir, "eventfold.js"), "utf8"));
+writeFileSync(join(pkg, "web", "eventfold_bg.js"),
+  transformSync(readFileSync(join(esmDir, "eventfold_bg.js"), "utf8"), { minify: true, format: "esm", target: "es2020" }).code);
+rmSync(esmDir, { recursive: true, force: true });
 const wasm = join(pkg, "web", "eventfold_bg.wasm");
 run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-memory",
   "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
@@ -39,7 +55,8 @@ const glue = join(pkg, "web", "eventfold.js");
 const minified = transformSync(readFileSync(glue, "utf8"), { minify: true, format: "esm", target: "es2020" });
 writeFileSync(glue, minified.code);
 
-const entries = ["index.js", "node.js", "errors.js", "index.d.ts", "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
+const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "index.d.ts",
+  "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
 for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
@@ -60,15 +77,28 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
   browser: "./index.js",
   types: "./index.d.ts",
   exports: {
-    ".": { types: "./index.d.ts", node: "./node.js", deno: "./node.js", default: "./index.js" },
-    "./web": { types: "./web/eventfold.d.ts", default: "./web/eventfold.js" },
+    // Conditions in order of precedence: workerd (wrangler, workerd bundles: the wasm imported
+    // as a module), deno (the wasm as an ES module, no --allow-read), bun and node (read from
+    // disk, instantiated on import), then browsers, Web Workers, Service Workers and bundlers
+    // (fetched on first use). None needs an init call.
+    ".": {
+      types: "./index.d.ts",
+      workerd: "./workerd.js",
+      deno: "./deno.js",
+      bun: "./node.js",
+      node: "./node.js",
+      worker: "./index.js",
+      browser: "./index.js",
+      default: "./index.js",
+    },
+    "./web": { types: "./web.d.ts", default: "./web.js" },
     "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./emmett": { types: "./emmett.d.ts", default: "./emmett.js" },
     "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
     "./package.json": "./package.json",
   },
   files: [...entries, "web/", "README.md"],
-  sideEffects: ["./index.js", "./node.js", "./web/snippets/*"],
+  sideEffects: ["./index.js", "./node.js", "./deno.js", "./workerd.js", "./web/eventfold_esm.js", "./web/snippets/*"],
   // eventfold/emmett imports Emmett; apps that do not use that entry do not need it.
   peerDependencies: { "@event-driven-io/emmett": `^${emmett}` },
   peerDependenciesMeta: { "@event-driven-io/emmett": { optional: true } },

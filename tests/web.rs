@@ -634,6 +634,87 @@ async fn a_version_1_database_is_upgraded_in_place() {
 }
 
 #[wasm_bindgen_test]
+async fn a_version_2_database_gets_a_multi_entry_prev_index() {
+    // A record exactly as version 2 wrote it (the record layout did not change), copied from
+    // a current store into a database built by hand with version 2's schema.
+    let source = random_name();
+    let s = open(&source).await;
+    s.append(&sid("a"), evs(1..3), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    let written = log(&s).await;
+    s.close();
+    let db = raw_open(&source, SCHEMA_VERSION, |_, _| {
+        panic!("no upgrade expected")
+    })
+    .await;
+    let tx = db.transaction_with_str(CHUNKS).unwrap();
+    let records = settle(&tx.object_store(CHUNKS).unwrap().get_all().unwrap())
+        .await
+        .unwrap();
+    db.close();
+
+    let name = random_name();
+    let db = raw_open(&name, 2, |db, _| {
+        let params = web_sys::IdbObjectStoreParameters::new();
+        params.set_key_path(&"p".into());
+        let chunks = db
+            .create_object_store_with_optional_parameters(CHUNKS, &params)
+            .unwrap();
+        let unique = web_sys::IdbIndexParameters::new();
+        unique.set_unique(true);
+        chunks
+            .create_index_with_str_sequence_and_optional_parameters(
+                STREAM_INDEX,
+                &strings(&["s", "v"]),
+                &unique,
+            )
+            .unwrap();
+        chunks
+            .create_index_with_str_and_optional_parameters(PREV_INDEX, "q", &unique)
+            .unwrap();
+        db.create_object_store("state").unwrap();
+        let params = web_sys::IdbObjectStoreParameters::new();
+        params.set_key_path(&strings(&["m", "k"]));
+        let records = db
+            .create_object_store_with_optional_parameters("records", &params)
+            .unwrap();
+        let multi = web_sys::IdbIndexParameters::new();
+        multi.set_multi_entry(true);
+        records
+            .create_index_with_str_and_optional_parameters("entries", "x", &multi)
+            .unwrap();
+    })
+    .await;
+    let tx = db
+        .transaction_with_str_and_mode(CHUNKS, web_sys::IdbTransactionMode::Readwrite)
+        .unwrap();
+    for record in js_sys::Array::from(&records).iter() {
+        settle(&tx.object_store(CHUNKS).unwrap().add(&record).unwrap())
+            .await
+            .unwrap();
+    }
+    db.close();
+
+    let s = open(&name).await;
+    assert_eq!(log(&s).await, written);
+    let r = s
+        .append(&sid("a"), evs(3..4), ExpectedVersion::Exact(Version(2)))
+        .await
+        .unwrap();
+    assert_eq!(r.position, Position(3));
+    s.close();
+    assert_eq!(raw_version(&name).await, f64::from(SCHEMA_VERSION));
+    let db = raw_open(&name, SCHEMA_VERSION, |_, _| panic!("no upgrade expected")).await;
+    let tx = db.transaction_with_str(CHUNKS).unwrap();
+    let prev = tx.object_store(CHUNKS).unwrap().index(PREV_INDEX).unwrap();
+    assert!(prev.multi_entry() && prev.unique());
+    let count = settle(&prev.count().unwrap()).await.unwrap();
+    assert_eq!(count.as_f64(), Some(2.0), "one entry per record");
+    db.close();
+}
+
+#[wasm_bindgen_test]
 async fn a_database_from_a_newer_schema_is_refused_and_left_alone() {
     let name = random_name();
     let newer = SCHEMA_VERSION + 1;

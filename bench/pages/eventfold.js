@@ -31,12 +31,41 @@ const hotAggregate = (snapshotEvery) => ({
   snapshotEvery,
 });
 
+/** Aggregate "order" over the streams `order-<id>` of the "app" datasets: a running total. */
+const appAggregate = {
+  name: "order",
+  initialState: () => ({ count: 0, total: 0 }),
+  evolve: (s, e) => ({ count: s.count + 1, total: s.total + e.data.qty * e.data.price }),
+  decide: () => [],
+};
+
+/** eventfold with `options` passed to `EventStore.open` (besides name and durability). */
+export function eventfoldWith(options) {
+  return {
+    ...eventfold,
+    async open(name) {
+      const { EventStore, reason } = await load();
+      if (!EventStore) throw new Error(reason);
+      return EventStore.open({ name, durability: "relaxed", ...options });
+    },
+  };
+}
+
 export const eventfold = {
   async open(name) {
     const { EventStore, reason } = await load();
     if (!EventStore) throw new Error(reason);
     return EventStore.open({ name, durability: "relaxed" });
   },
+
+  /** Loads aggregates `ids` one after the other; returns their versions. */
+  async loadAggregates(store, ids) {
+    const orders = store.aggregate(appAggregate);
+    const versions = [];
+    for (const id of ids) versions.push((await orders.load(id)).version);
+    return versions;
+  },
+  compact: (store) => store.compact(),
 
   append: (store, stream, events) => store.append(stream, events, ANY),
   readStream: (store, stream) => store.readStream(stream, { from: 1, limit: 1_000_000 }),

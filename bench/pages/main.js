@@ -2,10 +2,10 @@
 // contender and returns its duration. Data is generated and the database opened before the
 // timer starts; the timer (performance.now(), 5 µs resolution when cross-origin isolated)
 // covers only the operation; results are verified after the timer stops.
-import { DATASETS, HOT_STREAM } from "/bench/data.js";
+import { APP_AGGREGATES, DATASETS, HOT_STREAM } from "/bench/data.js";
 import { rawIdb } from "./raw-idb.js";
 import { dexie } from "./dexie.js";
-import { eventfold, eventfoldUnavailable } from "./eventfold.js";
+import { eventfold, eventfoldUnavailable, eventfoldWith } from "./eventfold.js";
 import { eventfoldSync, rawSync } from "./sync.js";
 
 const CONTENDERS = {
@@ -14,6 +14,11 @@ const CONTENDERS = {
   dexie,
   eventfold: { ...eventfold, ...eventfoldSync },
   "raw-sync": rawSync,
+  // (h): the same store, never compacted in the background (the log stays as written, or as
+  // `compact()` left it).
+  "ef-single": eventfoldWith({ compaction: "manual" }),
+  "ef-compacted": eventfoldWith({ compaction: "manual" }),
+  "ef-bc": eventfoldWith({ compaction: "manual" }),
 };
 
 function check(ok, message) {
@@ -111,6 +116,60 @@ const OPS = {
       ms, events: stored, requests, bytes, bytesPerEvent: bytes / stored,
       jsonBytesPerEvent: decoded / stored, upToDateRequests,
     };
+  },
+
+  /** Compacts the whole log now (`store.compact()`); events = the events it merged. */
+  async compact(c, h) {
+    const t0 = performance.now();
+    const { events, recordsRead, recordsWritten } = await c.compact(h);
+    const ms = performance.now() - t0;
+    return { ms, events: Math.max(events, 1), recordsRead, recordsWritten };
+  },
+
+  /** (h) Reads all 20,000 events of the "app" dataset (cold process). */
+  async appReadAll(c, h) {
+    const t0 = performance.now();
+    const events = await c.readAll(h);
+    const ms = performance.now() - t0;
+    check(events.length === 20_000, `read ${events.length} events`);
+    events.forEach((e, i) => e.position === i + 1 || check(false, `event ${i} at ${e.position}`));
+    return { ms, events: events.length };
+  },
+
+  /** (h) A projection over the 20,000 events of the "app" dataset from an empty checkpoint. */
+  async appReplay(c, h) {
+    const t0 = performance.now();
+    const { count } = await c.replay(h, (s, e) => ({ count: s.count + 1, total: s.total + e.data.qty * e.data.price }), { count: 0, total: 0 });
+    const ms = performance.now() - t0;
+    check(count === 20_000, `folded ${count} events`);
+    return { ms, events: count };
+  },
+
+  /** (h) Loads 100 aggregates of 40 events each, one after the other (cold process). */
+  async appLoad(c, h) {
+    const t0 = performance.now();
+    const versions = await c.loadAggregates(h, APP_AGGREGATES);
+    const ms = performance.now() - t0;
+    check(versions.every((v) => v === 40), `versions ${versions.slice(0, 5)}…`);
+    return { ms, events: versions.length * 40 };
+  },
+
+  /**
+   * (b) while a compaction runs: untimed, the "app" log (20,000 single appends); then
+   * `compact()` starts and the timer covers the 2,000 awaited single appends of (b).
+   */
+  async writeWhileCompacting(c, h) {
+    await write(c, h, DATASETS.app().groups);
+    const { groups } = DATASETS.single();
+    const compaction = c.compact(h);
+    const t0 = performance.now();
+    for (const b of groups[0]) await c.append(h, `during-${b.stream}`, b.events);
+    const ms = performance.now() - t0;
+    const { events: merged } = await compaction;
+    check(merged > 0, "the compaction merged nothing");
+    const stored = await c.count(h);
+    check(stored === 22_000, `the store holds ${stored}`);
+    return { ms, events: 2_000, merged };
   },
 
   /** Reads all 100k events of the "bulk" dataset. */

@@ -122,6 +122,15 @@ export function rawIdb(layout) {
       return state;
     },
 
+    /** The plain-JS baseline of an aggregate load: read the hot stream, fold it in a loop. */
+    async loadAggregate(h) {
+      const index = h.db.transaction(L.store, "readonly").objectStore(L.store).index("stream");
+      const events = L.events(await request(index.getAll(IDBKeyRange.bound(["order-hot", 1], ["order-hot", Infinity]))));
+      let state = { count: 0, total: 0 };
+      for (const e of events) state = { count: state.count + 1, total: state.total + e.data.qty * (e.data.price ?? 0) };
+      return { state, version: events.at(-1)?.version ?? 0 };
+    },
+
     count: (h) => L.count(h.db.transaction(L.store, "readonly").objectStore(L.store)),
     close: (h) => h.db.close(),
   };

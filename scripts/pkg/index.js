@@ -9,7 +9,7 @@ function ready() {
   return loading;
 }
 
-for (const name of ["inMemory", "open"]) {
+for (const name of ["inMemory", "open", "sqlite"]) {
   const factory = EventStore[name];
   if (typeof factory === "function") {
     EventStore[name] = async (...args) => {
@@ -21,3 +21,4 @@ for (const name of ["inMemory", "open"]) {
 
 export * from "./web/eventfold.js";
 export { isEventfoldError } from "./errors.js";
+export { createSyncHandler } from "./handler.js";

@@ -7,3 +7,4 @@ initSync({ module: readFileSync(new URL("./web/eventfold_bg.wasm", import.meta.u
 
 export * from "./web/eventfold.js";
 export { isEventfoldError } from "./errors.js";
+export { createSyncHandler } from "./handler.js";

@@ -8,6 +8,8 @@ use crate::core::json::Json;
 use crate::error::Result;
 #[cfg(target_arch = "wasm32")]
 use crate::store::indexeddb::IndexedDbStore;
+#[cfg(target_arch = "wasm32")]
+use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{
     AppendResult, ChangeNotifier, EventStore, IndexQuery, LogReset, MemoryStore, ReadAllOptions,
     ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
@@ -25,6 +27,10 @@ pub(super) enum Kind {
     /// `EventStore.open({ name })`: IndexedDB, durable, shared by tabs.
     #[cfg(target_arch = "wasm32")]
     IndexedDb(IndexedDbStore),
+    /// `EventStore.sqlite(handle)`: the runtime's SQLite (Durable Object, node:sqlite,
+    /// bun:sqlite), durable.
+    #[cfg(target_arch = "wasm32")]
+    Sql(Box<SqlStore<JsSqlExecutor>>),
 }
 
 macro_rules! each {
@@ -33,6 +39,8 @@ macro_rules! each {
             Kind::Memory($s) => $e,
             #[cfg(target_arch = "wasm32")]
             Kind::IndexedDb($s) => $e,
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql($s) => $e,
         }
     };
 }

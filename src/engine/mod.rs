@@ -54,6 +54,8 @@ use crate::sync::replica::Replica;
 
 #[cfg(target_arch = "wasm32")]
 use crate::store::indexeddb::{IndexedDbStore, StorageInfo};
+#[cfg(target_arch = "wasm32")]
+use crate::store::sql::{JsSqlExecutor, SqlStore};
 
 struct Inner {
     raw: Rc<Backend>,
@@ -86,6 +88,39 @@ impl Store {
         Store::new(Kind::IndexedDb(store))
     }
 
+    /// A store on the runtime's SQLite (Durable Object, node:sqlite, bun:sqlite; wasm32).
+    #[cfg(target_arch = "wasm32")]
+    pub fn sqlite(store: SqlStore<JsSqlExecutor>) -> Self {
+        Store::new(Kind::Sql(Box::new(store)))
+    }
+
+    /// The SQL store under this store, if it is one (its id and limits serve sync).
+    #[cfg(target_arch = "wasm32")]
+    pub fn sql(&self) -> Option<&SqlStore<JsSqlExecutor>> {
+        match &self.0.raw.0 {
+            Kind::Sql(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What a sync server needs to serve this store: its id (kept in the database of a SQL
+    /// store; `fresh` for a memory store, whose log lives as long as it does) and its append
+    /// limits.
+    ///
+    /// # Errors
+    /// `UNSUPPORTED` on an IndexedDB store (a browser tab is no server).
+    pub fn serve_identity(&self, fresh: impl FnOnce() -> String) -> Result<(String, StoreLimits)> {
+        match &self.0.raw.0 {
+            Kind::Memory(s) => Ok((fresh(), s.limits())),
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql(s) => Ok((s.store_id().to_owned(), s.limits())),
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb(_) => Err(Error::Unsupported {
+                message: "a sync server needs EventStore.sqlite or EventStore.inMemory".into(),
+            }),
+        }
+    }
+
     /// The name of the durable database under this store (`None` in memory): what tabs of one
     /// database share (Web Locks, broadcast channels).
     pub fn durable_name(&self) -> Option<&str> {
@@ -93,6 +128,8 @@ impl Store {
             Kind::Memory(_) => None,
             #[cfg(target_arch = "wasm32")]
             Kind::IndexedDb(s) => Some(s.name()),
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql(_) => None,
         }
     }
 
@@ -175,6 +212,8 @@ impl Store {
             Kind::Memory(store) => store.changes().close(),
             #[cfg(target_arch = "wasm32")]
             Kind::IndexedDb(store) => store.close(),
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql(store) => store.close(),
         }
     }
 
@@ -195,7 +234,7 @@ impl Store {
     pub async fn read_all_js(&self, options: &ReadAllOptions) -> Result<Option<js_sys::Array>> {
         let events = match &self.0.raw.0 {
             Kind::IndexedDb(store) => store.read_all_js(options).await?,
-            Kind::Memory(_) => return Ok(None),
+            Kind::Memory(_) | Kind::Sql(_) => return Ok(None),
         };
         let upcasters = self.0.upcasters.borrow();
         if !upcasters.is_empty() {
@@ -206,6 +245,45 @@ impl Store {
         Ok(Some(events))
     }
 
+    /// The events of `stream` that `options` selects as a JavaScript array (current shape),
+    /// read without decoding them in wasm where the backend can (IndexedDB, no sync attached:
+    /// a synced stream shows pending events on top); `None` where it cannot, and the caller
+    /// reads [`read_stream`](EventStore::read_stream) instead.
+    ///
+    /// # Errors
+    /// As `read_stream`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn read_stream_js(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Option<js_sys::Array>> {
+        let events = match (&self.0.raw.0, self.replica()) {
+            (Kind::IndexedDb(store), None) => store.read_stream_js(stream, options).await?,
+            _ => return Ok(None),
+        };
+        let upcasters = self.0.upcasters.borrow();
+        if !upcasters.is_empty() {
+            for i in 0..events.length() {
+                events.set(i, upcasters.apply_to(events.get(i))?);
+            }
+        }
+        Ok(Some(events))
+    }
+
+    /// Runs one compaction step of the durable backend (see
+    /// [`IndexedDbStore::compact_step`]); `None` in memory (nothing to compact).
+    ///
+    /// # Errors
+    /// As `compact_step`.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn compact_step(&self) -> Result<Option<crate::store::indexeddb::CompactionStep>> {
+        match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.compact_step().await.map(Some),
+            Kind::Memory(_) | Kind::Sql(_) => Ok(None),
+        }
+    }
+
     /// Storage health of the durable backend itself (`navigator.storage`, for the origin).
     ///
     /// # Errors
@@ -214,7 +292,7 @@ impl Store {
     pub async fn storage_estimate(&self) -> Result<StorageInfo> {
         match &self.0.raw.0 {
             Kind::IndexedDb(store) => store.storage().await,
-            Kind::Memory(_) => Err(Error::Unsupported {
+            Kind::Memory(_) | Kind::Sql(_) => Err(Error::Unsupported {
                 message: "storage() needs a durable store (EventStore.open)".into(),
             }),
         }
@@ -228,7 +306,7 @@ impl Store {
     pub async fn request_persistence(&self) -> Result<bool> {
         match &self.0.raw.0 {
             Kind::IndexedDb(store) => store.request_persistence().await,
-            Kind::Memory(_) => Err(Error::Unsupported {
+            Kind::Memory(_) | Kind::Sql(_) => Err(Error::Unsupported {
                 message: "requestPersistence() needs a durable store (EventStore.open)".into(),
             }),
         }

@@ -18,6 +18,7 @@ mod notify;
 mod options;
 mod readmodel;
 mod reset;
+pub mod sql;
 mod state;
 mod subscription;
 

@@ -10,9 +10,10 @@ use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf};
 use crate::engine::Store;
 use crate::error::{Error, Result};
+use crate::store::{Direction, ReadStreamOptions};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
-use crate::wasm::model::{function, JsModel};
+use crate::wasm::model::{fold_parsed, function, JsModel};
 use crate::wasm::sync::Aggregates;
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
@@ -73,6 +74,34 @@ pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> 
     registry.retain(|(n, _)| *n != name);
     registry.push((name, inner.clone()));
     Ok(Aggregate { store, inner })
+}
+
+/// Loads the current state the fast way where the store can read a stream as parsed
+/// JavaScript objects (IndexedDB, no sync attached): the newest snapshot (as
+/// `cqrs::Aggregate::load` takes it), then every later event folded by one JavaScript loop:
+/// the same state and version as `load`, without decoding the events in wasm and converting
+/// them back. `None` where the store cannot.
+async fn load_parsed(
+    inner: &cqrs::Aggregate<JsModel>,
+    store: &Store,
+    id: &str,
+) -> Result<Option<(JsValue, Version)>> {
+    let stream = inner.stream(id)?;
+    let (state, version) = match inner.snapshot(store, &stream, AsOf::Latest).await {
+        Some(found) => found,
+        None => (cqrs::Model::initial_state(inner.model())?, Version(0)),
+    };
+    let options = ReadStreamOptions {
+        from: Some(Version(version.0 + 1)),
+        limit: None,
+        direction: Direction::Forward,
+    };
+    let Some(events) = store.read_stream_js(&stream, &options).await? else {
+        return Ok(None);
+    };
+    let n = events.length();
+    let (state, _) = fold_parsed(&inner.model().evolve, &state, &events)?;
+    Ok(Some((state, Version(version.0 + u64::from(n)))))
 }
 
 fn as_of(options: &JsValue) -> Result<AsOf> {
@@ -166,7 +195,16 @@ impl Aggregate {
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
-                let loaded = inner.load(&store, &id, as_of(&options)?).await?;
+                let as_of = as_of(&options)?;
+                if as_of == AsOf::Latest {
+                    if let Some((state, version)) = load_parsed(&inner, &store, &id).await? {
+                        let out = Object::new();
+                        set(&out, "state", &state);
+                        set(&out, "version", &JsValue::from_f64(version.0 as f64));
+                        return Ok(out.into());
+                    }
+                }
+                let loaded = inner.load(&store, &id, as_of).await?;
                 let out = Object::new();
                 set(&out, "state", &loaded.state);
                 set(&out, "version", &JsValue::from_f64(loaded.version.0 as f64));

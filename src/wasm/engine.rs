@@ -11,6 +11,7 @@ use crate::core::event::{Position, Timestamp};
 use crate::engine::{Store, UpcastStep as JsStep};
 use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
+use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
@@ -92,7 +93,9 @@ impl JsEventStore {
     /// open), shared safely by the tabs of this origin: appends from other tabs reach
     /// subscribers here. Options: `name` (required), `durability` (`"default"`, `"relaxed"`:
     /// acknowledged once the data reached the operating system, or `"strict"`: flushed to
-    /// disk), `maxEventBytes`, `maxBatchEvents`. Rejects with `INVALID_INPUT` (empty name),
+    /// disk), `maxEventBytes`, `maxBatchEvents`, `compaction` (`"auto"`, the default: merge
+    /// adjacent small records in idle time, see `compact()`; or `"manual"`). Rejects with
+    /// `INVALID_INPUT` (empty name),
     /// `SCHEMA_TOO_NEW` (created by a newer eventfold), `UNSUPPORTED` (no IndexedDB, e.g. in
     /// Node).
     ///
@@ -102,7 +105,7 @@ impl JsEventStore {
     #[wasm_bindgen(unchecked_return_type = "Promise<EventStore>")]
     pub fn open(
         #[wasm_bindgen(
-            unchecked_param_type = "{ name: string; durability?: \"default\" | \"relaxed\" | \"strict\"; maxEventBytes?: number; maxBatchEvents?: number }"
+            unchecked_param_type = "{ name: string; durability?: \"default\" | \"relaxed\" | \"strict\"; maxEventBytes?: number; maxBatchEvents?: number; compaction?: \"auto\" | \"manual\" }"
         )]
         options: JsValue,
     ) -> Promise {
@@ -120,14 +123,72 @@ impl JsEventStore {
                     )))
                 }
             };
+            let auto_compact = match get(&options, "compaction")?.as_string().as_deref() {
+                None | Some("auto") => true,
+                Some("manual") => false,
+                Some(other) => {
+                    return Err(Error::invalid(format!(
+                        "compaction {other:?} is not \"auto\" or \"manual\""
+                    )))
+                }
+            };
             let store = IndexedDbStore::open(IdbOptions {
                 name: name.clone(),
                 durability,
                 limits: limits(&options)?,
+                auto_compact,
             })
             .await?;
             Ok(JsEventStore::new(Store::indexeddb(store)).into())
         })
+    }
+
+    /// A durable store in the runtime's own SQLite database: a Durable Object's `ctx.storage`
+    /// (transactions through `ctx.storage.transactionSync`; `ctx.storage.sql` works too), a
+    /// `node:sqlite` `DatabaseSync` (Node >= 22.5, Deno) or a `bun:sqlite` `Database`. The
+    /// log, snapshots, projection checkpoints and read models live in `eventfold_*` tables of
+    /// that database; each write is one transaction. Options: `maxEventBytes`,
+    /// `maxBatchEvents`. Rejects with `INVALID_INPUT` for a handle it cannot use (naming what
+    /// it expects) and `SCHEMA_TOO_NEW` for a database written by a newer eventfold.
+    ///
+    /// ```ts
+    /// import { DatabaseSync } from "node:sqlite";
+    /// const store = await EventStore.sqlite(new DatabaseSync("events.db"));
+    /// // In a Durable Object: this.store = await EventStore.sqlite(ctx.storage);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<EventStore>")]
+    pub fn sqlite(
+        #[wasm_bindgen(unchecked_param_type = "SqliteHandle")] handle: JsValue,
+        options: Option<StoreOptionsArg>,
+    ) -> Promise {
+        let options = opt(options);
+        promise(async move {
+            let db = JsSqlExecutor::new(&handle)?;
+            let id = crate::wasm::bus::random_id().replace('-', "");
+            let store = SqlStore::open(db, js_clock(), limits(&options)?, id)?;
+            Ok(JsEventStore::new(Store::sqlite(store)).into())
+        })
+    }
+
+    /// The sync server of this store as a Fetch handler, `(request: Request) =>
+    /// Promise<Response>`: sync protocol v1 exactly as `eventfold-server` serves it (pull,
+    /// push, stream reads, health, the live stream; bearer tokens with prefixes; body limits;
+    /// gzip where `CompressionStream` exists). Options: `tokens?: { [token]: { read?: string[],
+    /// write?: string[] } }` (none: everything open), `limits?: { maxBodyBytes?, defaultPull?,
+    /// maxPull?, maxPushEvents?, maxMissing? }`. Usually reached through
+    /// `createSyncHandler({ store, tokens?, limits? })`. Throws `INVALID_INPUT` for bad
+    /// options and `UNSUPPORTED` on an IndexedDB store.
+    ///
+    /// ```ts
+    /// const handle = store.syncHandler({ tokens: { s3cr3t: { read: [""], write: ["order-"] } } });
+    /// const response = await handle(new Request("http://x/v1/health"));
+    /// ```
+    #[wasm_bindgen(js_name = syncHandler, unchecked_return_type = "(request: Request) => Promise<Response>")]
+    pub fn sync_handler(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SyncHandlerOptions")] options: JsValue,
+    ) -> std::result::Result<Function, JsValue> {
+        crate::wasm::serve::handler(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Storage health of a durable store: `{ usage, quota, persisted }` in bytes, from
@@ -154,6 +215,93 @@ impl JsEventStore {
                     .map_err(|_| Error::invalid("cannot build the storage report"))?;
             }
             Ok(o.into())
+        })
+    }
+
+    /// Compacts the log now: merges runs of adjacent small records (a log built from
+    /// single-event appends has one per event) into one record per stream, a window of up to
+    /// 4,096 events per step, each step its own short transaction, so that such a log reads
+    /// like one written in batches. Positions, versions, ids and every read answer stay the
+    /// same; appends from this and other tabs go on between steps, and a crash at any point
+    /// leaves the log whole. `onProgress` is called after each step with `{ compactedTo, head,
+    /// recordsRead, recordsWritten, events }`; resolves to the totals. Durable stores also do
+    /// this by themselves once appends have been idle for a second (unless opened with
+    /// `compaction: "manual"`); an in-memory store has nothing to compact.
+    ///
+    /// ```ts
+    /// const { recordsRead, recordsWritten } = await db.compact({
+    ///   onProgress: (p) => console.log(`compacted up to ${p.compactedTo} of ${p.head}`),
+    /// });
+    /// ```
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ compactedTo: number; head: number; recordsRead: number; recordsWritten: number; events: number }>"
+    )]
+    pub fn compact(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ onProgress?: (progress: { compactedTo: number; head: number; recordsRead: number; recordsWritten: number; events: number }) => void }"
+        )]
+        options: JsValue,
+    ) -> Promise {
+        let store = self.store.clone();
+        promise(async move {
+            let on_progress = get(&options, "onProgress")?;
+            let on_progress = match on_progress.is_undefined() || on_progress.is_null() {
+                true => None,
+                false => Some(
+                    on_progress
+                        .dyn_into::<Function>()
+                        .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
+                ),
+            };
+            let report = |compacted_to: u64, head: u64, read: u64, written: u64, events: u64| {
+                let o = js_sys::Object::new();
+                for (k, v) in [
+                    ("compactedTo", compacted_to),
+                    ("head", head),
+                    ("recordsRead", read),
+                    ("recordsWritten", written),
+                    ("events", events),
+                ] {
+                    let _ = js_sys::Reflect::set(
+                        &o,
+                        &JsValue::from_str(k),
+                        &JsValue::from_f64(v as f64),
+                    );
+                }
+                JsValue::from(o)
+            };
+            let (mut read, mut written, mut events) = (0, 0, 0);
+            loop {
+                let Some(step) = store.compact_step().await? else {
+                    let head = store.head().await?.0;
+                    return Ok(report(head, head, 0, 0, 0));
+                };
+                read += step.records_read;
+                written += step.records_written;
+                events += step.events;
+                if let Some(f) = &on_progress {
+                    let _ = f.call1(
+                        &JsValue::UNDEFINED,
+                        &report(
+                            step.compacted_to.0,
+                            step.head.0,
+                            step.records_read,
+                            step.records_written,
+                            step.events,
+                        ),
+                    );
+                }
+                if !step.more {
+                    return Ok(report(
+                        step.compacted_to.0,
+                        step.head.0,
+                        read,
+                        written,
+                        events,
+                    ));
+                }
+            }
         })
     }
 
@@ -233,6 +381,9 @@ impl JsEventStore {
         let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
+            if let Some(events) = store.read_stream_js(&stream, &options).await? {
+                return Ok(events.into());
+            }
             crate::wasm::convert::recorded_to_js(&store.read_stream(&stream, &options).await?)
         })
     }

@@ -14,6 +14,7 @@ mod projection;
 mod promise;
 mod readmodel;
 mod ready;
+mod serve;
 mod subscription;
 mod sync;
 pub(crate) mod types;

@@ -72,6 +72,33 @@ fn fold(evolve: &Function, state: JsValue, events: &[RecordedEvent]) -> Applied<
     }
 }
 
+/// Folds parsed events (a JavaScript array, upcast) with a JavaScript `evolve`: the state
+/// after them and how many there were, or an `EVOLVE_FAILED` naming the event that threw.
+pub(crate) fn fold_parsed(
+    evolve: &Function,
+    state: &JsValue,
+    parsed: &JsValue,
+) -> Result<(JsValue, usize)> {
+    let out = fold_events(evolve, state, parsed);
+    let applied = out.get(1).as_f64().map_or(0, |n| n as usize);
+    let thrown = out.get(2);
+    if thrown.is_undefined() {
+        return Ok((out.get(0), applied));
+    }
+    let event = Array::from(parsed).get(applied as u32);
+    let field = |k: &str| js_sys::Reflect::get(&event, &JsValue::from_str(k)).unwrap_or_default();
+    Err(Error::EvolveFailed {
+        position: crate::core::event::Position(field("position").as_f64().unwrap_or(0.0) as u64),
+        message: format!(
+            "evolve threw on event {} ({}) of {}: {}",
+            field("id").as_string().unwrap_or_default(),
+            field("type").as_string().unwrap_or_default(),
+            field("stream").as_string().unwrap_or_default(),
+            message_of(&thrown)
+        ),
+    })
+}
+
 fn encode_state(state: &JsValue) -> Result<Json> {
     encode_json(state, "state")
         .map(Json::trusted)

@@ -39,6 +39,35 @@ export interface StoreOptions {
   maxBatchEvents?: number;
 }
 
+/**
+ * A SQLite handle `EventStore.sqlite` accepts, described by the few members it uses: a Durable
+ * Object's `ctx.storage` (or `ctx.storage.sql`), a `node:sqlite` `DatabaseSync` (Node >= 22.5,
+ * Deno) or a `bun:sqlite` `Database`.
+ */
+export type SqliteHandle =
+  | { sql: { exec(query: string, ...bindings: any[]): any }; transactionSync<T>(fn: () => T): T }
+  | { exec(query: string, ...bindings: any[]): any; readonly databaseSize: number }
+  | { prepare(sql: string): any; exec(sql: string): any }
+  | { prepare(sql: string): any; query(sql: string): any; transaction(fn: (...args: any[]) => any): any };
+
+/** Options of `createSyncHandler` / `store.syncHandler`. */
+export interface SyncHandlerOptions {
+  /** Bearer tokens and the stream prefixes each may read and write (`""`: every stream); none: open (localhost and IP hosts only). */
+  tokens?: { [token: string]: { read?: string[]; write?: string[] } };
+  limits?: {
+    /** Largest request body in bytes (default 16 MiB); larger ones get 413. */
+    maxBodyBytes?: number;
+    /** Events per pull when the request names no limit (default 1000). */
+    defaultPull?: number;
+    /** Most events per pull (default 5000). */
+    maxPull?: number;
+    /** Most events in one push (default 10 000). */
+    maxPushEvents?: number;
+    /** Most missing events sent back with one conflict (default 1000). */
+    maxMissing?: number;
+  };
+}
+
 /** Options of `append`. */
 export interface AppendOptions {
   /** Default `"any"`. */

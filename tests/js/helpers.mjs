@@ -3,7 +3,18 @@
 import assert from "node:assert/strict";
 import { EventStore } from "eventfold";
 
-export const newStore = (options) => EventStore.inMemory(options);
+/**
+ * A fresh store: in memory, or with EVENTFOLD_STORE=sqlite (Node >= 22.5, as scripts/test-package
+ * runs the suite a second time) a SQL store on a fresh node:sqlite database, so every test of
+ * aggregates, projections, read models, buses and sagas also runs on it.
+ */
+export async function newStore(options) {
+  if (process.env.EVENTFOLD_STORE === "sqlite") {
+    const { DatabaseSync } = await import("node:sqlite");
+    return EventStore.sqlite(new DatabaseSync(":memory:"), options);
+  }
+  return EventStore.inMemory(options);
+}
 
 /** Everything observable about a store, to prove a failed call changed nothing. */
 export async function snapshot(store) {

@@ -61,3 +61,33 @@ test("the typings declare the API with real types, not any", () => {
   const index = readFileSync(dir + "index.d.ts", "utf8");
   assert.match(index, /isEventfoldError\(error: unknown\): error is EventfoldError/);
 });
+
+test("export conditions: workerd, deno, bun, node, worker, browser, default; every entry has isEventfoldError and createSyncHandler", async () => {
+  assert.deepEqual(Object.keys(pkgJson.exports["."]), ["types", "workerd", "deno", "bun", "node", "worker", "browser", "default"]);
+  for (const f of ["workerd.js", "deno.js", "web.js", "handler.js", "web/eventfold_esm.js", "web/eventfold_bg.js"]) {
+    assert.ok(existsSync(dir + f), `${f} is in the package`);
+  }
+  for (const entry of ["index.js", "node.js", "deno.js", "workerd.js", "web.js"]) {
+    const text = readFileSync(dir + entry, "utf8");
+    assert.match(text, /export \{ isEventfoldError \} from "\.\/errors\.js"/, `${entry} exports isEventfoldError`);
+    assert.match(text, /export \{ createSyncHandler \} from "\.\/handler\.js"/, `${entry} exports createSyncHandler`);
+  }
+  const web = await import("eventfold/web");
+  assert.equal(typeof web.isEventfoldError, "function");
+  assert.equal(web.isEventfoldError(Object.assign(new Error("x"), { name: "EventfoldError", code: "X" })), true);
+});
+
+// The README quick start, as printed, in Deno (no permission flag at all: the wasm loads as a
+// module) and in Bun, from this consumer project's node_modules.
+for (const [name, cmd, args] of [["Deno", "deno", ["run", "--no-prompt", "quickstart.mjs"]], ["Bun", "bun", ["quickstart.mjs"]]]) {
+  test(`the README quick start runs in ${name} with no flags and no init call`, () => {
+    const readme = readFileSync(new URL("./README.md", import.meta.url), "utf8");
+    const code = /```js\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("## Quick start")))[1];
+    const file = new URL("./quickstart.mjs", import.meta.url);
+    require("node:fs").writeFileSync(file, code);
+    const bin = `${process.env.EVENTFOLD_ROOT}/tests/runtimes/node_modules/.bin/${cmd}`;
+    const out = execFileSync(bin, args, { cwd: new URL(".", import.meta.url), encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    assert.match(out, /WRONG_EXPECTED_VERSION/);
+    assert.match(out, /OrderCreated/);
+  });
+}

@@ -168,3 +168,21 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   bus.on({ name: "nothing" });
   return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + (r ? 1 : 0);
 }
+
+// The edge: a durable store over the runtime's own SQLite (a Durable Object's ctx.storage here;
+// node:sqlite DatabaseSync and bun:sqlite Database fit SqliteHandle too).
+import type { SqliteHandle, SyncHandlerOptions } from "eventfold";
+import { createSyncHandler } from "eventfold";
+declare const doStorage: { sql: { exec(query: string, ...bindings: unknown[]): unknown }; transactionSync<T>(fn: () => T): T };
+export async function edgeStore(): Promise<number> {
+  const handle: SqliteHandle = doStorage;
+  const store: EventStore = await EventStore.sqlite(handle, { maxEventBytes: 64 * 1024 });
+  // @ts-expect-error a file name is not a handle
+  await EventStore.sqlite("events.db");
+  const options: SyncHandlerOptions = { tokens: { t: { read: [""], write: ["order-"] } }, limits: { maxBodyBytes: 1 << 20 } };
+  const serve: (request: Request) => Promise<Response> = createSyncHandler({ store, ...options });
+  // @ts-expect-error createSyncHandler needs a store
+  createSyncHandler({ tokens: {} });
+  const res: Response = await serve(new Request("http://127.0.0.1/v1/health"));
+  return (await store.append("s", [{ type: "A" }])).position + res.status;
+}

@@ -129,7 +129,10 @@ impl<M: Model> Aggregate<M> {
         StreamId::new(format!("{}-{id}", self.config.name))
     }
 
-    async fn snapshot<S: StateStore>(
+    /// The state and version of the aggregate's newest snapshot usable as of `as_of`, if any
+    /// (one of an older snapshot version, or that does not decode, is ignored: loading then
+    /// replays). For bindings that fold the events after it themselves.
+    pub async fn snapshot<S: StateStore>(
         &self,
         store: &S,
         stream: &StreamId,

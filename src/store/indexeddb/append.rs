@@ -32,7 +32,7 @@ use web_sys::{
 
 use super::codec::{
     decode_chunk, decode_header, decode_ids, encode_chunk, hollow, split_points, stream_key,
-    Hollow, MAX_SAFE,
+    window, Hollow, MAX_SAFE,
 };
 use super::queue::Job;
 use super::request::{join_all, DomError, Request, TxDone};
@@ -353,18 +353,52 @@ async fn lookup(
         requests.push(Request::from_call(store.get(&JsValue::from_f64(*k as f64))).map_err(dom)?);
     }
     let mut found: HashMap<EventId, RecordedEvent> = HashMap::new();
-    for (k, value) in chunk_keys
-        .iter()
-        .zip(join_all(requests).await.map_err(dom)?)
-    {
+    for value in join_all(requests).await.map_err(dom)? {
         if value.is_undefined() {
-            return Err(Error::CorruptData {
-                record: format!("{}/{k}", super::CHUNKS),
-                message: "an event id points to a record that does not exist".into(),
-            });
+            continue;
         }
         for e in decode_chunk(&value)? {
             found.insert(e.id.clone(), e);
+        }
+    }
+    // A compaction (here or in another tab) may have moved an event into another record of
+    // the window holding its old record's key: read that window whole.
+    for (e, place) in events.iter().zip(places) {
+        let Some(k) = place else { continue };
+        if found.contains_key(&e.id) {
+            continue;
+        }
+        let missing = || Error::CorruptData {
+            record: format!("{}/{k}", super::CHUNKS),
+            message: "an event id points to a record that does not hold it".into(),
+        };
+        let range = IdbKeyRange::lower_bound(&JsValue::from_f64(k.0 as f64))
+            .map_err(|e| inner.js_error(e))?;
+        let next = Request::from_call(store.get(&range))
+            .map_err(dom)?
+            .await
+            .map_err(dom)?;
+        let Some((lo, hi)) = (if next.is_undefined() {
+            None
+        } else {
+            window(&next)?
+        }) else {
+            return Err(missing());
+        };
+        let range =
+            IdbKeyRange::bound(&JsValue::from_f64(lo as f64), &JsValue::from_f64(hi as f64))
+                .map_err(|e| inner.js_error(e))?;
+        let all = Request::from_call(store.get_all_with_key(&range))
+            .map_err(dom)?
+            .await
+            .map_err(dom)?;
+        for record in js_sys::Array::from(&all).iter() {
+            for e in decode_chunk(&record)? {
+                found.insert(e.id.clone(), e);
+            }
+        }
+        if !found.contains_key(&e.id) {
+            return Err(missing());
         }
     }
     Ok(events.iter().map(|e| found.get(&e.id).cloned()).collect())

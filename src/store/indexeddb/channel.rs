@@ -73,7 +73,7 @@ impl Throttle {
 }
 
 /// Calls `globalThis[name](args…)` (`setTimeout` / `clearTimeout`, in windows and workers).
-fn call_global(name: &str, args: &js_sys::Array) -> Option<JsValue> {
+pub(super) fn call_global(name: &str, args: &js_sys::Array) -> Option<JsValue> {
     let global = js_sys::global();
     let f: js_sys::Function = js_sys::Reflect::get(&global, &JsValue::from_str(name))
         .ok()?

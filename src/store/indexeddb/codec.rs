@@ -20,6 +20,14 @@
 //! or `v`, so it is in the `prev` index (the chain of records stays whole: a writer with a
 //! stale head still fails) and not in the `stream` index.
 //!
+//! A **compacted** record (written by [`compact`](super::compact), never by an append) holds
+//! the events of one stream within a *window*, a run of adjacent small records it replaced:
+//! `w: [first, last]` names the window's positions, the events' positions are increasing but
+//! not consecutive, `p` is the position of its last event, `t` its last event's timestamp,
+//! and `q` is the *list* of the positions before each of its events (the `prev` index is
+//! multiEntry): across a window's records that is every position of the window, so the chain
+//! of `q`s stays whole and a writer with a stale head inside the window still fails.
+//!
 //! `e` is one JSON text holding the recorded events exactly as JavaScript sees them, so a
 //! whole chunk crosses the wasm boundary as one string and is decoded with one parse.
 //! Keys name the LAST event so that "the chunk holding position x" is the first record with
@@ -102,6 +110,29 @@ impl Hollow {
     }
 }
 
+/// The window `[first, last]` of a compacted record (`None`: not compacted).
+///
+/// # Errors
+/// [`Error::CorruptData`] when `w` is present but not two ordered positions.
+pub(crate) fn window(value: &JsValue) -> Result<Option<(u64, u64)>> {
+    let w = get(value, "w");
+    if w.is_undefined() {
+        return Ok(None);
+    }
+    let pair = js_sys::Array::from(&w);
+    let at = |i: u32| {
+        pair.get(i)
+            .as_f64()
+            .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= MAX_SAFE)
+    };
+    match (js_sys::Array::is_array(&w), at(0), at(1)) {
+        (true, Some(lo), Some(hi)) if lo <= hi && pair.length() == 2 => {
+            Ok(Some((lo as u64, hi as u64)))
+        }
+        _ => Err(corrupt(value, "field w is not a window of positions")),
+    }
+}
+
 /// Whether the record is hollow, and which kind (`None`: it holds events).
 pub(crate) fn hollow(value: &JsValue) -> Option<Hollow> {
     match get(value, "d").as_string().as_deref() {
@@ -149,7 +180,12 @@ fn check_chain(value: &JsValue, header: &ChunkHeader) -> Result<u64> {
             format!("spans {n} positions up to {}", header.last_position),
         ));
     }
-    if get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
+    if window(value)?.is_some() {
+        let q = get(value, "q");
+        if !js_sys::Array::is_array(&q) || u64::from(js_sys::Array::from(&q).length()) != n {
+            return Err(corrupt(value, "field q does not list a position per event"));
+        }
+    } else if get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
         return Err(corrupt(
             value,
             "field q is not the position before the record",
@@ -230,6 +266,19 @@ pub(crate) fn decode_ids(value: &JsValue) -> Result<Option<RecordIds>> {
 /// # Errors
 /// [`Error::InvalidInput`] for an empty slice; [`Error::Storage`] if building the record fails.
 pub(crate) fn encode_chunk(events: &[RecordedEvent]) -> Result<JsValue> {
+    encode_record(events, None)
+}
+
+/// Builds the compacted record of `events`, the events of one stream within `window` (see
+/// the module docs).
+///
+/// # Errors
+/// As [`encode_chunk`].
+pub(crate) fn encode_compacted(events: &[RecordedEvent], window: (u64, u64)) -> Result<JsValue> {
+    encode_record(events, Some(window))
+}
+
+fn encode_record(events: &[RecordedEvent], window: Option<(u64, u64)>) -> Result<JsValue> {
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         return Err(Error::invalid("a chunk holds at least one event"));
     };
@@ -249,19 +298,36 @@ pub(crate) fn encode_chunk(events: &[RecordedEvent]) -> Result<JsValue> {
     let ids = js_sys::JsString::from(ids).split(",");
     let record = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), v);
+    let (q, t) = match window {
+        None => (
+            JsValue::from_f64(last.position.0.saturating_sub(events.len() as u64) as f64),
+            first.timestamp,
+        ),
+        Some(_) => (
+            events
+                .iter()
+                .map(|e| JsValue::from_f64(e.position.0.saturating_sub(1) as f64))
+                .collect::<js_sys::Array>()
+                .into(),
+            last.timestamp,
+        ),
+    };
     let fields = [
         ("p", JsValue::from_f64(last.position.0 as f64)),
-        (
-            "q",
-            JsValue::from_f64(last.position.0.saturating_sub(events.len() as u64) as f64),
-        ),
+        ("q", q),
         ("n", JsValue::from_f64(events.len() as f64)),
         ("s", JsValue::from_str(first.stream.as_str())),
         ("v", JsValue::from_f64(last.version.0 as f64)),
-        ("t", JsValue::from_f64(first.timestamp.0 as f64)),
+        ("t", JsValue::from_f64(t.0 as f64)),
         ("ids", ids.into()),
         ("e", JsValue::from_str(&e)),
     ];
+    if let Some((lo, hi)) = window {
+        let w = js_sys::Array::of2(&JsValue::from_f64(lo as f64), &JsValue::from_f64(hi as f64));
+        set("w", &w.into()).map_err(|_| Error::Storage {
+            message: "building a record: cannot set field w".into(),
+        })?;
+    }
     for (k, v) in &fields {
         set(k, v).map_err(|_| Error::Storage {
             message: format!("building a record: cannot set field {k}"),
@@ -326,7 +392,8 @@ pub(crate) fn decode_chunk(value: &JsValue) -> Result<Vec<RecordedEvent>> {
             format!("holds {} events, header says {n}", events.len()),
         ));
     }
-    if get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
+    let window = window(value)?;
+    if window.is_none() && get(value, "q").as_f64() != Some((header.last_position.0 - n) as f64) {
         return Err(corrupt(
             value,
             "field q is not the position before the record",
@@ -338,11 +405,26 @@ pub(crate) fn decode_chunk(value: &JsValue) -> Result<Vec<RecordedEvent>> {
     }
     let first_version = last_version - n + 1;
     let first_position = header.last_position.0 - n + 1;
+    let q = js_sys::Array::from(&get(value, "q"));
+    let mut previous = 0;
     for (i, e) in events.iter().enumerate() {
         let k = i as u64;
+        let placed = match window {
+            None => e.position == Position(first_position + k),
+            // Compacted: increasing positions inside the window, each listed in q.
+            Some((lo, hi)) => {
+                let p = e.position.0;
+                let ok = p > previous
+                    && (lo..=hi).contains(&p)
+                    && q.get(i as u32).as_f64() == Some((p - 1) as f64)
+                    && (i + 1 < events.len() || p == header.last_position.0);
+                previous = p;
+                ok
+            }
+        };
         let ok = e.stream == stream
             && e.version == Version(first_version + k)
-            && e.position == Position(first_position + k)
+            && placed
             && ids.get(i as u32).as_string().as_deref() == Some(e.id.as_str());
         if !ok {
             return Err(corrupt(

@@ -7,9 +7,9 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::IndexedDbStore;
-use crate::core::event::Position;
+use crate::core::event::{Position, StreamId};
 use crate::error::{Error, Result};
-use crate::store::ReadAllOptions;
+use crate::store::{Direction, ReadAllOptions, ReadStreamOptions};
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -20,6 +20,16 @@ extern "C" {
         limit: f64,
         prefixes: &Array,
         types: &JsValue,
+        out: &Array,
+        problem: &Array,
+    ) -> i32;
+
+    #[wasm_bindgen(js_name = streamEvents)]
+    fn stream_events(
+        records: &Array,
+        stream: &str,
+        lo: f64,
+        hi: f64,
         out: &Array,
         problem: &Array,
     ) -> i32;
@@ -70,9 +80,11 @@ impl IndexedDbStore {
         let mut after = options.after;
         loop {
             let (records, more) = store.chunk_page(after, page).await?;
+            // Events up to the last key of the previous page were read with it (a page never
+            // ends inside a compacted window), even if a compaction rewrote records in between.
             let bad = collect_events(
                 &records,
-                options.after.0 as f64,
+                after.0 as f64,
                 limit as f64,
                 &prefixes,
                 &types,
@@ -94,5 +106,53 @@ impl IndexedDbStore {
                 _ => return Ok(out),
             }
         }
+    }
+
+    /// The events of `stream` that `options` selects, as a JavaScript array of plain objects
+    /// in the stored shape, exactly as [`read_stream`](crate::EventStore::read_stream) would
+    /// return them: the stream's records are parsed by `JSON.parse` and checked against their
+    /// headers in a JS loop (`streamEvents` in `src/wasm/js/bindings.js`).
+    ///
+    /// # Errors
+    /// As `read_stream`: a closed store, `CORRUPT_DATA` for a record whose text does not fit
+    /// its header or a stream missing versions.
+    pub async fn read_stream_js(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Array> {
+        let out = Array::new();
+        let Some((lo, hi, records)) = self.stream_records(stream, options).await? else {
+            return Ok(out);
+        };
+        let problem = Array::new();
+        let bad = stream_events(
+            &records,
+            stream.as_str(),
+            lo as f64,
+            hi as f64,
+            &out,
+            &problem,
+        );
+        if let Ok(index) = u32::try_from(bad) {
+            let key = last_position(&records.get(index)).unwrap_or_default();
+            return Err(Error::CorruptData {
+                record: format!("chunks/{key}"),
+                message: problem.get(0).as_string().unwrap_or_default(),
+            });
+        }
+        if u64::from(out.length()) != hi - lo + 1 {
+            return Err(Error::CorruptData {
+                record: format!("chunks/stream/{stream}"),
+                message: format!(
+                    "stream {stream} should hold versions {lo}..={hi} but {} were found",
+                    out.length()
+                ),
+            });
+        }
+        if options.direction == Direction::Backward {
+            out.reverse();
+        }
+        Ok(out)
     }
 }

@@ -25,6 +25,7 @@
 mod append;
 mod channel;
 mod codec;
+mod compact;
 mod health;
 mod js_read;
 mod models;
@@ -48,6 +49,7 @@ use crate::error::{Error, Result};
 use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
 
 pub use codec::CHUNK_TARGET_BYTES;
+pub use compact::{CompactionStep, PROGRESS_KEY, WINDOW_EVENTS};
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
 pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, SCHEMA_VERSION, STATE, STREAM_INDEX};
@@ -74,6 +76,9 @@ pub struct IdbOptions {
     pub durability: Durability,
     /// Size limits enforced on appends.
     pub limits: StoreLimits,
+    /// Whether the store merges adjacent small records in idle time (see
+    /// [`IndexedDbStore::compact_step`]); default `true`.
+    pub auto_compact: bool,
 }
 
 impl IdbOptions {
@@ -83,6 +88,7 @@ impl IdbOptions {
             name: name.into(),
             durability: Durability::Default,
             limits: StoreLimits::default(),
+            auto_compact: true,
         }
     }
 }
@@ -102,6 +108,11 @@ pub(crate) struct Inner {
     ids: RefCell<append::KnownIds>,
     watch: RefCell<Option<schema::CloseWatch>>,
     channel: RefCell<Option<channel::Channel>>,
+    auto_compact: bool,
+    /// Whether the background compaction task is running.
+    compacting: Cell<bool>,
+    /// When this connection last committed an append (`Date.now()`).
+    last_append: Cell<f64>,
 }
 
 impl Inner {
@@ -180,6 +191,13 @@ impl Inner {
         tx.map_err(|e| self.js_error(e))
     }
 
+    /// Starts the background compaction unless it runs or the store does not compact.
+    fn compact_when_idle(self: &Rc<Self>) {
+        if self.auto_compact && !self.compacting.replace(true) {
+            wasm_bindgen_futures::spawn_local(compact::run_when_idle(self.clone()));
+        }
+    }
+
     /// Records that the log now reaches `head`: wakes local subscribers and tells other tabs.
     fn published(&self, head: Position) {
         self.changes.notify(head);
@@ -238,6 +256,9 @@ impl IndexedDbStore {
             ids: RefCell::default(),
             watch: RefCell::new(None),
             channel: RefCell::new(None),
+            auto_compact: options.auto_compact,
+            compacting: Cell::new(false),
+            last_append: Cell::new(0.0),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let on_close: Rc<dyn Fn(String)> = Rc::new(move |reason| {
@@ -265,6 +286,7 @@ impl IndexedDbStore {
         let store = IndexedDbStore { inner };
         let head = read::head(&store.inner).await?;
         store.inner.changes.notify(head);
+        store.inner.compact_when_idle();
         Ok(store)
     }
 
@@ -314,6 +336,33 @@ impl IndexedDbStore {
     /// [`Error::CorruptData`] naming a record whose header does not fit; store failures.
     pub async fn chunk_page(&self, after: Position, page: u32) -> Result<(js_sys::Array, bool)> {
         read::chunk_page(&self.inner, after, page).await
+    }
+
+    /// The raw chunk records of `stream` covering the versions `options` selects (headers
+    /// checked), with that version range `lo..=hi`, or `None` when it selects nothing: the
+    /// JavaScript read path parses their event texts with `JSON.parse`.
+    ///
+    /// # Errors
+    /// [`Error::CorruptData`] naming a record whose header does not fit; store failures.
+    pub async fn stream_records(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Option<(u64, u64, js_sys::Array)>> {
+        read::stream_records(&self.inner, stream, options).await
+    }
+
+    /// Runs one compaction step now: merges the next run of adjacent small records (at most
+    /// [`WINDOW_EVENTS`] events) into one record per stream, in one transaction, and reports
+    /// what it did; call it until `more` is false to compact the whole log. Positions,
+    /// versions, ids and every read answer stay the same. The store also does this by itself
+    /// when appends have been idle for a second (unless `auto_compact` is off).
+    ///
+    /// # Errors
+    /// [`Error::CorruptData`] when a record to merge is damaged (nothing changes); store
+    /// failures.
+    pub async fn compact_step(&self) -> Result<CompactionStep> {
+        compact::step(&self.inner).await
     }
 
     /// Asks the browser to keep this origin's data under storage pressure

@@ -88,6 +88,8 @@ async fn flush(inner: Rc<Inner>) {
         let jobs = std::mem::take(&mut *inner.queue.borrow_mut());
         if jobs.is_empty() {
             inner.flushing.set(false);
+            inner.last_append.set(js_sys::Date::now());
+            inner.compact_when_idle();
             return;
         }
         run_group(&inner, jobs).await;

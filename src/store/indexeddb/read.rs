@@ -11,7 +11,7 @@ use web_sys::{
 };
 
 use super::append::{version_cursor, version_from_cursor};
-use super::codec::{decode_chunk, decode_header, stream_key, MAX_SAFE};
+use super::codec::{decode_chunk, decode_header, stream_key, window, MAX_SAFE};
 use super::request::{DomError, Request};
 use super::schema::STREAM_INDEX;
 use super::Inner;
@@ -101,22 +101,22 @@ async fn version_in(rt: &mut ReadTx<'_>, stream: &StreamId) -> Result<Version> {
     version_from_cursor(&result)
 }
 
-/// Reads a stream in version order or reverse order, as [`EventStore::read_stream`] says.
-///
-/// [`EventStore::read_stream`]: crate::store::EventStore::read_stream
-pub(crate) async fn read_stream(
+/// The raw records of `stream` covering versions `lo..=hi` (of a stream at version
+/// `current`), in version order, headers checked: the chunks whose last version lies in
+/// `[lo, hi]` plus the first chunk ending at or after `hi` (the one holding `hi`), issued
+/// together in one readonly transaction after the version read. Also used by the JavaScript
+/// read path, which parses each record's `e` text with `JSON.parse`.
+pub(crate) async fn stream_records(
     inner: &Inner,
     stream: &StreamId,
     options: &ReadStreamOptions,
-) -> Result<Vec<RecordedEvent>> {
+) -> Result<Option<(u64, u64, js_sys::Array)>> {
     let mut rt = ReadTx::new(inner)?;
     let current = version_in(&mut rt, stream).await?;
     let Some((lo, hi)) = options.range(current) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let s = stream.as_str();
-    // Chunks whose last version lies in [lo, hi], plus the first chunk ending at or after hi
-    // (the one holding hi): together exactly the chunks covering [lo, hi].
     let within = rt.request(|store| {
         let range = IdbKeyRange::bound(&stream_key(s, lo as f64), &stream_key(s, hi as f64))?;
         store.index(STREAM_INDEX)?.get_all_with_key(&range)
@@ -128,24 +128,34 @@ pub(crate) async fn read_stream(
     let dom = |e: DomError| inner.dom_error(e);
     let within = js_sys::Array::from(&within.await.map_err(dom)?);
     let holding_hi = holding_hi.await.map_err(dom)?;
-    let mut events = Vec::new();
     let mut last_key = None;
     for record in within.iter() {
         last_key = Some(decode_header(&record)?.last_position);
-        events.extend(decode_chunk(&record)?);
     }
     if !holding_hi.is_undefined() && Some(decode_header(&holding_hi)?.last_position) != last_key {
-        events.extend(decode_chunk(&holding_hi)?);
+        within.push(&holding_hi);
+    }
+    Ok(Some((lo, hi, within)))
+}
+
+/// Reads a stream in version order or reverse order, as [`EventStore::read_stream`] says.
+///
+/// [`EventStore::read_stream`]: crate::store::EventStore::read_stream
+pub(crate) async fn read_stream(
+    inner: &Inner,
+    stream: &StreamId,
+    options: &ReadStreamOptions,
+) -> Result<Vec<RecordedEvent>> {
+    let Some((lo, hi, records)) = stream_records(inner, stream, options).await? else {
+        return Ok(Vec::new());
+    };
+    let mut events = Vec::new();
+    for record in records.iter() {
+        events.extend(decode_chunk(&record)?);
     }
     events.retain(|e| (lo..=hi).contains(&e.version.0));
     if events.len() as u64 != hi - lo + 1 {
-        return Err(Error::CorruptData {
-            record: format!("{}/{STREAM_INDEX}/{s}", super::CHUNKS),
-            message: format!(
-                "stream {s} should hold versions {lo}..={hi} but {} were found",
-                events.len()
-            ),
-        });
+        return Err(missing_versions(stream, lo, hi, events.len()));
     }
     if options.direction == Direction::Backward {
         events.reverse();
@@ -153,7 +163,66 @@ pub(crate) async fn read_stream(
     Ok(events)
 }
 
+/// The error of a stream read that did not find every version it should hold.
+pub(crate) fn missing_versions(stream: &StreamId, lo: u64, hi: u64, found: usize) -> Error {
+    Error::CorruptData {
+        record: format!("{}/{STREAM_INDEX}/{stream}", super::CHUNKS),
+        message: format!("stream {stream} should hold versions {lo}..={hi} but {found} were found"),
+    }
+}
+
+/// Up to `page` records holding positions after `after`, in key order, extended to the end
+/// of a compacted window the page stops inside (its records hold positions out of key order,
+/// so a window is read whole), headers checked. Returns the records, whether one of them is
+/// compacted (their events must then be sorted by position), and whether more may follow.
+async fn fetch_page(
+    rt: &mut ReadTx<'_>,
+    after: Position,
+    page: u32,
+) -> Result<(js_sys::Array, bool, bool)> {
+    let lower = (after.0 + 1) as f64;
+    let records = rt
+        .fetch(|s| {
+            let range = IdbKeyRange::lower_bound(&JsValue::from_f64(lower))?;
+            s.get_all_with_key_and_limit(&range, page)
+        })
+        .await?;
+    let records = js_sys::Array::from(&records);
+    let more = records.length() == page;
+    let mut compacted = false;
+    let mut last = None;
+    for record in records.iter() {
+        let header = decode_header(&record)?;
+        compacted |= window(&record)?.is_some();
+        last = Some((header.last_position.0, window(&record)?));
+    }
+    if let Some((p, Some((_, hi)))) = last {
+        if hi > p {
+            let rest = rt
+                .fetch(|s| {
+                    let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+                        &JsValue::from_f64(p as f64),
+                        &JsValue::from_f64(hi as f64),
+                        true,
+                        false,
+                    )?;
+                    s.get_all_with_key(&range)
+                })
+                .await?;
+            for record in js_sys::Array::from(&rest).iter() {
+                decode_header(&record)?;
+                records.push(&record);
+            }
+        }
+    }
+    Ok((records, compacted, more))
+}
+
 /// Reads the global log after `options.after`, filtered, up to `options.limit` events.
+///
+/// Pages follow each other in key order; events at or before the last key of the previous
+/// page were all read already (a page never ends inside a compacted window), which holds even
+/// when a compaction rewrote the records between two pages.
 pub(crate) async fn read_all(
     inner: &Inner,
     options: &ReadAllOptions,
@@ -172,23 +241,22 @@ pub(crate) async fn read_all(
     } else {
         PAGE_CHUNKS
     };
-    // The first record with key > after holds position after + 1 (keys are last positions).
-    let mut from = options.after.0 + 1;
+    let mut after = options.after;
     loop {
-        let lower = from as f64;
-        let records = rt
-            .fetch(|s| {
-                let range = IdbKeyRange::lower_bound(&JsValue::from_f64(lower))?;
-                s.get_all_with_key_and_limit(&range, page)
-            })
-            .await?;
-        let records = js_sys::Array::from(&records);
+        let (records, compacted, more) = fetch_page(&mut rt, after, page).await?;
+        let mut sorted = Vec::new();
+        let mut next = after;
         for record in records.iter() {
             let events = decode_chunk(&record)?;
             // Hollow records (a reset's) hold no event but still move the read on.
-            from = decode_header(&record)?.last_position.0 + 1;
+            next = next.max(decode_header(&record)?.last_position);
+            if compacted {
+                // Positions out of key order: sorted once the page is read whole.
+                sorted.extend(events);
+                continue;
+            }
             for e in events {
-                if e.position > options.after && options.filter.matches(&e) {
+                if e.position > after && options.filter.matches(&e) {
                     out.push(e);
                     if out.len() == limit {
                         return Ok(out);
@@ -196,16 +264,27 @@ pub(crate) async fn read_all(
                 }
             }
         }
-        if records.length() < page {
+        sorted.sort_unstable_by_key(|e| e.position);
+        for e in sorted {
+            if e.position > after && options.filter.matches(&e) {
+                out.push(e);
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+        }
+        if !more || next <= after {
             return Ok(out);
         }
+        after = next;
     }
 }
 
 /// Up to `page` raw chunk records holding positions after `after`, in position order, each
-/// with its header checked, for callers that decode the events' JSON themselves (the JS read
-/// path parses each record's `e` text with `JSON.parse`, which beats decoding in wasm and
-/// converting back). Returns the records and whether more may follow.
+/// with its header checked (a page stopping inside a compacted window is extended to its end),
+/// for callers that decode the events' JSON themselves (the JS read path parses each record's
+/// `e` text with `JSON.parse`, which beats decoding in wasm and converting back). Returns the
+/// records and whether more may follow.
 ///
 /// # Errors
 /// [`Error::CorruptData`] naming a record whose header does not fit; store failures.
@@ -215,18 +294,6 @@ pub(crate) async fn chunk_page(
     page: u32,
 ) -> Result<(js_sys::Array, bool)> {
     let mut rt = ReadTx::new(inner)?;
-    let lower = (after.0 + 1) as f64;
-    let page = page.clamp(1, PAGE_CHUNKS);
-    let records = rt
-        .fetch(|s| {
-            let range = IdbKeyRange::lower_bound(&JsValue::from_f64(lower))?;
-            s.get_all_with_key_and_limit(&range, page)
-        })
-        .await?;
-    let records = js_sys::Array::from(&records);
-    for record in records.iter() {
-        decode_header(&record)?;
-    }
-    let more = records.length() == page;
+    let (records, _, more) = fetch_page(&mut rt, after, page.clamp(1, PAGE_CHUNKS)).await?;
     Ok((records, more))
 }

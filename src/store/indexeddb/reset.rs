@@ -11,7 +11,7 @@
 use wasm_bindgen::JsValue;
 use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransactionMode};
 
-use super::codec::{decode_header, encode_hollow, hollow, Hollow};
+use super::codec::{decode_header, encode_hollow, hollow, window, Hollow};
 use super::request::{DomError, Request, TxDone};
 use super::schema::{CHUNKS, RECORDS, STATE};
 use super::{IndexedDbStore, Inner};
@@ -90,6 +90,14 @@ async fn drop_streams(
             if (reset.drops)(&stream) {
                 let place =
                     encode_hollow(header.last_position, n, header.timestamp, Hollow::Dropped)?;
+                if window(&record)?.is_some() {
+                    // A compacted record's place: its list of positions and its window.
+                    for k in ["q", "w"] {
+                        let key = JsValue::from_str(k);
+                        let value = js_sys::Reflect::get(&record, &key).map_err(js)?;
+                        js_sys::Reflect::set(&place, &key, &value).map_err(js)?;
+                    }
+                }
                 chunks.put(&place).map_err(js)?;
                 dropped += n;
             } else {

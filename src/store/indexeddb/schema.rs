@@ -4,6 +4,7 @@
 //! |---|---|
 //! | 1 | `chunks` (key path `p`), index `stream` on `[s, v]` (unique) |
 //! | 2 | + field `q` (the position before the chunk) and index `prev` on it (unique): two writers that both believe the log ends at `q` cannot both append; + `state` (out-of-line keys) and `records` (key path `[m, k]`, multiEntry index `entries` on `x`) for snapshots, projection state and read models |
+//! | 3 | index `prev` becomes multiEntry (still unique): a compacted record lists the position before each of its events in `q` |
 //!
 //! Version 1 is the first prototype's layout, which read the head before every write; an
 //! upgrade from it fills `q` into every existing record and builds the `prev` index.
@@ -22,7 +23,7 @@ use super::request::{DomError, Request};
 use crate::error::{Error, Result};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The object store holding the log, one record per chunk of an append.
 pub const CHUNKS: &str = "chunks";
@@ -30,7 +31,8 @@ pub const CHUNKS: &str = "chunks";
 /// Index of `chunks` on `[stream, last version]`: stream reads and stream versions.
 pub const STREAM_INDEX: &str = "stream";
 
-/// Unique index of `chunks` on `q`, the position before the chunk: the log's compare-and-set.
+/// Unique multiEntry index of `chunks` on `q`, the position before the chunk (before each of
+/// its events, for a compacted record): the log's compare-and-set.
 pub const PREV_INDEX: &str = "prev";
 
 /// Keyed JSON state beside the log (snapshots, projection checkpoints); out-of-line keys.
@@ -120,11 +122,24 @@ fn create_v2_stores(tx: &IdbTransaction) -> Result<(), JsValue> {
     let multi = IdbIndexParameters::new();
     multi.set_multi_entry(true);
     records.create_index_with_str_and_optional_parameters(ENTRIES_INDEX, "x", &multi)?;
+    create_prev_index(tx)
+}
+
+/// The `prev` index as version 3 has it: unique and multiEntry.
+fn create_prev_index(tx: &IdbTransaction) -> Result<(), JsValue> {
     let chunks = tx.object_store(CHUNKS)?;
     let unique = IdbIndexParameters::new();
     unique.set_unique(true);
+    unique.set_multi_entry(true);
     chunks.create_index_with_str_and_optional_parameters(PREV_INDEX, "q", &unique)?;
     Ok(())
+}
+
+/// Version 2 → 3: the `prev` index is built again, multiEntry (every version-2 record has one
+/// number in `q`, so its entries do not change).
+fn upgrade_2_to_3(tx: &IdbTransaction) -> Result<(), JsValue> {
+    tx.object_store(CHUNKS)?.delete_index(PREV_INDEX)?;
+    create_prev_index(tx)
 }
 
 /// Brings a database at `old` to `new` inside the `versionchange` transaction. Returns the
@@ -134,7 +149,9 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<
         (0, SCHEMA_VERSION) => create_v1(db)
             .and_then(|()| create_v2_stores(tx))
             .map(|()| Vec::new()),
+        // Version 1 → 2 builds the `prev` index as version 3 has it already.
         (1, SCHEMA_VERSION) => upgrade_1_to_2(tx).map(|c| vec![c]),
+        (2, SCHEMA_VERSION) => upgrade_2_to_3(tx).map(|()| Vec::new()),
         (old, new) => {
             return Err(Error::Storage {
                 message: format!("no upgrade path from schema version {old} to {new}"),

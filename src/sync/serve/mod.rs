@@ -2,6 +2,8 @@
 //! each request, and what native tests run in-process against a [`MemoryStore`](crate::MemoryStore).
 //! No I/O of its own; authentication happened before (the caller passes the token's [`Access`]).
 
+pub mod http;
+
 use crate::core::append::{validate_batch, StoreLimits};
 use crate::core::event::{Position, StreamId, Version};
 use crate::core::expected::ExpectedVersion;

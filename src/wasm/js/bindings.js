@@ -155,9 +155,13 @@ export function encodeJson(value, path) {
 /**
  * Appends to `out` the events of `records` after `after` that pass the filter (stream
  * `prefixes`, `types` or null), until `out` holds `limit`. Returns -1, or the index of a
- * record whose text does not fit its header (with the reason in `problem[0]`).
+ * record whose text does not fit its header (with the reason in `problem[0]`). Records of a
+ * compacted window (`w`) hold positions out of key order: a page with one is sorted by
+ * position before it is filtered (the store hands over whole windows).
  */
 export function collectEvents(records, after, limit, prefixes, types, out, problem) {
+  const sorted = records.some((r) => r.w !== undefined);
+  const page = sorted ? [] : out;
   for (let r = 0; r < records.length; r++) {
     const record = records[r];
     if (record.d !== undefined) continue; // hollow: events a reset dropped, or its marker
@@ -174,10 +178,57 @@ export function collectEvents(records, after, limit, prefixes, types, out, probl
     }
     for (const e of events) {
       if (e.position <= after) continue;
+      if (sorted) {
+        page.push(e);
+        continue;
+      }
       if (prefixes.length > 0 && !prefixes.some((p) => e.stream.startsWith(p))) continue;
       if (types !== null && !types.includes(e.type)) continue;
       out.push(e);
       if (out.length >= limit) return -1;
+    }
+  }
+  if (sorted) {
+    page.sort((a, b) => a.position - b.position);
+    for (const e of page) {
+      if (prefixes.length > 0 && !prefixes.some((p) => e.stream.startsWith(p))) continue;
+      if (types !== null && !types.includes(e.type)) continue;
+      out.push(e);
+      if (out.length >= limit) return -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Parses the event texts of a stream's chunk records (version order) into `out`, keeping
+ * versions `lo..=hi`, each record checked against its header (count, stream, consecutive
+ * versions ending at `v`, ids). Returns -1, or the index of the first bad record with the
+ * reason in `problem[0]`.
+ */
+export function streamEvents(records, stream, lo, hi, out, problem) {
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    let events;
+    try {
+      events = JSON.parse(record.e);
+    } catch (e) {
+      problem[0] = `field e is not JSON: ${e.message}`;
+      return r;
+    }
+    const n = record.n;
+    if (!Array.isArray(events) || events.length !== n || record.s !== stream || !Array.isArray(record.ids)) {
+      problem[0] = `field e does not hold the ${n} events of ${stream} its header says`;
+      return r;
+    }
+    const first = record.v - n + 1;
+    for (let i = 0; i < n; i++) {
+      const e = events[i];
+      if (e === null || typeof e !== "object" || e.version !== first + i || e.stream !== stream || e.id !== record.ids[i]) {
+        problem[0] = `event ${i} does not match the record's stream, versions or ids`;
+        return r;
+      }
+      if (e.version >= lo && e.version <= hi) out.push(e);
     }
   }
   return -1;
@@ -441,4 +492,230 @@ export function lead(name, onAcquire, onLost) {
 export function bindDispatch(ctx, send, cause) {
   let n = 0;
   Object.defineProperty(ctx, "dispatch", { value: (command) => send(ctx, command, ++n, cause), enumerable: false });
+}
+
+// ---------------------------------------------------------------------------------------------
+// sqlite
+// ---------------------------------------------------------------------------------------------
+// One small synchronous executor over each runtime's SQLite (src/store/sql/executor.rs):
+// `query(sql, params)` answers rows as arrays, `run(sql, params)` answers nothing, and
+// `transaction(body)` runs `body` (which answers whether to commit) in one transaction. The
+// engine sends no transaction-control statement of its own and binds at most 100 values per
+// statement (a Durable Object's limits).
+
+function describeHandle(h) {
+  if (h === null) return "null";
+  if (typeof h !== "object") return typeof h;
+  return h.constructor?.name ? `a ${h.constructor.name}` : "an object";
+}
+
+/** Wraps a node:sqlite DatabaseSync (Node >= 22.5, Deno). */
+function nodeSqlite(db) {
+  const cache = new Map();
+  const prepare = (sql) => {
+    let s = cache.get(sql);
+    if (s === undefined) {
+      s = db.prepare(sql);
+      // Rows as arrays (Node >= 22.16); older versions answer objects in column order.
+      s.arrays = typeof s.setReturnArrays === "function" && (s.setReturnArrays(true), true);
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  return {
+    query(sql, params) {
+      const s = prepare(sql);
+      const rows = s.all(...params);
+      return s.arrays ? rows : rows.map((r) => Object.values(r));
+    },
+    run(sql, params) {
+      prepare(sql).run(...params);
+    },
+    transaction(body) {
+      const nested = db.isTransaction === true;
+      db.exec(nested ? "SAVEPOINT eventfold" : "BEGIN IMMEDIATE");
+      let ok = false;
+      try {
+        ok = body();
+      } finally {
+        if (ok) db.exec(nested ? "RELEASE eventfold" : "COMMIT");
+        else db.exec(nested ? "ROLLBACK TO eventfold; RELEASE eventfold" : "ROLLBACK");
+      }
+    },
+  };
+}
+
+/** Wraps a bun:sqlite Database (its `query` caches prepared statements). */
+function bunSqlite(db) {
+  return {
+    query(sql, params) {
+      return db.query(sql).values(...params);
+    },
+    run(sql, params) {
+      db.query(sql).run(...params);
+    },
+    transaction(body) {
+      const nested = db.inTransaction === true;
+      db.run(nested ? "SAVEPOINT eventfold" : "BEGIN IMMEDIATE");
+      let ok = false;
+      try {
+        ok = body();
+      } finally {
+        if (ok) db.run(nested ? "RELEASE eventfold" : "COMMIT");
+        else {
+          db.run(nested ? "ROLLBACK TO eventfold" : "ROLLBACK");
+          if (nested) db.run("RELEASE eventfold");
+        }
+      }
+    },
+  };
+}
+
+const ROLLBACK = Symbol("eventfold: roll back");
+
+/**
+ * Wraps a Durable Object's SQL storage. With `storage` (ctx.storage), transactions go through
+ * `storage.transactionSync`, which rolls back when its callback throws. With `ctx.storage.sql`
+ * alone, the writes of one call still commit together (a Durable Object commits what one
+ * synchronous turn wrote atomically) but a failure part-way cannot undo the writes before it.
+ */
+function durableObjectSql(sql, storage) {
+  return {
+    query(q, params) {
+      return Array.from(sql.exec(q, ...params).raw());
+    },
+    run(q, params) {
+      sql.exec(q, ...params);
+    },
+    transaction(body) {
+      if (!storage) {
+        body();
+        return;
+      }
+      try {
+        storage.transactionSync(() => {
+          if (!body()) throw ROLLBACK;
+        });
+      } catch (e) {
+        if (e !== ROLLBACK) throw e;
+      }
+    },
+  };
+}
+
+/**
+ * The executor of a SQLite handle: a Durable Object's `ctx.storage` or `ctx.storage.sql`, a
+ * node:sqlite `DatabaseSync` or a bun:sqlite `Database`. Throws TypeError naming what was
+ * expected for anything else.
+ */
+export function sqlExecutor(handle) {
+  if (handle !== null && typeof handle === "object") {
+    if (typeof handle.transactionSync === "function" && typeof handle.sql?.exec === "function") {
+      return durableObjectSql(handle.sql, handle);
+    }
+    if (typeof handle.exec === "function" && "databaseSize" in handle && typeof handle.prepare !== "function") {
+      return durableObjectSql(handle, null);
+    }
+    if (typeof handle.prepare === "function" && typeof handle.query === "function" && typeof handle.transaction === "function") {
+      return bunSqlite(handle);
+    }
+    if (typeof handle.prepare === "function" && typeof handle.exec === "function") {
+      return nodeSqlite(handle);
+    }
+  }
+  throw new TypeError(
+    "EventStore.sqlite needs a SQLite handle: a Durable Object's ctx.storage (or ctx.storage.sql), " +
+      `a node:sqlite DatabaseSync or a bun:sqlite Database; got ${describeHandle(handle)}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------------------------
+// The Fetch handler of a sync server (`createSyncHandler`): reads the request, hands its parts
+// to the engine (`SyncServer.respond`, where the protocol and HTTP rules live), and writes the
+// answer as a Response: gzip when the client accepts it and CompressionStream exists (as
+// eventfold-server: bodies of 32 bytes and more), server-sent events for /v1/live.
+
+/** The body, read up to `limit + 1` bytes: the engine refuses more than `limit` (after auth). */
+async function readCapped(request, limit) {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function liveResponse(server) {
+  const encoder = new TextEncoder();
+  let open = true;
+  let keepAlive;
+  const stream = new ReadableStream({
+    async start(controller) {
+      // A comment line every 15 s keeps proxies from closing the connection.
+      keepAlive = setInterval(() => open && controller.enqueue(encoder.encode(":\n\n")), 15000);
+      let head = -1;
+      while (open) {
+        const info = await server.nextHead(head);
+        if (!open) break;
+        if (info === null) {
+          open = false;
+          clearInterval(keepAlive);
+          controller.close();
+          break;
+        }
+        head = JSON.parse(info).head;
+        controller.enqueue(encoder.encode(`event: head\ndata: ${info}\n\n`));
+      }
+    },
+    cancel() {
+      open = false;
+      clearInterval(keepAlive);
+    },
+  });
+  return new Response(stream, { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+}
+
+/** `(request) => Promise<Response>` over a `SyncServer`. */
+export function fetchHandler(server, maxBodyBytes) {
+  return async (request) => {
+    const url = new URL(request.url);
+    const h = request.headers;
+    const contentLength = h.get("content-length") ?? undefined;
+    // A body declared over the limit is not read: the engine refuses it (after auth).
+    const skip = request.method === "GET" || request.method === "HEAD" || Number(contentLength) > maxBodyBytes;
+    const body = skip ? new Uint8Array(0) : await readCapped(request, maxBodyBytes);
+    const headers = { authorization: h.get("authorization") ?? undefined, contentType: h.get("content-type") ?? undefined, contentLength, host: h.get("host") ?? url.host };
+    const answer = await server.respond(request.method, url.pathname, url.search.slice(1), headers, body);
+    if (answer.live) return liveResponse(server);
+    const out = new Headers();
+    out.set("content-type", "application/json");
+    if (answer.status === 401) out.set("www-authenticate", "Bearer");
+    let payload = answer.body;
+    const gzip = /\bgzip\b/.test(h.get("accept-encoding") ?? "") && typeof CompressionStream === "function";
+    if (payload.byteLength >= 32) out.set("vary", "accept-encoding");
+    if (gzip && payload.byteLength >= 32) {
+      out.set("content-encoding", "gzip");
+      payload = new Response(payload).body.pipeThrough(new CompressionStream("gzip"));
+    }
+    // encodeBody "manual": Workers otherwise compress a body that declares content-encoding
+    // again (other runtimes ignore the option).
+    return new Response(request.method === "HEAD" ? null : payload, { status: answer.status, headers: out, encodeBody: "manual" });
+  };
 }

@@ -1,0 +1,257 @@
+//! The log: appends and reads of `eventfold_events`, as free functions over an executor so
+//! that a transaction's body can call them.
+
+use std::collections::HashMap;
+
+use super::executor::{first_int, int, text, Row, SqlExecutor, SqlValue, MAX_PARAMS};
+use crate::core::append::{plan_append, validate_batch, AppendPlan, AppendResult, StoreLimits};
+use crate::core::event::{
+    EventId, EventType, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
+};
+use crate::core::expected::ExpectedVersion;
+use crate::core::json::Json;
+use crate::error::{Error, Result};
+use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
+
+/// The columns of an event row, in the order [`decode`] reads them.
+pub(crate) const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
+
+/// Rows per multi-row `INSERT`: 8 values each, within [`MAX_PARAMS`].
+const INSERT_ROWS: usize = MAX_PARAMS / 8;
+
+pub(crate) fn to_i64(n: u64, what: &str) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::invalid(format!("{what} {n} is out of range")))
+}
+
+fn to_u64(n: i64, what: &str) -> Result<u64> {
+    u64::try_from(n).map_err(|_| Error::CorruptData {
+        record: "eventfold_events".into(),
+        message: format!("negative {what} {n}"),
+    })
+}
+
+/// An event row (the [`COLUMNS`]) as a [`RecordedEvent`]; a bad row is `CORRUPT_DATA` naming
+/// its position.
+pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
+    let position = int(&row, 0, "eventfold_events position")?;
+    let record = format!("eventfold_events position {position}");
+    let corrupt = |e: Error| Error::CorruptData {
+        record: record.clone(),
+        message: e.to_string(),
+    };
+    Ok(RecordedEvent {
+        id: EventId::parse(text(&mut row, 1, &record)?).map_err(corrupt)?,
+        stream: StreamId::new(text(&mut row, 2, &record)?).map_err(corrupt)?,
+        event_type: EventType::new(text(&mut row, 4, &record)?).map_err(corrupt)?,
+        data: Json::parse(text(&mut row, 5, &record)?).map_err(corrupt)?,
+        metadata: Json::parse(text(&mut row, 6, &record)?).map_err(corrupt)?,
+        version: Version(to_u64(int(&row, 3, &record)?, "version")?),
+        position: Position(to_u64(position, "position")?),
+        timestamp: Timestamp(int(&row, 7, &record)?),
+    })
+}
+
+fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<RecordedEvent>> {
+    db.query(sql, params)?.into_iter().map(decode).collect()
+}
+
+/// Where the log ends: the head (the newest event, or a later reset marker) and the newest
+/// timestamp (events' and resets'), with the version of `stream`.
+struct Tip {
+    version: u64,
+    head: i64,
+    last_ts: i64,
+}
+
+fn tip<E: SqlExecutor>(db: &E, stream: Option<&str>) -> Result<Tip> {
+    let rows = db.query(
+        "SELECT (SELECT MAX(version) FROM eventfold_events WHERE stream = ?), \
+         (SELECT MAX(position) FROM eventfold_events), \
+         (SELECT timestamp FROM eventfold_events ORDER BY position DESC LIMIT 1), \
+         (SELECT CAST(value AS INTEGER) FROM eventfold_meta WHERE key = 'reset_head'), \
+         (SELECT CAST(value AS INTEGER) FROM eventfold_meta WHERE key = 'reset_ts')",
+        &[stream.map_or(SqlValue::Null, SqlValue::from)],
+    )?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let cell = |i: usize| match row.get(i) {
+        None | Some(SqlValue::Null) => Ok(None),
+        Some(_) => int(&row, i, "eventfold head").map(Some),
+    };
+    let version = cell(0)?.unwrap_or(0);
+    let head = cell(1)?.unwrap_or(0).max(cell(3)?.unwrap_or(0));
+    let last_ts = match (cell(2)?, cell(4)?) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b).unwrap_or(i64::MIN),
+    };
+    Ok(Tip {
+        version: to_u64(version, "version")?,
+        head,
+        last_ts,
+    })
+}
+
+/// The head: the newest event's position, or the last reset's marker if later.
+pub(crate) fn head<E: SqlExecutor>(db: &E) -> Result<Position> {
+    Ok(Position(to_u64(tip(db, None)?.head, "position")?))
+}
+
+/// The events already stored under the batch's ids, in batch order.
+fn existing<E: SqlExecutor>(db: &E, events: &[NewEvent]) -> Result<Vec<Option<RecordedEvent>>> {
+    let mut found: HashMap<EventId, RecordedEvent> = HashMap::new();
+    for chunk in events.chunks(MAX_PARAMS) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<SqlValue> = chunk.iter().map(|e| e.id.as_str().into()).collect();
+        let sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE id IN ({marks})");
+        for e in select(db, &sql, &params)? {
+            found.insert(e.id.clone(), e);
+        }
+    }
+    Ok(events.iter().map(|e| found.get(&e.id).cloned()).collect())
+}
+
+/// One append, inside the caller's transaction (see [`EventStore::append`](crate::EventStore::append)).
+pub(crate) fn append<E: SqlExecutor>(
+    db: &E,
+    stream: &StreamId,
+    events: &[NewEvent],
+    expected: ExpectedVersion,
+    clock: &Clock,
+    limits: &StoreLimits,
+) -> Result<AppendResult> {
+    validate_batch(events, limits)?;
+    let tip = tip(db, Some(stream.as_str()))?;
+    let existing = existing(db, events)?;
+    let first_version =
+        match plan_append(stream, events, expected, Version(tip.version), &existing)? {
+            AppendPlan::AlreadyAppended(result) => return Ok(result),
+            AppendPlan::Write { first_version } => first_version,
+        };
+    // Timestamps never go backwards along the log, so "as of a time" is a prefix of it.
+    let timestamp = clock().0.max(tip.last_ts);
+    let first = to_i64(first_version.0, "version")?;
+    let mut k: i64 = 0;
+    for chunk in events.chunks(INSERT_ROWS) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!("INSERT INTO eventfold_events ({COLUMNS}) VALUES {rows}");
+        let mut params = Vec::with_capacity(chunk.len() * 8);
+        for e in chunk {
+            k += 1;
+            params.extend([
+                SqlValue::Integer(tip.head + k),
+                e.id.as_str().into(),
+                stream.as_str().into(),
+                SqlValue::Integer(first + k - 1),
+                e.event_type.as_str().into(),
+                e.data.as_str().into(),
+                e.metadata.as_str().into(),
+                SqlValue::Integer(timestamp),
+            ]);
+        }
+        db.execute(&sql, &params)?;
+    }
+    Ok(AppendResult {
+        version: Version(first_version.0 + events.len() as u64 - 1),
+        position: Position(to_u64(tip.head + k, "position")?),
+    })
+}
+
+/// The stream's version (0 when it does not exist).
+pub(crate) fn stream_version<E: SqlExecutor>(db: &E, stream: &StreamId) -> Result<Version> {
+    let rows = db.query(
+        "SELECT MAX(version) FROM eventfold_events WHERE stream = ?",
+        &[stream.as_str().into()],
+    )?;
+    Ok(Version(to_u64(
+        first_int(&rows, "eventfold_events version")?,
+        "version",
+    )?))
+}
+
+/// A stream read (see [`EventStore::read_stream`](crate::EventStore::read_stream)).
+pub(crate) fn read_stream<E: SqlExecutor>(
+    db: &E,
+    stream: &StreamId,
+    options: &ReadStreamOptions,
+) -> Result<Vec<RecordedEvent>> {
+    let current = stream_version(db, stream)?;
+    let Some((lo, hi)) = options.range(current) else {
+        return Ok(Vec::new());
+    };
+    let order = match options.direction {
+        Direction::Forward => "ASC",
+        Direction::Backward => "DESC",
+    };
+    select(
+        db,
+        &format!(
+            "SELECT {COLUMNS} FROM eventfold_events WHERE stream = ? AND version BETWEEN ? AND ? \
+             ORDER BY version {order}"
+        ),
+        &[
+            stream.as_str().into(),
+            SqlValue::Integer(to_i64(lo, "version")?),
+            SqlValue::Integer(to_i64(hi, "version")?),
+        ],
+    )
+}
+
+/// A read of the global log (see [`EventStore::read_all`](crate::EventStore::read_all)). The
+/// filter runs in SQL when its values fit in one statement, otherwise in Rust over pages.
+pub(crate) fn read_all<E: SqlExecutor>(
+    db: &E,
+    options: &ReadAllOptions,
+) -> Result<Vec<RecordedEvent>> {
+    let after = SqlValue::Integer(i64::try_from(options.after.0).unwrap_or(i64::MAX));
+    let limit = options.limit.unwrap_or(usize::MAX);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let sql_limit = |n: usize| SqlValue::Integer(i64::try_from(n).unwrap_or(-1));
+    let filter = &options.filter;
+    if let Some(types) = &filter.types {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+    }
+    let prefixes = &filter.stream_prefixes;
+    let filter_params = prefixes.len() * 2 + filter.types.as_ref().map_or(0, Vec::len);
+    if filter_params + 2 > MAX_PARAMS {
+        // Too many values for one statement: page through the log and filter here.
+        let mut out = Vec::new();
+        let mut from = options.after;
+        loop {
+            let page = select(
+                db,
+                &format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ? ORDER BY position LIMIT 1000"),
+                &[SqlValue::Integer(to_i64(from.0, "position")?)],
+            )?;
+            let Some(last) = page.last() else {
+                return Ok(out);
+            };
+            from = last.position;
+            out.extend(page.into_iter().filter(|e| filter.matches(e)));
+            if out.len() >= limit {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ?");
+    let mut params = vec![after];
+    if !prefixes.is_empty() {
+        let any = vec!["substr(stream, 1, length(?)) = ?"; prefixes.len()].join(" OR ");
+        sql.push_str(&format!(" AND ({any})"));
+        for p in prefixes {
+            params.push(p.as_str().into());
+            params.push(p.as_str().into());
+        }
+    }
+    if let Some(types) = &filter.types {
+        let marks = vec!["?"; types.len()].join(", ");
+        sql.push_str(&format!(" AND type IN ({marks})"));
+        params.extend(types.iter().map(|t| SqlValue::from(t.as_str())));
+    }
+    sql.push_str(" ORDER BY position LIMIT ?");
+    params.push(sql_limit(limit));
+    select(db, &sql, &params)
+}

@@ -1,0 +1,421 @@
+//! The SQL store natively, over `rusqlite` (an executor that, like a Durable Object, refuses
+//! statements binding more than [`MAX_PARAMS`] values): the shared contract suite, then what
+//! only this backend has.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use rusqlite::types::{Value, ValueRef};
+
+use super::*;
+use crate::contract_tests;
+use crate::error::Error;
+use crate::store::contract::{evs, sid, snapshot, test_clock};
+use crate::store::{Bound, IndexKey, IndexRange, MemoryStore};
+
+/// A `rusqlite` connection as a [`SqlExecutor`].
+pub(crate) struct Rusq(rusqlite::Connection);
+
+impl Rusq {
+    fn memory() -> Self {
+        Rusq(rusqlite::Connection::open_in_memory().unwrap())
+    }
+
+    fn file(path: &std::path::Path) -> Self {
+        Rusq(rusqlite::Connection::open(path).unwrap())
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> Error {
+    Error::storage(format!("sqlite: {e}"))
+}
+
+impl SqlExecutor for Rusq {
+    fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
+        assert!(
+            params.len() <= MAX_PARAMS,
+            "{} parameters: {sql}",
+            params.len()
+        );
+        let mut stmt = self.0.prepare_cached(sql).map_err(sql_err)?;
+        let values = params.iter().map(|p| match p {
+            SqlValue::Null => Value::Null,
+            SqlValue::Integer(n) => Value::Integer(*n),
+            SqlValue::Real(f) => Value::Real(*f),
+            SqlValue::Text(s) => Value::Text(s.clone()),
+        });
+        let n = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(values))
+            .map_err(sql_err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_err)? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i).map_err(sql_err)? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(n) => SqlValue::Integer(n),
+                    ValueRef::Real(f) => SqlValue::Real(f),
+                    ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => SqlValue::Null,
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    fn transaction_with(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        self.0.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
+        match body() {
+            Ok(()) => self.0.execute_batch("COMMIT").map_err(sql_err),
+            Err(e) => {
+                self.0.execute_batch("ROLLBACK").map_err(sql_err)?;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn open(db: Rusq) -> SqlStore<Rusq> {
+    SqlStore::open(
+        db,
+        test_clock(),
+        StoreLimits::default(),
+        "test-store".into(),
+    )
+    .unwrap()
+}
+
+contract_tests!(native, open(Rusq::memory()));
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+fn temp_db() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "eventfold-sql-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.sqlite");
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn events_ids_and_state_survive_reopening() {
+    let path = temp_db();
+    let s = open(Rusq::file(&path));
+    block(s.append(&sid("order-1"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
+    block(s.put_state("snap", Json::parse(r#"{"v":3}"#).unwrap())).unwrap();
+    let before = block(snapshot(&s));
+    drop(s);
+    let s = SqlStore::open(
+        Rusq::file(&path),
+        test_clock(),
+        StoreLimits::default(),
+        "other-id".into(),
+    )
+    .unwrap();
+    assert_eq!(s.store_id(), "test-store", "the first id is kept");
+    assert_eq!(block(snapshot(&s)), before);
+    assert_eq!(s.changes().head(), Position(3));
+    assert_eq!(
+        block(s.get_state("snap")).unwrap().unwrap().as_str(),
+        r#"{"v":3}"#
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let path = temp_db();
+    drop(open(Rusq::file(&path)));
+    let db = Rusq::file(&path);
+    db.execute(
+        "UPDATE eventfold_meta SET value = '99' WHERE key = 'schema_version'",
+        &[],
+    )
+    .unwrap();
+    let err = SqlStore::open(db, test_clock(), StoreLimits::default(), "x".into())
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "SCHEMA_TOO_NEW");
+    let db = Rusq::file(&path);
+    let v = db
+        .query(
+            "SELECT value FROM eventfold_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(v, vec![vec![SqlValue::Text("99".into())]]);
+}
+
+#[test]
+fn a_large_batch_is_inserted_in_chunks_within_the_parameter_limit() {
+    let s = open(Rusq::memory());
+    let r = block(s.append(&sid("big"), evs(0..250), ExpectedVersion::NoStream)).unwrap();
+    assert_eq!((r.version.0, r.position.0), (250, 250));
+    let again = block(s.append(&sid("big"), evs(0..250), ExpectedVersion::NoStream)).unwrap();
+    assert_eq!(again, r, "a retried batch of 250 is idempotent");
+    let all = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    assert_eq!(all.len(), 250);
+    assert!(all
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.position.0 == i as u64 + 1));
+}
+
+#[test]
+fn a_filter_too_large_for_one_statement_is_applied_over_pages() {
+    let s = open(Rusq::memory());
+    for i in 0..30 {
+        block(s.append(
+            &sid(&format!("s{i}-x")),
+            evs(i * 10..i * 10 + 3),
+            ExpectedVersion::Any,
+        ))
+        .unwrap();
+    }
+    let prefixes: Vec<String> = (0..60).map(|i| format!("s{}-", i * 2)).collect();
+    let options = ReadAllOptions {
+        filter: crate::store::EventFilter {
+            stream_prefixes: prefixes,
+            types: None,
+        },
+        limit: Some(20),
+        ..ReadAllOptions::default()
+    };
+    let got = block(s.read_all(&options)).unwrap();
+    let mem = MemoryStore::new(test_clock());
+    for i in 0..30 {
+        block(mem.append(
+            &sid(&format!("s{i}-x")),
+            evs(i * 10..i * 10 + 3),
+            ExpectedVersion::Any,
+        ))
+        .unwrap();
+    }
+    let want = block(mem.read_all(&options)).unwrap();
+    let ids = |v: &[RecordedEvent]| v.iter().map(|e| e.position).collect::<Vec<_>>();
+    assert_eq!(ids(&got), ids(&want));
+    assert_eq!(got.len(), 20);
+}
+
+#[test]
+fn state_compare_and_swap() {
+    let s = open(Rusq::memory());
+    let a = Json::parse("1").unwrap();
+    let b = Json::parse("2").unwrap();
+    assert!(block(s.swap_state("k", None, Some(a.clone()))).unwrap());
+    assert!(!block(s.swap_state("k", None, Some(b.clone()))).unwrap());
+    assert!(block(s.swap_state("k", Some(&a), Some(b.clone()))).unwrap());
+    assert_eq!(block(s.get_state("k")).unwrap(), Some(b.clone()));
+    assert!(block(s.swap_state("k", Some(&b), None)).unwrap());
+    assert_eq!(block(s.get_state("k")).unwrap(), None);
+}
+
+fn text(s: &str) -> IndexKey {
+    IndexKey::Text(s.into())
+}
+
+fn num(n: f64) -> IndexKey {
+    IndexKey::Number(n)
+}
+
+fn put(key: &str, value: &str, entries: Vec<(&str, IndexKey)>) -> RecordWrite {
+    RecordWrite {
+        key: key.into(),
+        value: Some((
+            Json::parse(value).unwrap(),
+            entries
+                .into_iter()
+                .map(|(n, k)| (n.to_owned(), k))
+                .collect(),
+        )),
+    }
+}
+
+#[test]
+fn read_model_queries_match_the_memory_store() {
+    let sql = open(Rusq::memory());
+    let mem = MemoryStore::new(test_clock());
+    let writes = vec![
+        put(
+            "a",
+            r#"{"n":1}"#,
+            vec![("status", text("open")), ("total", num(10.0))],
+        ),
+        put(
+            "b",
+            r#"{"n":2}"#,
+            vec![("status", text("closed")), ("total", num(-2.5))],
+        ),
+        put(
+            "c",
+            r#"{"n":3}"#,
+            vec![("status", text("open")), ("total", text("n/a"))],
+        ),
+        put(
+            "d",
+            r#"{"n":4}"#,
+            vec![("status", text("open")), ("total", num(10.0))],
+        ),
+        put(
+            "e",
+            r#"{"n":5}"#,
+            vec![("tags", text("x")), ("tags", text("y"))],
+        ),
+    ];
+    let cp = Json::parse("7").unwrap();
+    block(sql.commit_records("m", writes.clone(), "cp", cp.clone())).unwrap();
+    block(mem.commit_records("m", writes, "cp", cp.clone())).unwrap();
+    // Overwrite and delete: old index entries go away.
+    let more = vec![
+        put("a", r#"{"n":10}"#, vec![("status", text("closed"))]),
+        RecordWrite {
+            key: "d".into(),
+            value: None,
+        },
+    ];
+    block(sql.commit_records("m", more.clone(), "cp", cp.clone())).unwrap();
+    block(mem.commit_records("m", more, "cp", cp)).unwrap();
+    let b = |key: IndexKey, open: bool| Some(Bound { key, open });
+    let ranges = [
+        IndexRange::default(),
+        IndexRange {
+            lower: b(text("open"), false),
+            upper: b(text("open"), false),
+        },
+        IndexRange {
+            lower: b(num(0.0), false),
+            upper: None,
+        },
+        IndexRange {
+            lower: None,
+            upper: b(num(10.0), true),
+        },
+        IndexRange {
+            lower: b(num(-3.0), true),
+            upper: b(text("a"), false),
+        },
+        IndexRange {
+            lower: b(text("c"), true),
+            upper: b(text("p"), false),
+        },
+    ];
+    for index in ["status", "total", "tags", "none"] {
+        for range in &ranges {
+            for (limit, reverse) in [
+                (None, false),
+                (Some(1), false),
+                (None, true),
+                (Some(2), true),
+            ] {
+                let q = IndexQuery {
+                    index: index.into(),
+                    range: range.clone(),
+                    limit,
+                    reverse,
+                };
+                assert_eq!(
+                    block(sql.query_records("m", &q)).unwrap(),
+                    block(mem.query_records("m", &q)).unwrap(),
+                    "{q:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        block(sql.record("m", "a")).unwrap().unwrap().as_str(),
+        r#"{"n":10}"#
+    );
+    assert_eq!(block(sql.record("m", "d")).unwrap(), None);
+    assert_eq!(block(sql.get_state("cp")).unwrap().unwrap().as_str(), "7");
+    block(sql.clear_records("m")).unwrap();
+    assert_eq!(block(sql.record("m", "b")).unwrap(), None);
+    let all = IndexQuery {
+        index: "status".into(),
+        range: IndexRange::default(),
+        limit: None,
+        reverse: false,
+    };
+    assert!(block(sql.query_records("m", &all)).unwrap().is_empty());
+}
+
+#[test]
+fn a_failing_reset_changes_nothing_and_a_reset_keeps_positions() {
+    let s = open(Rusq::memory());
+    block(s.append(&sid("a-1"), evs(0..2), ExpectedVersion::NoStream)).unwrap();
+    block(s.append(&sid("b-1"), evs(2..3), ExpectedVersion::NoStream)).unwrap();
+    block(s.put_state("proj", Json::parse("1").unwrap())).unwrap();
+    block(s.put_state("keep", Json::parse("2").unwrap())).unwrap();
+    let before = block(snapshot(&s));
+    let fail: crate::store::Rewrite<'_> = &|_| Err(Error::invalid("no"));
+    let bad = LogReset {
+        drops: &|s: &str| s.starts_with("a-"),
+        forgets: &|k: &str| k == "proj",
+        rewrites: vec![("keep", fail)],
+    };
+    assert_eq!(
+        block(s.reset_log(&bad)).unwrap_err().code(),
+        "INVALID_INPUT"
+    );
+    assert_eq!(block(snapshot(&s)), before);
+    assert!(block(s.get_state("proj")).unwrap().is_some());
+
+    let bump: crate::store::Rewrite<'_> = &|v| Ok(v.map(|_| Json::parse("3").unwrap()));
+    let ok = LogReset {
+        drops: &|s: &str| s.starts_with("a-"),
+        forgets: &|k: &str| k == "proj",
+        rewrites: vec![("keep", bump)],
+    };
+    let out = block(s.reset_log(&ok)).unwrap();
+    assert_eq!((out.dropped, out.kept, out.head), (2, 1, Position(4)));
+    assert_eq!(block(s.head()).unwrap(), Position(4));
+    assert_eq!(s.changes().resets(), 1);
+    let left = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.position.0).collect::<Vec<_>>(),
+        vec![3]
+    );
+    assert_eq!(block(s.get_state("proj")).unwrap(), None);
+    assert_eq!(block(s.get_state("keep")).unwrap().unwrap().as_str(), "3");
+    // The dropped ids may be appended again, after the marker.
+    let r = block(s.append(&sid("a-1"), evs(0..2), ExpectedVersion::NoStream)).unwrap();
+    assert_eq!((r.version.0, r.position.0), (2, 6));
+}
+
+#[test]
+fn corrupt_rows_are_reported_with_their_position() {
+    let s = open(Rusq::memory());
+    block(s.append(&sid("s"), evs(0..1), ExpectedVersion::NoStream)).unwrap();
+    s.executor()
+        .execute("UPDATE eventfold_events SET data = '{not json'", &[])
+        .unwrap();
+    let err = block(s.read_all(&ReadAllOptions::default())).unwrap_err();
+    assert_eq!(err.code(), "CORRUPT_DATA");
+    assert!(err.to_string().contains("position 1"), "{err}");
+}
+
+#[test]
+fn a_failed_append_rolls_back_its_inserts() {
+    // A trigger makes the third insert of the batch fail (as a full disk would): the rows
+    // inserted before it in the same transaction are rolled back.
+    let s = open(Rusq::memory());
+    block(s.append(&sid("s"), evs(0..1), ExpectedVersion::NoStream)).unwrap();
+    s.executor()
+        .execute(
+            "CREATE TRIGGER fail_second AFTER INSERT ON eventfold_events \
+             WHEN NEW.version = 3 BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+            &[],
+        )
+        .unwrap();
+    let before = block(snapshot(&s));
+    let err =
+        block(s.append(&sid("s"), evs(1..4), ExpectedVersion::Exact(Version(1)))).unwrap_err();
+    assert_eq!(err.code(), "STORAGE_ERROR", "{err}");
+    assert_eq!(block(snapshot(&s)), before);
+}

@@ -1,0 +1,152 @@
+//! The JavaScript `SyncServer`: the sync server over a store, answering the requests that the
+//! Fetch handler (`fetchHandler` in `js/bindings.js`, returned by `createSyncHandler`) hands it.
+//! All protocol and HTTP logic is the engine's (`sync::serve::http`); this converts.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::core::event::Position;
+use crate::engine::Store;
+use crate::error::{Error, Result};
+use crate::store::EventStore as _;
+use crate::sync::access::Access;
+use crate::sync::protocol::{encode, StoreId};
+use crate::sync::serve::http::{respond, Answer, Request, ServeConfig, Tokens};
+use crate::sync::serve::{head_info, ServeLimits};
+use crate::wasm::convert::{get, opt_u64};
+use crate::wasm::error::to_js;
+use crate::wasm::promise::to_promise;
+
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = fetchHandler)]
+    fn fetch_handler(server: SyncServer, max_body_bytes: f64) -> Function;
+}
+
+/// The sync server of one store (see `createSyncHandler`). Not constructed directly.
+#[wasm_bindgen]
+pub struct SyncServer {
+    store: Store,
+    id: StoreId,
+    config: Rc<ServeConfig>,
+}
+
+/// `{ [token]: { read?: string[], write?: string[] } }` as [`Tokens`].
+fn tokens(v: &JsValue) -> Result<Tokens> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Tokens::Open);
+    }
+    let text = js_sys::JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| Error::invalid("tokens must be an object of token -> { read, write }"))?;
+    let map: std::collections::BTreeMap<String, Access> =
+        serde_json::from_str(&text).map_err(|e| Error::invalid(format!("tokens: {e}")))?;
+    if map.keys().any(|t| t.trim().is_empty()) {
+        return Err(Error::invalid("tokens: a token is empty"));
+    }
+    Ok(Tokens::Listed(map.into_iter().collect()))
+}
+
+/// `{ maxBodyBytes?, defaultPull?, maxPull?, maxPushEvents?, maxMissing? }` on top of the
+/// server's defaults; the store's own append limits apply too.
+fn config(
+    options: &JsValue,
+    store_limits: crate::core::append::StoreLimits,
+) -> Result<ServeConfig> {
+    let limits = get(options, "limits")?;
+    let d = ServeConfig::default();
+    let as_u32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(ServeConfig {
+        tokens: tokens(&get(options, "tokens")?)?,
+        limits: ServeLimits {
+            default_pull: opt_u64(&limits, "defaultPull")?.map_or(d.limits.default_pull, as_u32),
+            max_pull: opt_u64(&limits, "maxPull")?.map_or(d.limits.max_pull, as_u32),
+            max_push_events: opt_u64(&limits, "maxPushEvents")?
+                .map_or(d.limits.max_push_events, as_usize),
+            max_missing: opt_u64(&limits, "maxMissing")?.map_or(d.limits.max_missing, as_usize),
+            store: store_limits,
+        },
+        max_body_bytes: opt_u64(&limits, "maxBodyBytes")?.map_or(d.max_body_bytes, as_usize),
+    })
+}
+
+/// The Fetch handler of `store`'s sync server: `(request: Request) => Promise<Response>`.
+pub(crate) fn handler(store: Store, options: &JsValue) -> Result<Function> {
+    let (id, store_limits) =
+        store.serve_identity(|| crate::wasm::bus::random_id().replace('-', ""))?;
+    let id = StoreId::new(id)?;
+    let config = config(options, store_limits)?;
+    let max = config.max_body_bytes as f64;
+    let server = SyncServer {
+        store,
+        id,
+        config: Rc::new(config),
+    };
+    Ok(fetch_handler(server, max))
+}
+
+fn set(o: &Object, key: &str, v: &JsValue) {
+    let _ = Reflect::set(o, &JsValue::from_str(key), v);
+}
+
+#[wasm_bindgen]
+impl SyncServer {
+    /// Answers one request: `{ status, body?: Uint8Array, live?: true }`. `headers` holds the
+    /// request's `authorization`, `contentType`, `contentLength` and `host` (strings or absent).
+    pub fn respond(
+        &self,
+        method: String,
+        path: String,
+        query: String,
+        headers: JsValue,
+        body: Vec<u8>,
+    ) -> Promise {
+        let (store, id, config) = (self.store.clone(), self.id.clone(), self.config.clone());
+        let header = |name: &str| get(&headers, name).ok().and_then(|v| v.as_string());
+        let (authorization, content_type, host) = (
+            header("authorization"),
+            header("contentType"),
+            header("host"),
+        );
+        let content_length = header("contentLength").and_then(|v| v.trim().parse::<u64>().ok());
+        to_promise(async move {
+            let req = Request {
+                method: &method,
+                path: &path,
+                query: &query,
+                authorization: authorization.as_deref(),
+                content_type: content_type.as_deref(),
+                host: host.as_deref(),
+                content_length,
+                body: &body,
+            };
+            let answer = respond(&store, &id, &config, req).await;
+            let o = Object::new();
+            set(&o, "status", &JsValue::from(answer.status()));
+            match answer {
+                Answer::Json { body, .. } => set(&o, "body", &Uint8Array::from(&body[..])),
+                Answer::Live => set(&o, "live", &JsValue::TRUE),
+            }
+            Ok(o.into())
+        })
+    }
+
+    /// The `{ v, store, head }` JSON of the first head beyond `after` (at once when `after` is
+    /// negative); resolves to `null` when the store closes.
+    #[wasm_bindgen(js_name = nextHead)]
+    pub fn next_head(&self, after: f64) -> Promise {
+        let (store, id) = (self.store.clone(), self.id.clone());
+        to_promise(async move {
+            if after >= 0.0 && !store.changes().wait_beyond(Position(after as u64)).await {
+                return Ok(JsValue::NULL);
+            }
+            let info = head_info(&store, &id).await.map_err(to_js)?;
+            let text = encode(&info).map_err(to_js)?;
+            Ok(JsValue::from_str(&String::from_utf8_lossy(&text)))
+        })
+    }
+}

@@ -1,0 +1,280 @@
+//! Compaction of the IndexedDB store in headless Chromium: a log of single-event appends is
+//! merged into fewer records while every read answer, position, version and id stays the same,
+//! and appends (also from a connection that last saw the log before the compaction) go on.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use eventfold::store::contract::{ev, id, sid};
+use eventfold::store::indexeddb::{IdbOptions, IndexedDbStore, CHUNKS};
+use eventfold::store::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
+use eventfold::{Error, EventStore, ExpectedVersion, Position, RecordedEvent, Version};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn random_name() -> String {
+    format!(
+        "eventfold-compact-{}",
+        (js_sys::Math::random() * 1e16) as u64
+    )
+}
+
+async fn open(name: &str) -> IndexedDbStore {
+    IndexedDbStore::open(IdbOptions {
+        auto_compact: false,
+        ..IdbOptions::new(name)
+    })
+    .await
+    .unwrap()
+}
+
+/// How many records `chunks` holds, counted by a raw connection.
+async fn record_count(name: &str) -> u32 {
+    let factory: web_sys::IdbFactory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .unwrap()
+        .unchecked_into();
+    let req = factory.open(name).unwrap();
+    let db: web_sys::IdbDatabase = settle(req.unchecked_ref()).await.unchecked_into();
+    let tx = db.transaction_with_str(CHUNKS).unwrap();
+    let count = tx.object_store(CHUNKS).unwrap().count().unwrap();
+    let n = settle(&count).await.as_f64().unwrap() as u32;
+    db.close();
+    n
+}
+
+async fn settle(req: &web_sys::IdbRequest) -> JsValue {
+    let r = req.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let r1 = r.clone();
+        let ok = wasm_bindgen::closure::Closure::once_into_js(move |_: web_sys::Event| {
+            resolve
+                .call1(&JsValue::NULL, &r1.result().unwrap())
+                .unwrap();
+        });
+        r.set_onsuccess(Some(ok.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.unwrap()
+}
+
+const STREAMS: u32 = 7;
+
+/// `n` single-event appends spread over [`STREAMS`] streams, as an app makes them.
+/// Appends issued together share a transaction (group commit) but each is its own record.
+async fn single_appends(s: &IndexedDbStore, range: std::ops::Range<u32>) {
+    let all: Vec<u32> = range.collect();
+    for group in all.chunks(100) {
+        let appends = group.iter().map(|&i| {
+            let stream = sid(&format!("order-{}", i % STREAMS));
+            async move {
+                s.append(&stream, vec![ev(i, "Happened")], ExpectedVersion::Any)
+                    .await
+                    .unwrap()
+            }
+        });
+        futures::future::join_all(appends).await;
+    }
+}
+
+/// Everything a reader can ask, to compare before and after a compaction.
+async fn answers(s: &IndexedDbStore) -> Vec<Vec<RecordedEvent>> {
+    let mut out = vec![s.read_all(&ReadAllOptions::default()).await.unwrap()];
+    for (after, limit) in [(0, 1), (5, 17), (100, 50), (333, 1000), (599, 10)] {
+        let options = ReadAllOptions {
+            after: Position(after),
+            limit: Some(limit),
+            ..ReadAllOptions::default()
+        };
+        out.push(s.read_all(&options).await.unwrap());
+    }
+    let filtered = ReadAllOptions {
+        after: Position(40),
+        limit: Some(30),
+        filter: EventFilter {
+            stream_prefixes: vec!["order-3".into()],
+            ..EventFilter::default()
+        },
+    };
+    out.push(s.read_all(&filtered).await.unwrap());
+    for k in 0..STREAMS {
+        let stream = sid(&format!("order-{k}"));
+        for (from, limit, direction) in [
+            (None, None, Direction::Forward),
+            (Some(3), Some(20), Direction::Forward),
+            (Some(80), Some(1), Direction::Forward),
+            (None, Some(5), Direction::Backward),
+        ] {
+            let options = ReadStreamOptions {
+                from: from.map(Version),
+                limit,
+                direction,
+            };
+            out.push(s.read_stream(&stream, &options).await.unwrap());
+        }
+    }
+    out
+}
+
+async fn compact_all(s: &IndexedDbStore) -> (u64, u64) {
+    let (mut read, mut written) = (0, 0);
+    loop {
+        let step = s.compact_step().await.unwrap();
+        read += step.records_read;
+        written += step.records_written;
+        if !step.more {
+            return (read, written);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn compaction_merges_single_appends_and_changes_no_answer() {
+    let name = random_name();
+    let s = open(&name).await;
+    single_appends(&s, 0..600).await;
+    let before = answers(&s).await;
+    let versions: Vec<Version> = {
+        let mut v = Vec::new();
+        for k in 0..STREAMS {
+            v.push(s.stream_version(&sid(&format!("order-{k}"))).await.unwrap());
+        }
+        v
+    };
+    assert_eq!(record_count(&name).await, 600);
+
+    let (read, written) = compact_all(&s).await;
+    // Every record but the newest is merged: one record per stream.
+    assert_eq!(read, 599);
+    assert_eq!(written, u64::from(STREAMS));
+    assert_eq!(record_count(&name).await, STREAMS + 1);
+    assert_eq!(answers(&s).await, before);
+    for k in 0..STREAMS {
+        let v = s.stream_version(&sid(&format!("order-{k}"))).await.unwrap();
+        assert_eq!(v, versions[k as usize]);
+    }
+    assert_eq!(s.head().await.unwrap(), Position(600));
+    // Compacting again finds nothing to do.
+    assert_eq!(compact_all(&s).await, (0, 0));
+
+    // A reopened connection (fresh id map) sees the same log and appends after it.
+    s.close();
+    let s = open(&name).await;
+    assert_eq!(answers(&s).await, before);
+    let r = s
+        .append(
+            &sid("order-0"),
+            vec![ev(600, "Happened")],
+            ExpectedVersion::Exact(versions[0]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.position, Position(601));
+    assert_eq!(r.version, Version(versions[0].0 + 1));
+}
+
+#[wasm_bindgen_test]
+async fn ids_and_versions_stay_checked_after_compaction() {
+    let name = random_name();
+    let s = open(&name).await;
+    single_appends(&s, 0..100).await;
+    compact_all(&s).await;
+    let stream = sid("order-1");
+    // An idempotent retry of an event that now lives in a merged record gets its original
+    // result; reusing its id elsewhere is refused; a stale expected version too.
+    let original = s
+        .read_stream(&stream, &ReadStreamOptions::default())
+        .await
+        .unwrap();
+    let first = &original[0];
+    let retry = s
+        .append(
+            &stream,
+            vec![ev(1, "Happened")],
+            ExpectedVersion::Exact(Version(0)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (retry.version, retry.position),
+        (first.version, first.position)
+    );
+    let before = s.read_all(&ReadAllOptions::default()).await.unwrap();
+    let reused = s
+        .append(
+            &sid("order-9"),
+            vec![ev(1, "Happened")],
+            ExpectedVersion::Any,
+        )
+        .await;
+    assert!(
+        matches!(reused, Err(Error::EventIdConflict { .. })),
+        "{reused:?}"
+    );
+    let stale = s
+        .append(
+            &stream,
+            vec![ev(1000, "Happened")],
+            ExpectedVersion::Exact(Version(3)),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(Error::WrongExpectedVersion { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        s.read_all(&ReadAllOptions::default()).await.unwrap(),
+        before
+    );
+    assert_eq!(id(1), first.id);
+}
+
+#[wasm_bindgen_test]
+async fn a_connection_with_a_head_inside_a_compacted_window_cannot_append_over_it() {
+    let name = random_name();
+    let a = open(&name).await;
+    let b = open(&name).await;
+    single_appends(&a, 0..10).await; // a remembers head 10
+    single_appends(&b, 10..200).await;
+    compact_all(&b).await;
+    // a's fast attempt chains after position 10, which is now inside a merged record: the
+    // multiEntry `prev` index still holds it, so the attempt fails and a refreshes.
+    let r = a
+        .append(
+            &sid("order-x"),
+            vec![ev(500, "Happened"), ev(501, "Happened")],
+            ExpectedVersion::Any,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.position, Position(202));
+    let all = b.read_all(&ReadAllOptions::default()).await.unwrap();
+    let positions: Vec<u64> = all.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, (1..=202).collect::<Vec<_>>());
+}
+
+#[wasm_bindgen_test]
+async fn appends_between_steps_and_a_second_compactor_keep_the_log_whole() {
+    let name = random_name();
+    let a = open(&name).await;
+    let b = open(&name).await;
+    single_appends(&a, 0..5000).await;
+    let before = a.read_all(&ReadAllOptions::default()).await.unwrap();
+    // Two connections compact at once while one of them appends.
+    let appending = Box::pin(async {
+        single_appends(&a, 5000..5100).await;
+        (0u64, 0u64)
+    }) as std::pin::Pin<Box<dyn std::future::Future<Output = (u64, u64)> + '_>>;
+    let done = futures::future::join_all(vec![
+        appending,
+        Box::pin(compact_all(&a)),
+        Box::pin(compact_all(&b)),
+    ])
+    .await;
+    let (ra, rb) = (done[1], done[2]);
+    assert!(ra.0 + rb.0 >= 4000, "{ra:?} {rb:?}");
+    let after = b.read_all(&ReadAllOptions::default()).await.unwrap();
+    assert_eq!(after[..5000], before[..]);
+    let positions: Vec<u64> = after.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, (1..=5100).collect::<Vec<_>>());
+}
