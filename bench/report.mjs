@@ -343,6 +343,10 @@ export function writeReport(root, summary) {
   writeFileSync(join(root, "bench", "results", "latest.json"), JSON.stringify(summary, null, 2) + "\n");
   mkdirSync(join(root, "docs"), { recursive: true });
   const file = join(root, "docs", "BENCHMARKS.md");
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  // The soak's section (npm run soak, bench/soak.mjs) is measured apart: carried over as is.
+  const soak = /\n## \(k\) Soak[\s\S]*?(?=\n## |$)/.exec(old)?.[0] ?? "";
   const md = markdown(summary);
-  writeFileSync(file, summary.only && existsSync(file) ? merge(readFileSync(file, "utf8"), md, summary) : md);
+  const out = summary.only && old ? merge(old, md, summary) : md;
+  writeFileSync(file, out.includes("## (k) Soak") ? out : `${out.trimEnd()}\n${soak}${soak ? "\n" : ""}`);
 }

@@ -2,7 +2,7 @@
 // Builds the npm package into pkg/: release wasm (LTO, opt-level z) -> wasm-bindgen (web
 // target) -> wasm-opt -Oz (npm binaryen) -> entry points and package.json. Prints sizes.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
 import { dirname, join } from "node:path";
@@ -35,8 +35,7 @@ if (!readFileSync(join(esmDir, "eventfold_bg.wasm")).equals(readFileSync(join(pk
   throw new Error("the bundler and web targets produced different wasm; the deno entry cannot share it");
 }
 writeFileSync(join(pkg, "web", "eventfold_esm.js"), readFileSync(join(esmDir, "eventfold.js"), "utf8"));
-writeFileSync(join(pkg, "web", "eventfold_bg.js"),
-  transformSync(readFileSync(join(esmDir, "eventfold_bg.js"), "utf8"), { minify: true, format: "esm", target: "es2020" }).code);
+minifyGlue(join(esmDir, "eventfold_bg.js"), join(pkg, "web", "eventfold_bg.js"));
 rmSync(esmDir, { recursive: true, force: true });
 const wasm = join(pkg, "web", "eventfold_bg.wasm");
 run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-memory",
@@ -52,17 +51,29 @@ writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\
 // Minify the JS glue (esbuild, no bundling: the snippet imports stay as they are). Its JSDoc
 // repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
 const glue = join(pkg, "web", "eventfold.js");
-const minified = transformSync(readFileSync(glue, "utf8"), { minify: true, format: "esm", target: "es2020" });
-writeFileSync(glue, minified.code);
+minifyGlue(glue, glue);
 
 const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "index.d.ts",
   "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
 for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
-cpSync(join(root, "README.md"), join(pkg, "README.md"));
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
+// The README written for npm users (scripts/pkg/README.md). npmjs.com renders it without the
+// package's files, so its relative links become absolute links to this version's files on unpkg
+// (every one of them ships: tests/js/package.test.mjs checks).
+const unpkg = `https://unpkg.com/eventfold@${version}/`;
+const readme = readFileSync(join(root, "scripts", "pkg", "README.md"), "utf8")
+  .replace(/\]\((?!https?:|#)([^)\s]+)\)/g, (_, href) => `](${unpkg}${href})`);
+writeFileSync(join(pkg, "README.md"), readme);
+const docs = ["CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE"];
+for (const f of docs) cpSync(join(root, f), join(pkg, f));
+// The user guides (not docs/testing.md, which is about this repository's checks).
+mkdirSync(join(pkg, "docs"));
+for (const f of readdirSync(join(root, "docs"))) {
+  if (f.endsWith(".md") && f !== "testing.md") cpSync(join(root, "docs", f), join(pkg, "docs", f));
+}
 const description = /^description = "([^"]+)"/m.exec(cargo)[1];
 // eventfold/emmett supports the Emmett minor its tests run on (the root devDependency).
 const emmett = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies["@event-driven-io/emmett"];
@@ -97,7 +108,7 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
     "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: [...entries, "web/", "README.md"],
+  files: [...entries, "web/", "docs/", "README.md", ...docs],
   sideEffects: ["./index.js", "./node.js", "./deno.js", "./workerd.js", "./web/eventfold_esm.js", "./web/snippets/*"],
   // eventfold/emmett imports Emmett; apps that do not use that entry do not need it.
   peerDependencies: { "@event-driven-io/emmett": `^${emmett}` },
@@ -116,3 +127,17 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(`\npkg/ built: wasm ${kb(w.raw)} (gzip ${kb(w.gzip)}), JS glue ${kb(g.raw)} (gzip ${kb(g.gzip)}), ` +
   `total gzip ${kb(w.gzip + g.gzip)}`);
 writeFileSync(join(pkg, "sizes.json"), JSON.stringify({ wasm: w, glue: g }, null, 2));
+
+/**
+ * Minifies wasm-bindgen's glue from `from` into `to` (esbuild, no bundling: the snippet imports
+ * stay), with a source map beside it that leads devtools and stack traces back to the readable
+ * glue (`sourcesContent`).
+ */
+function minifyGlue(from, to) {
+  const name = to.slice(to.lastIndexOf("/") + 1);
+  const out = transformSync(readFileSync(from, "utf8"), {
+    minify: true, format: "esm", target: "es2020", sourcemap: "external", sourcefile: name,
+  });
+  writeFileSync(to, `${out.code}//# sourceMappingURL=${name}.map\n`);
+  writeFileSync(`${to}.map`, out.map);
+}

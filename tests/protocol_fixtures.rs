@@ -1,5 +1,7 @@
 //! Malformed sync messages kept as fixture files (`tests/fixtures/protocol/<message>.<case>.json`):
-//! each must decode to a typed `PROTOCOL_ERROR`, never a panic nor a success.
+//! each must decode to a typed error, never a panic nor a success: `PROTOCOL_ERROR` for a
+//! malformed message, `INVALID_INPUT` for a well-formed one carrying a value the store contract
+//! refuses (the cases listed in [`VALUE_RULES`]).
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -9,6 +11,15 @@ use eventfold::sync::protocol::{
     decode, PullRequest, PullResponse, PushRequest, PushResponse, StreamResponse,
 };
 use eventfold::{Error, Result};
+
+/// Fixtures whose message is well-formed but carries a refused value: `INVALID_INPUT`.
+const VALUE_RULES: &[&str] = &[
+    "push-request.bad-expected-version.json",
+    "push-request.raw-newline-in-string.json",
+    "push-request.bad-event-id.json",
+    "push-request.empty-event-type.json",
+    "push-request.empty-stream-name.json",
+];
 
 fn decode_as(kind: &str, bytes: &[u8]) -> Result<()> {
     match kind {
@@ -32,8 +43,13 @@ fn every_malformed_fixture_is_a_typed_protocol_error() {
         let bytes = std::fs::read(&path).unwrap();
         let result = std::panic::catch_unwind(|| decode_as(kind, &bytes));
         match result {
-            Ok(Err(err @ Error::Protocol { .. })) => {
-                assert_eq!(err.code(), "PROTOCOL_ERROR");
+            Ok(Err(err @ (Error::Protocol { .. } | Error::InvalidInput { .. }))) => {
+                let expected = if VALUE_RULES.contains(&name.as_str()) {
+                    "INVALID_INPUT"
+                } else {
+                    "PROTOCOL_ERROR"
+                };
+                assert_eq!(err.code(), expected, "{name}: {err}");
                 assert!(!err.to_string().is_empty());
             }
             Ok(other) => panic!("{name}: expected a PROTOCOL_ERROR, got {other:?}"),

@@ -1,10 +1,13 @@
 //! A deterministic mutation fuzzer for the sync decoders: valid messages and the malformed
 //! fixtures, mutated (bytes flipped, JSON tokens inserted, ranges deleted or repeated,
 //! truncated), decoded as every message kind. Nothing may panic, and every failure must be a
-//! typed `PROTOCOL_ERROR`; mutants that still decode are served
+//! typed `PROTOCOL_ERROR` (or `INVALID_INPUT` for a well-formed message with a refused value); mutants that still decode are served
 //! (push and pull) against an in-memory store, which must not panic either, and pull answers
 //! that decode must re-encode (rows and columns) to the same events. `EVENTFOLD_FUZZ_ITERS` raises the count (default 20 000 mutants,
-//! each decoded 5 ways).
+//! each decoded 5 ways). `EVENTFOLD_FUZZ_SEED` picks another mutation sequence.
+//!
+//! The regression corpus `tests/fixtures/fuzz-corpus/` (mutants that decoded as some message,
+//! kept from larger runs with `EVENTFOLD_FUZZ_SAVE=1`) is replayed first on every run.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -102,7 +105,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 fn check<T>(name: &str, input: &[u8], r: Result<T>) {
     if let Err(e) = r {
         assert!(
-            matches!(e, Error::Protocol { .. }),
+            matches!(e, Error::Protocol { .. } | Error::InvalidInput { .. }),
             "{name}: {e:?} for {:?}",
             String::from_utf8_lossy(input)
         );
@@ -129,6 +132,14 @@ fn decode_all(input: &[u8]) {
     check("stream response", input, decode::<StreamResponse>(input));
 }
 
+fn decodes_as_something(input: &[u8]) -> bool {
+    decode::<PullRequest>(input).is_ok()
+        || decode::<PushRequest>(input).is_ok()
+        || decode::<PullResponse>(input).is_ok()
+        || decode::<PushResponse>(input).is_ok()
+        || decode::<StreamResponse>(input).is_ok()
+}
+
 #[test]
 fn mutated_messages_never_panic_and_fail_as_protocol_errors() {
     let iterations: usize = std::env::var("EVENTFOLD_FUZZ_ITERS")
@@ -136,14 +147,25 @@ fn mutated_messages_never_panic_and_fail_as_protocol_errors() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let mut corpus: Vec<Vec<u8>> = SEEDS.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/protocol");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        corpus.push(std::fs::read(entry.unwrap().path()).unwrap());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let saved_dir = root.join("fuzz-corpus");
+    let mut replayed = 0;
+    for dir in [root.join("protocol"), saved_dir.clone()] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            corpus.push(std::fs::read(entry.unwrap().path()).unwrap());
+            replayed += 1;
+        }
     }
     for seed in &corpus {
         decode_all(seed);
     }
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let save = std::env::var("EVENTFOLD_FUZZ_SAVE").is_ok_and(|v| v == "1");
+    let mut saved = std::collections::HashSet::new();
+    let seed: u64 = std::env::var("EVENTFOLD_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed.max(1));
     let mut accepted = 0usize;
     let store = MemoryStore::new(eventfold::store::fixed_clock(0));
     let id = StoreId::new("s-1").unwrap();
@@ -161,9 +183,16 @@ fn mutated_messages_never_panic_and_fail_as_protocol_errors() {
             let _ = block_on(serve::pull(&store, &id, &access, &req, &limits));
         }
         decode_all(&input);
+        if save && saved.len() < 300 && decodes_as_something(&input) && saved.insert(input.clone())
+        {
+            use std::hash::BuildHasher;
+            let h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(&input);
+            std::fs::write(saved_dir.join(format!("{h:016x}.json")), &input).unwrap();
+        }
     }
     eprintln!(
-        "fuzzed {iterations} mutants x 5 decoders ({} decodes), {accepted} still valid requests served by the in-memory server logic",
+        "fuzzed {iterations} mutants x 5 decoders ({} decodes, seed {seed}), {accepted} still valid requests served by the in-memory server logic; {replayed} corpus files replayed",
         iterations * 5
     );
 }

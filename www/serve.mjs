@@ -13,7 +13,8 @@ const TYPES = {
 export const DIST = fileURLToPath(new URL("./dist", import.meta.url));
 
 /**
- * @param {{ api: string, port?: number, dist?: string }} options  api: the server's base URL
+ * @param {{ api: string, port?: number, dist?: string }} options  api: the sync server's base
+ *   URL; a path in it is kept as a prefix (a workerd tenant: `http://127.0.0.1:PORT/t/demo`)
  * @returns {Promise<{ url: string, close(): Promise<void> }>}
  */
 export async function serveApp({ api, port = 0, dist = DIST }) {
@@ -52,7 +53,7 @@ const endToEnd = (headers) => Object.fromEntries(Object.entries(headers).filter(
 /** Streams the request to the API server and its answer back (server-sent events included). */
 function forward(req, res, target) {
   const upstream = request({
-    host: target.hostname, port: target.port, method: req.method, path: req.url,
+    host: target.hostname, port: target.port, method: req.method, path: target.pathname.replace(/\/$/, "") + req.url,
     headers: { ...endToEnd(req.headers), host: target.host },
   }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));

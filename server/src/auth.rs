@@ -84,38 +84,12 @@ impl Auth {
         let Auth::Tokens(tokens) = self else {
             return Ok(Access::all());
         };
-        let given = match headers.get(header::AUTHORIZATION) {
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .ok_or_else(|| Error::Unauthorized {
-                    message: "the Authorization header is not \"Bearer <token>\"".into(),
-                })?,
-            None => query_token.ok_or_else(|| Error::Unauthorized {
-                message: "no bearer token".into(),
-            })?,
-        };
-        // Compare against every token in constant time per token, so timing does not tell
-        // how much of a guess was right.
-        let mut found = None;
-        for (token, access) in tokens {
-            if constant_time_eq(token.as_bytes(), given.as_bytes()) {
-                found = Some(access);
-            }
-        }
-        found.cloned().ok_or_else(|| Error::Unauthorized {
-            message: "unknown token".into(),
-        })
+        // A header that is not text is no "Bearer <token>" either.
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""));
+        eventfold::sync::serve::http::check_listed(tokens, authorization, query_token)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -155,5 +129,79 @@ mod tests {
             assert_eq!(e.code(), "INVALID_INPUT", "{bad}");
             assert!(!e.to_string().contains("t1\""), "no token is printed: {e}");
         }
+    }
+
+    /// Mutated token files (bytes flipped, JSON tokens inserted, ranges cut or repeated) never
+    /// panic the loader and fail as `INVALID_INPUT`; what loads has only well-formed tokens.
+    /// `EVENTFOLD_FUZZ_ITERS` sets the count (default 20 000).
+    #[test]
+    fn mutated_token_files_load_or_fail_as_invalid_input() {
+        let iterations: usize = std::env::var("EVENTFOLD_FUZZ_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let seeds = [
+            r#"{"tokens":{"s3cr3t-reader":{"read":["order-"],"write":[]},"app":{"read":[""],"write":["order-","cart-"]}}}"#,
+            r#"{"tokens":{}}"#,
+            r#"{"tokens":{"t":{}}}"#,
+        ];
+        let pieces = [
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ":",
+            ",",
+            "null",
+            " ",
+            "\\u0000",
+            "\"reads\"",
+            "é",
+            "1e999",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        let (mut loaded, mut refused) = (0, 0);
+        for _ in 0..iterations {
+            let mut text: Vec<u8> = seeds[next(seeds.len())].as_bytes().to_vec();
+            for _ in 0..1 + next(3) {
+                let at = next(text.len() + 1);
+                match next(4) {
+                    0 if at < text.len() => text[at] ^= 1 << next(8),
+                    1 => {
+                        let p = pieces[next(pieces.len())].as_bytes();
+                        text.splice(at..at, p.iter().copied());
+                    }
+                    2 if at < text.len() => {
+                        let end = (at + 1 + next(8)).min(text.len());
+                        text.drain(at..end);
+                    }
+                    _ => text.truncate(at),
+                }
+            }
+            let Ok(text) = String::from_utf8(text) else {
+                continue;
+            };
+            match Auth::from_json(&text) {
+                Ok(Auth::Tokens(tokens)) => {
+                    loaded += 1;
+                    assert!(tokens
+                        .iter()
+                        .all(|(t, _)| !t.is_empty() && t.trim() == t && t.is_ascii()));
+                }
+                Ok(Auth::Open) => unreachable!("a token file never means open mode"),
+                Err(e) => {
+                    refused += 1;
+                    assert_eq!(e.code(), "INVALID_INPUT", "{text}");
+                }
+            }
+        }
+        eprintln!("token files: {iterations} mutants, {loaded} loaded, {refused} refused");
     }
 }

@@ -171,7 +171,10 @@ impl<S: ServerStore + 'static> SyncBackend for StoreThread<S> {
         stream: StreamId,
         options: ReadStreamOptions,
     ) -> BoxFuture<'static, Result<StreamResponse>> {
-        self.run(move |s| async move { serve::read_stream(&*s, &access, stream, &options).await })
+        let limits = self.limits;
+        self.run(move |s| async move {
+            serve::read_stream(&*s, &access, stream, &options, &limits).await
+        })
     }
 
     fn heads(&self) -> watch::Receiver<Position> {

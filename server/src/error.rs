@@ -16,17 +16,8 @@ pub struct ApiError {
 
 /// The HTTP status of an error code (docs/sync-protocol.md, "Errors").
 pub fn status_of(err: &Error) -> StatusCode {
-    match err {
-        Error::InvalidInput { .. } | Error::Protocol { .. } => StatusCode::BAD_REQUEST,
-        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::CheckpointMismatch { .. }
-        | Error::WrongExpectedVersion { .. }
-        | Error::EventIdConflict { .. }
-        | Error::SyncConflict { .. } => StatusCode::CONFLICT,
-        Error::StoreClosed { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(eventfold::sync::serve::http::status_of(err))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<Error> for ApiError {

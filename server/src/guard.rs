@@ -13,30 +13,7 @@ use eventfold::Error;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Whether `host` (a `Host` header value) names this machine in a way DNS cannot rebind:
-/// `localhost` or an IP address literal, with or without a port.
-pub fn is_rebind_safe_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        // [v6]:port
-        return match rest.split_once(']') {
-            Some((ip, port)) => {
-                ip.parse::<std::net::Ipv6Addr>().is_ok()
-                    && (port.is_empty()
-                        || port
-                            .strip_prefix(':')
-                            .is_some_and(|p| p.parse::<u16>().is_ok()))
-            }
-            None => false,
-        };
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.parse::<u16>().is_ok() => name,
-            Some(_) => return false,
-            None => host,
-        }
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
-}
+pub use eventfold::sync::serve::http::is_rebind_safe_host;
 
 /// Whether a request's `Content-Type` is `application/json` (parameters such as `charset`
 /// allowed).

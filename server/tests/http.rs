@@ -162,8 +162,9 @@ async fn tokens_are_required_and_bound_to_prefixes() {
         .json();
     assert_eq!(positions(&p), [1, 2]);
     assert_eq!(
-        p["checkpoint"]["position"], 3,
-        "scanned past the unreadable event"
+        (p["checkpoint"]["position"].clone(), p["head"].clone()),
+        (json!(2), json!(2)),
+        "a narrow token stays at its last event (the head would tell others' writes)"
     );
     let p = s
         .post("/v1/pull", Some("reader"), r#"{"v":1,"scope":["user-"]}"#)
@@ -213,7 +214,7 @@ async fn malformed_requests_are_protocol_errors() {
         ("/v1/pull", r#"{"v":1,"limit":"ten"}"#),
         (
             "/v1/push",
-            r#"{"v":1,"streams":[{"stream":"a","expectedVersion":0,"events":[{"id":"x"}]}]}"#,
+            r#"{"v":1,"streams":[{"stream":"a","expectedVersion":0,"events":[{"type":"T"}]}]}"#,
         ),
         ("/v1/push", ""),
     ] {
@@ -225,6 +226,15 @@ async fn malformed_requests_are_protocol_errors() {
         );
         assert!(!a.json()["message"].as_str().unwrap().is_empty());
     }
+    // A well-formed request with a value the contract refuses is INVALID_INPUT.
+    let a = s
+        .post(
+            "/v1/push",
+            None,
+            r#"{"v":1,"streams":[{"stream":"a","expectedVersion":0,"events":[{"id":"x"}]}]}"#,
+        )
+        .await;
+    assert_eq!((a.status, a.code().as_str()), (400, "INVALID_INPUT"));
     let a = s.get("/v1/streams/order-1?direction=sideways", None).await;
     assert_eq!((a.status, a.code().as_str()), (400, "PROTOCOL_ERROR"));
     let a = s.get("/v1/nope", None).await;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
+use crate::core::json::check_portable;
 use crate::error::{Error, Result};
 
 /// Default limit on one event's data + metadata, in bytes (1 MiB).
@@ -78,6 +79,14 @@ pub fn validate_batch(events: &[NewEvent], limits: &StoreLimits) -> Result<()> {
                 "events[{i}].metadata must be a JSON object"
             )));
         }
+        for (field, json) in [("data", &e.data), ("metadata", &e.metadata)] {
+            check_portable(json.as_str()).map_err(|err| match err {
+                Error::InvalidInput { message } => {
+                    Error::invalid(format!("events[{i}].{field}: {message}"))
+                }
+                other => other,
+            })?;
+        }
         if !ids.insert(&e.id) {
             return Err(Error::invalid(format!(
                 "events[{i}].id {} appears twice in the batch",
@@ -87,6 +96,10 @@ pub fn validate_batch(events: &[NewEvent], limits: &StoreLimits) -> Result<()> {
     }
     Ok(())
 }
+
+/// How an [`Error::EventIdConflict`] reason starts when the id belongs to an event of another
+/// stream, whose name follows (a server hides it from a token that may not read that stream).
+pub const OTHER_STREAM_REASON: &str = "already appended to stream ";
 
 /// What a backend must do with a validated batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,7 +168,7 @@ pub fn plan_append(
         if old.stream != *stream {
             return Err(conflict(
                 &new.id,
-                format!("already appended to stream {}", old.stream),
+                format!("{OTHER_STREAM_REASON}{}", old.stream),
             ));
         }
         if !new.same_content(old) {

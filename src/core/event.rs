@@ -27,7 +27,20 @@ fn check_name(kind: &str, s: &str) -> Result<()> {
             "{kind} {s:?} contains a control character"
         )));
     }
+    if let Some(c) = s.chars().find(|c| is_bidi_control(*c)) {
+        return Err(Error::invalid(format!(
+            "{kind} {s:?} contains the bidirectional control U+{:04X} (it can make one name \
+             display as another)",
+            u32::from(c)
+        )));
+    }
     Ok(())
+}
+
+/// Unicode's bidirectional formatting characters (marks, embeddings, overrides, isolates):
+/// refused in names, where they can make `order-1` display like another stream.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The name of a stream, for example `order-42`. Non-empty, at most [`MAX_NAME_BYTES`] bytes,
@@ -158,13 +171,14 @@ str_serde!(StreamId, StreamId::new, "a stream id");
 str_serde!(EventType, EventType::new, "an event type");
 str_serde!(EventId, EventId::parse, "an event id (UUID)");
 
-/// An event's id: a UUID in its canonical text form (`8-4-4-4-12` hex digits), chosen by the
-/// client. It is the idempotency key of appends and of sync pushes.
+/// An event's id: a UUID in its canonical text form (`8-4-4-4-12` lower-case hex digits),
+/// chosen by the client. It is the idempotency key of appends and of sync pushes.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(Arc<str>);
 
 impl EventId {
-    /// Parses a UUID in canonical text form. Letter case is kept as given.
+    /// Parses a UUID in text form, kept in canonical lower case (`A0…` and `a0…` are the same
+    /// id, as they are the same UUID).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] if `s` is not a UUID.
@@ -176,7 +190,11 @@ impl EventId {
                 _ => b.is_ascii_hexdigit(),
             });
         if ok {
-            Ok(EventId(s.into()))
+            if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                Ok(EventId(s.to_ascii_lowercase().into()))
+            } else {
+                Ok(EventId(s.into()))
+            }
         } else {
             Err(Error::invalid(format!(
                 "event id {s:?} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"

@@ -14,6 +14,90 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
+/// Deepest nesting of arrays and objects accepted in event data and metadata (`[[1]]` is depth
+/// 2). JavaScript's `JSON.stringify` and most parsers recurse, so deeper values could be stored
+/// but not read back everywhere.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Checks that JSON text travels between Rust, JavaScript and the databases without change:
+/// nesting at most [`MAX_JSON_DEPTH`] deep, and every number one that a JavaScript `number`
+/// (an IEEE 754 double) holds: no overflow to infinity (`1e400`), no non-zero number rounding
+/// to zero (`1e-400`), and integers written without a fraction or exponent exact
+/// (`9007199254740993` would read back as `9007199254740992`). Fractions are rounded to the
+/// nearest double as every JSON parser does.
+///
+/// `text` must be well-formed JSON (this only scans it).
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the first problem.
+pub fn check_portable(text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(Error::invalid(format!(
+                        "JSON nests deeper than {MAX_JSON_DEPTH} arrays and objects"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i + 1 < bytes.len()
+                    && matches!(bytes[i + 1], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                check_number(&text[start..=i])?;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn check_number(n: &str) -> Result<()> {
+    let digits = n.trim_start_matches('-');
+    let integer = !n.contains(['.', 'e', 'E']);
+    // Up to 15 digits every integer is exact: the common case needs no parsing.
+    if integer && digits.len() <= 15 {
+        return Ok(());
+    }
+    let refuse = |why: &str| Err(Error::invalid(format!("the number {n} {why}")));
+    let Ok(value) = n.parse::<f64>() else {
+        return refuse("is not a number");
+    };
+    if !value.is_finite() {
+        return refuse("is too large for a JavaScript number (it would read back as Infinity)");
+    }
+    let mantissa = digits.split(['e', 'E']).next().unwrap_or("");
+    if value == 0.0 && mantissa.bytes().any(|b| matches!(b, b'1'..=b'9')) {
+        return refuse("is too small for a JavaScript number (it would read back as 0)");
+    }
+    if integer {
+        let exact = n
+            .parse::<i128>()
+            .is_ok_and(|i| value as i128 == i && value.abs() < 1e38);
+        if !exact {
+            return refuse(
+                "is an integer a JavaScript number cannot hold exactly (beyond 2^53 only some are); send it as a string",
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A JSON value held as validated, compact text.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Json(Arc<str>);
@@ -112,6 +196,49 @@ impl<'de> Deserialize<'de> for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn portable_json_refuses_what_does_not_round_trip() {
+        for ok in [
+            "0",
+            "-0",
+            "1.5e300",
+            "9007199254740991",
+            "-9007199254740991",
+            "1152921504606846976",
+            "0.1",
+            "1e-300",
+            "0e-999",
+            r#"{"a":[1,2,{"b":"1e400 \\\" [[[["}],"c":-12.5E+3}"#,
+        ] {
+            assert!(check_portable(ok).is_ok(), "{ok}");
+        }
+        let deep_ok = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(check_portable(&deep_ok).is_ok());
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH + 1),
+            "]".repeat(MAX_JSON_DEPTH + 1)
+        );
+        for bad in [
+            "1e400",
+            "-1e400",
+            "[1e400]",
+            r#"{"x":1E999}"#,
+            "1e-400",
+            "9007199254740993",
+            "12345678901234567890",
+            "123456789012345678901234567890123456789012",
+            deep.as_str(),
+        ] {
+            let e = check_portable(bad).unwrap_err();
+            assert_eq!(e.code(), "INVALID_INPUT", "{bad}");
+        }
+    }
 
     #[test]
     fn parse_validates_and_keeps_text() {

@@ -31,6 +31,7 @@
 //! ```
 
 mod backend;
+pub mod subscription;
 mod upcast;
 
 use std::cell::RefCell;
@@ -158,6 +159,13 @@ impl Store {
         let replica = Rc::new(Replica::new(self.0.raw.clone(), scope, limits, clock));
         *self.0.replica.borrow_mut() = Some(replica.clone());
         Ok(replica)
+    }
+
+    /// How many times the pending set changed (0 without a sync): a live view compares it with
+    /// the count its shown state includes.
+    pub fn pending_head(&self) -> Position {
+        self.replica()
+            .map_or(Position(0), |r| r.pending_changes().head())
     }
 
     /// The pending events to fold on top of confirmed state (none without a sync), in local

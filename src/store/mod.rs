@@ -2,7 +2,8 @@
 //!
 //! [`EventStore`] is the seam every backend implements: [`MemoryStore`] (all targets, the
 //! reference implementation), the IndexedDB store (browser) and the server's SQLite and
-//! PostgreSQL stores. All of them pass the one [`contract`] suite.
+//! PostgreSQL stores. All of them pass the one contract suite (`store::contract`, compiled for
+//! tests only: the `contract` feature).
 //!
 //! The trait is async and its futures are **not** required to be `Send`: in the browser a
 //! store holds JavaScript values, which never cross threads. Code that needs a store on a
@@ -10,6 +11,7 @@
 //! talks to it through its own `Send` handle (a dedicated writer task or `spawn_blocking`), so
 //! the contract stays the same everywhere.
 
+#[cfg(any(test, feature = "contract"))]
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;

@@ -31,6 +31,11 @@ impl Access {
         }
     }
 
+    /// Whether the client may read every stream (its read prefixes include `""`).
+    pub fn can_read_everything(&self) -> bool {
+        self.read.iter().any(String::is_empty)
+    }
+
     /// Whether the client may read `stream`.
     pub fn can_read(&self, stream: &str) -> bool {
         covered(&self.read, stream)

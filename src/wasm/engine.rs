@@ -398,13 +398,7 @@ impl JsEventStore {
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
         let store = self.store.clone();
-        promise(async move {
-            let options = parsed?;
-            match store.read_all_js(&options).await? {
-                Some(events) => Ok(events.into()),
-                None => crate::wasm::convert::recorded_to_js(&store.read_all(&options).await?),
-            }
-        })
+        promise(async move { crate::wasm::batch::JsPages::read_js(&store, &parsed?).await })
     }
 
     /// The stream's version: its number of events, 0 if it does not exist.

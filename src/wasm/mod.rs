@@ -3,17 +3,16 @@
 //! convert back.
 
 mod aggregate;
+mod batch;
 mod bus;
-mod catchup;
 mod convert;
 mod engine;
 mod error;
-mod listeners;
+mod live;
 mod model;
 mod projection;
 mod promise;
 mod readmodel;
-mod ready;
 mod serve;
 mod subscription;
 mod sync;

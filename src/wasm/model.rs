@@ -8,15 +8,17 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::{NewEvent, RecordedEvent};
 use crate::core::json::Json;
+use crate::cqrs::live::Batch;
 use crate::cqrs::{Applied, Model, Projection};
 use crate::error::{Error, Result};
+use crate::wasm::batch::JsBatch;
 use crate::wasm::convert::new_events;
 use crate::wasm::error::message_of;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = foldEvents)]
-    pub(crate) fn fold_events(evolve: &Function, state: &JsValue, events: &JsValue) -> Array;
+    fn fold_events(evolve: &Function, state: &JsValue, events: &JsValue) -> Array;
 }
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -32,44 +34,29 @@ pub(crate) fn function(options: &JsValue, key: &str, what: &str) -> Result<Funct
         .map_err(|_| Error::invalid(format!("{what} needs a function `{key}`")))
 }
 
-/// Folds `events` with a JavaScript `evolve`; on a throw, the state before the failing event,
-/// how many applied, and an `EVOLVE_FAILED` naming it.
-fn fold(evolve: &Function, state: JsValue, events: &[RecordedEvent]) -> Applied<JsValue> {
-    let parsed = match crate::wasm::convert::recorded_to_js(events) {
-        Ok(p) => p,
-        Err(error) => {
-            return Applied {
-                state,
-                applied: 0,
-                error: Some(error),
-            }
-        }
-    };
+/// Folds `events` with a JavaScript `evolve`; on a throw, `EVOLVE_FAILED` naming the event.
+fn fold(evolve: &Function, state: JsValue, events: &[RecordedEvent]) -> Result<JsValue> {
+    let parsed = crate::wasm::convert::recorded_to_js(events)?;
     let out = fold_events(evolve, &state, &parsed);
-    let state = out.get(0);
     let applied = out.get(1).as_f64().map_or(0, |n| n as usize);
     let thrown = out.get(2);
-    let error = (!thrown.is_undefined()).then(|| {
-        let event = events.get(applied);
-        Error::EvolveFailed {
-            position: event.map(|e| e.position).unwrap_or_default(),
-            message: match event {
-                Some(e) => format!(
-                    "evolve threw on event {} ({}) of {}: {}",
-                    e.id,
-                    e.event_type,
-                    e.stream,
-                    message_of(&thrown)
-                ),
-                None => message_of(&thrown),
-            },
-        }
-    });
-    Applied {
-        state,
-        applied,
-        error,
+    if thrown.is_undefined() {
+        return Ok(out.get(0));
     }
+    let event = events.get(applied);
+    Err(Error::EvolveFailed {
+        position: event.map(|e| e.position).unwrap_or_default(),
+        message: match event {
+            Some(e) => format!(
+                "evolve threw on event {} ({}) of {}: {}",
+                e.id,
+                e.event_type,
+                e.stream,
+                message_of(&thrown)
+            ),
+            None => message_of(&thrown),
+        },
+    })
 }
 
 /// Folds parsed events (a JavaScript array, upcast) with a JavaScript `evolve`: the state
@@ -129,11 +116,7 @@ impl Model for JsModel {
     }
 
     fn evolve(&self, state: JsValue, events: &[RecordedEvent]) -> Result<JsValue> {
-        let applied = fold(&self.evolve, state, events);
-        match applied.error {
-            None => Ok(applied.state),
-            Some(e) => Err(e),
-        }
+        fold(&self.evolve, state, events)
     }
 
     fn encode_command(&self, command: &JsValue) -> Option<Json> {
@@ -175,13 +158,20 @@ impl Model for JsModel {
     }
 }
 
-/// A projection written in JavaScript: `{ init(), evolve(state, event) }`.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = structuredClone, catch)]
+    fn structured_clone(value: &JsValue) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// A projection written in JavaScript: `{ init(), evolve(state, event) }`, folding pages of
+/// JavaScript events with one call into JavaScript per page.
 pub(crate) struct JsProjection {
     pub init: Function,
     pub evolve: Function,
 }
 
-impl Projection for JsProjection {
+impl Projection<JsBatch> for JsProjection {
     type State = JsValue;
 
     fn init(&self) -> Result<JsValue> {
@@ -190,8 +180,20 @@ impl Projection for JsProjection {
             .map_err(|e| Error::invalid(format!("init threw: {}", message_of(&e))))
     }
 
-    fn evolve(&self, state: JsValue, events: &[RecordedEvent]) -> Applied<JsValue> {
-        fold(&self.evolve, state, events)
+    fn evolve(&self, state: &mut JsValue, events: &JsBatch) -> Applied {
+        let out = fold_events(&self.evolve, state, events.array());
+        *state = out.get(0);
+        let applied = out.get(1).as_f64().map_or(0, |n| n as usize);
+        let thrown = out.get(2);
+        let error = (!thrown.is_undefined()).then(|| Error::EvolveFailed {
+            position: events.position(applied),
+            message: format!(
+                "evolve threw on {}: {}",
+                events.describe(applied),
+                message_of(&thrown)
+            ),
+        });
+        Applied { applied, error }
     }
 
     fn encode_state(&self, state: &JsValue) -> Result<Json> {
@@ -200,5 +202,10 @@ impl Projection for JsProjection {
 
     fn decode_state(&self, json: &Json) -> Result<JsValue> {
         decode_state(json)
+    }
+
+    /// A structured clone (faster than through JSON).
+    fn fork(&self, state: &JsValue) -> Result<JsValue> {
+        structured_clone(state).map_err(|e| Error::invalid(message_of(&e)))
     }
 }

@@ -50,7 +50,7 @@ fn tokens(v: &JsValue) -> Result<Tokens> {
     Ok(Tokens::Listed(map.into_iter().collect()))
 }
 
-/// `{ maxBodyBytes?, defaultPull?, maxPull?, maxPushEvents?, maxMissing? }` on top of the
+/// `{ maxBodyBytes?, defaultPull?, maxPull?, maxPushEvents?, maxMissing?, maxAnswerBytes? }` on top of the
 /// server's defaults; the store's own append limits apply too.
 fn config(
     options: &JsValue,
@@ -68,6 +68,8 @@ fn config(
             max_push_events: opt_u64(&limits, "maxPushEvents")?
                 .map_or(d.limits.max_push_events, as_usize),
             max_missing: opt_u64(&limits, "maxMissing")?.map_or(d.limits.max_missing, as_usize),
+            max_answer_bytes: opt_u64(&limits, "maxAnswerBytes")?
+                .map_or(d.limits.max_answer_bytes, as_usize),
             store: store_limits,
         },
         max_body_bytes: opt_u64(&limits, "maxBodyBytes")?.map_or(d.max_body_bytes, as_usize),

@@ -1,25 +1,20 @@
 //! `store.subscribe(options, callback)`: catch-up, then live delivery of batches in position
 //! order, until `close()`.
 
-use std::cell::RefCell;
-use std::future::{poll_fn, Future};
+use std::cell::Cell;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::core::event::Position;
+use crate::core::event::{Position, RecordedEvent};
+use crate::cqrs::runtime::Signal;
+use crate::engine::subscription::{deliver, Stopped};
 use crate::engine::Store;
-use crate::store::{EventFilter, Subscription as CoreSubscription};
+use crate::store::EventFilter;
+use crate::wasm::convert::recorded_to_js;
 use crate::wasm::error::to_js;
-
-#[derive(Default)]
-struct CloseSignal {
-    closed: bool,
-    waker: Option<Waker>,
-}
 
 /// A live subscription to a store's events; `close()` stops it.
 ///
@@ -29,31 +24,27 @@ struct CloseSignal {
 /// ```
 #[wasm_bindgen]
 pub struct Subscription {
-    signal: Rc<RefCell<CloseSignal>>,
-    checkpoint: Rc<RefCell<Position>>,
+    stop: Signal,
+    checkpoint: Rc<Cell<Position>>,
 }
 
 #[wasm_bindgen]
 impl Subscription {
     /// Stops delivery. A batch already being delivered finishes; no other batch follows.
     pub fn close(&self) {
-        let mut s = self.signal.borrow_mut();
-        s.closed = true;
-        if let Some(w) = s.waker.take() {
-            w.wake();
-        }
+        self.stop.stop();
     }
 
     /// Whether the subscription has stopped (closed, the store closed, or a callback failed).
     #[wasm_bindgen(getter)]
     pub fn closed(&self) -> bool {
-        self.signal.borrow().closed
+        self.stop.is_stopped()
     }
 
     /// The position of the last event delivered.
     #[wasm_bindgen(getter)]
     pub fn checkpoint(&self) -> f64 {
-        self.checkpoint.borrow().0 as f64
+        self.checkpoint.get().0 as f64
     }
 }
 
@@ -68,54 +59,35 @@ pub(crate) fn start(
     callback: Function,
     on_error: Option<Function>,
 ) -> Subscription {
-    let signal = Rc::new(RefCell::new(CloseSignal::default()));
-    let checkpoint = Rc::new(RefCell::new(after));
     let sub = Subscription {
-        signal: signal.clone(),
-        checkpoint: checkpoint.clone(),
+        stop: Signal::new(),
+        checkpoint: Rc::new(Cell::new(after)),
     };
+    let (stop, checkpoint) = (sub.stop.clone(), sub.checkpoint.clone());
     crate::wasm::promise::spawn(async move {
-        let mut core = CoreSubscription::new(std::rc::Rc::new(store), after, filter, batch_size);
-        let result: Result<(), JsValue> = async {
-            loop {
-                let next = {
-                    let mut next = std::pin::pin!(core.next_batch());
-                    poll_fn(|cx| {
-                        let mut s = signal.borrow_mut();
-                        if s.closed {
-                            return Poll::Ready(None);
-                        }
-                        s.waker = Some(cx.waker().clone());
-                        drop(s);
-                        next.as_mut().poll(cx).map(Some)
-                    })
-                    .await
-                };
-                let batch = match next {
-                    None | Some(Ok(None)) => return Ok(()),
-                    Some(Err(e)) => return Err(to_js(e)),
-                    Some(Ok(Some(batch))) => batch,
-                };
-                let events = crate::wasm::convert::recorded_to_js(&batch).map_err(to_js)?;
-                let returned = callback.call1(&JsValue::UNDEFINED, &events)?;
-                if let Some(p) = returned.dyn_ref::<Promise>() {
+        let sink = |batch: Vec<RecordedEvent>| {
+            let returned = recorded_to_js(&batch)
+                .map_err(to_js)
+                .and_then(|events| callback.call1(&JsValue::UNDEFINED, &events));
+            async move {
+                if let Some(p) = returned?.dyn_ref::<Promise>() {
                     JsFuture::from(p.clone()).await?;
                 }
-                *checkpoint.borrow_mut() = core.checkpoint();
-                if signal.borrow().closed {
-                    return Ok(());
-                }
+                Ok::<(), JsValue>(())
             }
-        }
-        .await;
-        signal.borrow_mut().closed = true;
-        if let Err(e) = result {
-            match on_error {
-                Some(f) => {
-                    let _ = f.call1(&JsValue::UNDEFINED, &e);
-                }
-                None => web_console_error(&e),
+        };
+        let outcome = deliver(store, after, filter, batch_size, &stop, &checkpoint, sink).await;
+        stop.stop();
+        let error = match outcome {
+            Ok(()) => return,
+            Err(Stopped::Read(e)) => to_js(e),
+            Err(Stopped::Sink(thrown)) => thrown,
+        };
+        match on_error {
+            Some(f) => {
+                let _ = f.call1(&JsValue::UNDEFINED, &error);
             }
+            None => web_console_error(&error),
         }
     });
     sub

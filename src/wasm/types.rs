@@ -65,6 +65,8 @@ export interface SyncHandlerOptions {
     maxPushEvents?: number;
     /** Most missing events sent back with one conflict (default 1000). */
     maxMissing?: number;
+    /** About the most bytes of events in one answer (default 4 MiB; at least one event). */
+    maxAnswerBytes?: number;
   };
 }
 
@@ -164,8 +166,11 @@ export interface ReadModelDefinition<Value = any> {
   version?: number;
   /** Record fields to index (string or number values). */
   indexes?: string[];
-  /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED). */
+  /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED);
+   * `rebuild()` clears the error and handles the log again. */
   handlers: Record<string, (event: RecordedEvent, rm: ReadModelWriter<Value>) => void | Promise<void>>;
+  /** Called after each page (up to 500 events) of a catch-up or rebuild. */
+  onProgress?: (progress: { processed: number; total: number }) => void;
 }
 
 /** What `readModel.subscribe` callbacks receive: the model changed and the change is visible to get/query. */

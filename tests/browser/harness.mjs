@@ -19,8 +19,9 @@ export const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic",
 
 /**
  * Serves the repository root on 127.0.0.1 at a free port. With `{ api: () => url }`, requests
- * to `/v1/…` are passed through (streamed, bytes unchanged) to that eventfold-server, so pages
- * reach the sync server on their own origin.
+ * to `/v1/…` are passed through (streamed, bytes unchanged) to that sync server, so pages
+ * reach it on their own origin; a path in `url` is kept as a prefix (a workerd tenant:
+ * `http://127.0.0.1:PORT/t/acme` gets `/t/acme/v1/…`).
  */
 export async function serve({ api } = {}) {
   const server = createServer((req, res) => {
@@ -44,7 +45,7 @@ export async function serve({ api } = {}) {
 /** Streams `req` to the server at `target` and its answer back. */
 function pass(target, req, res) {
   const t = new URL(target);
-  const out = request({ host: t.hostname, port: t.port, method: req.method, path: req.url,
+  const out = request({ host: t.hostname, port: t.port, method: req.method, path: t.pathname.replace(/\/$/, "") + req.url,
     headers: { ...req.headers, host: t.host } }, (answer) => {
     res.writeHead(answer.statusCode, answer.headers);
     answer.pipe(res);

@@ -1,5 +1,7 @@
 // End-to-end harness: builds the demo app (www/, Vite) against the built package, starts the real
-// eventfold-server on a temp SQLite file and a free loopback port, serves the app in front of it
+// eventfold-server on a temp SQLite file and a free loopback port (or, with `{ server: "workerd" }`,
+// Cloudflare's workerd running the Worker of docs/edge.md: tenant "demo"'s Durable Object on a
+// temp SQLite storage, as `npm run demo -- --edge` does), serves the app in front of it
 // (www/serve.mjs, as `npm run demo` does), and drives Debian Chromium with one on-disk profile
 // per "device" (tests/browser/harness.mjs).
 import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
@@ -10,28 +12,57 @@ import { build } from "vite";
 import { buildServer, startServer } from "../../scripts/eventfold-server.mjs";
 import { serveApp } from "../../www/serve.mjs";
 import { launch, profile } from "../browser/harness.mjs";
+import { prepareWorker, startWorkerd } from "../edge/workerd.mjs";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 export const shots = join(root, ".tmp", "e2e");
 
-/** Builds the app and the server, starts both; `stop()` ends them and removes the database. */
-export async function startStack() {
+/**
+ * The sync servers the stack can run, each `(dir) => ({ start(port?) -> { url, stop() } })`:
+ * `start()` with no port picks a free one; with a port, it starts again on the same data.
+ */
+const SERVERS = {
+  "eventfold-server": async (dir) => {
+    const bin = buildServer({ quiet: true });
+    const db = join(dir, "data.sqlite");
+    return {
+      async start(port) {
+        const server = await startServer({ bin, db, listen: `127.0.0.1:${port ?? 0}` });
+        return { url: server.url, stop: server.stop };
+      },
+    };
+  },
+  workerd: async (dir) => {
+    const worker = await prepareWorker(dir, { packageDir: join(root, "pkg") });
+    return {
+      async start(port) {
+        const server = await startWorkerd(worker, { port });
+        return { url: `${server.url}/t/demo`, stop: server.stop };
+      },
+    };
+  },
+};
+
+/**
+ * Builds the app and the sync server (`server`: "eventfold-server" or "workerd"), starts both;
+ * `stop()` ends them and removes the server's data.
+ */
+export async function startStack({ server: kind = "eventfold-server" } = {}) {
   await build({ configFile: join(root, "www", "vite.config.js"), logLevel: "warn" });
-  const bin = buildServer({ quiet: true });
   const dir = mkdtempSync(join(tmpdir(), "eventfold-e2e-"));
-  const db = join(dir, "data.sqlite");
+  const servers = await SERVERS[kind](dir);
   // Some loopback ports answer "403 resolve_deny" on this sandboxed machine (something outside
   // the project intercepts them): check the server answers as itself, through the app's
   // origin too, and take other ports when it does not.
   let server;
   let app;
   for (let attempt = 1; ; attempt++) {
-    server = await startServer({ bin, db });
+    server = await servers.start();
     app = await serveApp({ api: server.url });
     if ((await isEventfold(server.url)) && (await isEventfold(app.url))) break;
     await app.close();
     await server.stop();
-    if (attempt === 5) throw new Error("eventfold-server is not reachable on loopback");
+    if (attempt === 5) throw new Error(`${kind} is not reachable on loopback`);
   }
   const api = server.url;
   mkdirSync(shots, { recursive: true });
@@ -40,9 +71,9 @@ export async function startStack() {
     api,
     /** Takes the sync server down (the app keeps being served). */
     stopServer: () => server.stop(),
-    /** Starts it again on the same database and port. */
+    /** Starts it again on the same data and port. */
     async restartServer() {
-      server = await startServer({ bin, db, listen: new URL(api).host });
+      server = await servers.start(Number(new URL(api).port));
     },
     async stop() {
       await app.close();
@@ -52,7 +83,7 @@ export async function startStack() {
   };
 }
 
-/** Whether `base` answers GET /v1/health as eventfold-server does. */
+/** Whether `base` answers GET /v1/health as an eventfold sync server does. */
 async function isEventfold(base) {
   try {
     const r = await fetch(`${base}/v1/health`);

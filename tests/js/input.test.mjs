@@ -100,3 +100,35 @@ test("strings with NULs, escapes and non-ASCII text round-trip in data, metadata
   const [e1, e2] = await s.readStream("a");
   assert.deepEqual([e1.type, e1.data, e1.metadata, e2.data], ["Typé ✓", data, metadata, "\0"]);
 });
+
+// The shared rules of src/core (the server applies the same ones): nesting depth, bidi
+// controls in names, canonical lower-case ids.
+const nest = (depth) => JSON.parse("[".repeat(depth) + "]".repeat(depth));
+
+test("data nested deeper than 64 levels is INVALID_INPUT; 64 is fine", async () => {
+  const s = await newStore();
+  await s.append("a", [ev("Deep", nest(64))]);
+  await rejectsUnchanged(s, s.append("a", [ev("Deep", nest(65))]), "INVALID_INPUT");
+  await rejectsUnchanged(s, s.append("a", [ev("Ok", 1, { metadata: { m: nest(70) } })]), "INVALID_INPUT");
+});
+
+for (const c of ["\u202E", "\u202A", "\u2066", "\u200F", "\u061C"]) {
+  const code = c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+  test(`a stream or type name holding U+${code} is INVALID_INPUT`, async () => {
+    const s = await newStore();
+    await s.append("a", [ev("Ok", 1)]);
+    await rejectsUnchanged(s, s.append(`order${c}-1`, [ev("A")]), "INVALID_INPUT");
+    await rejectsUnchanged(s, s.append("a", [ev(`Paid${c}`)]), "INVALID_INPUT");
+  });
+}
+
+test("event ids are canonical lower case: an upper-case retry is the same event", async () => {
+  const s = await newStore();
+  const id = crypto.randomUUID();
+  const first = await s.append("a", [{ id: id.toUpperCase(), type: "A", data: 1 }]);
+  const again = await s.append("a", [{ id, type: "A", data: 1 }]);
+  assert.deepEqual(again, first);
+  const all = await s.readAll();
+  assert.equal(all.length, 1);
+  assert.equal(all[0].id, id);
+});

@@ -62,6 +62,74 @@ test("the typings declare the API with real types, not any", () => {
   assert.match(index, /isEventfoldError\(error: unknown\): error is EventfoldError/);
 });
 
+// What `npm pack` puts in the tarball, from the pkg/ the consumer installed: everything a user
+// needs and nothing from the development tree.
+function packedFiles() {
+  const root = process.env.EVENTFOLD_ROOT;
+  assert.ok(root, "scripts/test-package sets EVENTFOLD_ROOT");
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--silent"], { cwd: `${root}/pkg`, encoding: "utf8" });
+  return JSON.parse(out)[0].files.map((f) => f.path).sort();
+}
+
+test("npm pack --dry-run: nothing missing, nothing from the development tree", () => {
+  const files = packedFiles();
+  const required = [
+    "package.json", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
+    "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js",
+    "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts",
+    "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm", "web/eventfold_bg.wasm.d.ts",
+    "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map",
+    "docs/guide.md", "docs/sync.md", "docs/sync-protocol.md", "docs/buses-and-sagas.md", "docs/storage.md", "docs/emmett.md",
+    "docs/edge.md",
+  ];
+  for (const f of required) assert.ok(files.includes(f), `${f} is packed`);
+  // The one JavaScript module the wasm imports (docs/testing.md) sits under a hashed snippets folder.
+  const snippets = files.filter((f) => f.startsWith("web/snippets/"));
+  assert.equal(snippets.length, 1, `one snippet module: ${snippets}`);
+  assert.match(snippets[0], /^web\/snippets\/eventfold-[0-9a-f]+\/src\/wasm\/js\/bindings\.js$/);
+  const allowed = (f) => required.includes(f) || snippets.includes(f) || /^docs\/[A-Za-z-]+\.md$/.test(f);
+  assert.deepEqual(files.filter((f) => !allowed(f)), [], "no other file is packed");
+  assert.ok(!files.includes("docs/testing.md"), "the repository's testing notes stay out");
+});
+
+test("the packed README is written for npm users and its links resolve", () => {
+  const readme = readFileSync(dir + "README.md", "utf8");
+  assert.match(readme, /^# eventfold\n/);
+  assert.match(readme, /npm install eventfold/);
+  assert.match(readme, /optimizeDeps: \{ exclude: \["eventfold"\] \}/, "the Vite note");
+  assert.doesNotMatch(readme, /apt-get|Debian|cargo run/, "no development set-up");
+  const files = packedFiles();
+  const base = `https://unpkg.com/eventfold@${pkgJson.version}/`;
+  const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+  assert.ok(links.length >= 8, `links: ${links}`);
+  for (const href of links) {
+    assert.match(href, /^https:\/\//, `${href} is absolute (npmjs.com renders the README without the files)`);
+    if (href.startsWith(base)) {
+      const path = href.slice(base.length).replace(/#.*$/, "");
+      assert.ok(files.includes(path), `${href} points at a packed file`);
+    }
+  }
+});
+
+test("licenses, changelog, repository fields and the glue's source map", () => {
+  assert.equal(pkgJson.license, "MIT OR Apache-2.0");
+  assert.match(readFileSync(dir + "LICENSE-MIT", "utf8"), /^MIT License\n/);
+  assert.match(readFileSync(dir + "LICENSE-APACHE", "utf8"), /Apache License\s+Version 2\.0, January 2004/);
+  assert.match(readFileSync(dir + "CHANGELOG.md", "utf8"), new RegExp(`^## ${pkgJson.version.replace(/\./g, "\\.")}\\b`, "m"));
+  for (const field of ["repository", "homepage", "bugs"]) {
+    assert.doesNotMatch(JSON.stringify(pkgJson[field] ?? ""), /example\.(invalid|com)/, `${field} is real or absent`);
+  }
+  for (const name of ["eventfold.js", "eventfold_bg.js"]) {
+    const glue = readFileSync(dir + `web/${name}`, "utf8");
+    assert.ok(glue.endsWith(`\n//# sourceMappingURL=${name}.map\n`), `${name} names its map`);
+    const map = JSON.parse(readFileSync(dir + `web/${name}.map`, "utf8"));
+    assert.equal(map.version, 3);
+    assert.deepEqual(map.sources, [name]);
+    assert.match(map.sourcesContent[0], /export class EventStore/, "the readable glue is in the map");
+    assert.ok(map.mappings.length > 1000);
+  }
+});
+
 test("export conditions: workerd, deno, bun, node, worker, browser, default; every entry has isEventfoldError and createSyncHandler", async () => {
   assert.deepEqual(Object.keys(pkgJson.exports["."]), ["types", "workerd", "deno", "bun", "node", "worker", "browser", "default"]);
   for (const f of ["workerd.js", "deno.js", "web.js", "handler.js", "web/eventfold_esm.js", "web/eventfold_bg.js"]) {

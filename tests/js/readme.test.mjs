@@ -1,16 +1,31 @@
-// The README's quick start must run as printed, against the installed package.
+// The quick starts must run as printed, against the installed package: the package's README
+// (what npm shows) and the repository's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 
-test("the README quick start runs in Node", () => {
-  const readme = readFileSync(new URL("./README.md", import.meta.url), "utf8");
+const require = createRequire(import.meta.url);
+const packed = require.resolve("eventfold/package.json").replace(/package\.json$/, "README.md");
+
+function quickStart(readme, name) {
   const section = readme.slice(readme.indexOf("## Quick start"));
   const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(code, "README has a ```js block under ## Quick start");
-  writeFileSync(new URL("./quickstart.mjs", import.meta.url), code);
-  const out = execFileSync(process.execPath, ["quickstart.mjs"], { cwd: new URL(".", import.meta.url), encoding: "utf8" });
+  writeFileSync(new URL(`./${name}`, import.meta.url), code);
+  return execFileSync(process.execPath, [name], { cwd: new URL(".", import.meta.url), encoding: "utf8" });
+}
+
+test("the package README's quick start runs in Node", () => {
+  const out = quickStart(readFileSync(packed, "utf8"), "quickstart-npm.mjs");
+  assert.match(out, /WRONG_EXPECTED_VERSION order-1 no_stream 1/, "the quick start shows a rejected append");
+  assert.match(out, /\{ items: 2 \} 1/, "the aggregate executed");
+  assert.match(out, /OrderCreated/);
+});
+
+test("the repository README's quick start runs in Node", () => {
+  const out = quickStart(readFileSync(new URL("./README.md", import.meta.url), "utf8"), "quickstart.mjs");
   assert.match(out, /WRONG_EXPECTED_VERSION/, "the quick start shows a rejected append");
   assert.match(out, /OrderCreated/);
 });

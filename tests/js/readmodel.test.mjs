@@ -184,3 +184,63 @@ test("subscribe: a throwing subscriber breaks neither the read model nor other s
   assert.equal(reported[0][1].message, "subscriber bug");
   list.close();
 });
+
+test("rebuild clears the records and the checkpoint and handles the whole log again", async () => {
+  const store = await newStore();
+  await seed(store);
+  let shape = "v1";
+  const handlers = {
+    ...ordersModel.handlers,
+    OrderCreated: (e, rm) => {
+      rm.put(e.stream, { id: e.stream, customerId: e.data.customerId, status: "open", total: 0, shape });
+      if (shape === "v1") rm.put(`extra-${e.stream}`, { id: e.stream });
+    },
+  };
+  const progress = [];
+  const list = store.readModel({ ...ordersModel, handlers, onProgress: (p) => progress.push(p) });
+  await list.ready();
+  assert.deepEqual(progress.at(-1), { processed: 9, total: 9 });
+  assert.ok(await list.get("extra-order-o1"));
+  const changes = [];
+  list.subscribe((c) => changes.push(c));
+  shape = "v2";
+  const [a, b] = await Promise.all([list.rebuild(), list.rebuild()]);
+  assert.equal(a, undefined);
+  assert.equal(b, undefined);
+  assert.equal(list.checkpoint, 9);
+  assert.deepEqual(changes[0], { checkpoint: 0 }, "told first that anything may have changed");
+  assert.equal(changes.at(-1).checkpoint, 9);
+  assert.equal(await list.get("extra-order-o1"), undefined, "records of the old handlers are gone");
+  assert.equal((await list.get("order-o1")).shape, "v2");
+  assert.deepEqual((await list.query({ index: "status", equals: "confirmed" })).map((o) => o.id), ["order-o2"]);
+  await store.append("order-o1", [ev("OrderConfirmed")]);
+  await waitFor(async () => (await list.get("order-o1")).status === "confirmed", 5000, "following after the rebuild");
+  list.close();
+  await assert.rejects(list.rebuild(), { name: "EventfoldError", code: "INVALID_INPUT" });
+});
+
+test("rebuild clears a handler error: the fixed model handles the log from the start", async () => {
+  const store = await newStore();
+  await store.append("order-a", [ev("OrderCreated", { customerId: "x" })]);
+  await store.append("order-b", [ev("OrderCreated", { customerId: "poison" })]);
+  let poisoned = true;
+  const handlers = {
+    OrderCreated: (e, rm) => {
+      if (poisoned && e.data.customerId === "poison") throw new Error("bad customer");
+      rm.put(e.stream, { id: e.stream, customerId: e.data.customerId, status: "open" });
+    },
+  };
+  const list = store.readModel({ ...ordersModel, name: "fixable", handlers });
+  await assert.rejects(list.ready(), { code: "EVOLVE_FAILED", position: 2 });
+  assert.equal(list.error.code, "EVOLVE_FAILED");
+  await store.append("order-c", [ev("OrderCreated", { customerId: "y" })]);
+  await tick();
+  assert.equal(list.checkpoint, 1, "stopped at the last good event");
+  poisoned = false;
+  await list.rebuild();
+  assert.equal(list.error, undefined);
+  await list.ready();
+  assert.equal(list.checkpoint, 3);
+  assert.deepEqual((await list.query({ index: "status", equals: "open" })).map((o) => o.id), ["order-a", "order-b", "order-c"]);
+  list.close();
+});

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ev, newStore } from "./helpers.mjs";
+import { ev, newStore, waitFor } from "./helpers.mjs";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -46,7 +46,7 @@ test("an async callback is awaited before the next batch", async () => {
     log.push(`end ${events[0].position}`);
   });
   await s.append("s", [ev("A"), ev("B")]);
-  await new Promise((r) => setTimeout(r, 40));
+  await waitFor(() => log.length >= 4, 5000, "both batches");
   assert.deepEqual(log, ["start 1", "end 1", "start 2", "end 2"]);
   sub.close();
 });

@@ -94,6 +94,9 @@ export async function cqrs(store: EventStore): Promise<number> {
   const list = store.readModel(model);
   await list.ready();
   const rows = await list.query({ index: "n", range: { gte: 1 }, limit: 10, reverse: true });
+  const rebuilt: Promise<void> = list.rebuild();
+  await rebuilt;
+  store.readModel({ ...model, name: "counted", onProgress: ({ processed, total }) => console.log(processed / total) });
   const stop: () => void = list.subscribe((c: ReadModelChange) => console.log(c.checkpoint, c.keys?.length));
   stop();
   // @ts-expect-error keys may be absent (a rebuild)

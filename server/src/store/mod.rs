@@ -69,3 +69,75 @@ pub(crate) fn random_store_id() -> String {
     let b = std::collections::hash_map::RandomState::new().hash_one((a, now));
     format!("{a:016x}{b:016x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored rows with mutated fields (what a damaged or hand-edited database holds) decode
+    /// or fail as `CORRUPT_DATA` naming the row; never a panic. `EVENTFOLD_FUZZ_ITERS` sets
+    /// the count (default 20 000).
+    #[test]
+    fn mutated_stored_rows_decode_or_are_corrupt_data() {
+        let iterations: usize = std::env::var("EVENTFOLD_FUZZ_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let pieces = [
+            "", "{", "}", "[", "\"", "\\", "null", "1e400", "\u{202e}", "\n", "\u{0}", "é", "-",
+            "A",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        let (mut ok, mut corrupt) = (0, 0);
+        for _ in 0..iterations {
+            let mut fields = [
+                "01010101-0101-4101-8101-010101010101".to_owned(),
+                "order-1".to_owned(),
+                "Added".to_owned(),
+                r#"{"n":1,"s":"x"}"#.to_owned(),
+                "{}".to_owned(),
+            ];
+            for _ in 0..1 + next(3) {
+                let f = &mut fields[next(5)];
+                let mut chars: Vec<char> = f.chars().collect();
+                let at = next(chars.len() + 1);
+                match next(3) {
+                    0 => chars
+                        .splice(at..at, pieces[next(pieces.len())].chars())
+                        .for_each(drop),
+                    1 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    _ => chars.truncate(at),
+                }
+                *f = chars.into_iter().collect();
+            }
+            let [id, stream, event_type, data, metadata] = fields;
+            let numbers = [1i64, 0, -1, i64::MAX, i64::MIN];
+            let row = RawRow {
+                position: numbers[next(5)],
+                id,
+                stream,
+                version: numbers[next(5)],
+                event_type,
+                data,
+                metadata,
+                timestamp: numbers[next(5)],
+            };
+            match decode_row(row) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert_eq!(e.code(), "CORRUPT_DATA", "{e}");
+                    corrupt += 1;
+                }
+            }
+        }
+        eprintln!("stored rows: {iterations} mutants, {ok} decoded, {corrupt} corrupt");
+    }
+}

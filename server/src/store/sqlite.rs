@@ -8,6 +8,12 @@
 //! The database runs in WAL mode with `synchronous = FULL`: a committed append survives a
 //! power loss.
 //!
+//! **Damage.** Opening runs `PRAGMA quick_check` (a read of the whole file: seconds for
+//! gigabytes). From a failed check, or the first time SQLite reports the file malformed (or a row
+//! fails to decode), the store refuses every append with `CORRUPT_DATA` and logs it once: reads
+//! keep serving what is readable, so the data can be pulled out, but nothing is written to a
+//! damaged file.
+//!
 //! One server process per database file: the connection holds SQLite's exclusive lock
 //! (`locking_mode = EXCLUSIVE`) from opening to closing, so a second server (or any other
 //! program) opening the file is refused instead of running beside it. Live notifications come
@@ -49,7 +55,15 @@ CREATE TABLE IF NOT EXISTS events (
 const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
 
 fn db_err(e: rusqlite::Error) -> Error {
-    Error::storage(format!("sqlite: {e}"))
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            Error::CorruptData {
+                record: "sqlite database".into(),
+                message: e.to_string(),
+            }
+        }
+        _ => Error::storage(format!("sqlite: {e}")),
+    }
 }
 
 fn to_i64(n: u64, what: &str) -> Result<i64> {
@@ -59,6 +73,7 @@ fn to_i64(n: u64, what: &str) -> Result<i64> {
 /// An event store in one SQLite database file (or in memory, for tests).
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    damaged: std::sync::atomic::AtomicBool,
     changes: ChangeNotifier,
     clock: Clock,
     limits: StoreLimits,
@@ -132,15 +147,45 @@ impl SqliteStore {
         )
         .map_err(db_err)?;
         let id = StoreId::new(meta("store_id")?.unwrap_or_default())?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .unwrap_or_else(|e| e.to_string());
         let store = SqliteStore {
+            damaged: std::sync::atomic::AtomicBool::new(false),
             conn: Mutex::new(conn),
             changes: ChangeNotifier::default(),
             clock,
             limits: StoreLimits::default(),
             id,
         };
+        if check != "ok" {
+            store.mark_damaged(&check);
+        }
         store.changes.notify(store.head_now()?);
         Ok(store)
+    }
+
+    fn mark_damaged(&self, why: &str) {
+        if !self.damaged.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            tracing::error!(
+                problem = why,
+                "the SQLite database is damaged: appends are refused from now on; restore it \
+                 from a backup (reads go on serving what is readable)"
+            );
+        }
+    }
+
+    /// Notes a corruption report on its way out.
+    fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(Error::CorruptData { message, .. }) = &result {
+            self.mark_damaged(message);
+        }
+        result
+    }
+
+    /// Whether the database was found damaged (appends are refused).
+    pub fn is_damaged(&self) -> bool {
+        self.damaged.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Replaces the store's append limits.
@@ -282,7 +327,15 @@ impl EventStore for SqliteStore {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
-        let result = self.append_now(stream, events, expected)?;
+        if self.is_damaged() {
+            return Err(Error::CorruptData {
+                record: "sqlite database".into(),
+                message: "the database file is damaged; appends are refused until it is \
+                          restored from a backup"
+                    .into(),
+            });
+        }
+        let result = self.watch(self.append_now(stream, events, expected))?;
         self.changes.notify(result.position);
         Ok(result)
     }
@@ -303,14 +356,14 @@ impl EventStore for SqliteStore {
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE stream = ?1 AND version BETWEEN ?2 AND ?3 ORDER BY version {order}"
         );
-        self.query(
+        self.watch(self.query(
             &sql,
             vec![
                 Value::Text(stream.as_str().to_owned()),
                 Value::Integer(to_i64(lo, "version")?),
                 Value::Integer(to_i64(hi, "version")?),
             ],
-        )
+        ))
     }
 
     async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
@@ -341,7 +394,7 @@ impl EventStore for SqliteStore {
         sql.push_str(" ORDER BY position LIMIT ?");
         let limit = options.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(-1));
         args.push(Value::Integer(limit));
-        self.query(&sql, args)
+        self.watch(self.query(&sql, args))
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
@@ -357,7 +410,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn head(&self) -> Result<Position> {
-        self.head_now()
+        self.watch(self.head_now())
     }
 
     fn changes(&self) -> &ChangeNotifier {

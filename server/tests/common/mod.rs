@@ -29,6 +29,7 @@ pub fn limits() -> ServeLimits {
         max_pull: 500,
         max_push_events: 50,
         max_missing: 10,
+        max_answer_bytes: 256 * 1024,
         store: StoreLimits::default(),
     }
 }

@@ -2,13 +2,25 @@
 //! its checkpoint persisted together in one record, so a projection is never ahead of or behind
 //! its checkpoint, whichever tab wrote last.
 
+mod live;
+
+use std::borrow::Borrow;
+use std::marker::PhantomData;
+
+pub use live::{ProjectionFold, ProjectionView};
+
 use crate::core::event::{Position, RecordedEvent};
 use crate::core::json::Json;
+use crate::cqrs::live::{catch_up, read_page, Batch, Pages, Recorded};
 use crate::error::{Error, Result};
 use crate::store::{EventFilter, EventStore, ReadAllOptions, StateStore};
 
-/// What a projection is: an initial state and a fold. `evolve` must be deterministic.
-pub trait Projection {
+pub use crate::cqrs::live::SAVE_EVERY_PAGES;
+
+/// What a projection is: an initial state and a fold over batches of events of type `B`
+/// (`[RecordedEvent]` in Rust; the JavaScript binding folds JavaScript arrays). `evolve` must
+/// be deterministic.
+pub trait Projection<B: ?Sized = [RecordedEvent]> {
     /// The projected state.
     type State;
 
@@ -18,9 +30,9 @@ pub trait Projection {
     /// When user code fails.
     fn init(&self) -> Result<Self::State>;
 
-    /// Applies `events` in order. On a failing event, returns the state after the events
-    /// before it, how many applied, and the error.
-    fn evolve(&self, state: Self::State, events: &[RecordedEvent]) -> Applied<Self::State>;
+    /// Applies `events` in order to `state`. On a failing event, `state` is left as the
+    /// events before it made it, and the result says how many applied and why the next failed.
+    fn evolve(&self, state: &mut Self::State, events: &B) -> Applied;
 
     /// The state as JSON, to persist it.
     ///
@@ -33,12 +45,20 @@ pub trait Projection {
     /// # Errors
     /// When the JSON does not have the state's shape.
     fn decode_state(&self, json: &Json) -> Result<Self::State>;
+
+    /// A copy of `state` to fold a synced store's pending events onto (what is shown, never
+    /// persisted). By default through its JSON.
+    ///
+    /// # Errors
+    /// When the state cannot be copied.
+    fn fork(&self, state: &Self::State) -> Result<Self::State> {
+        self.decode_state(&self.encode_state(state)?)
+    }
 }
 
 /// The result of [`Projection::evolve`].
-pub struct Applied<S> {
-    /// The state after the events that applied.
-    pub state: S,
+#[derive(Debug, Default)]
+pub struct Applied {
     /// How many events applied.
     pub applied: usize,
     /// Why the next event did not apply, if one failed.
@@ -54,16 +74,15 @@ pub struct ProjectionState<S> {
     pub checkpoint: Position,
 }
 
-/// During a catch-up, the state is persisted at least once every this many pages.
-pub const SAVE_EVERY_PAGES: u32 = 10;
-
-/// Runs a projection against a store: load, catch up page by page, persist, rebuild.
-pub struct ProjectionRunner<P> {
+/// Runs a projection against a store: load, catch up page by page, persist, rebuild. `B` is
+/// the batch type the projection folds (see [`Projection`]).
+pub struct ProjectionRunner<P, B: ?Sized = [RecordedEvent]> {
     projection: P,
     name: String,
     version: u32,
     filter: EventFilter,
     page_size: usize,
+    batch: PhantomData<fn(&B)>,
 }
 
 struct Persisted {
@@ -78,7 +97,7 @@ crate::core::object::object_deserialize!(Persisted {
     state: Json = "state" required,
 });
 
-impl<P: Projection> ProjectionRunner<P> {
+impl<P: Projection<B>, B: Batch + ?Sized> ProjectionRunner<P, B> {
     /// A runner for `projection` named `name` (its storage key) at code `version`: a persisted
     /// state of another version is discarded and the projection rebuilds from the log.
     ///
@@ -100,6 +119,7 @@ impl<P: Projection> ProjectionRunner<P> {
             version,
             filter,
             page_size: 2000,
+            batch: PhantomData,
         })
     }
 
@@ -107,6 +127,11 @@ impl<P: Projection> ProjectionRunner<P> {
     pub fn with_page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self
+    }
+
+    /// The projection's name (its storage key).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Which events the projection folds.
@@ -144,7 +169,10 @@ impl<P: Projection> ProjectionRunner<P> {
     ///
     /// # Errors
     /// Store failures, or `init` failing.
-    pub async fn load<S: StateStore>(&self, store: &S) -> Result<ProjectionState<P::State>> {
+    pub async fn load<S: StateStore + ?Sized>(
+        &self,
+        store: &S,
+    ) -> Result<ProjectionState<P::State>> {
         if let Some(json) = store.get_state(&self.key()).await? {
             if let Ok(p) = json.decode::<Persisted>() {
                 if p.version == self.version {
@@ -164,7 +192,7 @@ impl<P: Projection> ProjectionRunner<P> {
     ///
     /// # Errors
     /// Store failures, or a state JSON cannot represent.
-    pub async fn save<S: StateStore>(
+    pub async fn save<S: StateStore + ?Sized>(
         &self,
         store: &S,
         current: &ProjectionState<P::State>,
@@ -181,148 +209,146 @@ impl<P: Projection> ProjectionRunner<P> {
     ///
     /// # Errors
     /// Store failures.
-    pub async fn forget<S: StateStore>(&self, store: &S) -> Result<()> {
+    pub async fn forget<S: StateStore + ?Sized>(&self, store: &S) -> Result<()> {
         store.delete_state(&self.key()).await
     }
 
-    /// Reads the next page after `checkpoint`. Returns the events and the position the read
-    /// covered (with a filter that matched nothing, the head seen before reading).
+    /// Folds one page into `current`. On a failing event the state and checkpoint stop at the
+    /// event before it, and the error (naming the failing event's position) is returned.
+    pub fn apply(
+        &self,
+        current: &mut ProjectionState<P::State>,
+        events: &B,
+        covered: Position,
+    ) -> Option<Error> {
+        let applied = self.projection.evolve(&mut current.state, events);
+        match applied.error {
+            None => {
+                current.checkpoint = covered.max(current.checkpoint);
+                None
+            }
+            Some(error) => {
+                if applied.applied > 0 {
+                    current.checkpoint = events.position(applied.applied - 1);
+                }
+                Some(error)
+            }
+        }
+    }
+
+    /// Catches `current` up with the log, reading pages with `pages` (see
+    /// [`catch_up`]: persisted every [`SAVE_EVERY_PAGES`] pages,
+    /// on the last page and on a failure); `progress(processed, total)` reports events
+    /// applied so far out of the positions left when it started. Returns the caught-up state;
+    /// on a failing `evolve`, persists the last good state and returns the error with it.
+    ///
+    /// # Errors
+    /// [`Error::EvolveFailed`] and store failures.
+    pub async fn catch_up_with<S, R>(
+        &self,
+        store: &S,
+        pages: &R,
+        current: ProjectionState<P::State>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> (ProjectionState<P::State>, Result<()>)
+    where
+        S: EventStore + StateStore + ?Sized,
+        R: Pages<S>,
+        R::Page: Borrow<B>,
+    {
+        let mut fold = ProjectionFold::new(self, pages, current);
+        let result = catch_up(store, &mut fold, |p| progress(p.processed, p.total)).await;
+        (fold.into_state(), result)
+    }
+
+    /// The projection's state as of `position`, folded from the start with pages read by
+    /// `pages` (nothing persisted).
+    ///
+    /// # Errors
+    /// [`Error::EvolveFailed`] and store failures.
+    pub async fn state_at_with<S, R>(
+        &self,
+        store: &S,
+        pages: &R,
+        position: Position,
+    ) -> Result<P::State>
+    where
+        S: EventStore + ?Sized,
+        R: Pages<S>,
+        R::Page: Borrow<B>,
+    {
+        let mut state = self.projection.init()?;
+        let mut after = Position(0);
+        let size = pages.page_size(store, self.page_size);
+        loop {
+            let options = ReadAllOptions {
+                after,
+                limit: Some(size),
+                filter: self.filter.clone(),
+            };
+            let mut events = pages.read(store, &options).await?;
+            let n = events.len();
+            let keep = (0..n).find(|&i| events.position(i) > position).unwrap_or(n);
+            let last = match n {
+                0 => None,
+                _ => Some(events.position(n - 1)),
+            };
+            crate::cqrs::live::Page::truncate(&mut events, keep);
+            if let Some(e) = self.projection.evolve(&mut state, events.borrow()).error {
+                return Err(e);
+            }
+            match last {
+                Some(last) if keep == n && n == size => after = last,
+                _ => return Ok(state),
+            }
+        }
+    }
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    /// Reads the next page of [`RecordedEvent`]s after `checkpoint`. Returns the events and
+    /// the position the read covered (with a filter that matched nothing, the head seen
+    /// before reading).
     ///
     /// # Errors
     /// Store failures.
-    pub async fn next_page<S: EventStore>(
+    pub async fn next_page<S: EventStore + ?Sized>(
         &self,
         store: &S,
         checkpoint: Position,
     ) -> Result<(Vec<RecordedEvent>, Position)> {
-        let head = store.head().await?;
         let options = ReadAllOptions {
             after: checkpoint,
             limit: Some(self.page_size),
             filter: self.filter.clone(),
         };
-        let events = store.read_all(&options).await?;
-        let covered = match events.last() {
-            Some(last) if events.len() == self.page_size => last.position,
-            Some(last) => last.position.max(head),
-            None => checkpoint.max(head),
-        };
-        Ok((events, covered))
+        read_page(store, &Recorded, &options).await
     }
 
-    /// Folds one page into `current`. On a failing event the state and checkpoint stop at the
-    /// event before it, and the error names the failing event's position.
-    pub fn apply(
-        &self,
-        current: ProjectionState<P::State>,
-        events: &[RecordedEvent],
-        covered: Position,
-    ) -> (ProjectionState<P::State>, Option<Error>) {
-        let applied = self.projection.evolve(current.state, events);
-        match applied.error {
-            None => (
-                ProjectionState {
-                    state: applied.state,
-                    checkpoint: covered.max(current.checkpoint),
-                },
-                None,
-            ),
-            Some(error) => {
-                let checkpoint = match applied.applied {
-                    0 => current.checkpoint,
-                    n => events[n - 1].position,
-                };
-                (
-                    ProjectionState {
-                        state: applied.state,
-                        checkpoint,
-                    },
-                    Some(error),
-                )
-            }
-        }
-    }
-
-    /// Catches `current` up with the log, persisting every [`SAVE_EVERY_PAGES`] pages, on the
-    /// last page and on a failure (the state and checkpoint are one record, so any persisted
-    /// pair is consistent; a crash between saves only costs a re-fold); `progress(processed,
-    /// total)` reports events applied so far out of the positions left when it started.
-    /// Returns the caught-up state; on a failing `evolve`, persists the last good state and
-    /// returns the error.
+    /// [`catch_up_with`](Self::catch_up_with) over [`RecordedEvent`]s read from `store`.
     ///
     /// # Errors
     /// [`Error::EvolveFailed`] and store failures.
-    pub async fn catch_up<S: EventStore + StateStore>(
+    pub async fn catch_up<S: EventStore + StateStore + ?Sized>(
         &self,
         store: &S,
-        mut current: ProjectionState<P::State>,
-        mut progress: impl FnMut(u64, u64),
+        current: ProjectionState<P::State>,
+        progress: impl FnMut(u64, u64),
     ) -> (ProjectionState<P::State>, Result<()>) {
-        let total = match store.head().await {
-            Ok(head) => head.0.saturating_sub(current.checkpoint.0),
-            Err(e) => return (current, Err(e)),
-        };
-        let start = current.checkpoint;
-        let mut unsaved = 0;
-        loop {
-            let (events, covered) = match self.next_page(store, current.checkpoint).await {
-                Ok(page) => page,
-                Err(e) => return (current, Err(e)),
-            };
-            if events.is_empty() && covered == current.checkpoint {
-                let saved = match unsaved {
-                    0 => Ok(()),
-                    _ => self.save(store, &current).await,
-                };
-                return (current, saved);
-            }
-            let last_page = events.len() < self.page_size;
-            let (next, error) = self.apply(current, &events, covered);
-            current = next;
-            unsaved += 1;
-            if error.is_some() || last_page || unsaved >= SAVE_EVERY_PAGES {
-                if let Err(e) = self.save(store, &current).await {
-                    return (current, Err(e));
-                }
-                unsaved = 0;
-            }
-            progress(
-                current.checkpoint.0.saturating_sub(start.0).min(total),
-                total,
-            );
-            if let Some(e) = error {
-                return (current, Err(e));
-            }
-        }
+        self.catch_up_with(store, &Recorded, current, progress)
+            .await
     }
 
     /// The projection's state as of `position`, folded from the start (nothing persisted).
     ///
     /// # Errors
     /// [`Error::EvolveFailed`] and store failures.
-    pub async fn state_at<S: EventStore>(&self, store: &S, position: Position) -> Result<P::State> {
-        let mut state = self.projection.init()?;
-        let mut after = Position(0);
-        loop {
-            let options = ReadAllOptions {
-                after,
-                limit: Some(self.page_size),
-                filter: self.filter.clone(),
-            };
-            let events = store.read_all(&options).await?;
-            let keep = events.iter().take_while(|e| e.position <= position).count();
-            let applied = self.projection.evolve(state, &events[..keep]);
-            state = applied.state;
-            if let Some(e) = applied.error {
-                return Err(e);
-            }
-            match events.last() {
-                Some(last) if keep == events.len() && events.len() == self.page_size => {
-                    after = last.position
-                }
-                _ => return Ok(state),
-            }
-        }
+    pub async fn state_at<S: EventStore + ?Sized>(
+        &self,
+        store: &S,
+        position: Position,
+    ) -> Result<P::State> {
+        self.state_at_with(store, &Recorded, position).await
     }
 }
 

@@ -18,7 +18,7 @@ impl Projection for Sum {
     fn init(&self) -> Result<i64> {
         Ok(0)
     }
-    fn evolve(&self, mut state: i64, events: &[RecordedEvent]) -> Applied<i64> {
+    fn evolve(&self, state: &mut i64, events: &[RecordedEvent]) -> Applied {
         for (i, e) in events.iter().enumerate() {
             let n: i64 = e.data.decode().unwrap_or(0);
             if Some(n) == self.fail_on {
@@ -27,16 +27,14 @@ impl Projection for Sum {
                     message: format!("cannot add {n}"),
                 };
                 return Applied {
-                    state,
                     applied: i,
                     error: Some(error),
                 };
             }
-            state += n;
+            *state += n;
             self.applied.set(self.applied.get() + 1);
         }
         Applied {
-            state,
             applied: events.len(),
             error: None,
         }

@@ -34,7 +34,7 @@ use super::codec::{
     decode_chunk, decode_header, decode_ids, encode_chunk, hollow, split_points, stream_key,
     window, Hollow, MAX_SAFE,
 };
-use super::queue::Job;
+use super::job::Job;
 use super::request::{join_all, DomError, Request, TxDone};
 use super::schema::STREAM_INDEX;
 use super::Inner;
@@ -96,9 +96,17 @@ pub(super) enum Mode {
 
 const STALE: &str = "an expected version did not match the cached stream version";
 
-/// Each append's result, the new head if something was written, the cache as of the end,
-/// and what this transaction learned (caught up or written), merged once it commits.
-pub(super) type Outcome = (Vec<Result<AppendResult>>, Option<Position>, Cache, Learned);
+/// What one write transaction did.
+pub(super) struct Outcome {
+    /// Each append's result, in job order.
+    pub results: Vec<Result<AppendResult>>,
+    /// The new head, if something was written.
+    pub head: Option<Position>,
+    /// The cache as of the end of the transaction.
+    pub cache: Cache,
+    /// What this transaction learned (caught up or written), merged once it commits.
+    pub learned: Learned,
+}
 
 /// Runs `jobs` in one readwrite transaction and waits for it to complete. The outer error
 /// means the transaction failed and nothing was written; inner errors are per append.
@@ -123,10 +131,10 @@ pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Out
             // whole by the next write, not completed with what this one learned.
             if inner.changes.resets() == resets {
                 let mut known = inner.ids.borrow_mut();
-                let learned = std::mem::take(&mut outcome.3);
+                let learned = std::mem::take(&mut outcome.learned);
                 known.at.extend(learned.ids);
                 known.versions.extend(learned.versions);
-                known.covered = outcome.2.head;
+                known.covered = outcome.cache.head;
             }
             Ok(outcome)
         }
@@ -307,7 +315,12 @@ async fn plan_and_add(
     if wrote {
         cache.last_ts = timestamp;
     }
-    Ok((results, wrote.then_some(head), cache, learned))
+    Ok(Outcome {
+        results,
+        head: wrote.then_some(head),
+        cache,
+        learned,
+    })
 }
 
 /// Opens a key cursor on the newest `[stream, version]` key of `stream` in the `stream` index.

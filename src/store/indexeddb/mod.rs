@@ -27,6 +27,7 @@ mod channel;
 mod codec;
 mod compact;
 mod health;
+mod job;
 mod js_read;
 mod models;
 mod queue;
@@ -52,7 +53,10 @@ pub use codec::CHUNK_TARGET_BYTES;
 pub use compact::{CompactionStep, PROGRESS_KEY, WINDOW_EVENTS};
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
-pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, SCHEMA_VERSION, STATE, STREAM_INDEX};
+pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, STATE, STREAM_INDEX};
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// When a write transaction reports completion (IndexedDB's `durability` hint).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,7 +105,7 @@ pub(crate) struct Inner {
     limits: StoreLimits,
     changes: ChangeNotifier,
     closed: RefCell<Option<String>>,
-    queue: RefCell<Vec<queue::Job>>,
+    queue: RefCell<Vec<job::Job>>,
     flushing: Cell<bool>,
     committed: Cell<u64>,
     cache: RefCell<Option<append::Cache>>,

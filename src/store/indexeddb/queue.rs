@@ -4,62 +4,15 @@
 //! so on. Inside the transaction each append keeps its own semantics, in queue order, and gets
 //! its own result or error. Nothing is acknowledged before the transaction completes.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
-use super::append::{write, Mode};
+use super::append::{write, Mode, Outcome};
+use super::job::Job;
 use super::Inner;
 use crate::core::append::{validate_batch, AppendResult};
 use crate::core::event::{NewEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-
-#[derive(Default)]
-struct ReplySlot {
-    result: Option<Result<AppendResult>>,
-    waker: Option<Waker>,
-}
-
-/// One queued append.
-pub(crate) struct Job {
-    pub(super) stream: StreamId,
-    pub(super) events: Vec<NewEvent>,
-    pub(super) expected: ExpectedVersion,
-    reply: Rc<RefCell<ReplySlot>>,
-}
-
-impl Job {
-    fn answer(&self, result: Result<AppendResult>) {
-        let waker = {
-            let mut slot = self.reply.borrow_mut();
-            slot.result = Some(result);
-            slot.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-/// Resolves when the flusher answers the job.
-struct Reply(Rc<RefCell<ReplySlot>>);
-
-impl Future for Reply {
-    type Output = Result<AppendResult>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.0.borrow_mut();
-        match slot.result.take() {
-            Some(r) => Poll::Ready(r),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
 
 /// Queues an append and waits for its transaction.
 pub(crate) async fn append(
@@ -70,17 +23,12 @@ pub(crate) async fn append(
 ) -> Result<AppendResult> {
     inner.check_open()?;
     validate_batch(&events, &inner.limits)?;
-    let reply = Rc::new(RefCell::new(ReplySlot::default()));
-    inner.queue.borrow_mut().push(Job {
-        stream,
-        events,
-        expected,
-        reply: reply.clone(),
-    });
+    let (job, reply) = Job::new(stream, events, expected);
+    inner.queue.borrow_mut().push(job);
     if !inner.flushing.replace(true) {
         wasm_bindgen_futures::spawn_local(flush(inner.clone()));
     }
-    Reply(reply).await
+    reply.await
 }
 
 async fn flush(inner: Rc<Inner>) {
@@ -110,7 +58,12 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
         attempt = write(inner, &jobs, Mode::Refresh).await;
     }
     match attempt {
-        Ok((results, head, cache, _)) => {
+        Ok(Outcome {
+            results,
+            head,
+            cache,
+            ..
+        }) => {
             *inner.cache.borrow_mut() = Some(cache);
             if let Some(head) = head {
                 inner.published(head);
@@ -125,7 +78,9 @@ async fn run_group(inner: &Inner, jobs: Vec<Job>) {
             // transaction: nothing of it was written. Replay each append alone, carefully.
             for job in &jobs {
                 let r = match write(inner, std::slice::from_ref(job), Mode::Careful).await {
-                    Ok((mut results, head, _, _)) => {
+                    Ok(Outcome {
+                        mut results, head, ..
+                    }) => {
                         if let Some(head) = head {
                             inner.published(head);
                         }

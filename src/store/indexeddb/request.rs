@@ -97,7 +97,7 @@ pub fn error_from_dom_exception(name: &str, message: &str) -> Error {
         },
         "VersionError" => Error::SchemaTooNew {
             found: 0,
-            supported: super::schema::SCHEMA_VERSION,
+            supported: super::SCHEMA_VERSION,
         },
         "InvalidStateError" => Error::StoreClosed {
             reason: format!("the database connection is closing ({message})"),

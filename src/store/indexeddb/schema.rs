@@ -22,8 +22,7 @@ use web_sys::{
 use super::request::{DomError, Request};
 use crate::error::{Error, Result};
 
-/// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+use super::SCHEMA_VERSION;
 
 /// The object store holding the log, one record per chunk of an append.
 pub const CHUNKS: &str = "chunks";

@@ -5,7 +5,7 @@
 //! runtime's adapter provides: a Durable Object's `ctx.storage` / `ctx.storage.sql`,
 //! `node:sqlite`'s `DatabaseSync` (Node ≥ 22.5 and Deno), `bun:sqlite`'s `Database`
 //! (`JsSqlExecutor` on `wasm32`, through `sqlExecutor` in `src/wasm/js/bindings.js`), or
-//! `rusqlite` in native tests. It passes the shared [`contract`](crate::store::contract)
+//! `rusqlite` in native tests. It passes the shared `store::contract`
 //! suite (natively, and in Node 22 on `node:sqlite` through `wasm-bindgen-test`).
 //!
 //! Every write is one transaction of the executor: an append (validation, expected-version

@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::core::event::{Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
+use crate::core::event::{EventId, Position, RecordedEvent, StreamId, Version, MAX_NAME_BYTES};
 use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
 
@@ -51,12 +51,31 @@ pub struct Checkpoint {
     /// The global position scanned up to (may exceed the last delivered event's position when
     /// events outside the scope follow it).
     pub position: Position,
+    /// A fingerprint of the event at `position` ([`event_mark`]), absent at position 0 and from
+    /// older servers. The server checks it when the checkpoint comes back: a store that lost
+    /// acknowledged events (restored from an older backup, damaged on disk) and grew past the
+    /// position again holds another event there, and answers `CHECKPOINT_MISMATCH` instead of
+    /// silently skipping what the client never saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
 }
 
 object_deserialize!(Checkpoint {
     store: StoreId = "store" required,
     position: Position = "position" required,
+    mark: Option<String> = "mark" default,
 });
+
+/// The fingerprint of an event in a [`Checkpoint`]: 16 hex digits of a 64-bit FNV-1a hash of
+/// its id. Ids are random, so the mark tells nothing about the event beyond "this one".
+pub fn event_mark(id: &EventId) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_str().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
 
 /// `POST /v1/pull`: "events after this checkpoint, at most `limit`, of these stream prefixes".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -370,7 +389,13 @@ fn checked<M: Message>(
             if let Some(probe) = probe() {
                 check_version(probe.v)?;
             }
-            Err(Error::protocol(format!("malformed {}: {e}", M::NAME)))
+            // A well-formed message carrying a value the contract refuses (a stream name with
+            // a control character, a bad event id) is INVALID_INPUT, as it is on the client.
+            let text = e.to_string();
+            match text.strip_prefix("invalid input: ") {
+                Some(rest) if e.is_data() => Err(Error::invalid(format!("{}: {rest}", M::NAME))),
+                _ => Err(Error::protocol(format!("malformed {}: {text}", M::NAME))),
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ fn checkpoint(position: u64) -> Checkpoint {
     Checkpoint {
         store: store(),
         position: Position(position),
+        mark: None,
     }
 }
 
@@ -236,6 +237,7 @@ fn pull_answers_that_repeat_or_skip_back_are_rejected() {
     let foreign = Checkpoint {
         store: StoreId::new("other").unwrap(),
         position: Position(4),
+        mark: None,
     };
     let err = answer(&[5], 9).check(Some(&foreign)).unwrap_err();
     assert_eq!(err.code(), "CHECKPOINT_MISMATCH");

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions};
 use crate::sync::access::Access;
 use crate::sync::protocol::{decode, encode, ErrorBody, PullRequest, PushRequest, StoreId};
+use subtle::ConstantTimeEq;
 
 use super::ServeLimits;
 
@@ -37,40 +38,45 @@ impl Tokens {
     /// # Errors
     /// [`Error::Unauthorized`] when the token is missing, malformed or unknown.
     pub fn check(&self, authorization: Option<&str>, query_token: Option<&str>) -> Result<Access> {
-        let Tokens::Listed(tokens) = self else {
-            return Ok(Access::all());
-        };
-        let given = match authorization {
-            Some(v) => {
-                v.strip_prefix("Bearer ")
-                    .map(str::trim)
-                    .ok_or_else(|| Error::Unauthorized {
-                        message: "the Authorization header is not \"Bearer <token>\"".into(),
-                    })?
-            }
-            None => query_token.ok_or_else(|| Error::Unauthorized {
-                message: "no bearer token".into(),
-            })?,
-        };
-        // Compare against every token in constant time per token, so timing does not tell
-        // how much of a guess was right.
-        let mut found = None;
-        for (token, access) in tokens {
-            if constant_time_eq(token.as_bytes(), given.as_bytes()) {
-                found = Some(access);
-            }
+        match self {
+            Tokens::Open => Ok(Access::all()),
+            Tokens::Listed(tokens) => check_listed(tokens, authorization, query_token),
         }
-        found.cloned().ok_or_else(|| Error::Unauthorized {
-            message: "unknown token".into(),
-        })
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// The access a request's credentials give among `tokens` (what [`Tokens::check`] and
+/// `eventfold-server` run): the `Authorization: Bearer <token>` header, or `query_token`.
+///
+/// # Errors
+/// [`Error::Unauthorized`] when the token is missing, malformed or unknown.
+pub fn check_listed(
+    tokens: &[(String, Access)],
+    authorization: Option<&str>,
+    query_token: Option<&str>,
+) -> Result<Access> {
+    let given = match authorization {
+        Some(v) => v
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .ok_or_else(|| Error::Unauthorized {
+                message: "the Authorization header is not \"Bearer <token>\"".into(),
+            })?,
+        None => query_token.ok_or_else(|| Error::Unauthorized {
+            message: "no bearer token".into(),
+        })?,
+    };
+    // Compare against every token in constant time per token (subtle's ConstantTimeEq), so
+    // timing does not tell how much of a guess was right.
+    let mut found = None;
+    for (token, access) in tokens {
+        if bool::from(token.as_bytes().ct_eq(given.as_bytes())) {
+            found = Some(access);
+        }
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    found.cloned().ok_or_else(|| Error::Unauthorized {
+        message: "unknown token".into(),
+    })
 }
 
 /// The HTTP status of an error (docs/sync-protocol.md, "Errors").
@@ -399,7 +405,7 @@ pub async fn respond<S: EventStore + ?Sized>(
                 let access = config.tokens.check(req.authorization, None)?;
                 let options = stream_options(req.query, &config.limits)?;
                 let stream = StreamId::new(percent_decode(&segment, false)?)?;
-                json(&super::read_stream(store, &access, stream, &options).await?)
+                json(&super::read_stream(store, &access, stream, &options, &config.limits).await?)
             }
             Endpoint::Live => {
                 let token = query_value(req.query, "token")?;

@@ -2,13 +2,15 @@
 //! each request, and what native tests run in-process against a [`MemoryStore`](crate::MemoryStore).
 //! No I/O of its own; authentication happened before (the caller passes the token's [`Access`]).
 
+mod capped;
+mod checkpoint;
 pub mod http;
 
-use crate::core::append::{validate_batch, StoreLimits};
+use crate::core::append::{validate_batch, StoreLimits, OTHER_STREAM_REASON};
 use crate::core::event::{Position, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-use crate::store::{EventFilter, EventStore, ReadAllOptions, ReadStreamOptions};
+use crate::store::{EventFilter, EventStore, ReadStreamOptions};
 
 use crate::sync::access::Access;
 use crate::sync::protocol::{
@@ -27,6 +29,10 @@ pub struct ServeLimits {
     pub max_push_events: usize,
     /// Most missing events sent back with one conflict.
     pub max_missing: usize,
+    /// About the most bytes of events in one answer (a pull, a stream read, a conflict's
+    /// missing events); an answer stops before the event that would pass it (`more: true`),
+    /// but always carries at least one event.
+    pub max_answer_bytes: usize,
     /// The store's limits on one append (event size, batch size).
     pub store: StoreLimits,
 }
@@ -38,10 +44,14 @@ impl Default for ServeLimits {
             max_pull: 5000,
             max_push_events: 10_000,
             max_missing: 1000,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
             store: StoreLimits::default(),
         }
     }
 }
+
+/// [`ServeLimits::max_answer_bytes`] by default: 4 MiB.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 4 << 20;
 
 /// Serves a pull: the scope's events after the request's checkpoint.
 ///
@@ -60,49 +70,48 @@ pub async fn pull<S: EventStore + ?Sized>(
     limits: &ServeLimits,
 ) -> Result<PullResponse> {
     let prefixes = access.read_scope(&req.scope)?;
+    let sees_all = access.can_read_everything();
     let head = store.head().await?;
-    let after = match &req.after {
-        None => Position(0),
-        Some(c) if c.store != *id || c.position > head => {
-            return Err(Error::CheckpointMismatch {
-                expected: id.to_string(),
-                found: if c.store == *id {
-                    format!(
-                        "{} at position {} (beyond this store's head {head})",
-                        c.store, c.position
-                    )
-                } else {
-                    c.store.to_string()
-                },
-            })
+    let (after, after_mark) = match &req.after {
+        None => (Position(0), None),
+        Some(c) => {
+            checkpoint::verify(store, id, c, head, sees_all).await?;
+            (c.position, c.mark.clone())
         }
-        Some(c) => c.position,
     };
     let limit = req
         .limit
         .unwrap_or(limits.default_pull)
         .clamp(1, limits.max_pull.max(1)) as usize;
-    let options = ReadAllOptions {
-        after,
-        limit: Some(limit),
-        filter: EventFilter {
-            stream_prefixes: prefixes,
-            types: None,
-        },
+    let filter = EventFilter {
+        stream_prefixes: prefixes,
+        types: None,
     };
-    let events = store.read_all(&options).await?;
+    let (events, capped) =
+        capped::read_all(store, after, limit, &filter, limits.max_answer_bytes).await?;
     let last = events.last().map_or(after, |e| e.position);
-    let more = events.len() == limit;
-    let position = if more { last } else { last.max(head) };
+    let more = capped || events.len() == limit;
+    // A token that reads everything may skip to the head. A narrower one stays at its last
+    // event: the head would tell it how much others write.
+    let (position, mark) = if !more && sees_all && head > last {
+        (head, checkpoint::mark_at(store, head).await?)
+    } else if let Some(e) = events.last() {
+        (last, Some(crate::sync::protocol::event_mark(&e.id)))
+    } else if after_mark.is_some() || after == Position(0) {
+        (after, after_mark)
+    } else {
+        (after, checkpoint::mark_at(store, after).await?)
+    };
     Ok(PullResponse {
         v: PROTOCOL_VERSION,
         events,
         checkpoint: crate::sync::protocol::Checkpoint {
             store: id.clone(),
             position,
+            mark,
         },
         more,
-        head: head.max(last),
+        head: if sees_all { head.max(last) } else { position },
         encoding: req.encoding,
     })
 }
@@ -147,6 +156,9 @@ pub async fn push<S: EventStore + ?Sized>(
     }
     let mut results = Vec::with_capacity(req.streams.len());
     for s in req.streams {
+        // Let other requests sharing this task's executor run between two appends: a push of
+        // many streams must not stall pulls and health checks for its whole duration.
+        yield_now().await;
         let outcome = match store.append(&s.stream, s.events, s.expected_version).await {
             Ok(r) => PushOutcome::Ok(r),
             Err(Error::WrongExpectedVersion {
@@ -154,9 +166,15 @@ pub async fn push<S: EventStore + ?Sized>(
             }) => PushOutcome::Conflict(
                 conflict(store, access, &s.stream, expected, actual, limits).await?,
             ),
-            Err(e @ (Error::EventIdConflict { .. } | Error::InvalidInput { .. })) => {
-                PushOutcome::Error(ErrorBody::from(&e))
+            Err(Error::EventIdConflict { id, stream, reason }) => {
+                let reason = scoped_reason(access, &stream, reason);
+                PushOutcome::Error(ErrorBody::from(&Error::EventIdConflict {
+                    id,
+                    stream,
+                    reason,
+                }))
             }
+            Err(e @ Error::InvalidInput { .. }) => PushOutcome::Error(ErrorBody::from(&e)),
             Err(e) => return Err(e),
         };
         results.push(StreamResult {
@@ -168,6 +186,33 @@ pub async fn push<S: EventStore + ?Sized>(
         v: PROTOCOL_VERSION,
         store: id.clone(),
         results,
+    })
+}
+
+/// An id conflict's reason as `access` may see it: the other stream is named only when the token
+/// may read it, and the version only when it may read its own stream.
+fn scoped_reason(access: &Access, stream: &StreamId, reason: String) -> String {
+    match reason.strip_prefix(OTHER_STREAM_REASON) {
+        Some(other) if !access.can_read(other) => {
+            "already used by an event of a stream this token may not read".into()
+        }
+        Some(_) => reason,
+        None if access.can_read(stream.as_str()) => reason,
+        None => "already appended with other content or at another place".into(),
+    }
+}
+
+/// A future that is pending once, after waking itself: other tasks of the executor run first.
+fn yield_now() -> impl std::future::Future<Output = ()> {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
     })
 }
 
@@ -190,17 +235,18 @@ async fn conflict<S: EventStore + ?Sized>(
             more: actual.0 > known,
         });
     }
-    let mut missing = store
-        .read_stream(
-            stream,
-            &ReadStreamOptions {
-                from: Some(Version(known + 1)),
-                limit: Some(limits.max_missing.saturating_add(1)),
-                ..ReadStreamOptions::default()
-            },
-        )
-        .await?;
-    let more = missing.len() > limits.max_missing;
+    let (mut missing, capped) = capped::read_stream(
+        store,
+        stream,
+        &ReadStreamOptions {
+            from: Some(Version(known + 1)),
+            limit: Some(limits.max_missing.saturating_add(1)),
+            ..ReadStreamOptions::default()
+        },
+        limits.max_answer_bytes,
+    )
+    .await?;
+    let more = capped || missing.len() > limits.max_missing;
     missing.truncate(limits.max_missing);
     Ok(Conflict {
         actual,
@@ -209,7 +255,9 @@ async fn conflict<S: EventStore + ?Sized>(
     })
 }
 
-/// Serves `GET /v1/streams/{stream}`.
+/// Serves `GET /v1/streams/{stream}`: at most `options.limit` events and about
+/// [`ServeLimits::max_answer_bytes`] (fewer events than asked for while the stream's `version`
+/// lies beyond the last one means: read on from there).
 ///
 /// # Errors
 /// [`Error::Forbidden`] when the stream is not readable; store failures.
@@ -218,6 +266,7 @@ pub async fn read_stream<S: EventStore + ?Sized>(
     access: &Access,
     stream: StreamId,
     options: &ReadStreamOptions,
+    limits: &ServeLimits,
 ) -> Result<StreamResponse> {
     if !access.can_read(stream.as_str()) {
         return Err(Error::Forbidden {
@@ -225,7 +274,7 @@ pub async fn read_stream<S: EventStore + ?Sized>(
         });
     }
     let version = store.stream_version(&stream).await?;
-    let events = store.read_stream(&stream, options).await?;
+    let (events, _) = capped::read_stream(store, &stream, options, limits.max_answer_bytes).await?;
     Ok(StreamResponse {
         v: PROTOCOL_VERSION,
         stream,

@@ -3,7 +3,7 @@
 use super::*;
 use crate::core::event::{EventId, EventType, NewEvent};
 use crate::core::json::Json;
-use crate::store::{contract::test_clock, MemoryStore};
+use crate::store::{contract::test_clock, MemoryStore, ReadAllOptions};
 use crate::sync::protocol::{Checkpoint, StreamPush};
 use futures::executor::block_on;
 
@@ -126,6 +126,7 @@ fn checkpoints_of_other_stores_are_refused() {
         let foreign = Checkpoint {
             store: StoreId::new("other").unwrap(),
             position: Position(0),
+            mark: None,
         };
         let req = PullRequest::new(Some(foreign), vec![]);
         let err = pull(&s, &id(), &a, &req, &limits()).await.unwrap_err();
@@ -133,6 +134,7 @@ fn checkpoints_of_other_stores_are_refused() {
         let beyond = Checkpoint {
             store: id(),
             position: Position(9),
+            mark: None,
         };
         let req = PullRequest::new(Some(beyond), vec![]);
         assert_eq!(
@@ -169,9 +171,27 @@ fn pulls_see_only_readable_streams() {
         assert!(page.events.iter().all(|e| e.stream.as_str() == "order-1"));
         assert_eq!(page.events.len(), 2);
         assert_eq!(
-            page.checkpoint.position,
-            Position(4),
-            "scanned past unreadable events"
+            (page.checkpoint.position, page.head),
+            (Position(2), Position(2)),
+            "a narrow token stays at its last event: the head (4) would tell it others' writes"
+        );
+        let all = pull(&s, &id(), &w, &PullRequest::new(None, vec![]), &limits())
+            .await
+            .unwrap();
+        assert_eq!(all.events.len(), 3, "limit 3");
+        let wide = pull(
+            &s,
+            &id(),
+            &w,
+            &PullRequest::new(None, vec!["order-".into()]),
+            &limits(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (wide.checkpoint.position, wide.head),
+            (Position(4), Position(4)),
+            "a token reading everything skips to the head"
         );
         let denied = pull(
             &s,
@@ -337,11 +357,11 @@ fn one_stream_reads_respect_access() {
             from: Some(Version(2)),
             ..Default::default()
         };
-        let got = read_stream(&s, &r, StreamId::new("order-1").unwrap(), &opts)
+        let got = read_stream(&s, &r, StreamId::new("order-1").unwrap(), &opts, &limits())
             .await
             .unwrap();
         assert_eq!((got.version, got.events.len()), (Version(3), 2));
-        let err = read_stream(&s, &r, StreamId::new("user-1").unwrap(), &opts)
+        let err = read_stream(&s, &r, StreamId::new("user-1").unwrap(), &opts, &limits())
             .await
             .unwrap_err();
         assert_eq!(err.code(), "FORBIDDEN");

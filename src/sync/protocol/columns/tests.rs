@@ -38,6 +38,7 @@ fn page(events: Vec<RecordedEvent>) -> PullResponse {
         checkpoint: Checkpoint {
             store: StoreId::new("s-1").unwrap(),
             position: Position(last),
+            mark: None,
         },
         more: false,
         head: Position(last),
@@ -147,12 +148,13 @@ fn the_wire_form_is_the_documented_one() {
 }
 
 #[test]
-fn timestamps_may_go_anywhere_and_ids_keep_their_case() {
+fn timestamps_may_go_anywhere_and_ids_are_canonical_lower_case() {
     let mut a = event(1, "s", 1, 1, "1", "{}");
     a.timestamp = Timestamp(i64::MAX);
     let mut b = event(2, "s", 2, 2, "2", "{}");
     b.timestamp = Timestamp(i64::MIN);
     b.id = EventId::parse("ABCDEF01-2345-6789-abcd-EF0123456789").unwrap();
+    assert_eq!(b.id.as_str(), "abcdef01-2345-6789-abcd-ef0123456789");
     let mut c = event(3, "s", 3, 3, "3", "{}");
     c.timestamp = Timestamp(-5);
     round_trip(vec![a, b, c]);

@@ -1,0 +1,65 @@
+//! What the two live-view classes (`Projection`, `ReadModel`) share: the engine's views keep
+//! the subscriber lists ([`crate::cqrs::live::Subscribers`]) and run the lifecycle; here a
+//! JavaScript callback is called and what it throws reported, the unsubscribe function made,
+//! `onProgress` called, and a view's future turned into a promise.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::cqrs::live::Progress;
+use crate::error::Result;
+use crate::wasm::convert::get;
+use crate::wasm::error::to_js;
+use crate::wasm::promise::to_promise;
+
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = reportListenerError)]
+    fn report_listener_error(what: &str, error: &JsValue);
+}
+
+/// Calls `callback(arg)`; what it throws is reported with `console.error` (naming `what`) and
+/// otherwise ignored, so one failing subscriber never stops the others or the fold that
+/// notifies them.
+pub(crate) fn call(callback: &Function, arg: &JsValue, what: &str) {
+    if let Err(e) = callback.call1(&JsValue::UNDEFINED, arg) {
+        report_listener_error(what, &e);
+    }
+}
+
+/// The JavaScript function returned by `subscribe`: `remove(view, id)` while the view lives
+/// (calling it again is harmless: the id is gone).
+pub(crate) fn unsubscriber<V: 'static>(view: &Rc<V>, id: u64, remove: fn(&V, u64)) -> JsValue {
+    let view = Rc::downgrade(view);
+    Closure::<dyn Fn()>::new(move || {
+        if let Some(view) = view.upgrade() {
+            remove(&view, id)
+        }
+    })
+    .into_js_value()
+}
+
+/// `onProgress` of a definition as a progress callback (`{ processed, total }` per page).
+pub(crate) fn on_progress(options: &JsValue) -> Result<impl FnMut(Progress) + 'static> {
+    let callback = get(options, "onProgress")?.dyn_into::<Function>().ok();
+    Ok(move |p: Progress| {
+        if let Some(f) = &callback {
+            let o = Object::new();
+            let _ = Reflect::set(
+                &o,
+                &"processed".into(),
+                &JsValue::from_f64(p.processed as f64),
+            );
+            let _ = Reflect::set(&o, &"total".into(), &JsValue::from_f64(p.total as f64));
+            let _ = f.call1(&JsValue::UNDEFINED, &o);
+        }
+    })
+}
+
+/// The outcome of a view's future as a promise of `undefined`.
+pub(crate) fn settled(f: impl Future<Output = Result<()>> + 'static) -> Promise {
+    to_promise(async move { f.await.map(|()| JsValue::UNDEFINED).map_err(to_js) })
+}
