@@ -8,7 +8,7 @@ use crate::core::json::Json;
 use crate::sync::client::{Held, Rejected, SyncReport};
 use crate::sync::scheduler::{Failure, FailureKind, Status};
 use crate::wasm::error::to_js;
-use crate::wasm::listeners::Listeners;
+use super::listeners::Listeners;
 
 /// The callbacks given to `onStatus`, `onRejected` and `onConflict`.
 #[derive(Default)]

@@ -21,7 +21,7 @@ use crate::sync::client::SyncClient;
 use crate::sync::protocol::{self, HeadInfo};
 use crate::sync::scheduler::{Action, Event, ExchangeId, Failure, Instant, Lease, Scheduler};
 use crate::wasm::error::to_js;
-use crate::wasm::listeners::call_all;
+use super::listeners::call_all;
 use crate::wasm::promise::spawn;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -337,7 +337,7 @@ impl Driver {
     }
 
     fn tell(&self, event: Event) {
-        let listeners = |pick: fn(&SyncListeners) -> &crate::wasm::listeners::Listeners| {
+        let listeners = |pick: fn(&SyncListeners) -> &super::listeners::Listeners| {
             pick(&self.listeners.borrow()).snapshot()
         };
         match event {

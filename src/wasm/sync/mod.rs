@@ -5,6 +5,7 @@
 
 mod convert;
 mod driver;
+mod listeners;
 mod resolver;
 mod transport;
 mod types;
@@ -22,7 +23,7 @@ use crate::sync::client::{Resolution, Strategy, SyncClient, SyncOptions};
 use crate::sync::scheduler::{Config, Scheduler};
 use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
-use crate::wasm::listeners::subscribe;
+use listeners::subscribe;
 use crate::wasm::promise::to_promise;
 use convert::SyncListeners;
 use driver::{Driver, Parts};

@@ -14,7 +14,7 @@ use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::sync::client::{Rejected, Resolver, Strategy};
 use crate::wasm::error::message_of;
-use crate::wasm::listeners::call_all;
+use super::listeners::call_all;
 use crate::wasm::model::JsModel;
 
 /// The JavaScript aggregates of a store, by name: what a rebase runs commands with.
