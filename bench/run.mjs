@@ -5,8 +5,9 @@
 // Environment: BENCH_REPS (repetitions, default 3), BENCH_ONLY (comma-separated scenario
 // ids of bench/scenarios.mjs: "ad", "b", "c", "s", "s5", "p"; to run a subset while working
 // on it: the report then keeps the other sections of docs/BENCHMARKS.md as they were). The
-// package sizes ((e)) are measured by every run and always rewritten; `BENCH_ONLY=e` measures
-// only them.
+// package sizes ((e), per entry) are measured by every run and always rewritten; the load time
+// per entry ((e), in Chromium against Dexie) runs in a full run and with `BENCH_ONLY=e`, which
+// measures only (e).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -17,6 +18,7 @@ import { machineInfo } from "./machine.mjs";
 import { summarize, writeReport } from "./report.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { startServer } from "./server.mjs";
+import { loadTimes } from "./load.mjs";
 import { packageSizes } from "./sizes.mjs";
 import { pullReplay, seededSyncServer, wireFloors } from "./sync.mjs";
 import { serverThroughput } from "./throughput.mjs";
@@ -117,6 +119,7 @@ async function main() {
     }
 
     const memory = !ONLY || ONLY.includes("m") ? memoryBench(REPS) : null;
+    const loadRuns = !ONLY || ONLY.includes("e") ? await loadTimes(server.url, sizes, REPS) : null;
     const summary = summarize({
       date: new Date().toISOString(),
       machine: machineInfo(),
@@ -135,6 +138,7 @@ async function main() {
       sync,
       throughput,
       memory,
+      loadRuns,
     });
     writeReport(root, summary);
     console.log(`\nWrote docs/BENCHMARKS.md and bench/results/latest.json; the runs took ${summary.durationS} s.`);
@@ -143,7 +147,10 @@ async function main() {
         console.log(`(${m.id}) ${c.label}: ${c.value?.toFixed?.(2) ?? ""} ${c.status ?? (c.met ? "met" : "NOT met")}`);
       }
     }
-    console.log(`(e) ${summary.sizeCheck.label}: ${summary.sizeCheck.value} bytes, ${summary.sizeCheck.met ? "met" : "NOT met"}`);
+    for (const c of summary.sizeChecks) console.log(`(e) ${c.label}: ${c.value} bytes, ${c.met ? "met" : "NOT met"}`);
+    for (const l of summary.loadSummary ?? []) {
+      console.log(`(e) load ${l.contender}: ${l.median.toFixed(1)} ms${l.ratio === undefined ? "" : `, ${l.ratio.toFixed(2)}× Dexie's`}`);
+    }
   } finally {
     await server.close();
     await syncServer?.close();
@@ -151,6 +158,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`\nbench failed: ${e.message}`);
+  console.error(`\nbench failed: ${e.stack ?? e.message}`);
   process.exit(1);
 });

@@ -1,11 +1,14 @@
-// (e) Package size: the wasm module and its JS, raw and gzip -9, from pkg/sizes.json (written
-// by scripts/build-pkg.mjs) plus the package's other JS files that a browser loads
-// (index.js, errors.js, wasm-bindgen snippets), measured here the same way.
+// (e) Package size per entry: the wasm module and its JS glue, gzip -9, from pkg/sizes.json
+// (written by scripts/build-pkg.mjs for every build of scripts/builds.mjs) against the entry's
+// budget, plus the package's other JS files that a browser loads with it (the entry file,
+// errors.js, wasm-bindgen snippets), measured here the same way.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
+import { BUILDS } from "../scripts/builds.mjs";
 
 function jsFiles(dir) {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const p = join(dir, d.name);
     if (d.isDirectory()) return jsFiles(p);
@@ -13,19 +16,24 @@ function jsFiles(dir) {
   });
 }
 
-/** `[{ file, raw, gzip }]` for pkg/: wasm, glue, the other JS files, then the total. */
+const measure = (pkg, f) => ({ file: relative(pkg, f), raw: statSync(f).size, gzip: gzipSync(readFileSync(f), { level: 9 }).length });
+
+/**
+ * Per build: `{ id, entry, budget, wasm, glue, total, met, others, loaded }`: `total` is wasm + glue
+ * gzip (what the budget is for), `others` the other JS files a browser loads with that entry and
+ * `loaded` the gzip bytes of all of them.
+ */
 export function packageSizes(pkg) {
   if (!existsSync(join(pkg, "sizes.json"))) throw new Error(`${pkg}/sizes.json is missing: run npm run build first`);
-  const built = JSON.parse(readFileSync(join(pkg, "sizes.json"), "utf8"));
-  const rows = [
-    { file: "web/eventfold_bg.wasm", ...built.wasm },
-    { file: "web/eventfold.js (wasm-bindgen glue)", ...built.glue },
-  ];
-  const others = [join(pkg, "index.js"), join(pkg, "errors.js"), ...jsFiles(join(pkg, "web", "snippets"))];
-  for (const f of others) {
-    rows.push({ file: relative(pkg, f), raw: statSync(f).size, gzip: gzipSync(readFileSync(f), { level: 9 }).length });
-  }
-  const sum = (k) => rows.reduce((n, r) => n + r[k], 0);
-  rows.push({ file: "total", raw: sum("raw"), gzip: sum("gzip") });
-  return rows;
+  const built = JSON.parse(readFileSync(join(pkg, "sizes.json"), "utf8")).builds ?? {};
+  return BUILDS.filter((b) => built[b.id]).map((b) => {
+    const { wasm, glue } = built[b.id];
+    const others = [join(pkg, b.browser), join(pkg, "errors.js"), ...jsFiles(join(pkg, b.dir, "snippets"))]
+      .filter(existsSync).map((f) => measure(pkg, f));
+    const total = wasm.gzip + glue.gzip;
+    return {
+      id: b.id, entry: b.entry, dir: b.dir, budget: b.budget, wasm, glue, total, met: total <= b.budget,
+      others, loaded: total + others.reduce((n, o) => n + o.gzip, 0),
+    };
+  });
 }

@@ -7,6 +7,8 @@ import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BUILDS } from "./builds.mjs";
+import { stripNames } from "./wasm-names.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = join(root, "pkg");
@@ -15,43 +17,64 @@ const env = { ...process.env, PATH: `${bin}:${process.env.HOME}/.cargo/bin:${pro
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const size = (f) => {
+  const b = readFileSync(f);
+  return { raw: statSync(f).size, gzip: gzipSync(b, { level: 9 }).length };
+};
 rmSync(pkg, { recursive: true, force: true });
-mkdirSync(join(pkg, "web"), { recursive: true });
-run("wasm-bindgen", [
-  "--target", "web", "--out-dir", join(pkg, "web"), "--out-name", "eventfold",
-  join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"),
-]);
-// The same wasm through wasm-bindgen's bundler target gives the glue as an ES module of import
-// functions (web/eventfold_bg.js, the module name the wasm imports from) and a 300-byte entry
-// that imports the wasm as a module: Deno's Wasm ESM integration loads that with no
-// --allow-read (the deno entry). The wasm itself is byte-identical, so it ships once.
-const esmDir = join(pkg, ".esm");
-run("wasm-bindgen", [
-  "--target", "bundler", "--out-dir", esmDir, "--out-name", "eventfold",
-  join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"),
-]);
-if (!readFileSync(join(esmDir, "eventfold_bg.wasm")).equals(readFileSync(join(pkg, "web", "eventfold_bg.wasm")))) {
-  throw new Error("the bundler and web targets produced different wasm; the deno entry cannot share it");
+const namedDir = join(root, ".tmp", "size");
+rmSync(namedDir, { recursive: true, force: true });
+mkdirSync(namedDir, { recursive: true });
+
+/**
+ * Builds one wasm of the package into `pkg/<build.dir>/`: cargo (release), wasm-bindgen (web and
+ * bundler targets), wasm-opt -Oz. wasm-opt runs once with `-g`; that module, names kept, is saved
+ * as `.tmp/size/<id>.wasm` for `npm run size`, and ships with its name section removed (the same
+ * bytes as optimising without `-g`). Returns its sizes.
+ */
+function buildWasm(build) {
+  const dir = join(pkg, build.dir);
+  mkdirSync(dir, { recursive: true });
+  run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", ...build.cargoArgs]);
+  const built = join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm");
+  run("wasm-bindgen", ["--target", "web", "--out-dir", dir, "--out-name", "eventfold", built]);
+  // The same wasm through wasm-bindgen's bundler target gives the glue as an ES module of import
+  // functions (eventfold_bg.js, the module name the wasm imports from) and a 300-byte entry
+  // that imports the wasm as a module: Deno's Wasm ESM integration loads that with no
+  // --allow-read (the deno entry). The wasm itself is byte-identical, so it ships once.
+  const esmDir = join(pkg, `.esm-${build.id}`);
+  run("wasm-bindgen", ["--target", "bundler", "--out-dir", esmDir, "--out-name", "eventfold", built]);
+  if (!readFileSync(join(esmDir, "eventfold_bg.wasm")).equals(readFileSync(join(dir, "eventfold_bg.wasm")))) {
+    throw new Error("the bundler and web targets produced different wasm; the deno entry cannot share it");
+  }
+  writeFileSync(join(dir, "eventfold_esm.js"), readFileSync(join(esmDir, "eventfold.js"), "utf8"));
+  minifyGlue(join(esmDir, "eventfold_bg.js"), join(dir, "eventfold_bg.js"));
+  rmSync(esmDir, { recursive: true, force: true });
+  const wasm = join(dir, "eventfold_bg.wasm");
+  const named = join(namedDir, `${build.id}.wasm`);
+  run(join(bin, "wasm-opt"), ["-Oz", "-g", "--enable-reference-types", "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
+    "--enable-multivalue", wasm, "-o", named]);
+  writeFileSync(wasm, stripNames(readFileSync(named)));
+
+  // wasm-bindgen declares `[Symbol.dispose](): void` on every class, which fails type-checking for
+  // users whose `lib` predates ESNext.Disposable (and without skipLibCheck). The runtime method
+  // stays; only the declaration goes. `free()` remains the documented way to release memory.
+  const dts = join(dir, "eventfold.d.ts");
+  writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
+
+  // Minify the JS glue (esbuild, no bundling: the snippet imports stay as they are). Its JSDoc
+  // repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
+  const glue = join(dir, "eventfold.js");
+  minifyGlue(glue, glue);
+  const sizes = { wasm: size(wasm), glue: size(glue) };
+  console.log(`\npkg/${build.dir} (${build.id}): wasm ${kb(sizes.wasm.raw)} (gzip ${kb(sizes.wasm.gzip)}), ` +
+    `JS glue ${kb(sizes.glue.raw)} (gzip ${kb(sizes.glue.gzip)}), total gzip ${kb(sizes.wasm.gzip + sizes.glue.gzip)}`);
+  return sizes;
 }
-writeFileSync(join(pkg, "web", "eventfold_esm.js"), readFileSync(join(esmDir, "eventfold.js"), "utf8"));
-minifyGlue(join(esmDir, "eventfold_bg.js"), join(pkg, "web", "eventfold_bg.js"));
-rmSync(esmDir, { recursive: true, force: true });
-const wasm = join(pkg, "web", "eventfold_bg.wasm");
-run(join(bin, "wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-memory",
-  "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
-  "--enable-multivalue", wasm, "-o", wasm]);
 
-// wasm-bindgen declares `[Symbol.dispose](): void` on every class, which fails type-checking for
-// users whose `lib` predates ESNext.Disposable (and without skipLibCheck). The runtime method
-// stays; only the declaration goes. `free()` remains the documented way to release memory.
-const dts = join(pkg, "web", "eventfold.d.ts");
-writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
-
-// Minify the JS glue (esbuild, no bundling: the snippet imports stay as they are). Its JSDoc
-// repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
-const glue = join(pkg, "web", "eventfold.js");
-minifyGlue(glue, glue);
+const built = Object.fromEntries(BUILDS.map((b) => [b.id, buildWasm(b)]));
 
 const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "index.d.ts",
   "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
@@ -117,16 +140,8 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
   keywords: ["event-sourcing", "cqrs", "indexeddb", "offline-first", "wasm"],
 }, null, 2) + "\n");
 
-const size = (f) => {
-  const b = readFileSync(f);
-  return { raw: statSync(f).size, gzip: gzipSync(b, { level: 9 }).length };
-};
-const w = size(wasm);
-const g = size(join(pkg, "web", "eventfold.js"));
-const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
-console.log(`\npkg/ built: wasm ${kb(w.raw)} (gzip ${kb(w.gzip)}), JS glue ${kb(g.raw)} (gzip ${kb(g.gzip)}), ` +
-  `total gzip ${kb(w.gzip + g.gzip)}`);
-writeFileSync(join(pkg, "sizes.json"), JSON.stringify({ wasm: w, glue: g }, null, 2));
+// Per build: the gzip -9 of its wasm and its JS glue (bench (e) and npm run size read this).
+writeFileSync(join(pkg, "sizes.json"), JSON.stringify({ builds: built }, null, 2));
 
 /**
  * Minifies wasm-bindgen's glue from `from` into `to` (esbuild, no bundling: the snippet imports
