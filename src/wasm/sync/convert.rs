@@ -4,11 +4,11 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
+use super::listeners::Listeners;
 use crate::core::json::Json;
 use crate::sync::client::{Held, Rejected, SyncReport};
 use crate::sync::scheduler::{Failure, FailureKind, Status};
 use crate::wasm::error::to_js;
-use super::listeners::Listeners;
 
 /// The callbacks given to `onStatus`, `onRejected` and `onConflict`.
 #[derive(Default)]

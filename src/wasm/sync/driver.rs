@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::convert::{held_to_js, report_to_js, status_to_js, JsFailure, SyncListeners};
+use super::listeners::call_all;
 use super::resolver::JsResolver;
 use super::transport::FetchTransport;
 use crate::core::event::Timestamp;
@@ -21,7 +22,6 @@ use crate::sync::client::SyncClient;
 use crate::sync::protocol::{self, HeadInfo};
 use crate::sync::scheduler::{Action, Event, ExchangeId, Failure, Instant, Lease, Scheduler};
 use crate::wasm::error::to_js;
-use super::listeners::call_all;
 use crate::wasm::promise::spawn;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]

@@ -12,26 +12,21 @@ use crate::wasm::live::call;
 
 /// Callbacks by subscription number.
 #[derive(Default)]
-pub(crate) struct Listeners {
+pub(super) struct Listeners {
     list: Vec<(u32, Function)>,
     next: u32,
 }
 
 impl Listeners {
-    /// Whether nobody listens.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// The callbacks now (a callback may unsubscribe while they are being called).
-    pub(crate) fn snapshot(&self) -> Vec<Function> {
+    pub(super) fn snapshot(&self) -> Vec<Function> {
         self.list.iter().map(|(_, f)| f.clone()).collect()
     }
 }
 
 /// Adds `callback` to the listeners `of` picks in `shared`; returns the JavaScript function
 /// that removes it again (a no-op once removed or once `shared` is gone).
-pub(crate) fn subscribe<T: 'static>(
+pub(super) fn subscribe<T: 'static>(
     shared: &Rc<RefCell<T>>,
     of: fn(&mut T) -> &mut Listeners,
     callback: Function,
@@ -55,7 +50,7 @@ pub(crate) fn subscribe<T: 'static>(
 /// Calls each of `callbacks` with `arg`; what one throws is reported with `console.error`
 /// (naming `what`) and otherwise ignored, so one failing subscriber never stops the others or
 /// the fold that notifies them.
-pub(crate) fn call_all(callbacks: Vec<Function>, arg: &JsValue, what: &str) {
+pub(super) fn call_all(callbacks: Vec<Function>, arg: &JsValue, what: &str) {
     for f in callbacks {
         call(&f, arg, what);
     }

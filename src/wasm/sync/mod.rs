@@ -23,10 +23,10 @@ use crate::sync::client::{Resolution, Strategy, SyncClient, SyncOptions};
 use crate::sync::scheduler::{Config, Scheduler};
 use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
-use listeners::subscribe;
 use crate::wasm::promise::to_promise;
 use convert::SyncListeners;
 use driver::{Driver, Parts};
+use listeners::subscribe;
 use resolver::{strategy_of, JsResolver};
 use transport::FetchTransport;
 

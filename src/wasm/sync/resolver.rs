@@ -7,6 +7,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{rejected_to_js, SyncListeners};
+use super::listeners::call_all;
 use crate::core::event::StreamId;
 use crate::core::json::Json;
 use crate::cqrs;
@@ -14,7 +15,6 @@ use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::sync::client::{Rejected, Resolver, Strategy};
 use crate::wasm::error::message_of;
-use super::listeners::call_all;
 use crate::wasm::model::JsModel;
 
 /// The JavaScript aggregates of a store, by name: what a rebase runs commands with.
