@@ -287,7 +287,7 @@ impl Bus {
     /// ```
     pub fn saga(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SagaDefinition")] definition: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SagaDefinition<Input, C>")] definition: JsValue,
     ) -> std::result::Result<(), JsValue> {
         self.define_saga(&definition).map_err(to_js)
     }
@@ -304,7 +304,7 @@ impl Bus {
         &self,
         name: &str,
         id: &str,
-        #[wasm_bindgen(unchecked_param_type = "any")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] input: JsValue,
         options: Option<crate::wasm::bus::StartSagaOptionsArg>,
     ) -> Promise {
         let options = crate::wasm::types::opt(options);
@@ -327,7 +327,7 @@ impl Bus {
     /// The state of a saga: `{ id, status: "running" | "compensating" | "parked" | "completed"
     /// | "compensated", input, results, failure, compensationError, compensated, parkedStep,
     /// version, correlationId }`, or `undefined` if it was never started.
-    #[wasm_bindgen(js_name = sagaState, unchecked_return_type = "Promise<SagaView | undefined>")]
+    #[wasm_bindgen(js_name = sagaState, unchecked_return_type = "Promise<SagaView<Input> | undefined>")]
     pub fn saga_state(&self, name: &str, id: &str) -> Promise {
         let found = self.saga_runner(name);
         let (store, id) = (self.inner.store.clone(), id.to_owned());
