@@ -58,11 +58,12 @@ function buildWasm(build) {
     "--enable-multivalue", wasm, "-o", named]);
   writeFileSync(wasm, stripNames(readFileSync(named)));
 
-  // wasm-bindgen declares `[Symbol.dispose](): void` on every class, which fails type-checking for
-  // users whose `lib` predates ESNext.Disposable (and without skipLibCheck). The runtime method
-  // stays; only the declaration goes. `free()` remains the documented way to release memory.
+  // The declarations: wasm-bindgen's, plus what it cannot state (see declarations() below).
   const dts = join(dir, "eventfold.d.ts");
-  writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
+  writeFileSync(dts, declarations(readFileSync(dts, "utf8")));
+  // The raw wasm exports' declarations: an ABI of numbers and `any`s no user calls (bundlers that
+  // import the .wasm file itself see a WebAssembly.Module, not this).
+  rmSync(join(dir, "eventfold_bg.wasm.d.ts"));
 
   // Minify the JS glue (esbuild, no bundling: the snippet imports stay as they are). Its JSDoc
   // repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
@@ -155,4 +156,41 @@ function minifyGlue(from, to) {
   });
   writeFileSync(to, `${out.code}//# sourceMappingURL=${name}.map\n`);
   writeFileSync(`${to}.map`, out.map);
+}
+
+/**
+ * Finishes wasm-bindgen's `.d.ts`:
+ * - Type parameters, which wasm-bindgen cannot declare. A binding states them in its TypeScript
+ *   section as `// @eventfold-generics Class<...>` (a generic class) or
+ *   `// @eventfold-generics Class.method<...>` (a generic method); each must match exactly one
+ *   declaration, or the build fails (a renamed method cannot silently lose its types).
+ * - `InitOutput` (what `init()` resolves to) keeps only `memory`: the rest lists the raw wasm
+ *   exports, whose `any`-typed ABI no user calls.
+ */
+function declarations(text) {
+  const directives = [];
+  text = text.replace(/^\/\/ @eventfold-generics (\w+)(?:\.(\w+))?(<.+>)\n/gm, (_, cls, method, params) => {
+    directives.push({ cls, method, params });
+    return "";
+  });
+  // Methods first: a class directive changes the `export class X {` line they look for.
+  directives.sort((a, b) => Number(!a.method) - Number(!b.method));
+  for (const { cls, method, params } of directives) {
+    const head = `export class ${cls} {`;
+    const start = text.indexOf(head);
+    if (start < 0 || text.indexOf(head, start + 1) >= 0) throw new Error(`@eventfold-generics: no single ${head}`);
+    if (!method) {
+      text = text.slice(0, start) + `export class ${cls}${params} {` + text.slice(start + head.length);
+      continue;
+    }
+    const end = text.indexOf("\n}\n", start);
+    const body = text.slice(start, end);
+    const re = new RegExp(`^(\\s+(?:static )?)${method}\\(`, "gm");
+    const hits = body.match(re) ?? [];
+    if (hits.length !== 1) throw new Error(`@eventfold-generics: ${cls}.${method} declared ${hits.length} times`);
+    text = text.slice(0, start) + body.replace(re, `$1${method}${params}(`) + text.slice(end);
+  }
+  const init = /export interface InitOutput \{\n[\s\S]*?\n\}\n/;
+  if (!init.test(text)) throw new Error("no InitOutput declaration");
+  return text.replace(init, "export interface InitOutput {\n    readonly memory: WebAssembly.Memory;\n}\n");
 }

@@ -1,4 +1,4 @@
-import type { AggregateDefinition, EventInput } from "./web/eventfold.js";
+import type { AggregateDefinition, AnyEvent, EventInput, EventShape } from "./web/eventfold.js";
 
 /** Thrown when a decider specification does not hold. */
 export declare class SpecificationError extends Error {}
@@ -7,7 +7,7 @@ export declare class SpecificationError extends Error {}
 export type GivenEvent = Pick<EventInput, "type" | "data" | "metadata"> & { id?: string; timestamp?: number };
 
 /** What a rejection is expected to look like: a message substring, a RegExp, an Error class, or expected fields. */
-export type ExpectedRejection = string | RegExp | (new (...args: any[]) => unknown) | Record<string, unknown>;
+export type ExpectedRejection = string | RegExp | (abstract new (...args: never[]) => unknown) | Record<string, unknown>;
 
 export interface Then {
   /** Expect these events (compared on the fields given) or this rejection. */
@@ -24,5 +24,5 @@ export interface Given<Command> {
 
 /** Given / when / then specifications of a decider, without a store. */
 export declare const DeciderSpecification: {
-  for<State, Command>(definition: Pick<AggregateDefinition<State, Command>, "initialState" | "evolve" | "decide"> & { name?: string }): Given<Command>;
+  for<State, Command, E extends EventShape = AnyEvent>(definition: Pick<AggregateDefinition<State, Command, E>, "initialState" | "evolve" | "decide"> & { name?: string }): Given<Command>;
 };

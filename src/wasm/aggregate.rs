@@ -15,6 +15,7 @@ use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{fold_parsed, function, JsModel};
 use crate::wasm::sync::Aggregates;
+use crate::wasm::types::{opt, AsOfArg};
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
 ///
@@ -31,6 +32,12 @@ use crate::wasm::sync::Aggregates;
 /// });
 /// const { state, version, events } = await orders.execute("42", { type: "Create", customerId: "c1" });
 /// ```
+// The class's type parameters, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds them.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics Aggregate<State = unknown, Command = unknown, E extends EventShape = AnyEvent>
+"#;
+
 #[wasm_bindgen]
 pub struct Aggregate {
     store: Store,
@@ -140,13 +147,11 @@ impl Aggregate {
     /// ```ts
     /// const { state, version } = await orders.execute("42", { type: "AddItem", sku: "p1", qty: 2 });
     /// ```
-    #[wasm_bindgen(
-        unchecked_return_type = "Promise<{ state: any; version: number; events: RecordedEvent[] }>"
-    )]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Executed<State, E>>")]
     pub fn execute(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        command: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Command")] command: JsValue,
     ) -> Promise {
         let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
@@ -182,15 +187,13 @@ impl Aggregate {
     /// ```ts
     /// const then = await orders.load("42", { atVersion: 3 });
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<{ state: any; version: number }>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Loaded<State>>")]
     pub fn load(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(
-            unchecked_param_type = "{ atVersion?: number; atPosition?: number; atTime?: Date | number }"
-        )]
-        options: JsValue,
+        options: Option<AsOfArg>,
     ) -> Promise {
+        let options = opt(options);
         let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {

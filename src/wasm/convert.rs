@@ -40,6 +40,29 @@ fn type_name(v: &JsValue) -> String {
     v.js_typeof().as_string().unwrap_or_else(|| "value".into())
 }
 
+/// The optional `signal` of `options`: an `AbortSignal` (anything with a boolean `aborted` and an
+/// `addEventListener` method), or `undefined` when absent.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for anything else.
+pub(crate) fn abort_signal(options: &JsValue) -> Result<JsValue> {
+    let signal = get(options, "signal")?;
+    if signal.is_undefined() || signal.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    let field = |key: &str| Reflect::get(&signal, &JsValue::from_str(key)).ok();
+    let aborted = field("aborted").and_then(|a| a.as_bool()).is_some();
+    let listens = field("addEventListener").is_some_and(|f| f.is_function());
+    if signal.is_object() && aborted && listens {
+        Ok(signal)
+    } else {
+        Err(Error::invalid(format!(
+            "signal must be an AbortSignal, got {}",
+            type_name(&signal)
+        )))
+    }
+}
+
 /// A non-negative safe integer option, or `None` when absent.
 pub(crate) fn opt_u64(obj: &JsValue, key: &str) -> Result<Option<u64>> {
     let v = get(obj, key)?;

@@ -15,7 +15,7 @@ use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
-use crate::wasm::subscription::{self, Subscription};
+use crate::wasm::subscription;
 use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
@@ -44,6 +44,78 @@ pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
         max_batch_events: opt_u64(options, "maxBatchEvents")?.map_or(d.max_batch_events, as_usize),
     })
 }
+
+// Type parameters of generic methods, which wasm-bindgen cannot declare: scripts/build-pkg.mjs
+// adds them to the declarations (docs/testing.md, "Generic declarations").
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics EventStore.readStream<E extends EventShape = AnyEvent>
+// @eventfold-generics EventStore.readAll<E extends EventShape = AnyEvent>
+// @eventfold-generics EventStore.aggregate<State, Command, E extends EventShape = AnyEvent>
+// @eventfold-generics EventStore.projection<State, E extends EventShape = AnyEvent>
+// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
+// @eventfold-generics EventStore.readModel<Value, IndexName extends string = string, E extends EventShape = AnyEvent>
+"#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SUBSCRIBE: &'static str = r#"
+/** What `store.subscribe(options, callback)` returns: call it to stop the subscription. */
+export interface Unsubscribe {
+  (): void;
+  /** Whether the subscription has stopped (stopped, the store closed, or the callback failed). */
+  readonly closed: boolean;
+  /** The position of the last event delivered. */
+  readonly checkpoint: number;
+  /** @deprecated Call the function itself: `unsubscribe()`. `close()` works in 0.1 and goes in the next release. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * What `store.subscribe(options)` without a callback returns: the batches, in position order,
+ * catch-up then live. The subscription reads at most one batch ahead of the loop. `break` (or
+ * `return()`, `close()`, `options.signal`) ends it; an error that stops it is thrown by the loop.
+ */
+export interface EventBatches<E extends EventShape = AnyEvent> extends AsyncIterableIterator<Recorded<E>[]> {
+  /** Ends the subscription (as `break` does). */
+  close(): void;
+  /** Whether the subscription has ended. */
+  readonly closed: boolean;
+  /** The position of the last event delivered. */
+  readonly checkpoint: number;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface EventStore {
+  /**
+   * Calls `callback` with batches of events in position order: first those already stored
+   * after `after`, then new ones as they are appended (in the browser, from other tabs too).
+   * Options: `{ after?, streamPrefix?, types?, batchSize? (default 500), onError?, signal? }`.
+   * When the callback returns a promise, the next batch waits for it; when it throws, the
+   * subscription stops and `onError` receives the error. Returns the function that stops it
+   * (an aborted `signal` stops it too). Given the app's event union `E`, the events are typed.
+   *
+   * ```ts
+   * const unsubscribe = store.subscribe({ after: 0, streamPrefix: "order-" }, (events) => {
+   *   for (const e of events) console.log(e.position, e.type);
+   * });
+   * unsubscribe();
+   * ```
+   */
+  subscribe<E extends EventShape = AnyEvent>(options: SubscribeOptions | undefined, callback: (events: Recorded<E>[]) => void | Promise<void>): Unsubscribe;
+  /**
+   * Without a callback: the same batches as an async iterator.
+   *
+   * ```ts
+   * for await (const events of store.subscribe({ after: 0, streamPrefix: "order-" })) {
+   *   render(events);
+   *   if (done) break; // ends the subscription
+   * }
+   * ```
+   */
+  subscribe<E extends EventShape = AnyEvent>(options?: SubscribeOptions): EventBatches<E>;
+}
+"#;
 
 /// An event store: an append-only log of events in streams, with optimistic concurrency,
 /// idempotent appends, reads by stream or by global position, and live subscriptions.
@@ -366,10 +438,14 @@ impl JsEventStore {
     /// starts at version 1 by default, backward at the last version. A missing stream reads
     /// as `[]`.
     ///
+    /// Given the app's event union (see `EventShape`), the events come back typed, narrowing
+    /// `data` by `type` (the store does not check the data against it).
+    ///
     /// ```ts
     /// const last10 = await store.readStream("order-1", { direction: "backward", limit: 10 });
+    /// const typed = await store.readStream<OrderEvent>("order-1");
     /// ```
-    #[wasm_bindgen(js_name = readStream, unchecked_return_type = "Promise<RecordedEvent[]>")]
+    #[wasm_bindgen(js_name = readStream, unchecked_return_type = "Promise<Recorded<E>[]>")]
     pub fn read_stream(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] stream: JsValue,
@@ -394,7 +470,7 @@ impl JsEventStore {
     /// ```ts
     /// const page = await store.readAll({ after: 0, limit: 1000, filter: { streamPrefix: "order-" } });
     /// ```
-    #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<RecordedEvent[]>")]
+    #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<Recorded<E>[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
         let parsed = convert::read_all_options(&opt(options));
         let store = self.store.clone();
@@ -422,28 +498,26 @@ impl JsEventStore {
         promise(async move { Ok(JsValue::from_f64(store.head().await?.0 as f64)) })
     }
 
-    /// Calls `callback` with batches of events in position order: first those already stored
-    /// after `after`, then new ones as they are appended (in the browser, from other tabs too).
-    /// Options: `{ after?, streamPrefix?, types?, batchSize? (default 500), onError? }`. When
-    /// the callback returns a promise, the next batch waits for it; when it throws, the
-    /// subscription stops and `onError` receives the error.
-    ///
-    /// ```ts
-    /// const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (events) => {
-    ///   for (const e of events) console.log(e.position, e.type);
-    /// });
-    /// sub.close();
-    /// ```
+    /// Delivers batches of events in position order: first those already stored after
+    /// `after`, then new ones as they are appended (in the browser, from other tabs too).
+    /// Declared in `TS_SUBSCRIBE` (two forms: with a callback it returns a function that stops
+    /// it; without, an async iterator of batches).
+    #[wasm_bindgen(skip_typescript)]
     pub fn subscribe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SubscribeOptions")] options: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "(events: RecordedEvent[]) => void | Promise<void>")]
+        options: JsValue,
         callback: JsValue,
-    ) -> std::result::Result<Subscription, JsValue> {
+    ) -> std::result::Result<JsValue, JsValue> {
         let parse = || -> Result<_> {
-            let callback: Function = callback
-                .dyn_into()
-                .map_err(|_| Error::invalid("subscribe needs a callback function"))?;
+            let callback = if callback.is_undefined() || callback.is_null() {
+                None
+            } else {
+                Some(
+                    callback
+                        .dyn_into::<Function>()
+                        .map_err(|_| Error::invalid("subscribe needs a callback function"))?,
+                )
+            };
             let on_error = get(&options, "onError")?.dyn_into::<Function>().ok();
             let batch = opt_u64(&options, "batchSize")?.unwrap_or(500);
             Ok((
@@ -452,17 +526,32 @@ impl JsEventStore {
                 usize::try_from(batch).unwrap_or(usize::MAX),
                 callback,
                 on_error,
+                convert::abort_signal(&options)?,
             ))
         };
-        let (after, filter, batch, callback, on_error) = parse().map_err(to_js)?;
-        Ok(subscription::start(
-            self.store.clone(),
-            after,
-            filter,
-            batch,
-            callback,
-            on_error,
-        ))
+        let (after, filter, batch, callback, on_error, signal) = parse().map_err(to_js)?;
+        let store = self.store.clone();
+        Ok(match callback {
+            Some(callback) => {
+                let sub =
+                    subscription::start(store, after, filter, batch, callback, on_error, None);
+                subscription::unsubscriber(sub, &signal).into()
+            }
+            None => {
+                let channel = subscription::batch_channel();
+                let end = channel.end();
+                let sub = subscription::start(
+                    store,
+                    after,
+                    filter,
+                    batch,
+                    channel.push(),
+                    Some(end.clone()),
+                    Some(end),
+                );
+                channel.attach(sub, &signal)
+            }
+        })
     }
 
     /// Defines an aggregate (a decider) stored in streams `<name>-<id>`. Options: `name`,
@@ -475,9 +564,11 @@ impl JsEventStore {
     /// const orders = store.aggregate({ name: "order", initialState, evolve, decide, snapshotEvery: 100 });
     /// await orders.execute("42", { type: "AddItem", sku: "p1", qty: 2 });
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Aggregate<State, Command, E>")]
     pub fn aggregate(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition<State, Command, E>")]
+        options: JsValue,
     ) -> std::result::Result<aggregate::Aggregate, JsValue> {
         aggregate::define(self.store.clone(), &self.aggregates, &options).map_err(to_js)
     }
@@ -490,9 +581,10 @@ impl JsEventStore {
     /// const view = store.projection({ name: "totals", version: 1, init, evolve });
     /// await view.ready();
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Projection<State>")]
     pub fn projection(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ProjectionDefinition<State, E>")] options: JsValue,
     ) -> std::result::Result<projection::Projection, JsValue> {
         projection::define(self.store.clone(), &options).map_err(to_js)
     }
@@ -509,9 +601,7 @@ impl JsEventStore {
         &self,
         #[wasm_bindgen(js_name = "type")] event_type: &str,
         #[wasm_bindgen(js_name = "fromVersion")] from_version: u32,
-        #[wasm_bindgen(
-            unchecked_param_type = "(event: RecordedEvent) => { type?: string; data: any; metadata?: Record<string, any> }"
-        )]
+        #[wasm_bindgen(unchecked_param_type = "(event: RecordedEvent) => Upcasted")]
         upcast: Function,
     ) -> std::result::Result<(), JsValue> {
         self.store
@@ -529,10 +619,11 @@ impl JsEventStore {
     /// await list.ready();
     /// await list.query({ index: "status", equals: "pending", limit: 50 });
     /// ```
-    #[wasm_bindgen(js_name = readModel)]
+    #[wasm_bindgen(js_name = readModel, unchecked_return_type = "ReadModel<Value, IndexName>")]
     pub fn read_model(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelDefinition<Value, IndexName, E>")]
+        options: JsValue,
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
         readmodel::define(self.store.clone(), &options).map_err(to_js)
     }
@@ -569,6 +660,7 @@ impl JsEventStore {
     /// bus.registerAggregate(order, { commands: ["Create"], id: (c) => c.orderId });
     /// await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" });
     /// ```
+    #[wasm_bindgen(unchecked_return_type = "Bus<C, Q>")]
     pub fn bus(
         &self,
         options: Option<bus::BusOptionsArg>,

@@ -33,6 +33,12 @@ type View = ProjectionView<JsProjection, JsPages, JsBatch>;
 /// console.log(totals.state.orders);
 /// const unsubscribe = totals.subscribe((state) => render(state));
 /// ```
+// The class's type parameter, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds it.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics Projection<State = unknown>
+"#;
+
 #[wasm_bindgen]
 pub struct Projection {
     view: Rc<View>,
@@ -67,7 +73,7 @@ impl Projection {
     }
 
     /// The current state (undefined until the first catch-up has settled).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "State | undefined")]
     pub fn state(&self) -> JsValue {
         self.view.state().unwrap_or(JsValue::UNDEFINED)
     }
@@ -79,7 +85,7 @@ impl Projection {
     }
 
     /// The error that stopped the projection, if any.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "EventfoldError | undefined")]
     pub fn error(&self) -> JsValue {
         self.view.error().map_or(JsValue::UNDEFINED, to_js)
     }
@@ -88,7 +94,7 @@ impl Projection {
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn subscribe(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "(state: any) => void")] callback: Function,
+        #[wasm_bindgen(unchecked_param_type = "(state: State) => void")] callback: Function,
     ) -> JsValue {
         let id = self
             .view
@@ -105,7 +111,7 @@ impl Projection {
 
     /// The state as of a global position, folded from the start (time travel; nothing is
     /// persisted).
-    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(js_name = stateAt, unchecked_return_type = "Promise<State>")]
     pub fn state_at(&self, position: f64) -> Promise {
         if !(position.is_finite() && position >= 0.0 && position.fract() == 0.0) {
             let e = to_js(Error::invalid("position must be a non-negative integer"));

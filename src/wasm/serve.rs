@@ -99,11 +99,17 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 impl SyncServer {
     /// Answers one request: `{ status, body?: Uint8Array, live?: true }`. `headers` holds the
     /// request's `authorization`, `contentType`, `contentLength` and `host` (strings or absent).
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ status: number; body?: Uint8Array; live?: true }>"
+    )]
     pub fn respond(
         &self,
         method: String,
         path: String,
         query: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ authorization?: string; contentType?: string; contentLength?: string; host?: string }"
+        )]
         headers: JsValue,
         body: Vec<u8>,
     ) -> Promise {
@@ -139,7 +145,7 @@ impl SyncServer {
 
     /// The `{ v, store, head }` JSON of the first head beyond `after` (at once when `after` is
     /// negative); resolves to `null` when the store closes.
-    #[wasm_bindgen(js_name = nextHead)]
+    #[wasm_bindgen(js_name = nextHead, unchecked_return_type = "Promise<string | null>")]
     pub fn next_head(&self, after: f64) -> Promise {
         let (store, id) = (self.store.clone(), self.id.clone());
         to_promise(async move {

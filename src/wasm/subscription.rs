@@ -16,12 +16,26 @@ use crate::store::EventFilter;
 use crate::wasm::convert::recorded_to_js;
 use crate::wasm::error::to_js;
 
-/// A live subscription to a store's events; `close()` stops it.
-///
-/// ```ts
-/// const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (events) => render(events));
-/// sub.close();
-/// ```
+#[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
+extern "C" {
+    /// The function `store.subscribe(options, callback)` returns around a subscription.
+    pub(crate) fn unsubscriber(sub: Subscription, signal: &JsValue) -> Function;
+
+    /// The async iterator `store.subscribe(options)` returns: `push` is the subscription's
+    /// callback, `end` its end, `attach` hands the iterator out.
+    pub(crate) type BatchChannel;
+    #[wasm_bindgen(js_name = batchChannel)]
+    pub(crate) fn batch_channel() -> BatchChannel;
+    #[wasm_bindgen(method, getter, structural)]
+    pub(crate) fn push(this: &BatchChannel) -> Function;
+    #[wasm_bindgen(method, getter, structural)]
+    pub(crate) fn end(this: &BatchChannel) -> Function;
+    #[wasm_bindgen(method, structural)]
+    pub(crate) fn attach(this: &BatchChannel, sub: Subscription, signal: &JsValue) -> JsValue;
+}
+
+/// A live subscription to a store's events, held by the function or the async iterator
+/// `store.subscribe` returns (src/wasm/js/bindings.js, "subscriptions").
 #[wasm_bindgen]
 pub struct Subscription {
     stop: Signal,
@@ -50,7 +64,8 @@ impl Subscription {
 
 /// Starts delivering to `callback` in the background. When the callback returns a promise,
 /// the next batch waits for it. When it throws or rejects, or reading fails, the subscription
-/// stops and `on_error` (if a function) receives the error.
+/// stops and `on_error` (if a function) receives the error. `on_end` is called once it has
+/// stopped, for any reason.
 pub(crate) fn start(
     store: Store,
     after: Position,
@@ -58,6 +73,7 @@ pub(crate) fn start(
     batch_size: usize,
     callback: Function,
     on_error: Option<Function>,
+    on_end: Option<Function>,
 ) -> Subscription {
     let sub = Subscription {
         stop: Signal::new(),
@@ -79,15 +95,20 @@ pub(crate) fn start(
         let outcome = deliver(store, after, filter, batch_size, &stop, &checkpoint, sink).await;
         stop.stop();
         let error = match outcome {
-            Ok(()) => return,
-            Err(Stopped::Read(e)) => to_js(e),
-            Err(Stopped::Sink(thrown)) => thrown,
+            Ok(()) => None,
+            Err(Stopped::Read(e)) => Some(to_js(e)),
+            Err(Stopped::Sink(thrown)) => Some(thrown),
         };
-        match on_error {
-            Some(f) => {
-                let _ = f.call1(&JsValue::UNDEFINED, &error);
+        if let Some(error) = error {
+            match on_error {
+                Some(f) => {
+                    let _ = f.call1(&JsValue::UNDEFINED, &error);
+                }
+                None => web_console_error(&error),
             }
-            None => web_console_error(&error),
+        }
+        if let Some(f) = on_end {
+            let _ = f.call0(&JsValue::UNDEFINED);
         }
     });
     sub

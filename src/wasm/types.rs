@@ -8,6 +8,50 @@ const TS_TYPES: &'static str = r#"
 /** Any JSON value: what event data may hold. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 
+/** An event's metadata: a JSON object (correlation and causation ids, a schema version, ...). */
+export type Metadata = Record<string, Json | undefined>;
+
+/**
+ * One kind of event as an application declares it: a `type` tag and its `data`. An application's
+ * events are a union of these; the generic APIs (`store.aggregate<S, C, E>`, `readStream<E>`,
+ * `readAll<E>`, `subscribe<E>`) hand each back as a {@link Recorded} member, which narrows `data`
+ * by `type`.
+ *
+ * ```ts
+ * type OrderEvent =
+ *   | { type: "OrderCreated"; data: { customerId: string } }
+ *   | { type: "ItemAdded"; data: { sku: string; qty: number } };
+ * ```
+ */
+export interface EventShape {
+  type: string;
+  data?: unknown;
+}
+
+/** The event shape of untyped calls: any type, JSON data. */
+export interface AnyEvent {
+  type: string;
+  data?: Json;
+}
+
+/** The data an event of shape `E` is recorded with: `null` when `E` has no (or an optional) `data`. */
+export type RecordedData<E extends EventShape> = "data" extends keyof E
+  ? undefined extends E["data"]
+    ? Exclude<E["data"], undefined> | null
+    : E["data"]
+  : null;
+
+/**
+ * The recorded form of each member of the event union `E`: a union of `RecordedEvent`s that
+ * narrows `data` by `type` (`if (e.type === "ItemAdded") e.data.qty`).
+ */
+export type Recorded<E extends EventShape = AnyEvent> = E extends EventShape
+  ? RecordedEvent<E["type"], RecordedData<E>>
+  : never;
+
+/** A new event of the union `E` as `decide` returns it: its `type` and `data`, optionally `metadata` and `id`. */
+export type NewEvent<E extends EventShape = AnyEvent> = E & { metadata?: Metadata; id?: string };
+
 /** The condition an append checks first: `"any"`, `"no_stream"`, `"exists"`, or the exact stream version. */
 export type ExpectedVersion = "any" | "no_stream" | "exists" | number;
 
@@ -45,10 +89,10 @@ export interface StoreOptions {
  * Deno) or a `bun:sqlite` `Database`.
  */
 export type SqliteHandle =
-  | { sql: { exec(query: string, ...bindings: any[]): any }; transactionSync<T>(fn: () => T): T }
-  | { exec(query: string, ...bindings: any[]): any; readonly databaseSize: number }
-  | { prepare(sql: string): any; exec(sql: string): any }
-  | { prepare(sql: string): any; query(sql: string): any; transaction(fn: (...args: any[]) => any): any };
+  | { sql: { exec(query: string, ...bindings: unknown[]): unknown }; transactionSync<T>(fn: () => T): T }
+  | { exec(query: string, ...bindings: unknown[]): unknown; readonly databaseSize: number }
+  | { prepare(sql: string): unknown; exec(sql: string): unknown }
+  | { prepare(sql: string): unknown; query(sql: string): unknown; transaction(fn: (...args: never[]) => unknown): unknown };
 
 /** Options of `createSyncHandler` / `store.syncHandler`. */
 export interface SyncHandlerOptions {
@@ -116,18 +160,36 @@ export interface SubscribeOptions extends EventFilter {
   batchSize?: number;
   /** Receives the error that stopped the subscription (a throwing callback, a failed read). */
   onError?: (error: unknown) => void;
+  /** Stops the subscription when it aborts (an already aborted signal: no batch is delivered). */
+  signal?: AbortSignal;
 }
 
-/** The definition of an aggregate (a decider). */
-export interface AggregateDefinition<State = any, Command = any> {
+/**
+ * The definition of an aggregate (a decider) over commands `Command` and the event union `E`
+ * (see {@link EventShape}): `evolve` receives each event narrowed by its `type`, `decide` may
+ * only return members of `E`.
+ *
+ * ```ts
+ * type Counter = { n: number };
+ * type Add = { type: "Add"; by: number };
+ * type Added = { type: "Added"; data: { by: number } };
+ * const counter: AggregateDefinition<Counter, Add, Added> = {
+ *   name: "counter",
+ *   initialState: () => ({ n: 0 }),
+ *   evolve: (s, e) => ({ n: s.n + e.data.by }),
+ *   decide: (c) => [{ type: "Added", data: { by: c.by } }],
+ * };
+ * ```
+ */
+export interface AggregateDefinition<State = unknown, Command = unknown, E extends EventShape = AnyEvent> {
   /** Stream category: aggregate "order" with id "42" lives in stream "order-42". */
   name: string;
   /** A fresh initial state. */
-  initialState: () => State;
+  initialState(): State;
   /** The next state after an event. Deterministic: no clock, randomness or I/O. */
-  evolve: (state: State, event: RecordedEvent) => State;
+  evolve(state: State, event: Recorded<E>): State;
   /** The events a command produces, or throw to reject it (nothing is appended). */
-  decide: (command: Command, state: State) => EventInput[];
+  decide(command: Command, state: State): NewEvent<E>[];
   /** Take a snapshot every this many events (default: never). */
   snapshotEvery?: number;
   /** Bump when the state's shape or evolve changes: older snapshots are then ignored (default 1). */
@@ -136,15 +198,36 @@ export interface AggregateDefinition<State = any, Command = any> {
   maxRetries?: number;
 }
 
-/** The definition of a projection (a whole-state fold over the log). */
-export interface ProjectionDefinition<State = any> {
+/** What `aggregate.execute` resolves to: the state after the command, its version and the events it appended. */
+export interface Executed<State = unknown, E extends EventShape = AnyEvent> {
+  state: State;
+  version: number;
+  events: Recorded<E>[];
+}
+
+/** What `aggregate.load` resolves to: the state and the version it stands at. */
+export interface Loaded<State = unknown> {
+  state: State;
+  version: number;
+}
+
+/** Which past state `aggregate.load` returns: at most one of a stream version, a global position or a time. */
+export interface AsOf {
+  atVersion?: number;
+  atPosition?: number;
+  /** A Date or Unix milliseconds. */
+  atTime?: Date | number;
+}
+
+/** The definition of a projection (a whole-state fold over the log, or the part `filter` keeps), over the event union `E`. */
+export interface ProjectionDefinition<State = unknown, E extends EventShape = AnyEvent> {
   /** Storage key of the persisted state and checkpoint. */
   name: string;
   /** Change it when init/evolve change: the projection then rebuilds from the log (default 1). */
   version?: number;
-  init: () => State;
+  init(): State;
   /** Deterministic. A throw stops the projection at the last good event (EVOLVE_FAILED). */
-  evolve: (state: State, event: RecordedEvent) => State;
+  evolve(state: State, event: Recorded<E>): State;
   /** Fold only these events. */
   filter?: EventFilter;
   /** Called after each page of a catch-up or rebuild. */
@@ -152,23 +235,31 @@ export interface ProjectionDefinition<State = any> {
 }
 
 /** The write API a read model handler receives. Return (or await) the promises of get/update. */
-export interface ReadModelWriter<Value = any> {
+export interface ReadModelWriter<Value = unknown> {
   get(key: string): Promise<Value | undefined>;
   put(key: string, value: Value): void;
   update(key: string, fn: (current: Value | undefined) => Value | undefined | Promise<Value | undefined>): Promise<Value | undefined>;
   delete(key: string): void;
 }
 
-/** The definition of a read model: keyed records with secondary indexes. */
-export interface ReadModelDefinition<Value = any> {
+/** A read model's handlers: at most one per event type of `E`, each receiving that type's events. */
+export type ReadModelHandlers<Value = unknown, E extends EventShape = AnyEvent> = string extends E["type"]
+  ? { [type: string]: ((event: Recorded<E>, rm: ReadModelWriter<Value>) => void | Promise<void>) | undefined }
+  : { [T in E["type"]]?: (event: Recorded<Extract<E, { type: T }>>, rm: ReadModelWriter<Value>) => void | Promise<void> };
+
+/**
+ * The definition of a read model: records of type `Value` by key, with secondary indexes named
+ * by `IndexName` (fields of the records), fed by the event union `E`.
+ */
+export interface ReadModelDefinition<Value = unknown, IndexName extends string = string, E extends EventShape = AnyEvent> {
   name: string;
   /** Change it when handlers change: the model is cleared and rebuilt from the log (default 1). */
   version?: number;
   /** Record fields to index (string or number values). */
-  indexes?: string[];
+  indexes?: readonly IndexName[];
   /** One handler per event type. A throw stops the model at the last good event (EVOLVE_FAILED);
    * `rebuild()` clears the error and handles the log again. */
-  handlers: Record<string, (event: RecordedEvent, rm: ReadModelWriter<Value>) => void | Promise<void>>;
+  handlers: ReadModelHandlers<Value, E>;
   /** Called after each page (up to 500 events) of a catch-up or rebuild. */
   onProgress?: (progress: { processed: number; total: number }) => void;
 }
@@ -182,13 +273,30 @@ export interface ReadModelChange {
   keys?: string[];
 }
 
-/** A read model query over one index. */
-export interface ReadModelQuery {
-  index: string;
+/** A read model query over one of its indexes. */
+export interface ReadModelQuery<IndexName extends string = string> {
+  index: IndexName;
   equals?: string | number;
   range?: { gt?: string | number; gte?: string | number; lt?: string | number; lte?: string | number };
   limit?: number;
   reverse?: boolean;
+}
+
+/** An upcaster's result: the event's new `data` (JSON), and optionally a new `type` and `metadata`. */
+export interface Upcasted {
+  type?: string;
+  data: unknown;
+  metadata?: Metadata;
+}
+
+declare global {
+  // Explicit resource management (`using`): every class of this package has `[Symbol.dispose]()`
+  // (it frees the object like `free()`). Declared here, as @types/node does, for `lib` settings
+  // older than ESNext.Disposable; it merges with the standard declaration where that exists.
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
 }
 
 "#;
@@ -207,6 +315,9 @@ extern "C" {
     /// `ReadAllOptions` in TypeScript.
     #[wasm_bindgen(typescript_type = "ReadAllOptions")]
     pub type ReadAllOptionsArg;
+    /// `AsOf` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AsOf")]
+    pub type AsOfArg;
 }
 
 /// An optional options argument as a plain `JsValue` (`undefined` when absent).

@@ -49,8 +49,10 @@ test("the typings declare the API with real types, not any", () => {
   for (const decl of [
     "static inMemory(options?: StoreOptions | null): Promise<EventStore>",
     "append(stream: string, events: EventInput[], options?: AppendOptions | null): Promise<AppendResult>",
-    "readStream(stream: string, options?: ReadStreamOptions | null): Promise<RecordedEvent[]>",
-    "readAll(options?: ReadAllOptions | null): Promise<RecordedEvent[]>",
+    "readStream<E extends EventShape = AnyEvent>(stream: string, options?: ReadStreamOptions | null): Promise<Recorded<E>[]>",
+    "readAll<E extends EventShape = AnyEvent>(options?: ReadAllOptions | null): Promise<Recorded<E>[]>",
+    "aggregate<State, Command, E extends EventShape = AnyEvent>(options: AggregateDefinition<State, Command, E>): Aggregate<State, Command, E>",
+    "export class Aggregate<State = unknown, Command = unknown, E extends EventShape = AnyEvent> {",
     "export interface EventfoldErrorBase extends Error",
     "export interface WrongExpectedVersionError extends EventfoldErrorBase { code: \"WRONG_EXPECTED_VERSION\";",
     "export type EventfoldError = | WrongExpectedVersionError",
@@ -77,7 +79,7 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
     "package.json", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
     "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js",
     "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts",
-    "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm", "web/eventfold_bg.wasm.d.ts",
+    "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm",
     "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map",
     "docs/guide.md", "docs/sync.md", "docs/sync-protocol.md", "docs/buses-and-sagas.md", "docs/storage.md", "docs/emmett.md",
     "docs/edge.md",
@@ -90,6 +92,7 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
   const allowed = (f) => required.includes(f) || snippets.includes(f) || /^docs\/[A-Za-z-]+\.md$/.test(f);
   assert.deepEqual(files.filter((f) => !allowed(f)), [], "no other file is packed");
   assert.ok(!files.includes("docs/testing.md"), "the repository's testing notes stay out");
+  assert.ok(!files.includes("web/eventfold_bg.wasm.d.ts"), "the raw wasm exports' any-typed ABI stays out");
 });
 
 test("the packed README is written for npm users and its links resolve", () => {

@@ -20,10 +20,10 @@ test("upcasters lift old event shapes on every read path; stored events are unto
   assert.equal((await agg.load("1")).state, 1550);
 
   const seen = [];
-  const sub = store.subscribe({}, (events) => seen.push(...events.map((e) => e.data.priceMinor)));
+  const unsubscribe = store.subscribe({}, (events) => seen.push(...events.map((e) => e.data.priceMinor)));
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(seen, [1250, 300]);
-  sub.close();
+  unsubscribe();
 });
 
 test("upcasters chain across versions and may rename the type", async () => {

@@ -17,10 +17,10 @@ export async function usage(): Promise<number> {
   await store.append("order-1", [{ type: "ItemAdded", data: { sku: "p1", qty: 2 } }], { expectedVersion: r.version });
   const events: RecordedEvent[] = await store.readStream("order-1", { from: 1, limit: 100, direction: "forward" });
   const page = await store.readAll({ after: 0, limit: 1000, filter: { streamPrefix: "order-", types: ["OrderCreated"] } });
-  const sub = store.subscribe({ after: 0, streamPrefix: "order-" }, (batch: RecordedEvent[]) => {
+  const unsubscribe: () => void = store.subscribe({ after: 0, streamPrefix: "order-" }, (batch: RecordedEvent[]) => {
     for (const e of batch) console.log(e.position, e.type, e.version, e.timestamp);
   });
-  sub.close();
+  unsubscribe();
   try {
     await store.append("order-1", [input], { expectedVersion: 99 });
   } catch (e) {
@@ -65,12 +65,13 @@ import { DeciderSpecification } from "eventfold/testing";
 
 type Counter = { n: number };
 type Add = { type: "Add"; by: number };
+type Added = { type: "Added"; data: { by: number } };
 
 export async function cqrs(store: EventStore): Promise<number> {
-  const counter: AggregateDefinition<Counter, Add> = {
+  const counter: AggregateDefinition<Counter, Add, Added> = {
     name: "counter",
     initialState: () => ({ n: 0 }),
-    evolve: (s, e) => ({ n: s.n + (e.data as { by: number }).by }),
+    evolve: (s, e) => ({ n: s.n + e.data.by }),
     decide: (c, s) => {
       if (s.n + c.by > 10) throw new Error("too much");
       return [{ type: "Added", data: { by: c.by } }];
@@ -104,7 +105,7 @@ export async function cqrs(store: EventStore): Promise<number> {
   store.upcast("Added", 1, (e) => ({ data: e.data }));
   // @ts-expect-error a query needs an index
   await list.query({ equals: 1 });
-  return done.version + past.version + rows.length + (view.state as number);
+  return done.version + past.version + rows.length + (view.state ?? 0);
 }
 
 import type { Sync, SyncStatus, RejectedCommand } from "eventfold";
@@ -120,16 +121,26 @@ export function syncUsage(store: EventStore): number {
 }
 
 import type {
-  Bus, CommandContext, CommandMiddleware, DeadLetter, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
+  Bus, CommandContext, CommandMiddleware, DeadLetter, Dispatched, EventHandlerDefinition, HandlerProgress, SagaDefinition, SagaView,
 } from "eventfold";
 
 type CheckoutInput = { orderId: string; sku: string; amount: number };
+// What the bus handles: each command and query type, its message and what it resolves to.
+interface ShopCommands {
+  Add(command: Add): Dispatched<Counter, Added>;
+  Charge(command: { type: "Charge"; amount: number }): { key: string; amount: number };
+  Refund(command: { type: "Refund"; orderId: string }): void;
+}
+interface ShopQueries {
+  Total(query: { type: "Total" }): number;
+}
 
-export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add>): Promise<number> {
-  const bus: Bus = store.bus({ onError: (e) => console.error(e.code) });
+export async function buses(store: EventStore, counter: AggregateDefinition<Counter, Add, Added>): Promise<number> {
+  const bus: Bus<ShopCommands, ShopQueries> = store.bus<ShopCommands, ShopQueries>({ onError: (e) => console.error(e.code) });
   bus.registerAggregate(counter, { commands: ["Add"], id: (c: Add) => String(c.by) });
-  bus.register("Charge", async (c: { amount: number }, ctx: CommandContext) => ({ key: ctx.commandId, amount: c.amount }));
-  const audit: CommandMiddleware = async (command, ctx, next) => {
+  bus.register("Charge", async (c, ctx: CommandContext<ShopCommands>) => ({ key: ctx.commandId, amount: c.amount }));
+  bus.register("Refund", () => undefined);
+  const audit: CommandMiddleware<ShopCommands> = async (command, ctx, next) => {
     ctx.metadata.userId = "u1";
     return next(command, ctx);
   };
@@ -137,14 +148,14 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   const r = await bus.dispatch({ type: "Charge", amount: 5 }, { correlationId: "req-1", metadata: { app: "shop" } });
   bus.registerQuery("Total", () => 1);
   const total: number = await bus.ask({ type: "Total" });
-  const emails: EventHandlerDefinition = {
+  const emails: EventHandlerDefinition<Added, ShopCommands> = {
     name: "emails",
-    handlers: { Added: async (e, ctx) => { await ctx.dispatch({ type: "Charge", amount: 1 }); console.log(e.id, ctx.eventId); } },
+    handlers: { Added: async (e, ctx) => { await ctx.dispatch({ type: "Charge", amount: e.data.by }); console.log(e.id, ctx.eventId); } },
     maxAttempts: 3,
     timeoutMs: 1000,
   };
   bus.on(emails);
-  const saga: SagaDefinition<CheckoutInput> = {
+  const saga: SagaDefinition<CheckoutInput, ShopCommands> = {
     name: "checkout",
     steps: [
       { name: "charge", command: (s) => ({ type: "Charge", amount: s.input.amount }), compensate: (s) => ({ type: "Refund", orderId: s.id }) },
@@ -156,7 +167,7 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   bus.saga(saga);
   bus.start();
   const started: boolean = await bus.startSaga("checkout", "o1", { orderId: "o1", sku: "p1", amount: 10 });
-  const view: SagaView | undefined = await bus.sagaState("checkout", "o1");
+  const view: SagaView<CheckoutInput> | undefined = await bus.sagaState<CheckoutInput>("checkout", "o1");
   if (view?.status === "parked") await bus.retrySaga("checkout", "o1");
   if (view?.failure) console.log(view.failure.code, view.parkedStep);
   const letters: DeadLetter[] = await bus.deadLetters("emails");
@@ -169,7 +180,7 @@ export async function buses(store: EventStore, counter: AggregateDefinition<Coun
   bus.saga({ name: "bad", steps: [{ name: "x" }] });
   // @ts-expect-error an event handler needs handlers
   bus.on({ name: "nothing" });
-  return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + (r ? 1 : 0);
+  return total + progress.checkpoint + ids.length + Number(started) + Number(leads) + r.amount + (view?.input.amount ?? 0);
 }
 
 // The edge: a durable store over the runtime's own SQLite (a Durable Object's ctx.storage here;

@@ -116,6 +116,21 @@ fn dispatch_promise(
 /// bus.registerQuery("OrderById", (q) => orders.get(q.id));
 /// const order = await bus.ask({ type: "OrderById", id: "42" });
 /// ```
+// The class's type parameters, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds
+// them (see `MessageMap`).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics Bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
+// @eventfold-generics Bus.dispatch<T extends keyof C & string>
+// @eventfold-generics Bus.register<T extends keyof C & string>
+// @eventfold-generics Bus.registerAggregate<State, Command, E extends EventShape = AnyEvent>
+// @eventfold-generics Bus.registerQuery<T extends keyof Q & string>
+// @eventfold-generics Bus.ask<T extends keyof Q & string>
+// @eventfold-generics Bus.on<E extends EventShape = AnyEvent>
+// @eventfold-generics Bus.saga<Input = unknown>
+// @eventfold-generics Bus.sagaState<Input = unknown>
+"#;
+
 #[wasm_bindgen]
 pub struct Bus {
     pub(crate) inner: Rc<BusInner>,
@@ -171,8 +186,11 @@ impl Bus {
     /// ```
     pub fn register(
         &self,
-        #[wasm_bindgen(js_name = "type")] command_type: &str,
-        #[wasm_bindgen(unchecked_param_type = "CommandHandlerFn")] handler: Function,
+        #[wasm_bindgen(js_name = "type", unchecked_param_type = "T")] command_type: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "CommandHandlerFn<MessageOf<C, T>, ResultOf<C, T>, C>"
+        )]
+        handler: Function,
     ) -> std::result::Result<(), JsValue> {
         let h = JsCommandHandler {
             f: handler,
@@ -197,9 +215,10 @@ impl Bus {
     #[wasm_bindgen(js_name = registerAggregate)]
     pub fn register_aggregate(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition")] definition: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "AggregateDefinition<State, Command, E>")]
+        definition: JsValue,
         #[wasm_bindgen(
-            unchecked_param_type = "{ commands: string[]; id: (command: any) => string }"
+            unchecked_param_type = "{ commands: CommandType<Command>[]; id: (command: Command) => string }"
         )]
         options: JsValue,
     ) -> std::result::Result<(), JsValue> {
@@ -221,7 +240,7 @@ impl Bus {
     #[wasm_bindgen(js_name = "use")]
     pub fn use_middleware(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "CommandMiddleware")] middleware: Function,
+        #[wasm_bindgen(unchecked_param_type = "CommandMiddleware<C>")] middleware: Function,
     ) {
         self.inner.commands.use_middleware(Rc::new(JsMiddleware {
             f: middleware,
@@ -238,11 +257,10 @@ impl Bus {
     /// ```ts
     /// const r = await bus.dispatch({ type: "Create", orderId: "42", customerId: "c1" }, { correlationId: requestId });
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<ResultOf<C, T>>")]
     pub fn dispatch(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ type: string; [key: string]: any }")]
-        command: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ type: T } & MessageOf<C, T>")] command: JsValue,
         options: Option<DispatchOptionsArg>,
     ) -> Promise {
         let options = crate::wasm::types::opt(options);
@@ -258,8 +276,11 @@ impl Bus {
     #[wasm_bindgen(js_name = registerQuery)]
     pub fn register_query(
         &self,
-        #[wasm_bindgen(js_name = "type")] query_type: &str,
-        #[wasm_bindgen(unchecked_param_type = "(query: any) => any")] handler: Function,
+        #[wasm_bindgen(js_name = "type", unchecked_param_type = "T")] query_type: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "(query: MessageOf<Q, T>) => ResultOf<Q, T> | Promise<ResultOf<Q, T>>"
+        )]
+        handler: Function,
     ) -> std::result::Result<(), JsValue> {
         self.inner
             .queries
@@ -273,11 +294,10 @@ impl Bus {
     /// ```ts
     /// const open = await bus.ask({ type: "OrdersByStatus", status: "open" });
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<ResultOf<Q, T>>")]
     pub fn ask(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ type: string; [key: string]: any }")]
-        query: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ type: T } & MessageOf<Q, T>")] query: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
         crate::wasm::promise::to_promise(async move {

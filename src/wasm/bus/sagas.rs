@@ -202,7 +202,7 @@ impl Bus {
     /// ```
     pub fn saga(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SagaDefinition")] definition: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SagaDefinition<Input, C>")] definition: JsValue,
     ) -> std::result::Result<(), JsValue> {
         self.define_saga(&definition).map_err(to_js)
     }
@@ -219,7 +219,7 @@ impl Bus {
         &self,
         name: &str,
         id: &str,
-        #[wasm_bindgen(unchecked_param_type = "any")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] input: JsValue,
         options: Option<crate::wasm::bus::StartSagaOptionsArg>,
     ) -> Promise {
         let options = crate::wasm::types::opt(options);
@@ -236,7 +236,7 @@ impl Bus {
     /// The state of a saga: `{ id, status: "running" | "compensating" | "parked" | "completed"
     /// | "compensated", input, results, failure, compensationError, compensated, parkedStep,
     /// version, correlationId }`, or `undefined` if it was never started.
-    #[wasm_bindgen(js_name = sagaState, unchecked_return_type = "Promise<SagaView | undefined>")]
+    #[wasm_bindgen(js_name = sagaState, unchecked_return_type = "Promise<SagaView<Input> | undefined>")]
     pub fn saga_state(&self, name: &str, id: &str) -> Promise {
         let found = self.inner.workers.saga(name);
         let (pool, id) = (self.inner.workers.clone(), id.to_owned());

@@ -24,8 +24,51 @@ export interface BusOptions {
   onError?: (error: EventfoldError) => void;
 }
 
+/** A command or query as an untyped bus carries it: a `type` tag and any fields. */
+export interface AnyMessage {
+  type: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The commands (or queries) a bus handles, as a map from each `type` to a function type from
+ * the message to what handling it resolves to. The bus's `dispatch`/`ask`, `register`/
+ * `registerQuery` and `ctx.dispatch` are typed by it: `store.bus<Commands, Queries>()`.
+ * Registration happens at run time, so the map is stated once, up front.
+ *
+ * ```ts
+ * interface ShopCommands {
+ *   AddItem(command: { type: "AddItem"; orderId: string; sku: string }): Dispatched<Order, OrderEvent>;
+ *   Charge(command: { type: "Charge"; amount: number }): { receipt: string };
+ * }
+ * interface ShopQueries { OrderById(query: { type: "OrderById"; id: string }): Order | undefined }
+ * const bus = store.bus<ShopCommands, ShopQueries>();
+ * ```
+ */
+export type MessageMap<M> = { [T in keyof M]: (message: never) => unknown };
+
+/** The messages of an untyped bus: any type, any fields, results `unknown`. */
+export interface AnyMessages {
+  [type: string]: (message: AnyMessage) => unknown;
+}
+
+/** The message of type `T` in the map `M` (with its `type` tag). */
+export type MessageOf<M, T extends keyof M> = M[T] extends (message: infer X) => unknown ? X & { type: T } : never;
+
+/** What handling a message of type `T` in the map `M` resolves to. */
+export type ResultOf<M, T extends keyof M> = M[T] extends (message: never) => infer R ? Awaited<R> : never;
+
+/** Any message of the map `M`: the union of its messages. */
+export type MessageUnion<M> = { [T in keyof M & string]: MessageOf<M, T> }[keyof M & string];
+
+/** What dispatching a command to an aggregate resolves to: its `execute` result, or `{ duplicate: true }` for a `commandId` already handled. */
+export type Dispatched<State = unknown, E extends EventShape = AnyEvent> = Executed<State, E> | { duplicate: true };
+
+/** The type tags of a command union (`string` when it is not one). */
+export type CommandType<Command> = Command extends { type: infer T extends string } ? T : string;
+
 /** What a command handler or middleware receives beside the command. */
-export interface CommandContext {
+export interface CommandContext<C extends MessageMap<C> = AnyMessages> {
   /** This command's id: events it appends get ids derived from it. Use it as an idempotency key for external calls. */
   commandId: string;
   /** The conversation: shared by every command and event that follows from the first one. */
@@ -35,23 +78,23 @@ export interface CommandContext {
   /** Extra metadata for the appended events (a middleware may add to it). */
   metadata: Record<string, Json | undefined>;
   /** Dispatches a command caused by this one (same correlation id; derived, deterministic command id). */
-  dispatch<R = any>(command: { type: string; [key: string]: any }): Promise<R>;
+  dispatch<T extends keyof C & string>(command: { type: T } & MessageOf<C, T>): Promise<ResultOf<C, T>>;
 }
 
 /** The context of an event handler call: the event's correlation, caused by the event. */
-export interface EventHandlerContext extends CommandContext {
+export interface EventHandlerContext<C extends MessageMap<C> = AnyMessages> extends CommandContext<C> {
   eventId: string;
 }
 
 /** A command handler: returns (or resolves to) the dispatch result; throws (or rejects) to fail it. */
-export type CommandHandlerFn<C = any, R = any> = (command: C, ctx: CommandContext) => R | Promise<R>;
+export type CommandHandlerFn<Command = AnyMessage, R = unknown, C extends MessageMap<C> = AnyMessages> = (command: Command, ctx: CommandContext<C>) => R | Promise<R>;
 
 /** A command middleware: call `next` to go on, with a changed command or context if you like. */
-export type CommandMiddleware = (
-  command: { type: string; [key: string]: any },
-  ctx: CommandContext,
-  next: (command?: { type: string; [key: string]: any }, ctx?: CommandContext) => Promise<any>,
-) => any | Promise<any>;
+export type CommandMiddleware<C extends MessageMap<C> = AnyMessages> = (
+  command: MessageUnion<C>,
+  ctx: CommandContext<C>,
+  next: (command?: MessageUnion<C>, ctx?: CommandContext<C>) => Promise<unknown>,
+) => unknown;
 
 /** Options of `bus.startSaga`. */
 export interface StartSagaOptions {
@@ -68,12 +111,14 @@ export interface DispatchOptions {
   metadata?: Record<string, Json | undefined>;
 }
 
-/** An event handler with side effects (at-least-once, in position order, in one tab). */
-export interface EventHandlerDefinition {
+/** An event handler with side effects (at-least-once, in position order, in one tab), over the event union `E`. */
+export interface EventHandlerDefinition<E extends EventShape = AnyEvent, C extends MessageMap<C> = AnyMessages> {
   /** Key of its checkpoint and dead letters. */
   name: string;
   /** One function per event type. Make them idempotent: `event.id` is the key. */
-  handlers: Record<string, (event: RecordedEvent, ctx: EventHandlerContext) => void | Promise<void>>;
+  handlers: string extends E["type"]
+    ? { [type: string]: ((event: Recorded<E>, ctx: EventHandlerContext<C>) => void | Promise<void>) | undefined }
+    : { [T in E["type"]]?: (event: Recorded<Extract<E, { type: T }>>, ctx: EventHandlerContext<C>) => void | Promise<void> };
   /** Attempts before the event is parked in the dead letters (default 5). */
   maxAttempts?: number;
   /** First retry delay, doubling (default 1000 ms). */
@@ -87,12 +132,12 @@ export interface EventHandlerDefinition {
 }
 
 /** What saga step functions see. */
-export interface SagaView<Input = any> {
+export interface SagaView<Input = unknown> {
   id: string;
   status: "running" | "compensating" | "parked" | "completed" | "compensated";
   input: Input;
   /** Results of completed steps by step name (a command's result, or the awaited event). A step found committed after a reload has `{ recovered: true }`. */
-  results: Record<string, any>;
+  results: Record<string, unknown>;
   /** The failure that started the compensation. */
   failure: { code: ErrorCode; message: string } | null;
   /** The last compensation failure. */
@@ -107,11 +152,11 @@ export interface SagaView<Input = any> {
 }
 
 /** A saga step: a command (with an optional compensation), or a wait for an event. */
-export type SagaStep<Input = any> =
+export type SagaStep<Input = unknown, C extends MessageMap<C> = AnyMessages> =
   | {
       name: string;
-      command: (saga: SagaView<Input>) => { type: string; [key: string]: any };
-      compensate?: (saga: SagaView<Input>) => { type: string; [key: string]: any };
+      command: (saga: SagaView<Input>) => MessageUnion<C>;
+      compensate?: (saga: SagaView<Input>) => MessageUnion<C>;
     }
   | {
       name: string;
@@ -121,9 +166,9 @@ export type SagaStep<Input = any> =
     };
 
 /** A saga (process manager). Its state is stored as events in `$saga-<name>-<id>`. */
-export interface SagaDefinition<Input = any> {
+export interface SagaDefinition<Input = unknown, C extends MessageMap<C> = AnyMessages> {
   name: string;
-  steps: SagaStep<Input>[];
+  steps: SagaStep<Input, C>[];
   /** Start a saga for each event of this type. */
   startOn?: { type: string; id: (event: RecordedEvent) => string; input?: (event: RecordedEvent) => Input };
   /** Attempts of a failing compensation before the saga is parked (default 3). */

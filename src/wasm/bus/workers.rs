@@ -170,7 +170,7 @@ impl Bus {
     /// ```
     pub fn on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "EventHandlerDefinition")] definition: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EventHandlerDefinition<E, C>")] definition: JsValue,
     ) -> std::result::Result<(), JsValue> {
         self.define_handler(&definition).map_err(to_js)
     }

@@ -14,6 +14,126 @@ export function reportListenerError(what, error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// subscriptions
+// ---------------------------------------------------------------------------------------------
+// The two forms `store.subscribe` returns around the engine's subscription (src/wasm/subscription.rs
+// runs the catch-up and live delivery): a function that stops it, or an async iterator of batches.
+
+/** Closes `sub` when `signal` (an AbortSignal, or undefined) aborts. */
+function closeOnAbort(sub, signal) {
+  if (!signal) return;
+  if (signal.aborted) sub.close();
+  else signal.addEventListener("abort", () => sub.close(), { once: true });
+}
+
+/**
+ * `store.subscribe(options, callback)`: a function that stops the subscription (the convention
+ * of projection and read model subscribers, React's useSyncExternalStore and Svelte stores), with
+ * `closed`, `checkpoint`, `[Symbol.dispose]` and the deprecated `close()` of the 0.1 object form.
+ */
+export function unsubscriber(sub, signal) {
+  const off = () => sub.close();
+  Object.defineProperties(off, {
+    close: { value: () => sub.close() },
+    closed: { get: () => sub.closed },
+    checkpoint: { get: () => sub.checkpoint },
+  });
+  if (typeof Symbol.dispose === "symbol") Object.defineProperty(off, Symbol.dispose, { value: off });
+  closeOnAbort(sub, signal);
+  return off;
+}
+
+/**
+ * `store.subscribe(options)` without a callback: an async iterator of batches. `push` is the
+ * subscription's callback: its promise settles when the consumer asks for the next batch, so
+ * the engine reads ahead by one batch at most. `end` is called when the subscription stops (with
+ * the error that stopped it, if any). `break` out of `for await`, `return()` or the signal end it.
+ */
+export function batchChannel() {
+  const queue = [];
+  let release = null;
+  let waiter = null;
+  let ended = false;
+  let failure;
+  let sub = null;
+  const finish = () => {
+    ended = true;
+    if (release) release();
+    release = null;
+    for (const item of queue.splice(0)) item.release();
+    sub?.close();
+  };
+  const wake = () => {
+    if (!waiter) return;
+    const { resolve, reject } = waiter;
+    if (queue.length) {
+      waiter = null;
+      const item = queue.shift();
+      release = item.release;
+      resolve({ value: item.batch, done: false });
+    } else if (ended) {
+      waiter = null;
+      if (failure !== undefined) {
+        const e = failure;
+        failure = undefined;
+        reject(e);
+      } else resolve({ value: undefined, done: true });
+    }
+  };
+  const iterator = {
+    next() {
+      if (release) release();
+      release = null;
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+        wake();
+      });
+    },
+    return() {
+      finish();
+      wake();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    close() {
+      iterator.return();
+    },
+    get closed() {
+      return ended || !!sub?.closed;
+    },
+    get checkpoint() {
+      return sub ? sub.checkpoint : 0;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  if (typeof Symbol.asyncDispose === "symbol") {
+    Object.defineProperty(iterator, Symbol.asyncDispose, { value: () => iterator.return().then(() => undefined) });
+  }
+  return {
+    push(batch) {
+      if (ended) return Promise.resolve();
+      return new Promise((resolve) => {
+        queue.push({ batch, release: resolve });
+        wake();
+      });
+    },
+    end(error) {
+      if (ended) return;
+      ended = true;
+      if (error !== undefined && error !== null) failure = error;
+      wake();
+    },
+    attach(subscription, signal) {
+      sub = subscription;
+      if (ended) sub.close();
+      closeOnAbort(sub, signal);
+      return iterator;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // encode
 // ---------------------------------------------------------------------------------------------
 // Validation and encoding of events on their way into the engine. Runs in JavaScript so that

@@ -41,6 +41,13 @@ type View = ReadModelView<JsHandlers, JsPages, JsBatch>;
 /// const open = await orders.query({ index: "status", equals: "open", limit: 50 });
 /// const unsubscribe = orders.subscribe(({ checkpoint, keys }) => refresh(keys));
 /// ```
+// The class's type parameters, which wasm-bindgen cannot declare: scripts/build-pkg.mjs adds
+// them. `query` accepts only the index names the definition declared.
+#[wasm_bindgen(typescript_custom_section)]
+const TS_GENERICS: &'static str = r#"
+// @eventfold-generics ReadModel<Value = unknown, IndexName extends string = string>
+"#;
+
 #[wasm_bindgen]
 pub struct ReadModel {
     view: Rc<View>,
@@ -167,13 +174,13 @@ impl ReadModel {
     }
 
     /// The error that stopped the read model, if any (a rebuild clears it).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "EventfoldError | undefined")]
     pub fn error(&self) -> JsValue {
         self.view.error().map_or(JsValue::UNDEFINED, to_js)
     }
 
     /// One record by key (`undefined` if absent).
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Value | undefined>")]
     pub fn get(&self, key: &str) -> Promise {
         let record = self.view.get(key);
         to_promise(async move {
@@ -187,10 +194,10 @@ impl ReadModel {
     /// Records whose `index` field equals a value or lies in a range, served from the index:
     /// `{ index, equals }` or `{ index, range: { gte|gt, lte|lt }, limit?, reverse? }`.
     /// Ordered by the indexed value, then by key. An unknown index is `INVALID_INPUT`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any[]>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Value[]>")]
     pub fn query(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery<IndexName>")] options: JsValue,
     ) -> Promise {
         let rows = query_arg(&options).map(|q| self.view.query(q));
         to_promise(async move {

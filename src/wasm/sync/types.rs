@@ -77,7 +77,7 @@ export interface SyncReport {
 export interface RejectedCommand {
   stream: string;
   /** The command, when an aggregate decided the events. */
-  command?: any;
+  command?: unknown;
   events: EventInput[];
   /** `DECIDER_REJECTED` (a rebase found it rejected), `SYNC_CONFLICT` (discarded), or the server's refusal. */
   error: EventfoldError;
