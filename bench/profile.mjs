@@ -8,7 +8,8 @@
 //
 // `root` (default: this repository) is where pkg/ and bench/ are served from. Wasm function
 // names need a build whose wasm-opt step keeps them (`-g`) and, for readable glue, no
-// minification. catchUp needs a seeded sync server in bench/results/ (one `npm run bench`
+// minification. DATASET=single (or concurrent, app) profiles another dataset than "bulk".
+// catchUp needs a seeded sync server in bench/results/ (one `npm run bench`
 // with BENCH_ONLY=s creates it). PROF=0 times the operation without profiling; TOP=n.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,7 +40,7 @@ try {
       await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
       await cdp.send("Profiler.start");
     }
-    const out = await page.evaluate((a) => window.bench.run(a), { contender, op, db: "bench", dataset: op === "catchUp" ? "sync" : "bulk", args: { pullLimit } });
+    const out = await page.evaluate((a) => window.bench.run(a), { contender, op, db: "bench", dataset: process.env.DATASET ?? (op === "catchUp" ? "sync" : "bulk"), args: { pullLimit } });
     if (PROFILE) {
       const { profile: p } = await cdp.send("Profiler.stop");
       writeFileSync(join(here, "bench/results", `${contender}-${op}.cpuprofile`), JSON.stringify(p));

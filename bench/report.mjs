@@ -181,7 +181,12 @@ exactly eventfold's record per append (\`{ p, q, n, s, v, t, ids, e }\`, unique 
 and \`[s, v]\`, \`e\` = the events as one JSON text, read back with one \`JSON.parse\` per record;
 it does not check event ids, which eventfold checks against a map in memory), the per-event
 baseline one record per event with unique indexes on \`[stream, version]\` and \`id\`; both read
-with one \`getAll\`. Dexie writes the per-event layout. (f) folds (a)'s 100,000 events into a
+with one \`getAll\`. Dexie writes the per-event layout (\`bulkAdd\` per append, of one event in (b); \`toArray()\`
+in (d2)). RxDB 17 with its free Dexie storage (production setup: no dev-mode, no schema validator;
+bundled by esbuild, \`bench/peers/rxdb.js\`) writes one document per event (\`bulkInsert\` per append,
+\`insert\` in (b)) with indexes on \`[stream, version]\` and \`position\` and reads with
+\`find({ sort: position })\`; **RxDB indexes are never unique**, so it cannot refuse a second event at
+a used \`[stream, version]\`: the version check every other contender makes does not happen there. (f) folds (a)'s 100,000 events into a
 running total: eventfold through a projection from an empty checkpoint (\`ready()\`, including
 persisting its state), the baseline by reading the same-layout records with \`getAll\` and
 folding them in a plain loop. (g1) loads the 10,000-event aggregate of the hot stream in a new
@@ -272,7 +277,8 @@ function memorySection(s) {
     "eventfold is `EventStore.inMemory()` from `pkg/node.js`; the baseline is a plain-JS `Map` store doing the same checks",
     "(UUID ids, no duplicate id in the log or the batch, non-empty type, data serialisable to JSON under 1 MiB, exact expected",
     "version) and keeping each event's data as JSON text; Emmett 0.42 is `getInMemoryEventStore()` with",
-    "`expectedStreamVersion`. Node 22, Deno and Bun are installed from npm into `.tmp/runtimes` by the bench.", "",
+    "`expectedStreamVersion`. Node 22, Deno and Bun are the npm packages `scripts/setup` installs into `tests/runtimes`",
+    "(`npm run bench` runs it first).", "",
     "| Runtime | contender | events/s median | per rep | ratio to Map store |", "|---|---|---:|---|---:|",
   ];
   for (const rt of memoryRuntimes(s)) {
@@ -370,9 +376,18 @@ export function writeReport(root, summary) {
   mkdirSync(join(root, "docs"), { recursive: true });
   const file = join(root, "docs", "BENCHMARKS.md");
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  // The soak's section (npm run soak, bench/soak.mjs) is measured apart: carried over as is.
-  const soak = /\n## \(k\) Soak[\s\S]*?(?=\n## |$)/.exec(old)?.[0] ?? "";
+  // The soak's section (npm run soak, bench/soak.mjs) and the edge's (npm run bench:edge,
+  // bench/edge.mjs) are measured apart: carried over as they are.
+  const apart = (heading) => new RegExp(`\\n## \\(${heading}[\\s\\S]*?(?=\\n## |$)`).exec(old)?.[0] ?? "";
+  // Hand-written sections ("## Notes ...": why a target is not met, what would meet it) are
+  // carried over as they are, after the targets table.
+  const notes = [...old.matchAll(/\n## Notes[^\n]*\n[\s\S]*?(?=\n## |$)/g)].map((m) => m[0]).join("");
   const md = markdown(summary);
-  const out = summary.only && old ? merge(old, md, summary) : md;
-  writeFileSync(file, out.includes("## (k) Soak") ? out : `${out.trimEnd()}\n${soak}${soak ? "\n" : ""}`);
+  let out = summary.only && old ? merge(old, md, summary) : md;
+  if (notes && !out.includes("\n## Notes")) out = out.replace("\n## Method", `${notes.replace(/\n*$/, "\n")}\n## Method`);
+  for (const [heading, title] of [["k\\) Soak", "## (k) Soak"], ["x\\) The edge", "## (x) The edge"]]) {
+    const section = apart(heading);
+    if (section && !out.includes(title)) out = `${out.trimEnd()}\n${section.trimEnd()}\n`;
+  }
+  writeFileSync(file, out);
 }

@@ -23,6 +23,7 @@ import { packageSizes } from "./sizes.mjs";
 import { pullReplay, seededSyncServer, wireFloors } from "./sync.mjs";
 import { serverThroughput } from "./throughput.mjs";
 import { memoryBench } from "./memory.mjs";
+import { bundlePeers } from "./peers.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -59,6 +60,7 @@ async function main() {
   const started = Date.now();
   const loadStart = loadavg()[0];
   const sizes = packageSizes(join(root, "pkg"));
+  await bundlePeers();
   const server = await startServer(root);
   let syncServer = null;
   const url = `${server.url}/bench/pages/index.html`;

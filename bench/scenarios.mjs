@@ -13,6 +13,10 @@ export const CONTENDERS = {
   "raw-event": { label: "raw IndexedDB, one record per event", short: "raw per-event layout" },
   "raw-batch": { label: "raw IndexedDB, one record per append (eventfold's layout)", short: "raw same layout" },
   dexie: { label: "Dexie 4.4.7, bulkAdd per append (one record per event)", short: "Dexie" },
+  rxdb: {
+    label: "RxDB 17.6.0 + Dexie storage, bulkInsert per append (one document per event; [stream, version] NOT unique: no version check)",
+    short: "RxDB",
+  },
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
   "ef-single": { label: "eventfold, log of single-event appends, not compacted", short: "eventfold uncompacted" },
   "ef-compacted": { label: "eventfold, the same log after `store.compact()`", short: "eventfold compacted" },
@@ -71,8 +75,8 @@ export const SCENARIOS = [
     // (a) and (d) share their data: the reads run on the profile (a) just wrote.
     id: "ad",
     dataset: "bulk",
-    contenders: ["raw-event", "raw-batch", "dexie", "eventfold"],
-    timeoutS: 120,
+    contenders: ["raw-event", "raw-batch", "dexie", "rxdb", "eventfold"],
+    timeoutS: 240,
     measures: [
       {
         id: "a",
@@ -84,7 +88,9 @@ export const SCENARIOS = [
           { contender: "eventfold", vs: "raw-batch", min: 0.9 },
           { contender: "eventfold", vs: "raw-event", min: 5 },
           { contender: "eventfold", vs: "dexie" },
+          { contender: "eventfold", vs: "rxdb" },
           { contender: "dexie", vs: "raw-event" },
+          { contender: "rxdb", vs: "raw-event" },
         ],
       },
       {
@@ -102,11 +108,13 @@ export const SCENARIOS = [
         id: "d2",
         op: "readAll",
         title: "(d2) readAll of 100,000 events (cold browser process on (a)'s profile)",
-        contenders: ["raw-event", "raw-batch", "eventfold"],
+        contenders: ["raw-event", "raw-batch", "dexie", "rxdb", "eventfold"],
         baseline: "raw-batch",
         checks: [
           { contender: "eventfold", minRate: 250_000 },
           { contender: "eventfold", vs: "raw-event" },
+          { contender: "eventfold", vs: "dexie" },
+          { contender: "eventfold", vs: "rxdb" },
         ],
       },
       {
@@ -146,14 +154,18 @@ export const SCENARIOS = [
   {
     id: "b",
     dataset: "single",
-    contenders: ["raw-event", "eventfold"],
+    contenders: ["raw-event", "dexie", "rxdb", "eventfold"],
     timeoutS: 60,
     measures: [{
       id: "b",
       op: "write",
       title: "(b) Interactive append: 2,000 awaited single-event appends (one transaction each)",
       baseline: "raw-event",
-      checks: [{ contender: "eventfold", vs: "raw-event", min: 0.9 }],
+      checks: [
+        { contender: "eventfold", vs: "raw-event", min: 0.9 },
+        { contender: "eventfold", vs: "dexie" },
+        { contender: "eventfold", vs: "rxdb" },
+      ],
     }],
   },
   {

@@ -1,4 +1,5 @@
-// A static file server for the benchmark pages, the built package (pkg/) and Dexie, on
+// A static file server for the benchmark pages, the built package (pkg/), Dexie and the peers
+// bundled into .tmp/bench (bench/peers.mjs), on
 // 127.0.0.1 with an ephemeral port. COOP/COEP make the pages cross-origin isolated, which
 // gives performance.now() 5 µs resolution instead of 100 µs.
 import { createServer } from "node:http";
@@ -14,7 +15,7 @@ const TYPES = {
 };
 
 /** Only these directories of the repository are served. */
-const ROOTS = ["bench", "pkg", "node_modules/dexie"];
+const ROOTS = ["bench", "pkg", "node_modules/dexie", ".tmp/bench"];
 
 /**
  * Starts serving `root`; resolves to `{ url, close(), setApi(api) }`. While an `api` is set

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eventfold::core::decider::Decider;
-use eventfold::cqrs::{Aggregate, AggregateConfig, AsOf, DeciderModel, IdSource};
+use eventfold::cqrs::{Aggregate, AggregateConfig, AsOf, DeciderModel, IdSource, SnapshotPolicy};
 use eventfold::store::{Clock, MemoryStore};
 use eventfold::{EventId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,7 @@ fn main() -> Result<(), eventfold::Error> {
     futures::executor::block_on(async {
         let store = MemoryStore::new(clock());
         let mut config = AggregateConfig::new("order");
-        config.snapshot_every = Some(2);
+        config.snapshot = SnapshotPolicy::Every(2);
         let orders = Aggregate::new(DeciderModel::<OrderDecider>::new(counter_ids()), config)?;
         orders
             .execute(

@@ -24,6 +24,8 @@ export const dexie = {
     return h.db.events.bulkAdd(recorded);
   },
 
+  /** The whole log in position order (the primary key). */
+  readAll: (h) => h.db.events.toArray(),
   count: (h) => h.db.events.count(),
   close: (h) => h.db.close(),
 };

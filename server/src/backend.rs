@@ -48,6 +48,14 @@ pub trait SyncBackend: Send + Sync + 'static {
     fn heads(&self) -> watch::Receiver<Position>;
     /// The store's current head info.
     fn head_info(&self) -> BoxFuture<'static, Result<HeadInfo>>;
+    /// The newest position of `access`'s scope in `(after, head]`
+    /// ([`serve::live::scope_head`]), for a narrow token's live stream.
+    fn scope_head(
+        &self,
+        access: Access,
+        after: Position,
+        head: Position,
+    ) -> BoxFuture<'static, Result<Option<Position>>>;
 }
 
 /// A store living on its own thread, reached through a channel.
@@ -184,6 +192,15 @@ impl<S: ServerStore + 'static> SyncBackend for StoreThread<S> {
     fn head_info(&self) -> BoxFuture<'static, Result<HeadInfo>> {
         let id = self.id.clone();
         self.run(move |s| async move { serve::head_info(&*s, &id).await })
+    }
+
+    fn scope_head(
+        &self,
+        access: Access,
+        after: Position,
+        head: Position,
+    ) -> BoxFuture<'static, Result<Option<Position>>> {
+        self.run(move |s| async move { serve::live::scope_head(&*s, &access, after, head).await })
     }
 }
 

@@ -4,32 +4,12 @@
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use eventfold::sync::protocol::ErrorBody;
-use eventfold::Error;
+use eventfold::sync::serve::http::{precheck, Answer};
 
-use crate::error::ApiError;
 use crate::AppState;
-
-pub use eventfold::sync::serve::http::is_rebind_safe_host;
-
-/// Whether a request's `Content-Type` is `application/json` (parameters such as `charset`
-/// allowed).
-pub fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn refuse(status: StatusCode, message: &str) -> Response {
-    let mut e = ApiError::from(Error::invalid(message));
-    e.status = status;
-    e.into_response()
-}
 
 /// The middleware: refuses what no handler should see, and logs every request with its
 /// status and duration (`warn` for refusals, `error` for server errors).
@@ -53,62 +33,31 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// The engine's check, the one `createSyncHandler` runs ([`precheck`]): open mode's `Host`
+/// check and the JSON content type of writes.
 fn check(state: &AppState, request: &Request) -> Option<Response> {
     let headers = request.headers();
-    if state.auth.is_open() {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        if !host.is_some_and(is_rebind_safe_host) {
-            return Some(forbidden(
-                "open mode (no token file) serves only requests for localhost or an IP address \
-                 (Host header), against DNS rebinding; give the server a token file",
-            ));
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let refusal = precheck(
+        state.auth.is_open(),
+        request.method().as_str(),
+        text(header::HOST),
+        text(header::CONTENT_TYPE),
+    )?;
+    Some(match refusal {
+        Answer::Json { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+            let mut res = (status, body).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            res
         }
-    }
-    if request.method() == Method::POST && !is_json(headers) {
-        return Some(refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid input: requests with a body must be sent with Content-Type: application/json",
-        ));
-    }
-    None
-}
-
-fn forbidden(message: &str) -> Response {
-    ApiError {
-        status: StatusCode::FORBIDDEN,
-        body: ErrorBody::new("FORBIDDEN", message),
-    }
-    .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_that_dns_cannot_rebind() {
-        for ok in [
-            "localhost",
-            "LOCALHOST:8787",
-            "127.0.0.1",
-            "127.0.0.1:80",
-            "[::1]",
-            "[::1]:8787",
-            "10.1.2.3:9",
-        ] {
-            assert!(is_rebind_safe_host(ok), "{ok}");
-        }
-        for bad in [
-            "evil.example",
-            "evil.example:8787",
-            "localhost.evil.example",
-            "127.0.0.1.nip.io",
-            "[::1",
-            "[nothost]:1",
-            "localhost:http",
-            "",
-        ] {
-            assert!(!is_rebind_safe_host(bad), "{bad}");
-        }
-    }
+        Answer::Live(_) => StatusCode::FORBIDDEN.into_response(),
+    })
 }

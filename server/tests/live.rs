@@ -50,7 +50,7 @@ async fn live_announces_the_head_then_every_move() {
     );
     let mut buf = String::new();
     let first = next_head(&mut res, &mut buf).await;
-    assert_eq!(first["head"], 0);
+    assert_eq!(first["head"], 0, "a narrow token's first event says 0");
     let store = first["store"].clone();
     s.post(
         "/v1/push",
@@ -60,13 +60,44 @@ async fn live_announces_the_head_then_every_move() {
     .await;
     let moved = next_head(&mut res, &mut buf).await;
     assert_eq!((moved["head"].as_u64(), &moved["store"]), (Some(3), &store));
+    // An event outside the reader's scope (user-1 at 4) is not announced to it, and the next
+    // announcement carries its scope's newest position, not the global head.
     s.post(
         "/v1/push",
         Some("admin"),
         push_body("user-1", json!(0), 3..4),
     )
     .await;
-    assert_eq!(next_head(&mut res, &mut buf).await["head"], 4);
+    s.post(
+        "/v1/push",
+        Some("admin"),
+        push_body("user-2", json!(0), 4..6),
+    )
+    .await;
+    s.post(
+        "/v1/push",
+        Some("admin"),
+        push_body("order-2", json!(0), 6..7),
+    )
+    .await;
+    assert_eq!(next_head(&mut res, &mut buf).await["head"], 7);
+    // A token reading everything sees the global head.
+    let mut all = s
+        .client
+        .get(format!("{}/v1/live", s.url))
+        .bearer_auth("admin")
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    assert_eq!(next_head(&mut all, &mut buf).await["head"], 7);
+    s.post(
+        "/v1/push",
+        Some("admin"),
+        push_body("user-3", json!(0), 7..8),
+    )
+    .await;
+    assert_eq!(next_head(&mut all, &mut buf).await["head"], 8);
 }
 
 #[tokio::test]

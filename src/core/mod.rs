@@ -7,6 +7,7 @@ pub mod append;
 pub mod decider;
 pub mod event;
 pub mod expected;
+pub mod hash;
 pub mod json;
 pub(crate) mod object;
 pub mod testkit;

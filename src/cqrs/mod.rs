@@ -18,7 +18,9 @@ pub mod saga;
 mod tagged;
 pub mod workers;
 
-pub use aggregate::{Aggregate, AggregateConfig, AsOf, Executed, Loaded};
+pub use aggregate::{
+    Aggregate, AggregateConfig, AsOf, Executed, Loaded, SnapshotInfo, SnapshotPolicy,
+};
 pub use model::{DeciderModel, IdSource, Model};
 pub use projection::{
     Applied, Projection, ProjectionFold, ProjectionRunner, ProjectionState, ProjectionView,

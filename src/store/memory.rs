@@ -9,6 +9,7 @@ use crate::core::event::{
     EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
 use crate::core::expected::ExpectedVersion;
+use crate::core::hash::FastMap;
 use crate::core::json::Json;
 use crate::error::Result;
 use crate::store::{
@@ -28,10 +29,10 @@ struct State {
     /// The timestamp of the newest event (never goes backwards, resets included).
     last_ts: Option<Timestamp>,
     /// Indexes into `log` of each stream's events, in version order.
-    streams: HashMap<StreamId, Vec<usize>>,
+    streams: FastMap<StreamId, Vec<usize>>,
     /// The position of each event id (its index in `log` plus one). A position, not an index:
     /// the IndexedDB backend's map has this type, so the wasm carries one copy of its code.
-    ids: HashMap<EventId, Position>,
+    ids: FastMap<EventId, Position>,
     /// Snapshots and checkpoints ([`StateStore`]).
     states: HashMap<String, Json>,
     /// Read model records ([`ReadModelStore`]): model → key → (value, index entries). A hash

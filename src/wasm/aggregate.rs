@@ -7,7 +7,7 @@ use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::{Position, Timestamp, Version};
-use crate::cqrs::{self, AggregateConfig, AsOf};
+use crate::cqrs::{self, AggregateConfig, AsOf, SnapshotPolicy};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Direction, ReadStreamOptions};
@@ -49,7 +49,7 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 }
 
 /// Reads an aggregate definition `{ name, initialState, evolve, decide, snapshotEvery?,
-/// snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
+/// snapshotAfter?, snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
 /// `bus.registerAggregate`.
 pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateConfig)> {
     let name = string_arg(&get(options, "name")?, "aggregate name")?;
@@ -60,7 +60,7 @@ pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateC
         last_rejection: RefCell::new(None),
     };
     let mut config = AggregateConfig::new(name);
-    config.snapshot_every = opt_u64(options, "snapshotEvery")?.filter(|n| *n > 0);
+    config.snapshot = snapshot_policy(options)?;
     if let Some(v) = opt_u64(options, "snapshotVersion")? {
         config.snapshot_version =
             u32::try_from(v).map_err(|_| Error::invalid("snapshotVersion is too large"))?;
@@ -70,6 +70,28 @@ pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateC
             u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
     }
     Ok((model, config))
+}
+
+/// `snapshotEvery: n` or `snapshotAfter: { events, ms }` (not both).
+fn snapshot_policy(options: &JsValue) -> Result<SnapshotPolicy> {
+    let every = opt_u64(options, "snapshotEvery")?.filter(|n| *n > 0);
+    let after = get(options, "snapshotAfter")?;
+    if after.is_undefined() || after.is_null() {
+        return Ok(every.map_or(SnapshotPolicy::Never, SnapshotPolicy::Every));
+    }
+    if every.is_some() {
+        return Err(Error::invalid(
+            "pass either snapshotEvery or snapshotAfter, not both",
+        ));
+    }
+    if !after.is_object() {
+        return Err(Error::invalid(
+            "snapshotAfter must be { events: number, ms: number }",
+        ));
+    }
+    let events = opt_u64(&after, "events")?.unwrap_or(1).max(1);
+    let millis = opt_u64(&after, "ms")?.unwrap_or(0);
+    Ok(SnapshotPolicy::After { events, millis })
 }
 
 /// Builds the aggregate from its definition object.
@@ -212,6 +234,59 @@ impl Aggregate {
                 set(&out, "state", &loaded.state);
                 set(&out, "version", &JsValue::from_f64(loaded.version.0 as f64));
                 Ok::<JsValue, Error>(out.into())
+            };
+            run.await.map_err(to_js)
+        })
+    }
+
+    /// Takes a snapshot of the aggregate now, whatever the policy: its current state and
+    /// version are stored (replacing its previous snapshot), and the next `load` or `execute`
+    /// starts from there. Resolves to `{ version }` of the snapshot, or `null` when the
+    /// aggregate has no events.
+    ///
+    /// ```ts
+    /// await orders.snapshot("42"); // e.g. when the app goes idle, or before a big replay
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<{ version: number } | null>")]
+    pub fn snapshot(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Promise {
+        let (store, inner) = (self.store.clone(), self.inner.clone());
+        crate::wasm::promise::to_promise(async move {
+            let run = async {
+                let id = string_arg(&id, "aggregate id")?;
+                let now = Timestamp(js_sys::Date::now() as i64);
+                Ok::<JsValue, Error>(match inner.take_snapshot(&store, &id, now).await? {
+                    Some(info) => {
+                        let out = Object::new();
+                        set(&out, "version", &JsValue::from_f64(info.version.0 as f64));
+                        out.into()
+                    }
+                    None => JsValue::NULL,
+                })
+            };
+            run.await.map_err(to_js)
+        })
+    }
+
+    /// Deletes the aggregate's snapshots: loading then replays its stream from the first
+    /// event until a new snapshot is taken. The events are untouched.
+    ///
+    /// ```ts
+    /// await orders.deleteSnapshots("42");
+    /// ```
+    #[wasm_bindgen(js_name = deleteSnapshots, unchecked_return_type = "Promise<void>")]
+    pub fn delete_snapshots(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Promise {
+        let (store, inner) = (self.store.clone(), self.inner.clone());
+        crate::wasm::promise::to_promise(async move {
+            let run = async {
+                let id = string_arg(&id, "aggregate id")?;
+                inner.delete_snapshots(&store, &id).await?;
+                Ok::<JsValue, Error>(JsValue::UNDEFINED)
             };
             run.await.map_err(to_js)
         })

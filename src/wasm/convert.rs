@@ -126,17 +126,25 @@ pub(crate) fn expected_version(options: &JsValue) -> Result<ExpectedVersion> {
 /// Validates and encodes an array of event inputs (`{ type, data?, metadata?, id? }`).
 pub(crate) fn new_events(events: &JsValue) -> Result<Vec<NewEvent>> {
     let encoded = encode_events(events).map_err(|e| Error::invalid(message_of(&e)))?;
-    // Usually one string: the events' strings joined by NUL (see `encodeEvents`).
-    let joined = encoded.as_string();
-    let flat: Vec<String> = match &joined {
+    // Usually the UTF-8 bytes of the events' strings joined by NUL (see `encodeEvents`).
+    let bytes = encoded
+        .dyn_ref::<js_sys::Uint8Array>()
+        .map(js_sys::Uint8Array::to_vec);
+    let joined = match &bytes {
+        Some(b) => Some(
+            std::str::from_utf8(b).map_err(|_| Error::invalid("events could not be encoded"))?,
+        ),
+        None => None,
+    };
+    let flat: Vec<String> = match joined {
         Some(_) => Vec::new(),
         None => Array::from(&encoded)
             .iter()
             .map(|v| v.as_string().unwrap_or_default())
             .collect(),
     };
-    let fields: Vec<&str> = match &joined {
-        Some(text) if text.is_empty() => Vec::new(),
+    let fields: Vec<&str> = match joined {
+        Some("") => Vec::new(),
         Some(text) => text.split('\0').collect(),
         None => flat.iter().map(String::as_str).collect(),
     };

@@ -2,19 +2,20 @@
 //! Fetch handler (`fetchHandler` in `js/bindings.js`, returned by `createSyncHandler`) hands it.
 //! All protocol and HTTP logic is the engine's (`sync::serve::http`); this converts.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::core::event::Position;
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::EventStore as _;
 use crate::sync::access::Access;
-use crate::sync::protocol::{encode, StoreId};
+use crate::sync::protocol::{encode, HeadInfo, StoreId, PROTOCOL_VERSION};
 use crate::sync::serve::http::{respond, Answer, Request, ServeConfig, Tokens};
-use crate::sync::serve::{head_info, ServeLimits};
+use crate::sync::serve::live::{scope_head, LiveScope};
+use crate::sync::serve::ServeLimits;
 use crate::wasm::convert::{get, opt_u64};
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
@@ -97,10 +98,10 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 
 #[wasm_bindgen]
 impl SyncServer {
-    /// Answers one request: `{ status, body?: Uint8Array, live?: true }`. `headers` holds the
+    /// Answers one request: `{ status, body?: Uint8Array, live?: LiveStream }`. `headers` holds the
     /// request's `authorization`, `contentType`, `contentLength` and `host` (strings or absent).
     #[wasm_bindgen(
-        unchecked_return_type = "Promise<{ status: number; body?: Uint8Array; live?: true }>"
+        unchecked_return_type = "Promise<{ status: number; body?: Uint8Array; live?: LiveStream }>"
     )]
     pub fn respond(
         &self,
@@ -137,22 +138,62 @@ impl SyncServer {
             set(&o, "status", &JsValue::from(answer.status()));
             match answer {
                 Answer::Json { body, .. } => set(&o, "body", &Uint8Array::from(&body[..])),
-                Answer::Live => set(&o, "live", &JsValue::TRUE),
+                Answer::Live(access) => {
+                    let live = LiveStream {
+                        store,
+                        id,
+                        scope: Rc::new(RefCell::new(LiveScope::new(access))),
+                    };
+                    set(&o, "live", &live.into());
+                }
             }
             Ok(o.into())
         })
     }
+}
 
-    /// The `{ v, store, head }` JSON of the first head beyond `after` (at once when `after` is
-    /// negative); resolves to `null` when the store closes.
-    #[wasm_bindgen(js_name = nextHead, unchecked_return_type = "Promise<string | null>")]
-    pub fn next_head(&self, after: f64) -> Promise {
-        let (store, id) = (self.store.clone(), self.id.clone());
+/// One `GET /v1/live` connection of the Fetch handler: the heads to announce to its token, by
+/// the engine's rule ([`LiveScope`], as `eventfold-server`'s). Not constructed directly.
+#[wasm_bindgen]
+pub struct LiveStream {
+    store: Store,
+    id: StoreId,
+    scope: Rc<RefCell<LiveScope>>,
+}
+
+#[wasm_bindgen]
+impl LiveStream {
+    /// The `{ v, store, head }` JSON of the next `head` event (the first one at once);
+    /// resolves to `null` when the store closes.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string | null>")]
+    pub fn next(&self) -> Promise {
+        let (store, id, scope) = (self.store.clone(), self.id.clone(), self.scope.clone());
         to_promise(async move {
-            if after >= 0.0 && !store.changes().wait_beyond(Position(after as u64)).await {
-                return Ok(JsValue::NULL);
-            }
-            let info = head_info(&store, &id).await.map_err(to_js)?;
+            let head = loop {
+                let seen = scope.borrow().seen();
+                if let Some(seen) = seen {
+                    if !store.changes().wait_beyond(seen).await {
+                        return Ok(JsValue::NULL);
+                    }
+                }
+                let head = store.head().await.map_err(to_js)?;
+                // The scope is not borrowed across the scan: `announce` works on a copy.
+                let mut next = scope.borrow().clone();
+                let scan = |a, after, head| {
+                    let store = store.clone();
+                    async move { scope_head(&store, &a, after, head).await }
+                };
+                let found = next.announce(head, scan).await.map_err(to_js)?;
+                *scope.borrow_mut() = next;
+                if let Some(head) = found {
+                    break head;
+                }
+            };
+            let info = HeadInfo {
+                v: PROTOCOL_VERSION,
+                store: id,
+                head,
+            };
             let text = encode(&info).map_err(to_js)?;
             Ok(JsValue::from_str(&String::from_utf8_lossy(&text)))
         })

@@ -192,6 +192,11 @@ export interface AggregateDefinition<State = unknown, Command = unknown, E exten
   decide(command: Command, state: State): NewEvent<E>[];
   /** Take a snapshot every this many events (default: never). */
   snapshotEvery?: number;
+  /**
+   * Take a snapshot once at least `events` events were appended since the last one AND at
+   * least `ms` milliseconds passed since it was taken (store clock). Not with snapshotEvery.
+   */
+  snapshotAfter?: { events: number; ms: number };
   /** Bump when the state's shape or evolve changes: older snapshots are then ignored (default 1). */
   snapshotVersion?: number;
   /** Reloads after a concurrent append before giving up with WRONG_EXPECTED_VERSION (default 3). */

@@ -77,6 +77,14 @@ test("the native eventfold-server answers the suite as the protocol says", async
     .map((c) => `fixture push-request.${c}.json`));
   for (const f of fixtures) assert.deepEqual([f.status, f.body.code], [400, valueRules.has(f.step) ? "INVALID_INPUT" : "PROTOCOL_ERROR"], f.step);
   assert.deepEqual([step("live").status, step("live").event, step("live").type], [200, "head", "text/event-stream"]);
+  // The live head of a narrow token is its scope's: 0 at first, then the position of its own
+  // event, never a later one of another stream; a token reading everything hears the head.
+  const inScope = step("push inside reader scope").body.results[0].ok.position;
+  const head = step("push outside again").body.results[0].ok.position;
+  assert.equal(step("live").body.head, 0, "a narrow token does not hear the global head");
+  assert.ok(step("live all").body.head > 0, "a token reading everything hears the head");
+  assert.equal(step("live scope moved").body.head, inScope);
+  assert.equal(step("live all moved").body.head, head);
 });
 
 const runtimes = [

@@ -106,19 +106,56 @@ export async function transcript(base) {
     const raw = readFileSync(new URL(name, FIXTURES));
     await call(`fixture ${name}`, "POST", kind === "pull-request" ? "/v1/pull" : "/v1/push", { token: "t-all", raw });
   }
-  // Live: the first event tells the head at once.
-  const live = await fetch(`${base}/v1/live?token=t-reader`);
-  const reader = live.body.getReader();
-  let text = "";
-  while (!text.includes("\n\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
+  // Live: the first event at once. A token reading everything hears the head; a narrower one
+  // hears 0 first, then only of its scope's events, with its scope's newest position.
+  const reader = await openLive(`${base}/v1/live?token=t-reader`);
+  const all = await openLive(`${base}/v1/live?token=t-all`);
+  const [r0, a0] = [await reader.next(), await all.next()];
+  const pushed = async (step, stream, n) =>
+    (await call(step, "POST", "/v1/push", { token: "t-all", body: { v: 1, streams: [{ stream, expectedVersion: "any", events: [ev(n)] }] } })).raw.results[0];
+  await pushed("push outside reader scope", "cart-live", 40);
+  const inScope = await pushed("push inside reader scope", "order-live", 41);
+  const last = await pushed("push outside again", "cart-live", 42);
+  const r1 = await reader.next();
+  // The head may be announced once per push or once for all three (coalesced).
+  let a1 = await all.next();
+  while (a1.data && JSON.parse(a1.data).head < last.ok.position) a1 = await all.next();
+  for (const [step, l, e] of [["live", reader, r0], ["live all", all, a0], ["live scope moved", reader, r1], ["live all moved", all, a1]]) {
+    out.push({ step, status: l.status, type: l.type, event: e.event, body: normalize(e.data && JSON.parse(e.data), store) });
   }
-  reader.cancel().catch(() => {});
-  const data = /data: (.*)\n/.exec(text)?.[1];
-  out.push({ step: "live", status: live.status, type: (live.headers.get("content-type") ?? "").split(";")[0], event: /event: (\w+)/.exec(text)?.[1], body: normalize(data && JSON.parse(data), store) });
+  reader.close();
+  all.close();
   await call("live no token", "GET", "/v1/live");
   await call("health after", "GET", "/v1/health");
   return out;
+}
+
+/** A `GET /v1/live` stream: `next()` answers the next `{ event, data }` frame. */
+async function openLive(url) {
+  const res = await fetch(url);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  return {
+    status: res.status,
+    type: (res.headers.get("content-type") ?? "").split(";")[0],
+    async next() {
+      for (;;) {
+        const end = text.indexOf("\n\n");
+        if (end >= 0) {
+          const frame = text.slice(0, end);
+          text = text.slice(end + 2);
+          const event = /^event: (\w+)/m.exec(frame)?.[1];
+          if (!event) continue; // a keep-alive comment
+          return { event, data: /^data: (.*)$/m.exec(frame)?.[1] };
+        }
+        const { value, done } = await reader.read();
+        if (done) return { event: undefined, data: undefined };
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    close() {
+      reader.cancel().catch(() => {});
+    },
+  };
 }

@@ -87,6 +87,51 @@ test("snapshots every N events give the same state as a full replay", async () =
   assert.deepEqual(fromSnapshot, full);
 });
 
+test("snapshot(id) takes one now, deleteSnapshots(id) makes loading replay", async () => {
+  const store = await newStore();
+  let evolved = 0;
+  const orders = store.aggregate({ ...order, evolve: (s, e) => { evolved++; return order.evolve(s, e); } });
+  assert.equal(await orders.snapshot("n"), null, "no events: nothing to snapshot");
+  await orders.execute("n", { type: "Create", customerId: "c" });
+  for (let i = 0; i < 5; i++) await orders.execute("n", { type: "AddItem", sku: "p", qty: 1, unitPrice: 10 });
+  assert.deepEqual(await orders.snapshot("n"), { version: 6 });
+  evolved = 0;
+  const loaded = await orders.load("n");
+  assert.equal(evolved, 0, "loaded from the snapshot taken now");
+  assert.equal(loaded.version, 6);
+  assert.equal(loaded.state.total, 50);
+  await orders.deleteSnapshots("n");
+  evolved = 0;
+  assert.deepEqual(await orders.load("n"), loaded, "the same state after a full replay");
+  assert.equal(evolved, 6, "no snapshot left: every event replayed");
+  await orders.deleteSnapshots("n"); // nothing left to delete: fine
+  const before = await snapshot(store);
+  await assert.rejects(orders.snapshot(""), { name: "EventfoldError", code: "INVALID_INPUT" });
+  await assert.rejects(orders.deleteSnapshots(""), { name: "EventfoldError", code: "INVALID_INPUT" });
+  assert.deepEqual(await snapshot(store), before);
+});
+
+test("snapshotAfter: { events, ms } snapshots once enough events AND enough time passed", async () => {
+  const store = await newStore();
+  let evolved = 0;
+  const def = { ...order, evolve: (s, e) => { evolved++; return order.evolve(s, e); } };
+  const orders = store.aggregate({ ...def, snapshotAfter: { events: 3, ms: 200 } });
+  const replayedOnLoad = async () => { evolved = 0; await orders.load("t"); return evolved; };
+  await orders.execute("t", { type: "Create", customerId: "c" });
+  await orders.execute("t", { type: "AddItem", sku: "a", qty: 1, unitPrice: 1 });
+  assert.equal(await replayedOnLoad(), 2, "2 events: no snapshot yet");
+  await orders.execute("t", { type: "AddItem", sku: "a", qty: 1, unitPrice: 1 });
+  assert.equal(await replayedOnLoad(), 0, "3 events, no snapshot before: taken");
+  for (let i = 0; i < 4; i++) await orders.execute("t", { type: "AddItem", sku: "a", qty: 1, unitPrice: 1 });
+  assert.equal(await replayedOnLoad(), 4, "4 more events within 200 ms: not yet");
+  await new Promise((r) => setTimeout(r, 250));
+  await orders.execute("t", { type: "AddItem", sku: "a", qty: 1, unitPrice: 1 });
+  assert.equal(await replayedOnLoad(), 0, "5 events and 250 ms since: taken");
+  assert.throws(() => store.aggregate({ ...order, snapshotEvery: 2, snapshotAfter: { events: 2, ms: 0 } }), { code: "INVALID_INPUT" });
+  assert.throws(() => store.aggregate({ ...order, snapshotAfter: { events: -1, ms: 0 } }), { code: "INVALID_INPUT" });
+  assert.throws(() => store.aggregate({ ...order, snapshotAfter: 5 }), { code: "INVALID_INPUT" });
+});
+
 test("load travels in time by version, position and timestamp", async () => {
   const store = await newStore();
   const orders = store.aggregate(order);

@@ -82,6 +82,9 @@ export async function cqrs(store: EventStore): Promise<number> {
   const counters = store.aggregate(counter);
   const done = await counters.execute("c1", { type: "Add", by: 2 });
   const past = await counters.load("c1", { atVersion: 1 });
+  const taken: { version: number } | null = await counters.snapshot("c1");
+  await counters.deleteSnapshots("c1");
+  const bursty = store.aggregate({ ...counter, snapshotEvery: undefined, snapshotAfter: { events: 20, ms: 60_000 } });
   const total: ProjectionDefinition<number> = { name: "total", version: 1, init: () => 0, evolve: (s) => s + 1 };
   const view = store.projection(total);
   await view.ready();
@@ -105,7 +108,7 @@ export async function cqrs(store: EventStore): Promise<number> {
   store.upcast("Added", 1, (e) => ({ data: e.data }));
   // @ts-expect-error a query needs an index
   await list.query({ equals: 1 });
-  return done.version + past.version + rows.length + (view.state ?? 0);
+  return done.version + past.version + rows.length + (view.state ?? 0) + (taken?.version ?? 0) + bursty.streamOf("x").length;
 }
 
 import type { Sync, SyncStatus, RejectedCommand } from "eventfold";

@@ -6,6 +6,10 @@
 //! proxies from closing the connection. The token may come as `?token=` because browsers'
 //! `EventSource` cannot send headers. The stream ends when the server shuts down (clients
 //! reconnect to another instance or once it is back).
+//!
+//! What each token is told is the engine's rule ([`LiveScope`], the Fetch handler's too): a
+//! token that may not read every stream hears head `0` first, then only of its scope's events,
+//! with its scope's newest position (the global head would tell it how much others write).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use eventfold::sync::protocol::{encode, HeadInfo, PROTOCOL_VERSION};
+use eventfold::sync::serve::live::LiveScope;
 use eventfold::Error;
 use serde::Deserialize;
 
@@ -43,20 +48,31 @@ pub async fn live(
     let store = state.backend.store_id().clone();
     let rx = state.backend.heads();
     let shutdown = state.shutdown.clone();
-    let events = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+    let backend = state.backend.clone();
+    let scope = LiveScope::new(access);
+    let events = futures::stream::unfold((rx, scope), move |(mut rx, mut scope)| {
         let store = store.clone();
         let shutdown = shutdown.clone();
+        let backend = backend.clone();
         async move {
-            if shutdown.is_started() {
-                return None;
-            }
-            if !first {
-                tokio::select! {
-                    changed = rx.changed() => changed.ok()?,
-                    _ = shutdown.started() => return None,
+            let head = loop {
+                if shutdown.is_started() {
+                    return None;
                 }
-            }
-            let head = *rx.borrow_and_update();
+                if scope.seen().is_some() {
+                    tokio::select! {
+                        changed = rx.changed() => changed.ok()?,
+                        _ = shutdown.started() => return None,
+                    }
+                }
+                let head = *rx.borrow_and_update();
+                let scan = |a, after, head| backend.scope_head(a, after, head);
+                match scope.announce(head, scan).await {
+                    Ok(Some(head)) => break head,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "live: reading the token's scope failed"),
+                }
+            };
             let info = HeadInfo {
                 v: PROTOCOL_VERSION,
                 store,
@@ -68,7 +84,7 @@ pub async fn live(
                 .unwrap_or_default();
             Some((
                 Ok::<_, Infallible>(Event::default().event("head").data(data)),
-                (rx, false),
+                (rx, scope),
             ))
         }
     });

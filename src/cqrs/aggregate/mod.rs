@@ -10,6 +10,7 @@ mod snapshot;
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
 use snapshot::SnapshotRecord;
+pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 
 /// How an aggregate is stored and handled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub struct AggregateConfig {
     /// The aggregate's name, its stream category: aggregate `order` with id `42` lives in
     /// stream `order-42`.
     pub name: String,
-    /// Take a snapshot every this many events (`None`: never).
-    pub snapshot_every: Option<u64>,
+    /// When `execute` takes a snapshot (default: never).
+    pub snapshot: SnapshotPolicy,
     /// The shape version of the state in snapshots; change it when the state's shape or
     /// `evolve` changes, and older snapshots are ignored.
     pub snapshot_version: u32,
@@ -33,7 +34,7 @@ impl AggregateConfig {
     pub fn new(name: impl Into<String>) -> Self {
         AggregateConfig {
             name: name.into(),
-            snapshot_every: None,
+            snapshot: SnapshotPolicy::Never,
             snapshot_version: 1,
             max_retries: 3,
             page_size: 1000,
@@ -76,6 +77,8 @@ pub struct Loaded<S> {
     pub version: Version,
     /// Whether loading started from a snapshot.
     pub from_snapshot: bool,
+    /// The snapshot loading started from.
+    pub snapshot: Option<SnapshotInfo>,
     /// Events applied after the snapshot (or from the start).
     pub replayed: usize,
 }
@@ -138,6 +141,17 @@ impl<M: Model> Aggregate<M> {
         stream: &StreamId,
         as_of: AsOf,
     ) -> Option<(M::State, Version)> {
+        self.usable_snapshot(store, stream, as_of)
+            .await
+            .map(|(state, info)| (state, info.version))
+    }
+
+    async fn usable_snapshot<S: StateStore>(
+        &self,
+        store: &S,
+        stream: &StreamId,
+        as_of: AsOf,
+    ) -> Option<(M::State, SnapshotInfo)> {
         let json = store.get_state(&snapshot::key(stream)).await.ok()??;
         // A snapshot that does not decode is derived data gone bad: replay instead.
         let record: SnapshotRecord = json.decode().ok()?;
@@ -147,7 +161,49 @@ impl<M: Model> Aggregate<M> {
             return None;
         }
         let state = self.model.decode_state(&record.state).ok()?;
-        Some((state, record.version))
+        Some((state, record.info()))
+    }
+
+    /// Takes a snapshot of the aggregate `id` now, whatever the policy: loads its current
+    /// state and stores it, marked as taken at `now` (ms since the epoch, the caller's clock).
+    /// Resolves to the snapshot taken, or `None` for an aggregate with no events (nothing to
+    /// snapshot). The stream's previous snapshot is replaced.
+    ///
+    /// # Errors
+    /// Store failures, [`Error::EvolveFailed`], and the model's state encoding errors.
+    pub async fn take_snapshot<S: EventStore + StateStore>(
+        &self,
+        store: &S,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Option<SnapshotInfo>> {
+        let stream = self.stream(id)?;
+        let loaded = self.load(store, id, AsOf::Latest).await?;
+        if loaded.version.0 == 0 {
+            return Ok(None);
+        }
+        let options = ReadStreamOptions {
+            from: Some(loaded.version),
+            limit: Some(1),
+            direction: Direction::Forward,
+        };
+        let last = store.read_stream(&stream, &options).await?;
+        let Some(last) = last.first() else {
+            return Ok(None);
+        };
+        self.save_snapshot(store, &stream, &loaded.state, last, now)
+            .await
+            .map(Some)
+    }
+
+    /// Deletes the snapshot of the aggregate `id` (every snapshot eventfold keeps of it: one
+    /// per stream). Loading then replays from the first event until a new one is taken.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid id, and store failures.
+    pub async fn delete_snapshots<S: StateStore>(&self, store: &S, id: &str) -> Result<()> {
+        let stream = self.stream(id)?;
+        store.delete_state(&snapshot::key(&stream)).await
     }
 
     /// Loads the aggregate `id` as of `as_of`: from the newest usable snapshot, then the events
@@ -162,10 +218,10 @@ impl<M: Model> Aggregate<M> {
         as_of: AsOf,
     ) -> Result<Loaded<M::State>> {
         let stream = self.stream(id)?;
-        let (mut state, mut version, from_snapshot) =
-            match self.snapshot(store, &stream, as_of).await {
-                Some((state, version)) => (state, version, true),
-                None => (self.model.initial_state()?, Version(0), false),
+        let (mut state, mut version, snapshot) =
+            match self.usable_snapshot(store, &stream, as_of).await {
+                Some((state, info)) => (state, info.version, Some(info)),
+                None => (self.model.initial_state()?, Version(0), None),
             };
         let mut replayed = 0;
         let page = self.config.page_size.max(1);
@@ -198,7 +254,8 @@ impl<M: Model> Aggregate<M> {
         Ok(Loaded {
             state,
             version,
-            from_snapshot,
+            from_snapshot: snapshot.is_some(),
+            snapshot,
             replayed,
         })
     }
@@ -248,9 +305,16 @@ impl<M: Model> Aggregate<M> {
                     };
                     let recorded = store.read_stream(&stream, &options).await?;
                     let state = self.model.evolve(loaded.state, &recorded)?;
-                    if snapshot::due(self.config.snapshot_every, loaded.version, result.version) {
-                        if let Some(last) = recorded.last() {
-                            let _ = self.save_snapshot(store, &stream, &state, last).await;
+                    if let Some(last) = recorded.last() {
+                        let policy = self.config.snapshot;
+                        if policy.due(
+                            loaded.snapshot,
+                            loaded.version,
+                            result.version,
+                            last.timestamp,
+                        ) {
+                            let now = last.timestamp;
+                            let _ = self.save_snapshot(store, &stream, &state, last, now).await;
                         }
                     }
                     return Ok(Executed {
@@ -273,12 +337,14 @@ impl<M: Model> Aggregate<M> {
         stream: &StreamId,
         state: &M::State,
         last: &RecordedEvent,
-    ) -> Result<()> {
+        now: Timestamp,
+    ) -> Result<SnapshotInfo> {
         let record = SnapshotRecord {
             schema: self.config.snapshot_version,
             version: last.version,
             position: last.position,
             timestamp: last.timestamp,
+            taken: Some(now),
             state: self.model.encode_state(state)?,
         };
         store
@@ -286,7 +352,8 @@ impl<M: Model> Aggregate<M> {
                 &snapshot::key(stream),
                 crate::core::json::Json::from_value(&record)?,
             )
-            .await
+            .await?;
+        Ok(record.info())
     }
 }
 

@@ -50,7 +50,7 @@ fn ids() -> IdSource {
 
 fn aggregate(every: Option<u64>) -> Aggregate<DeciderModel<Log>> {
     let mut config = AggregateConfig::new("log");
-    config.snapshot_every = every;
+    config.snapshot = every.map_or(SnapshotPolicy::Never, SnapshotPolicy::Every);
     config.page_size = 7;
     Aggregate::new(DeciderModel::new(ids()), config).unwrap()
 }
@@ -283,4 +283,152 @@ fn concurrent_appends_are_retried_then_reported() {
         .unwrap()
         .state;
     assert!(!state.contains(&2), "the losing command wrote nothing");
+}
+
+/// A clock the test sets by hand.
+fn manual_clock() -> (crate::store::Clock, Arc<std::sync::atomic::AtomicI64>) {
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(1_000_000));
+    let read = now.clone();
+    (
+        Arc::new(move || Timestamp(read.load(Ordering::Relaxed))),
+        now,
+    )
+}
+
+fn snapshot_version(agg: &Aggregate<DeciderModel<Log>>, store: &MemoryStore) -> Option<u64> {
+    let loaded = block_on(agg.load(store, "x", AsOf::Latest)).unwrap();
+    loaded.snapshot.map(|s| s.version.0)
+}
+
+#[test]
+fn a_policy_by_events_and_time_waits_for_both() {
+    let (clock, now) = manual_clock();
+    let store = MemoryStore::new(clock);
+    let mut config = AggregateConfig::new("log");
+    config.snapshot = SnapshotPolicy::After {
+        events: 3,
+        millis: 1_000,
+    };
+    let agg = Aggregate::new(DeciderModel::<Log>::new(ids()), config).unwrap();
+    for n in 1..=2 {
+        block_on(agg.execute(&store, "x", &vec![n])).unwrap();
+    }
+    assert_eq!(snapshot_version(&agg, &store), None, "2 events: not yet");
+    block_on(agg.execute(&store, "x", &vec![3])).unwrap();
+    assert_eq!(
+        snapshot_version(&agg, &store),
+        Some(3),
+        "3 events and no snapshot before: taken"
+    );
+    now.fetch_add(500, Ordering::Relaxed);
+    for n in 4..=8 {
+        block_on(agg.execute(&store, "x", &vec![n])).unwrap();
+    }
+    assert_eq!(
+        snapshot_version(&agg, &store),
+        Some(3),
+        "5 events since, but only 500 ms: not yet"
+    );
+    now.fetch_add(500, Ordering::Relaxed);
+    block_on(agg.execute(&store, "x", &vec![9])).unwrap();
+    assert_eq!(snapshot_version(&agg, &store), Some(9), "6 events and 1 s");
+    now.fetch_add(60_000, Ordering::Relaxed);
+    block_on(agg.execute(&store, "x", &vec![10, 11])).unwrap();
+    assert_eq!(
+        snapshot_version(&agg, &store),
+        Some(9),
+        "a minute but only 2 events: not yet"
+    );
+    let loaded = block_on(agg.load(&store, "x", AsOf::Latest)).unwrap();
+    assert_eq!(loaded.state, (1..=11).collect::<Vec<u32>>());
+    assert_eq!((loaded.replayed, loaded.version), (2, Version(11)));
+}
+
+#[test]
+fn a_snapshot_taken_now_is_used_by_the_next_load() {
+    let store = MemoryStore::new(test_clock());
+    let agg = aggregate(None);
+    assert_eq!(
+        block_on(agg.take_snapshot(&store, "x", Timestamp(5))).unwrap(),
+        None,
+        "no events: nothing to snapshot"
+    );
+    assert_eq!(block_on(store.get_state("snapshot:log-x")).unwrap(), None);
+    block_on(agg.execute(&store, "x", &vec![1, 2, 3])).unwrap();
+    block_on(agg.execute(&store, "x", &vec![4])).unwrap();
+    assert_eq!(snapshot_version(&agg, &store), None, "the policy is never");
+    let taken = block_on(agg.take_snapshot(&store, "x", Timestamp(42)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        taken,
+        SnapshotInfo {
+            version: Version(4),
+            taken: Timestamp(42)
+        }
+    );
+    let loaded = block_on(agg.load(&store, "x", AsOf::Latest)).unwrap();
+    assert_eq!(loaded.state, vec![1, 2, 3, 4]);
+    assert_eq!((loaded.snapshot, loaded.replayed), (Some(taken), 0));
+    block_on(agg.execute(&store, "x", &vec![5])).unwrap();
+    let loaded = block_on(agg.load(&store, "x", AsOf::Latest)).unwrap();
+    assert_eq!((loaded.state, loaded.replayed), (vec![1, 2, 3, 4, 5], 1));
+    // Time travel to before the snapshot replays.
+    let past = block_on(agg.load(&store, "x", AsOf::Version(Version(2)))).unwrap();
+    assert_eq!((past.state, past.from_snapshot), (vec![1, 2], false));
+}
+
+#[test]
+fn deleting_an_aggregates_snapshots_makes_loading_replay() {
+    let store = MemoryStore::new(test_clock());
+    let agg = aggregate(Some(2));
+    block_on(agg.execute(&store, "x", &vec![1, 2, 3])).unwrap();
+    block_on(agg.execute(&store, "y", &vec![7, 8])).unwrap();
+    assert_eq!(snapshot_version(&agg, &store), Some(3));
+    block_on(agg.delete_snapshots(&store, "x")).unwrap();
+    let loaded = block_on(agg.load(&store, "x", AsOf::Latest)).unwrap();
+    assert_eq!(
+        (loaded.state, loaded.from_snapshot, loaded.replayed),
+        (vec![1, 2, 3], false, 3)
+    );
+    let other = block_on(agg.load(&store, "y", AsOf::Latest)).unwrap();
+    assert!(other.from_snapshot, "another id keeps its snapshot");
+    // Deleting what is not there is fine; a bad id is refused and changes nothing.
+    block_on(agg.delete_snapshots(&store, "x")).unwrap();
+    let before = block_on(store.get_state("snapshot:log-y")).unwrap();
+    let err = block_on(agg.delete_snapshots(&store, "")).unwrap_err();
+    assert_eq!(err.code(), "INVALID_INPUT");
+    assert_eq!(block_on(store.get_state("snapshot:log-y")).unwrap(), before);
+    assert_eq!(
+        block_on(store.read_stream(&agg.stream("x").unwrap(), &Default::default()))
+            .unwrap()
+            .len(),
+        3,
+        "the events are untouched"
+    );
+}
+
+#[test]
+fn a_snapshot_written_before_taken_existed_counts_from_its_last_event() {
+    let (clock, now) = manual_clock();
+    let store = MemoryStore::new(clock);
+    let mut config = AggregateConfig::new("log");
+    config.snapshot = SnapshotPolicy::After {
+        events: 1,
+        millis: 1_000,
+    };
+    let agg = Aggregate::new(DeciderModel::<Log>::new(ids()), config).unwrap();
+    block_on(agg.execute(&store, "x", &vec![1])).unwrap();
+    // An older record: no `taken` field.
+    let old = format!(
+        r#"{{"schema":1,"version":1,"position":1,"timestamp":{},"state":[1]}}"#,
+        now.load(Ordering::Relaxed)
+    );
+    block_on(store.put_state("snapshot:log-x", Json::parse(&old).unwrap())).unwrap();
+    now.fetch_add(999, Ordering::Relaxed);
+    block_on(agg.execute(&store, "x", &vec![2])).unwrap();
+    assert_eq!(snapshot_version(&agg, &store), Some(1));
+    now.fetch_add(1, Ordering::Relaxed);
+    block_on(agg.execute(&store, "x", &vec![3])).unwrap();
+    assert_eq!(snapshot_version(&agg, &store), Some(3));
 }

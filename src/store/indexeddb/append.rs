@@ -42,6 +42,7 @@ use crate::core::append::{plan_append, AppendPlan, AppendResult};
 use crate::core::event::{
     EventId, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
+use crate::core::hash::FastMap;
 use crate::error::{Error, Result};
 
 /// What this connection remembers of the log's end, valid as of `head` (the fast path's
@@ -70,9 +71,9 @@ pub(crate) struct KnownIds {
     /// The head position the maps are complete up to.
     pub covered: Position,
     /// Event id → key (last position) of the `chunks` record holding it.
-    pub at: HashMap<EventId, Position>,
+    pub at: FastMap<EventId, Position>,
     /// Stream → its version as of `covered` (streams without events are absent).
-    pub versions: HashMap<StreamId, Version>,
+    pub versions: FastMap<StreamId, Version>,
 }
 
 /// What one transaction learned: the ids and stream versions of the records it caught up
@@ -80,8 +81,8 @@ pub(crate) struct KnownIds {
 /// commits.
 #[derive(Debug, Default)]
 pub(super) struct Learned {
-    ids: HashMap<EventId, Position>,
-    versions: HashMap<StreamId, Version>,
+    ids: FastMap<EventId, Position>,
+    versions: FastMap<StreamId, Version>,
 }
 
 /// How a group runs; see the module docs.

@@ -295,9 +295,6 @@ fn encode_record(events: &[RecordedEvent], window: Option<(u64, u64)>) -> Result
         ids.push_str(ev.id.as_str());
     }
     e.push(']');
-    let ids = js_sys::JsString::from(ids).split(",");
-    let record = js_sys::Object::new();
-    let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&record, &JsValue::from_str(k), v);
     let (q, t) = match window {
         None => (
             JsValue::from_f64(last.position.0.saturating_sub(events.len() as u64) as f64),
@@ -312,28 +309,42 @@ fn encode_record(events: &[RecordedEvent], window: Option<(u64, u64)>) -> Result
             last.timestamp,
         ),
     };
-    let fields = [
-        ("p", JsValue::from_f64(last.position.0 as f64)),
-        ("q", q),
-        ("n", JsValue::from_f64(events.len() as f64)),
-        ("s", JsValue::from_str(first.stream.as_str())),
-        ("v", JsValue::from_f64(last.version.0 as f64)),
-        ("t", JsValue::from_f64(t.0 as f64)),
-        ("ids", ids.into()),
-        ("e", JsValue::from_str(&e)),
-    ];
-    if let Some((lo, hi)) = window {
-        let w = js_sys::Array::of2(&JsValue::from_f64(lo as f64), &JsValue::from_f64(hi as f64));
-        set("w", &w.into()).map_err(|_| Error::Storage {
-            message: "building a record: cannot set field w".into(),
-        })?;
-    }
-    for (k, v) in &fields {
-        set(k, v).map_err(|_| Error::Storage {
-            message: format!("building a record: cannot set field {k}"),
-        })?;
-    }
-    Ok(record.into())
+    let w = match window {
+        None => JsValue::UNDEFINED,
+        Some((lo, hi)) => {
+            js_sys::Array::of2(&JsValue::from_f64(lo as f64), &JsValue::from_f64(hi as f64)).into()
+        }
+    };
+    // One call builds the object (a literal of one shape in JavaScript) instead of a
+    // Reflect.set and a key string per field.
+    Ok(chunk_record(
+        last.position.0 as f64,
+        &q,
+        events.len() as f64,
+        first.stream.as_str(),
+        last.version.0 as f64,
+        t.0 as f64,
+        &ids,
+        &e,
+        &w,
+    ))
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/wasm/js/bindings.js")]
+extern "C" {
+    /// `{ p, q, n, s, v, t, ids: ids.split(","), e }`, plus `w` when given.
+    #[wasm_bindgen(js_name = chunkRecord)]
+    fn chunk_record(
+        p: f64,
+        q: &JsValue,
+        n: f64,
+        s: &str,
+        v: f64,
+        t: f64,
+        ids: &str,
+        e: &str,
+        w: &JsValue,
+    ) -> JsValue;
 }
 
 /// Splits a batch into chunk-sized slices (at least one event each), by JSON size.

@@ -109,6 +109,23 @@ fn existing<E: SqlExecutor>(db: &E, events: &[NewEvent]) -> Result<Vec<Option<Re
     Ok(events.iter().map(|e| found.get(&e.id).cloned()).collect())
 }
 
+/// How an append finds the batch's ids that are already stored (an idempotent retry, or a
+/// conflict).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdCheck {
+    /// Looks every id up before writing.
+    Lookup,
+    /// Writes when the batch is new to the stream's version, and lets the `UNIQUE(id)` index
+    /// catch an id already stored: the insert then fails with [`is_id_taken`], and the caller
+    /// rolls back and appends again with [`IdCheck::Lookup`]. Saves one query per append.
+    Insert,
+}
+
+/// Whether `e` is the `UNIQUE(id)` failure of an [`IdCheck::Insert`] append.
+pub(crate) fn is_id_taken(e: &Error) -> bool {
+    matches!(e, Error::Storage { message } if message.contains("eventfold_events.id"))
+}
+
 /// One append, inside the caller's transaction (see [`EventStore::append`](crate::EventStore::append)).
 pub(crate) fn append<E: SqlExecutor>(
     db: &E,
@@ -117,15 +134,27 @@ pub(crate) fn append<E: SqlExecutor>(
     expected: ExpectedVersion,
     clock: &Clock,
     limits: &StoreLimits,
+    check: IdCheck,
 ) -> Result<AppendResult> {
     validate_batch(events, limits)?;
     let tip = tip(db, Some(stream.as_str()))?;
-    let existing = existing(db, events)?;
-    let first_version =
-        match plan_append(stream, events, expected, Version(tip.version), &existing)? {
-            AppendPlan::AlreadyAppended(result) => return Ok(result),
-            AppendPlan::Write { first_version } => first_version,
-        };
+    let current = Version(tip.version);
+    let planned = match check {
+        IdCheck::Insert => {
+            plan_append(stream, events, expected, current, &vec![None; events.len()]).ok()
+        }
+        IdCheck::Lookup => None,
+    };
+    // A new batch whose expected version does not match may be a retry of one already
+    // appended: that needs the lookup.
+    let plan = match planned {
+        Some(plan) => plan,
+        None => plan_append(stream, events, expected, current, &existing(db, events)?)?,
+    };
+    let first_version = match plan {
+        AppendPlan::AlreadyAppended(result) => return Ok(result),
+        AppendPlan::Write { first_version } => first_version,
+    };
     // Timestamps never go backwards along the log, so "as of a time" is a prefix of it.
     let timestamp = clock().0.max(tip.last_ts);
     let first = to_i64(first_version.0, "version")?;

@@ -115,9 +115,26 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
         events: Vec<NewEvent>,
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
-        let result = transaction(self.db()?, |db| {
-            log::append(db, stream, &events, expected, &self.clock, &self.limits)
-        })?;
+        let db = self.db()?;
+        let append = |check| {
+            transaction(db, |db| {
+                log::append(
+                    db,
+                    stream,
+                    &events,
+                    expected,
+                    &self.clock,
+                    &self.limits,
+                    check,
+                )
+            })
+        };
+        // Written without looking the ids up first; an id already stored (an idempotent retry
+        // or a conflict) fails the insert, and the append runs again with the lookup.
+        let result = match append(log::IdCheck::Insert) {
+            Err(e) if log::is_id_taken(&e) => append(log::IdCheck::Lookup),
+            other => other,
+        }?;
         self.changes.notify(result.position);
         Ok(result)
     }

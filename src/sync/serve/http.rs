@@ -127,9 +127,10 @@ pub enum Answer {
         /// The body.
         body: Vec<u8>,
     },
-    /// `GET /v1/live` was authorized: the transport streams `event: head` server-sent events,
-    /// the first one at once.
-    Live,
+    /// `GET /v1/live` was authorized for this access: the transport streams `event: head`
+    /// server-sent events, the first one at once, each as [`LiveScope`](super::live::LiveScope)
+    /// tells for this access.
+    Live(Access),
 }
 
 impl Answer {
@@ -161,7 +162,7 @@ impl Answer {
     pub fn status(&self) -> u16 {
         match self {
             Answer::Json { status, .. } => *status,
-            Answer::Live => 200,
+            Answer::Live(_) => 200,
         }
     }
 }
@@ -308,24 +309,30 @@ pub fn is_rebind_safe_host(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-/// What every request passes before its endpoint, as `eventfold-server`'s guard: open mode
-/// serves only rebind-safe hosts (403), and writes must be JSON (415).
-fn guard(config: &ServeConfig, req: &Request<'_>) -> Option<Answer> {
-    if matches!(config.tokens, Tokens::Open) && !req.host.is_some_and(is_rebind_safe_host) {
+/// Why open mode refuses a request whose `Host` DNS could rebind.
+const REBIND_REFUSAL: &str = "open mode (no token file) serves only requests for localhost or an \
+     IP address (Host header), against DNS rebinding; give the server a token file";
+
+/// What every request passes before its endpoint, in both servers (`eventfold-server`'s
+/// middleware calls it too): open mode serves only rebind-safe hosts (403 `FORBIDDEN`), and
+/// `POST`s must carry `Content-Type: application/json` (415 `INVALID_INPUT`). `None` lets the
+/// request through.
+pub fn precheck(
+    open: bool,
+    method: &str,
+    host: Option<&str>,
+    content_type: Option<&str>,
+) -> Option<Answer> {
+    if open && !host.is_some_and(is_rebind_safe_host) {
         return Some(Answer::error_body(
             403,
-            &ErrorBody::new(
-                "FORBIDDEN",
-                "open mode (no token file) serves only requests for localhost or an IP address \
-                 (Host header), against DNS rebinding; give the server a token file",
-            ),
+            &ErrorBody::new("FORBIDDEN", REBIND_REFUSAL),
         ));
     }
-    let json = req
-        .content_type
+    let json = content_type
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-    if req.method == "POST" && !json {
+    if method == "POST" && !json {
         return Some(Answer::error_body(
             415,
             &ErrorBody::from(&Error::invalid(
@@ -366,7 +373,8 @@ pub async fn respond<S: EventStore + ?Sized>(
     config: &ServeConfig,
     req: Request<'_>,
 ) -> Answer {
-    if let Some(refusal) = guard(config, &req) {
+    let open = matches!(config.tokens, Tokens::Open);
+    if let Some(refusal) = precheck(open, req.method, req.host, req.content_type) {
         return refusal;
     }
     let Some((endpoint, method)) = endpoint(req.path) else {
@@ -415,7 +423,7 @@ pub async fn respond<S: EventStore + ?Sized>(
                         message: "this token may not read any stream".into(),
                     });
                 }
-                Answer::Live
+                Answer::Live(access)
             }
         })
     };
@@ -446,7 +454,7 @@ mod tests {
     fn answer(a: Answer) -> (u16, serde_json::Value) {
         match a {
             Answer::Json { status, body } => (status, serde_json::from_slice(&body).unwrap()),
-            Answer::Live => (200, serde_json::Value::Null),
+            Answer::Live(_) => (200, serde_json::Value::Null),
         }
     }
 
@@ -527,5 +535,32 @@ mod tests {
             .0,
             200
         );
+    }
+
+    #[test]
+    fn hosts_that_dns_cannot_rebind() {
+        for ok in [
+            "localhost",
+            "LOCALHOST:8787",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8787",
+            "10.1.2.3:9",
+        ] {
+            assert!(is_rebind_safe_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8787",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "[::1",
+            "[nothost]:1",
+            "localhost:http",
+            "",
+        ] {
+            assert!(!is_rebind_safe_host(bad), "{bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 mod capped;
 mod checkpoint;
 pub mod http;
+pub mod live;
 
 use crate::core::append::{validate_batch, StoreLimits, OTHER_STREAM_REASON};
 use crate::core::event::{Position, StreamId, Version};
