@@ -59,6 +59,10 @@ test(`${SEEDS} seeded simulations converge with nothing lost or duplicated`, { t
     const report = await simulate({ ...world, seed });
     events += report.events;
     for (const [k, v] of Object.entries(report.counts)) total[k] = (total[k] ?? 0) + v;
+    // Progress of long runs (npm run soak:sim): every 500 seeds, with the process's memory.
+    if (SEEDS > 500 && (seed - FROM + 1) % 500 === 0) {
+      console.log(`simulation: seeds ${FROM}..${seed} green after ${((Date.now() - started) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    }
   }
   console.log(`simulation: ${SEEDS} seeds (${FROM}..${FROM + SEEDS - 1}) in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
     `${events} events on the servers; ${total.accepted} commands accepted, ${total.rejectedLocally} rejected offline, ` +
