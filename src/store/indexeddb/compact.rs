@@ -44,10 +44,10 @@ pub const PROGRESS_KEY: &str = "eventfold:compaction";
 /// Most events one step merges (one window). Large enough that a log of single appends to a
 /// few hundred streams compacts into records as large as a packed log's; the write lock is
 /// held only for the step's final write, not while it decodes and encodes.
-pub const WINDOW_EVENTS: usize = 32_768;
+pub const WINDOW_EVENTS: usize = 4096;
 
 /// Most records one step reads.
-const WINDOW_RECORDS: u32 = 32_768;
+const WINDOW_RECORDS: u32 = 4096;
 
 /// A record whose event text is at least this long is left as it is (it is already large).
 const SMALL_BYTES: usize = 4 * 1024;
