@@ -292,7 +292,7 @@ impl JsEventStore {
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
     /// single-event appends has one per event) into one record per stream, a window of up to
-    /// 32,768 events per step, so that such a log reads like one written in batches. A step
+    /// 4,096 events per step, so that such a log reads like one written in batches. A step
     /// decodes and encodes in short slices outside any transaction (pausing while this tab
     /// appends) and holds the write lock only for its final write. Positions, versions, ids
     /// and every read answer stay the same; appends from this and other tabs go on, and a crash at any point

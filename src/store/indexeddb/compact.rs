@@ -41,9 +41,10 @@ use crate::error::{Error, Result};
 /// The `state` key holding the position up to which the log was compacted.
 pub const PROGRESS_KEY: &str = "eventfold:compaction";
 
-/// Most events one step merges (one window). Large enough that a log of single appends to a
-/// few hundred streams compacts into records as large as a packed log's; the write lock is
-/// held only for the step's final write, not while it decodes and encodes.
+/// Most events one step merges (one window). A global read that reaches into a window reads
+/// it whole (its records hold positions out of key order), which bounds it. 32,768 (one
+/// window for the (h) bench's 20,000 events) did not read faster in the one bench run that
+/// compared them on a loaded machine (docs/BENCHMARKS.md, issue-15 notes).
 pub const WINDOW_EVENTS: usize = 4096;
 
 /// Most records one step reads.
