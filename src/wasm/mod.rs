@@ -9,6 +9,7 @@ mod convert;
 mod engine;
 mod error;
 mod live;
+mod live_query;
 mod model;
 mod projection;
 mod promise;

@@ -15,6 +15,7 @@ use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::live::{self, on_progress, settled};
+use crate::wasm::live_query;
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::promise::{spawn, to_promise};
 
@@ -100,6 +101,19 @@ impl Projection {
             .view
             .subscribe(move |state| live::call(&callback, state, "a projection subscriber"));
         live::unsubscriber(&self.view, id, View::unsubscribe)
+    }
+
+    /// The state as a live query for a UI framework (`getSnapshot()` is the state shown,
+    /// the same object until `evolve` returns another; see `LiveQuery`).
+    ///
+    /// ```ts
+    /// const state = totals.liveState();
+    /// const unsubscribe = state.subscribe((s) => render(s));
+    /// ```
+    #[wasm_bindgen(js_name = liveState, unchecked_return_type = "LiveQuery<State>")]
+    pub fn live_state(&self) -> JsValue {
+        let convert = Box::new(|state: &JsValue| Ok(state.clone()));
+        live_query::to_js(self.view.live_state(convert, live_query::spawner()))
     }
 
     /// Discards the persisted state and folds the whole log again (this also clears an error

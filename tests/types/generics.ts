@@ -4,7 +4,7 @@
 // unused one).
 import { EventStore } from "eventfold";
 import type {
-  Aggregate, AggregateDefinition, Bus, Dispatched, Executed, Projection, ProjectionDefinition, ReadModel, ReadModelDefinition, Recorded,
+  Aggregate, AggregateDefinition, Bus, Dispatched, Executed, LiveQuery, Projection, ProjectionDefinition, ReadModel, ReadModelDefinition, Recorded,
 } from "eventfold";
 
 type Counter = { n: number };
@@ -169,6 +169,24 @@ export async function definitions(store: EventStore): Promise<number> {
   await table.query({ index: "id", equals: "counter-c1" });
   // @ts-expect-error a record is a Row or undefined
   const sure: Row = await table.get("counter-c1");
+  // Live queries carry the record and the state: LiveQuery<Row[]>, LiveQuery<Row | null>, LiveQuery<number>.
+  const live: LiveQuery<Row[]> = table.liveQuery({ index: "status", equals: "open" });
+  const snapshot: Row[] | undefined = live.getSnapshot();
+  // @ts-expect-error undefined until the first evaluation settled
+  const loaded: Row[] = live.getSnapshot();
+  const stop: () => void = live.subscribe((rows) => console.log(rows?.length));
+  stop();
+  // React's useSyncExternalStore(subscribe: (onStoreChange: () => void) => () => void, getSnapshot)
+  const external: [(onStoreChange: () => void) => () => void, () => Row[] | undefined] = [live.subscribe, live.getSnapshot];
+  // @ts-expect-error "id" is not an index of this read model
+  table.liveQuery({ index: "id", equals: "counter-c1" });
+  const one: Row | null | undefined = table.liveGet("counter-c1").getSnapshot();
+  // @ts-expect-error a live get is null for a missing record, undefined before it settled
+  const present: Row = table.liveGet("counter-c1").getSnapshot();
+  const liveSum: number | undefined = view.liveState().getSnapshot();
+  // @ts-expect-error the projection's state is a number
+  view.liveState().subscribe((state?: string) => state);
+  console.log(snapshot, loaded, external, one, present, liveSum);
   // Inferred from the definition: the index names of `indexes` (as const), the record of the handlers' writer.
   const byStatus = store.readModel({
     name: "by-status",

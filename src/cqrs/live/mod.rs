@@ -13,18 +13,21 @@
 //! - [`batch`]: [`Batch`], [`Page`], [`Pages`] (how pages are read and converted);
 //! - [`fold`]: [`Fold`] (what a catch-up folds) and [`catch_up`];
 //! - [`view`]: [`LiveFold`], the [`View`] handle and [`run`], the lifecycle;
-//! - [`subscribers`]: who is told of changes.
+//! - [`subscribers`]: who is told of changes;
+//! - [`query`]: [`LiveQuery`], one query's answer kept as a snapshot for UI frameworks.
 //!
 //! The folds themselves: [`ProjectionFold`](crate::cqrs::ProjectionFold) and
 //! [`ReadModelFold`](crate::cqrs::read_model::ReadModelFold).
 
 pub mod batch;
 pub mod fold;
+pub mod query;
 pub mod subscribers;
 pub mod view;
 
 pub use batch::{read_page, Batch, Page, Pages, Recorded};
 pub use fold::{catch_up, Fold, Progress, SAVE_EVERY_PAGES};
+pub use query::LiveQuery;
 pub use subscribers::Subscribers;
 pub use view::{run, LiveFold, View};
 

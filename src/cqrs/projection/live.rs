@@ -8,9 +8,11 @@ use std::future::Future;
 use std::rc::Rc;
 
 use crate::core::event::Position;
+use crate::cqrs::live::query::{Convert, LiveQuery, Source, Spawner};
 use crate::cqrs::live::{
     self, read_page, Batch, Fold, LiveFold, Pages, Progress, Subscribers, View,
 };
+use crate::cqrs::runtime::LocalBoxFuture;
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{EventStore, ReadAllOptions, StateStore};
@@ -283,6 +285,41 @@ where
     /// The live view's handle: readiness, rebuild, close, checkpoint, error.
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// A live query of the state shown (pending events on top, as [`state`](Self::state)
+    /// answers) while it has subscribers; `convert` makes the snapshot of each new state (a
+    /// state equal to the last keeps it), `spawn` runs the evaluations.
+    pub fn live_state<T: Clone + 'static>(
+        &self,
+        convert: Convert<P::State, T>,
+        spawn: Spawner,
+    ) -> LiveQuery<T>
+    where
+        P::State: PartialEq,
+    {
+        let source = ShownState(self.shown.clone());
+        LiveQuery::new(source, convert, spawn)
+    }
+}
+
+/// The state a projection shows, as the source of a live query.
+struct ShownState<S>(Rc<Shown<S>>);
+
+impl<S: Clone + PartialEq + 'static> Source for ShownState<S> {
+    type Answer = S;
+
+    fn watch(&self, changed: Box<dyn Fn()>) -> u64 {
+        self.0.subscribers.subscribe(move |_| changed())
+    }
+
+    fn unwatch(&self, id: u64) {
+        self.0.subscribers.unsubscribe(id)
+    }
+
+    fn evaluate(&self) -> LocalBoxFuture<'static, Result<Option<S>>> {
+        let state = self.0.state.borrow().clone();
+        Box::pin(async move { Ok(state) })
     }
 }
 

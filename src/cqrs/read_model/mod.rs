@@ -9,10 +9,12 @@
 //!   functions over a page of JavaScript events);
 //! - [`ReadModelFold`]: what the live-view runtime ([`crate::cqrs::live`]) folds;
 //! - [`ReadModelView`]: the handle (get, query, subscribe, rebuild, close);
-//! - `overlay`: pending writes on top of stored records.
+//! - `overlay`: pending writes on top of stored records;
+//! - `queries`: live queries of records ([`ReadModelView::live_query`], [`ReadModelView::live_get`]).
 
 mod fold;
 mod overlay;
+mod queries;
 
 use std::borrow::Borrow;
 use std::future::Future;
@@ -276,6 +278,18 @@ where
     /// The live view's handle: readiness, rebuild, close, checkpoint, error.
     pub fn view(&self) -> &View {
         &self.view
+    }
+}
+
+impl<H, R, B: ?Sized> Clone for ReadModelView<H, R, B> {
+    /// Another handle of the same view.
+    fn clone(&self) -> Self {
+        ReadModelView {
+            view: self.view.clone(),
+            store: self.store.clone(),
+            parts: self.parts.clone(),
+            batch: std::marker::PhantomData,
+        }
     }
 }
 

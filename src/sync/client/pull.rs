@@ -6,7 +6,7 @@ use crate::core::event::{NewEvent, RecordedEvent, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::ResetStore;
+use crate::store::{Direction, ReadStreamOptions, ResetStore};
 use crate::sync::client::{Meta, SyncClient, SyncReport, Transport, META_KEY};
 use crate::sync::protocol::{Checkpoint, Encoding, PullRequest};
 
@@ -50,6 +50,9 @@ impl<S: ResetStore> SyncClient<S> {
         } = self.meta().await?;
         report.requests += 1;
         let mut page = transport.pull(&request(after.clone())).await?;
+        // Until a page holds an event not stored here: pages pulled again after a crash
+        // (stored, checkpoint not saved) may be stored whole or in part.
+        let mut resume = true;
         // The checkpoint of the last page stored, not saved yet.
         let mut unsaved: Option<Checkpoint> = None;
         loop {
@@ -59,8 +62,19 @@ impl<S: ResetStore> SyncClient<S> {
                 report.requests += 1;
             }
             let save = unsaved.take();
+            let fresh = if resume {
+                match self.unstored(&page.events).await? {
+                    Unstored::None => &[][..],
+                    Unstored::From(i) => {
+                        resume = false;
+                        &page.events[i..]
+                    }
+                }
+            } else {
+                &page.events[..]
+            };
             let store = async {
-                let (stored, saved) = both(self.store_page(&page.events), async {
+                let (stored, saved) = both(self.store_page(fresh), async {
                     match save {
                         Some(checkpoint) => self.save_checkpoint(checkpoint, resetting).await,
                         None => Ok(()),
@@ -93,6 +107,53 @@ impl<S: ResetStore> SyncClient<S> {
             after = Some(page.checkpoint);
             page = fetched;
         }
+    }
+
+    /// Which events of a pulled page are not stored yet. Pulled pages are stored in the
+    /// server's order, so what is stored is a prefix of what the server sends, and an event is
+    /// stored when its stream's local version reaches its version. A page pulled again after a
+    /// crash (stored, its checkpoint not saved) may be stored whole or end inside a stored run
+    /// of one stream (the pages pulled again need not end where the stored ones did: another
+    /// `pullLimit`, or more events since). Finds the first unstored event by bisection: one
+    /// version read when the page is new, about log2(page) otherwise, then checks by id that
+    /// the last one taken for stored is the pulled event.
+    async fn unstored(&self, events: &[RecordedEvent]) -> Result<Unstored> {
+        let inner = self.replica.inner();
+        let stored = |e: &RecordedEvent| {
+            let (stream, version) = (e.stream.clone(), e.version);
+            async move { Ok::<_, Error>(inner.stream_version(&stream).await? >= version) }
+        };
+        match events.first() {
+            None => return Ok(Unstored::None),
+            Some(first) if !stored(first).await? => return Ok(Unstored::From(0)),
+            Some(_) => {}
+        }
+        let (mut lo, mut hi) = (1, events.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if stored(&events[mid]).await? {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        // The last event taken for stored must be this very event, not a local one at its
+        // version (then the plain append of the whole page says what is wrong).
+        let last = &events[lo - 1];
+        let options = ReadStreamOptions {
+            from: Some(last.version),
+            limit: Some(1),
+            direction: Direction::Forward,
+        };
+        let local = inner.read_stream(&last.stream, &options).await?;
+        if local.first().map(|e| &e.id) != Some(&last.id) {
+            return Ok(Unstored::From(0));
+        }
+        Ok(if lo == events.len() {
+            Unstored::None
+        } else {
+            Unstored::From(lo)
+        })
     }
 
     /// Saves the checkpoint of the pulls stored so far (`resetting` kept as it was: see
@@ -157,6 +218,14 @@ impl<S: ResetStore> SyncClient<S> {
         }
         all_in_order(appends).await
     }
+}
+
+/// What of a pulled page is not stored yet (see [`SyncClient::unstored`]).
+enum Unstored {
+    /// All of it is stored (pulled again after a crash).
+    None,
+    /// The events from this index on.
+    From(usize),
 }
 
 /// Runs `a` and `b` together (`a` polled first); resolves to both outputs.

@@ -440,6 +440,75 @@ fn a_pull_answer_that_breaks_the_protocol_stores_nothing() {
 }
 
 #[test]
+fn a_page_stored_before_a_crash_is_not_stored_twice_when_pages_end_elsewhere() {
+    // A crash after a page was stored but before its checkpoint was saved: the pages pulled
+    // again can end elsewhere than the stored ones (more events arrived since), so a run of one
+    // stream is partly stored already. Only its rest is appended.
+    let server = Server::new();
+    let link = Link::new(&server);
+    let b = Device::new(2, &[]);
+    let a = Device::with_options(
+        1,
+        &[],
+        SyncOptions {
+            pull_limit: 3,
+            ..SyncOptions::default()
+        },
+    );
+    block_on(async {
+        for i in 0..5 {
+            b.append(&sid("order-1"), &format!("e{i}")).await.unwrap();
+        }
+        b.sync(&link).await.unwrap();
+        a.sync(&link).await.unwrap(); // pages [1..3], [4..5]
+        for i in 5..7 {
+            b.append(&sid("order-1"), &format!("e{i}")).await.unwrap();
+        }
+        b.sync(&link).await.unwrap();
+        // The crash: the checkpoint is back at the start, the stored events stay.
+        let meta = Meta {
+            checkpoint: None,
+            resetting: false,
+        };
+        a.replica()
+            .inner()
+            .put_state(META_KEY, Json::from_value(&meta).unwrap())
+            .await
+            .unwrap();
+        let report = a.sync(&link).await.unwrap(); // pages [1..3], [4..6] (4, 5 stored), [7]
+        assert_eq!(report.pulled, 7);
+        assert_eq!(a.confirmed(), server_view(&server));
+        assert_eq!(a.confirmed().len(), 7);
+        // Stored events that are not the pulled ones are still refused, nothing written.
+        let c = Device::with_options(
+            3,
+            &[],
+            SyncOptions {
+                pull_limit: 3,
+                ..SyncOptions::default()
+            },
+        );
+        let own = NewEvent::new(
+            c.new_id(),
+            EventType::new("Noted").unwrap(),
+            Json::parse("1").unwrap(),
+        );
+        c.replica()
+            .inner()
+            .append(
+                &sid("order-1"),
+                vec![own],
+                ExpectedVersion::Exact(Version(0)),
+            )
+            .await
+            .unwrap();
+        let before = c.confirmed();
+        assert_eq!(c.sync(&link).await.unwrap_err().code(), "PROTOCOL_ERROR");
+        assert_eq!(c.confirmed(), before);
+    });
+}
+
+#[test]
 fn rebase_decides_pending_commands_again_and_reports_the_rejected() {
     let server = Server::new();
     let link = Link::new(&server);

@@ -13,6 +13,18 @@ export function reportListenerError(what, error) {
   console.error(`eventfold: ${what} threw; the others are still called.`, error);
 }
 
+/**
+ * A LiveQuery whose `subscribe` and `getSnapshot` are bound to it, so they can be passed as they
+ * are: `useSyncExternalStore(q.subscribe, q.getSnapshot)` (React calls them without `this`), and
+ * they keep their identity across renders.
+ */
+export function bindLiveQuery(query) {
+  for (const name of ["subscribe", "getSnapshot"]) {
+    Object.defineProperty(query, name, { value: query[name].bind(query) });
+  }
+  return query;
+}
+
 // ---------------------------------------------------------------------------------------------
 // subscriptions
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::live::{self, on_progress, settled};
+use crate::wasm::live_query;
 use crate::wasm::promise::{spawn, to_promise};
 
 use handlers::{index_key, JsHandlers};
@@ -135,7 +136,7 @@ fn query_arg(options: &JsValue) -> Result<IndexQuery> {
     })
 }
 
-fn parse_values(rows: Vec<(String, Json)>) -> Result<JsValue> {
+fn parse_values(rows: &[(String, Json)]) -> Result<JsValue> {
     let mut text = String::from("[");
     for (i, (_, v)) in rows.iter().enumerate() {
         if i > 0 {
@@ -202,7 +203,7 @@ impl ReadModel {
         let rows = query_arg(&options).map(|q| self.view.query(q));
         to_promise(async move {
             let rows = rows.map_err(to_js)?.await.map_err(to_js)?;
-            parse_values(rows).map_err(to_js)
+            parse_values(&rows).map_err(to_js)
         })
     }
 
@@ -230,6 +231,43 @@ impl ReadModel {
             live::call(&callback, &change_to_js(change), "a read model subscriber")
         });
         live::unsubscriber(&self.view, id, View::unsubscribe)
+    }
+
+    /// The records a query selects as a live query for a UI framework: `getSnapshot()` is
+    /// `undefined` until the model has caught up, then the records, the same array until
+    /// they change (see `LiveQuery`). An unknown index is `INVALID_INPUT`, thrown here.
+    ///
+    /// ```ts
+    /// const open = orders.liveQuery({ index: "status", equals: "open", limit: 50 });
+    /// const unsubscribe = open.subscribe((rows) => render(rows ?? []));
+    /// ```
+    #[wasm_bindgen(js_name = liveQuery, unchecked_return_type = "LiveQuery<Value[]>")]
+    pub fn live_query(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReadModelQuery<IndexName>")] options: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let query = query_arg(&options).map_err(to_js)?;
+        let convert = Box::new(|rows: &Vec<(String, Json)>| parse_values(rows));
+        let live = self.view.live_query(query, convert, live_query::spawner());
+        Ok(live_query::to_js(live.map_err(to_js)?))
+    }
+
+    /// One record as a live query for a UI framework: `getSnapshot()` is `undefined` until
+    /// the model has caught up, then the record (`null` when there is none), the same object
+    /// until it changes. Only changes that write `key` (or may write any key: a rebuild,
+    /// pending events) evaluate it again.
+    ///
+    /// ```ts
+    /// const order = orders.liveGet("order-42");
+    /// const unsubscribe = order.subscribe((o) => render(o));
+    /// ```
+    #[wasm_bindgen(js_name = liveGet, unchecked_return_type = "LiveQuery<Value | null>")]
+    pub fn live_get(&self, key: &str) -> JsValue {
+        let convert = Box::new(|record: &Option<Json>| match record {
+            None => Ok(JsValue::NULL),
+            Some(j) => js_sys::JSON::parse(j.as_str()).map_err(|e| Error::invalid(message_of(&e))),
+        });
+        live_query::to_js(self.view.live_get(key, convert, live_query::spawner()))
     }
 
     /// Clears the records and the checkpoint and handles the whole log again (this also

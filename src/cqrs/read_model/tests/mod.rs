@@ -1,4 +1,7 @@
-//! Tests of read models as live views over the in-memory store (a replica for pending events).
+//! Tests of read models as live views over the in-memory store (a replica for pending events);
+//! `live.rs`: live queries of their records.
+
+mod live;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
