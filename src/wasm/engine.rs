@@ -292,9 +292,10 @@ impl JsEventStore {
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
     /// single-event appends has one per event) into one record per stream, a window of up to
-    /// 4,096 events per step, each step its own short transaction, so that such a log reads
-    /// like one written in batches. Positions, versions, ids and every read answer stay the
-    /// same; appends from this and other tabs go on between steps, and a crash at any point
+    /// 4,096 events per step, so that such a log reads like one written in batches. A step
+    /// decodes and encodes in short slices outside any transaction (pausing while this tab
+    /// appends) and holds the write lock only for its final write. Positions, versions, ids
+    /// and every read answer stay the same; appends from this and other tabs go on, and a crash at any point
     /// leaves the log whole. `onProgress` is called after each step with `{ compactedTo, head,
     /// recordsRead, recordsWritten, events }`; resolves to the totals. Durable stores also do
     /// this by themselves once appends have been idle for a second (unless opened with

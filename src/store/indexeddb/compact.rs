@@ -3,19 +3,26 @@
 //! written in batches. Positions, versions, ids, timestamps and every index answer stay
 //! exactly as they were; only how events are grouped into records changes.
 //!
-//! One step is one readwrite transaction over `chunks` and `state`: it reads where the last
-//! step stopped (state key [`PROGRESS_KEY`]), takes the next run of adjacent small records
-//! (the window, at most [`WINDOW_EVENTS`] events and never the newest record), deletes them
-//! and adds one record per stream of the window (see `codec.rs`: compacted records), then
-//! records how far it got. IndexedDB transactions are atomic and readwrite transactions over
-//! `chunks` run one at a time across tabs, so a crash at any point leaves either the window's
-//! old records or its new ones, and two tabs compacting at once take turns (each step reads
-//! the progress key inside its transaction). A step never holds the lock long: a window is
-//! read with one `getAll` and written with one range delete and one `add` per new record.
+//! One step has three phases, and holds the `chunks` write lock only in the last one:
+//! 1. **Plan** (a readonly transaction over `chunks` and `state`): read where the last step
+//!    stopped (state key [`PROGRESS_KEY`]) and the head, `getAll` the records after it, and
+//!    take the next run of adjacent small records (the window, at most [`WINDOW_EVENTS`]
+//!    events, never the newest record).
+//! 2. **Build** (no transaction): decode the window's events and encode one record per stream
+//!    of the window (see `codec.rs`: compacted records), in slices of a few milliseconds that
+//!    give the event loop back, for longer while appends are flowing on this connection, so
+//!    appends go on while a step computes.
+//! 3. **Write** (one readwrite transaction over `chunks` and `state`): check that the progress
+//!    key and the window's records are still what the plan read (another tab's compaction or
+//!    a reset in between: the step then changes nothing and the next one plans again),
+//!    delete the window with one range delete, add the new records, record the progress.
 //!
-//! Appends are never blocked for longer than one step, and [`super::IndexedDbStore`] runs
-//! steps in idle time only: when no append is queued or was made in the last
-//! [`IDLE_MS`] ms, and yields between steps.
+//! IndexedDB transactions are atomic, so a crash at any point leaves either the window's old
+//! records or its new ones; two tabs compacting at once may plan the same window, and the
+//! second write finds the progress moved and gives way.
+//!
+//! [`super::IndexedDbStore`] also runs steps by itself in idle time: when no append is queued
+//! or was made in the last [`IDLE_MS`] ms.
 
 use std::collections::HashMap;
 
@@ -34,7 +41,10 @@ use crate::error::{Error, Result};
 /// The `state` key holding the position up to which the log was compacted.
 pub const PROGRESS_KEY: &str = "eventfold:compaction";
 
-/// Most events one step merges (one window).
+/// Most events one step merges (one window). A global read that reaches into a window reads
+/// it whole (its records hold positions out of key order), which bounds it. 32,768 (one
+/// window for the (h) bench's 20,000 events) did not read faster in the one bench run that
+/// compared them on a loaded machine (docs/BENCHMARKS.md, issue-15 notes).
 pub const WINDOW_EVENTS: usize = 4096;
 
 /// Most records one step reads.
@@ -46,6 +56,19 @@ const SMALL_BYTES: usize = 4 * 1024;
 /// How long the store waits after the last append before compacting in the background.
 pub const IDLE_MS: i32 = 1000;
 
+/// Milliseconds of decoding or encoding a step does before it gives the event loop back.
+const SLICE_MS: f64 = 4.0;
+
+/// The slice length while no append is queued or recent.
+const IDLE_SLICE_MS: f64 = 16.0;
+
+/// While appends flow on this connection, a step pauses this many times the length of each
+/// slice it ran, so it takes at most about 1/(1 + this) of the thread from them.
+const PAUSE_PER_SLICE: f64 = 6.0;
+
+/// An append committed less than this many milliseconds ago counts as appends flowing.
+const BUSY_MS: f64 = 50.0;
+
 /// What one compaction step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CompactionStep {
@@ -53,7 +76,8 @@ pub struct CompactionStep {
     pub compacted_to: Position,
     /// The newest position of the log when the step ran.
     pub head: Position,
-    /// Records the step replaced (0: the window was not worth merging, or nothing was left).
+    /// Records the step replaced (0: the window was not worth merging, nothing was left, or
+    /// another compaction or a reset changed the window first).
     pub records_read: u64,
     /// Records it wrote instead.
     pub records_written: u64,
@@ -64,140 +88,185 @@ pub struct CompactionStep {
     pub more: bool,
 }
 
+/// What the plan phase of a step found.
+struct Plan {
+    /// The stored progress text (`None`: absent), compared again before writing.
+    progress: Option<String>,
+    /// The position it names.
+    from: u64,
+    /// The newest position.
+    head: u64,
+    /// The window's records, in key order.
+    records: Vec<JsValue>,
+    /// Their keys.
+    keys: Vec<f64>,
+    /// The key of the window's last record (or how far passing over large records got).
+    to: u64,
+    /// Events in the window.
+    events: usize,
+    /// Whether records remain after this window.
+    more: bool,
+}
+
 /// Runs one compaction step (see the module docs).
 pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
-    let tx = inner.transaction_on(&[CHUNKS, STATE], IdbTransactionMode::Readwrite)?;
-    let done = TxDone::new(&tx);
-    let run = async {
-        let os = |name: &str| tx.object_store(name).map_err(|e| inner.js_error(e));
-        let (chunks, state) = (os(CHUNKS)?, os(STATE)?);
-        let dom = |e: DomError| inner.dom_error(e);
-        let js = |e: JsValue| inner.js_error(e);
-        // Where the last step stopped, and the head, read together.
-        let progress =
-            Request::from_call(state.get(&JsValue::from_str(PROGRESS_KEY))).map_err(dom)?;
-        let last = Request::from_call(
-            chunks
-                .open_key_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev),
-        )
-        .map_err(dom)?;
-        let progress = progress.await.map_err(dom)?;
-        let from = progress
-            .as_string()
-            .and_then(|t| t.parse::<u64>().ok())
-            .unwrap_or(0);
-        let head = match last.await.map_err(dom)? {
-            c if c.is_null() || c.is_undefined() => 0,
-            c => js_sys::Reflect::get(&c, &JsValue::from_str("key"))
-                .ok()
-                .and_then(|k| k.as_f64())
-                .filter(|k| *k >= 0.0 && *k <= MAX_SAFE)
-                .map_or(0, |k| k as u64),
-        };
-        let mut out = CompactionStep {
-            compacted_to: Position(from),
-            head: Position(head),
-            ..CompactionStep::default()
-        };
-        if from >= head {
-            return Ok(out);
-        }
-        // The records after `from`, up to (not including) the newest one.
-        let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
-            &JsValue::from_f64(from as f64),
-            &JsValue::from_f64(head as f64),
-            true,
-            true,
-        )
-        .map_err(js)?;
-        let records = Request::from_call(chunks.get_all_with_key_and_limit(&range, WINDOW_RECORDS))
-            .map_err(dom)?
-            .await
-            .map_err(dom)?;
-        let records = js_sys::Array::from(&records);
-        // Leading records not worth merging are passed over; then the window is the run of
-        // adjacent small records that follows, up to WINDOW_EVENTS events.
-        let mut window_records: Vec<JsValue> = Vec::new();
-        let mut events = 0usize;
-        let mut to = from;
-        let mut stopped = false;
-        for record in records.iter() {
-            let header = decode_header(&record)?;
-            let small = hollow(&record).is_none()
-                && window(&record)?.is_none()
-                && js_sys::Reflect::get(&record, &JsValue::from_str("e"))
-                    .ok()
-                    .and_then(|e| e.as_string())
-                    .is_some_and(|e| e.len() < SMALL_BYTES);
-            if !small {
-                if window_records.is_empty() {
-                    to = header.last_position.0;
-                    continue;
-                }
-                stopped = true;
-                break;
-            }
-            let n = js_sys::Reflect::get(&record, &JsValue::from_str("n"))
-                .ok()
-                .and_then(|n| n.as_f64())
-                .unwrap_or(1.0) as usize;
-            if !window_records.is_empty() && events + n > WINDOW_EVENTS {
-                stopped = true;
-                break;
-            }
-            events += n;
-            to = header.last_position.0;
-            window_records.push(record);
-        }
-        // More to look at: this step stopped before the end of what it read, or read a full page.
-        out.more = stopped || records.length() == WINDOW_RECORDS;
-        if window_records.len() >= 2 {
-            let written = merge(inner, &chunks, &window_records, to)?;
-            if let Some(written) = written {
-                out.records_read = window_records.len() as u64;
-                out.records_written = written;
-                out.events = events as u64;
-            }
-        }
-        // Nothing left to merge: the progress stays below the newest record, which may grow
-        // a small neighbour later.
-        if to > from {
-            state
-                .put_with_key(
-                    &JsValue::from_str(&to.to_string()),
-                    &JsValue::from_str(PROGRESS_KEY),
-                )
-                .map_err(js)?;
-        }
-        out.compacted_to = Position(to);
-        Ok::<_, Error>(out)
+    let plan = plan(inner).await?;
+    let mut out = CompactionStep {
+        compacted_to: Position(plan.from),
+        head: Position(plan.head),
+        more: plan.more,
+        ..CompactionStep::default()
     };
-    match run.await {
-        Ok(out) => {
-            #[allow(deprecated)] // web-sys marks IDBTransaction.commit() deprecated; it is standard
-            let _ = tx.commit();
-            done.await.map_err(|e| inner.dom_error(e))?;
-            Ok(out)
+    if plan.from >= plan.head {
+        return Ok(out);
+    }
+    let merged = match plan.records.len() {
+        0 | 1 => None,
+        _ => build(inner, &plan.records, plan.to).await?,
+    };
+    if plan.to <= plan.from && merged.is_none() {
+        return Ok(out);
+    }
+    if write(inner, &plan, merged.as_ref()).await? {
+        if let Some((_, written)) = &merged {
+            out.records_read = plan.records.len() as u64;
+            out.records_written = written.len() as u64;
+            out.events = plan.events as u64;
         }
-        Err(e) => {
-            let _ = tx.abort();
-            match done.await {
-                Err(d) if d.name != "AbortError" => Err(inner.dom_error(d)),
-                _ => Err(e),
+        out.compacted_to = Position(plan.to);
+    } else {
+        // Someone else changed the window first: plan again.
+        out.more = true;
+    }
+    Ok(out)
+}
+
+fn field(record: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(record, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Phase 1: one readonly transaction reads the progress, the head and the next records.
+async fn plan(inner: &Inner) -> Result<Plan> {
+    let tx = inner.transaction_on(&[CHUNKS, STATE], IdbTransactionMode::Readonly)?;
+    let os = |name: &str| tx.object_store(name).map_err(|e| inner.js_error(e));
+    let (chunks, state) = (os(CHUNKS)?, os(STATE)?);
+    let dom = |e: DomError| inner.dom_error(e);
+    let js = |e: JsValue| inner.js_error(e);
+    let progress = Request::from_call(state.get(&JsValue::from_str(PROGRESS_KEY))).map_err(dom)?;
+    let last = Request::from_call(
+        chunks.open_key_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev),
+    )
+    .map_err(dom)?;
+    let progress = progress.await.map_err(dom)?.as_string();
+    let from = progress
+        .as_deref()
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(0);
+    let head = match last.await.map_err(dom)? {
+        c if c.is_null() || c.is_undefined() => 0,
+        c => field(&c, "key")
+            .as_f64()
+            .filter(|k| *k >= 0.0 && *k <= MAX_SAFE)
+            .map_or(0, |k| k as u64),
+    };
+    let mut plan = Plan {
+        progress,
+        from,
+        head,
+        records: Vec::new(),
+        keys: Vec::new(),
+        to: from,
+        events: 0,
+        more: false,
+    };
+    if from >= head {
+        return Ok(plan);
+    }
+    // The records after `from`, up to (not including) the newest one.
+    let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
+        &JsValue::from_f64(from as f64),
+        &JsValue::from_f64(head as f64),
+        true,
+        true,
+    )
+    .map_err(js)?;
+    let records = Request::from_call(chunks.get_all_with_key_and_limit(&range, WINDOW_RECORDS))
+        .map_err(dom)?
+        .await
+        .map_err(dom)?;
+    let records = js_sys::Array::from(&records);
+    // Leading records not worth merging are passed over; then the window is the run of
+    // adjacent small records that follows, up to WINDOW_EVENTS events.
+    let mut stopped = false;
+    for record in records.iter() {
+        let header = decode_header(&record)?;
+        let small = hollow(&record).is_none()
+            && window(&record)?.is_none()
+            && field(&record, "e")
+                .as_string()
+                .is_some_and(|e| e.len() < SMALL_BYTES);
+        if !small {
+            if plan.records.is_empty() {
+                plan.to = header.last_position.0;
+                continue;
             }
+            stopped = true;
+            break;
         }
+        let n = field(&record, "n").as_f64().unwrap_or(1.0) as usize;
+        if !plan.records.is_empty() && plan.events + n > WINDOW_EVENTS {
+            stopped = true;
+            break;
+        }
+        plan.events += n;
+        plan.to = header.last_position.0;
+        plan.keys.push(header.last_position.0 as f64);
+        plan.records.push(record);
+    }
+    // More to look at: the plan stopped before the end of what it read, or read a full page.
+    plan.more = stopped || records.length() == WINDOW_RECORDS;
+    Ok(plan)
+}
+
+/// Gives the event loop back every [`SLICE_MS`] of work, for longer while appends flow.
+struct Pacer<'a> {
+    inner: &'a Inner,
+    since: f64,
+}
+
+impl Pacer<'_> {
+    async fn tick(&mut self) {
+        let now = js_sys::Date::now();
+        let ran = now - self.since;
+        if ran < SLICE_MS {
+            return;
+        }
+        let inner = self.inner;
+        let busy = inner.flushing.get()
+            || !inner.queue.borrow().is_empty()
+            || now - inner.last_append.get() < BUSY_MS;
+        // With no append in sight, longer slices (a frame) and no pause.
+        if !busy && ran < IDLE_SLICE_MS {
+            return;
+        }
+        let pause = if busy { ran * PAUSE_PER_SLICE } else { 0.0 };
+        sleep(pause.min(1000.0) as i32).await;
+        self.since = js_sys::Date::now();
     }
 }
 
-/// Replaces the adjacent records of one window by one record per stream (split by size like
-/// an append). Returns how many records were written, or `None` when merging would not
-/// reduce their number (every stream appears once) and the records were left alone.
-fn merge(
+/// Phase 2: the records replacing the window (one per stream, split by size like an
+/// append), with the first position of the window; `None` when merging would not reduce
+/// their number (every stream appears once).
+async fn build(
     inner: &Inner,
-    chunks: &web_sys::IdbObjectStore,
     records: &[JsValue],
     last: u64,
-) -> Result<Option<u64>> {
+) -> Result<Option<(u64, Vec<JsValue>)>> {
+    let mut pacer = Pacer {
+        inner,
+        since: js_sys::Date::now(),
+    };
     let mut streams: Vec<Vec<RecordedEvent>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut first = None;
@@ -225,33 +294,98 @@ fn merge(
         if let Some(list) = streams.get_mut(slot) {
             list.extend(events);
         }
+        pacer.tick().await;
     }
     let Some(first) = first else {
         return Ok(None);
     };
-    let mut new_records = Vec::new();
+    let parts: usize = streams.iter().map(|list| split_points(list).len()).sum();
+    if parts >= records.len() {
+        return Ok(None);
+    }
+    let mut new_records = Vec::with_capacity(parts);
     for list in &streams {
         for range in split_points(list) {
             if let Some(part) = list.get(range) {
                 new_records.push(encode_compacted(part, (first, last))?);
             }
+            pacer.tick().await;
         }
     }
-    if new_records.len() >= records.len() {
-        return Ok(None);
+    Ok(Some((first, new_records)))
+}
+
+/// Phase 3: one readwrite transaction checks that the plan still holds and writes. Returns
+/// false (and changes nothing) when another compaction or a reset changed the progress or
+/// the window since the plan read them.
+async fn write(inner: &Inner, plan: &Plan, merged: Option<&(u64, Vec<JsValue>)>) -> Result<bool> {
+    let tx = inner.transaction_on(&[CHUNKS, STATE], IdbTransactionMode::Readwrite)?;
+    let done = TxDone::new(&tx);
+    let run = async {
+        let os = |name: &str| tx.object_store(name).map_err(|e| inner.js_error(e));
+        let (chunks, state) = (os(CHUNKS)?, os(STATE)?);
+        let dom = |e: DomError| inner.dom_error(e);
+        let js = |e: JsValue| inner.js_error(e);
+        let progress =
+            Request::from_call(state.get(&JsValue::from_str(PROGRESS_KEY))).map_err(dom)?;
+        let range = match merged {
+            Some((first, _)) => Some(
+                IdbKeyRange::bound(
+                    &JsValue::from_f64(*first as f64),
+                    &JsValue::from_f64(plan.to as f64),
+                )
+                .map_err(js)?,
+            ),
+            None => None,
+        };
+        let current = match &range {
+            Some(range) => Some(Request::from_call(chunks.get_all_with_key(range)).map_err(dom)?),
+            None => None,
+        };
+        if progress.await.map_err(dom)?.as_string() != plan.progress {
+            return Ok(false);
+        }
+        if let (Some(current), Some(range), Some((_, new_records))) = (current, range, merged) {
+            // The same records, none of them turned hollow by a reset.
+            let current = js_sys::Array::from(&current.await.map_err(dom)?);
+            let same = current.length() as usize == plan.keys.len()
+                && current.iter().zip(&plan.keys).all(|(record, key)| {
+                    field(&record, "p").as_f64() == Some(*key)
+                        && hollow(&record).is_none()
+                        && field(&record, "w").is_undefined()
+                });
+            if !same {
+                return Ok(false);
+            }
+            chunks.delete(&range).map_err(js)?;
+            for record in new_records {
+                // No listener: a failing add aborts the transaction, and the step reports it.
+                chunks.add(record).map_err(js)?;
+            }
+        }
+        state
+            .put_with_key(
+                &JsValue::from_str(&plan.to.to_string()),
+                &JsValue::from_str(PROGRESS_KEY),
+            )
+            .map_err(js)?;
+        Ok::<_, Error>(true)
+    };
+    match run.await {
+        Ok(true) => {
+            #[allow(deprecated)] // web-sys marks IDBTransaction.commit() deprecated; it is standard
+            let _ = tx.commit();
+            done.await.map_err(|e| inner.dom_error(e))?;
+            Ok(true)
+        }
+        outcome => {
+            let _ = tx.abort();
+            match done.await {
+                Err(d) if d.name != "AbortError" => Err(inner.dom_error(d)),
+                _ => outcome,
+            }
+        }
     }
-    let js = |e: JsValue| inner.js_error(e);
-    let range = IdbKeyRange::bound(
-        &JsValue::from_f64(first as f64),
-        &JsValue::from_f64(last as f64),
-    )
-    .map_err(js)?;
-    chunks.delete(&range).map_err(js)?;
-    for record in &new_records {
-        // No listener: a failing add aborts the transaction, and the step reports it.
-        chunks.add(record).map_err(js)?;
-    }
-    Ok(Some(new_records.len() as u64))
 }
 
 /// Resolves after `ms` milliseconds (`setTimeout`, in windows and workers).

@@ -357,8 +357,9 @@ impl IndexedDbStore {
     }
 
     /// Runs one compaction step now: merges the next run of adjacent small records (at most
-    /// [`WINDOW_EVENTS`] events) into one record per stream, in one transaction, and reports
-    /// what it did; call it until `more` is false to compact the whole log. Positions,
+    /// [`WINDOW_EVENTS`] events) into one record per stream and reports what it did (the
+    /// new records are built outside any transaction, in slices that let appends run, and
+    /// written in one short transaction); call it until `more` is false to compact the whole log. Positions,
     /// versions, ids and every read answer stay the same. The store also does this by itself
     /// when appends have been idle for a second (unless `auto_compact` is off).
     ///
