@@ -15,6 +15,22 @@ use crate::wasm::convert::get;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::promise::to_promise;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ABORT_OPTIONS: &'static str = r#"
+/** Options of a long call that can be aborted. */
+export interface AbortOptions {
+  /** Aborting it rejects the call with `signal.reason` (an `AbortError` by default). */
+  signal?: AbortSignal;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AbortOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AbortOptions")]
+    pub type AbortOptionsArg;
+}
+
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = watchAbort, catch)]
@@ -35,8 +51,9 @@ impl Abort {
     ///
     /// # Errors
     /// `INVALID_INPUT` when `signal` is not an `AbortSignal`.
-    pub(crate) fn from_options(options: &JsValue) -> Result<Abort> {
-        let signal = get(options, "signal")?;
+    pub(crate) fn from_options(options: Option<AbortOptionsArg>) -> Result<Abort> {
+        let options = options.map_or(JsValue::UNDEFINED, JsValue::from);
+        let signal = get(&options, "signal")?;
         let engine = Signal::new();
         if signal.is_undefined() {
             return Ok(Abort {

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::wasm::abort::Abort;
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 
 use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf, SnapshotPolicy};
@@ -181,9 +181,9 @@ impl Aggregate {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Command")] command: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "{ signal?: AbortSignal }")] options: Option<JsValue>,
+        options: Option<AbortOptionsArg>,
     ) -> Promise {
-        let abort = match Abort::from_options(&options.unwrap_or(JsValue::UNDEFINED)) {
+        let abort = match Abort::from_options(options) {
             Ok(abort) => abort,
             Err(e) => return Promise::reject(&to_js(e)),
         };

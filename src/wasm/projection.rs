@@ -11,7 +11,7 @@ use crate::core::event::Position;
 use crate::cqrs::{ProjectionRunner, ProjectionView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::wasm::abort::Abort;
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
@@ -73,11 +73,8 @@ impl Projection {
     /// `{ signal }`: an `AbortSignal` that ends the wait (the promise rejects with
     /// `signal.reason`; the projection goes on catching up).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn ready(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ signal?: AbortSignal }")] options: Option<JsValue>,
-    ) -> Promise {
-        match Abort::from_options(&options.unwrap_or(JsValue::UNDEFINED)) {
+    pub fn ready(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
             Ok(abort) => abort.settled(self.view.ready()),
             Err(e) => Promise::reject(&to_js(e)),
         }
@@ -134,11 +131,8 @@ impl Projection {
     /// rebuild, which has started, runs to its end (stopping it half-way would show a partial
     /// fold).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn rebuild(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ signal?: AbortSignal }")] options: Option<JsValue>,
-    ) -> Promise {
-        match Abort::from_options(&options.unwrap_or(JsValue::UNDEFINED)) {
+    pub fn rebuild(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
             Ok(abort) if abort.aborted() => Promise::reject(&abort.reason()),
             Ok(abort) => abort.settled(self.view.rebuild()),
             Err(e) => Promise::reject(&to_js(e)),

@@ -16,7 +16,7 @@ use crate::cqrs::read_model::{Change, ReadModelDef, ReadModelView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Bound, IndexQuery, IndexRange};
-use crate::wasm::abort::Abort;
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
@@ -168,11 +168,8 @@ impl ReadModel {
     /// `{ signal }`: an `AbortSignal` that ends the wait (the promise rejects with
     /// `signal.reason`; the read model goes on catching up).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn ready(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ signal?: AbortSignal }")] options: Option<JsValue>,
-    ) -> Promise {
-        match Abort::from_options(&options.unwrap_or(JsValue::UNDEFINED)) {
+    pub fn ready(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
             Ok(abort) => abort.settled(self.view.ready()),
             Err(e) => Promise::reject(&to_js(e)),
         }
@@ -293,11 +290,8 @@ impl ReadModel {
     /// rebuild, which has started, runs to its end (stopping it half-way would show a partial
     /// fold).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn rebuild(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ signal?: AbortSignal }")] options: Option<JsValue>,
-    ) -> Promise {
-        match Abort::from_options(&options.unwrap_or(JsValue::UNDEFINED)) {
+    pub fn rebuild(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
             Ok(abort) if abort.aborted() => Promise::reject(&abort.reason()),
             Ok(abort) => abort.settled(self.view.rebuild()),
             Err(e) => Promise::reject(&to_js(e)),
