@@ -78,7 +78,7 @@ function buildWasm(build) {
 const built = Object.fromEntries(BUILDS.map((b) => [b.id, buildWasm(b)]));
 
 const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "index.d.ts",
-  "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts"];
+  "testing.js", "testing.d.ts", "simulation.js", "emmett.js", "emmett.d.ts"];
 for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }

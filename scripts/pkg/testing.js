@@ -6,6 +6,15 @@
 //   spec.given([{ type: "OrderCreated", data: { customerId: "c1" } }])
 //     .when({ type: "Confirm" })
 //     .then(/empty order/);
+//
+// And the deterministic sync simulation (simulation.js): devices, a server and a faulty network,
+// seeded, checking convergence and that nothing is lost or duplicated.
+//
+//   import { simulate } from "eventfold/testing";
+//   await simulate({ seed: 7, aggregates: [{ definition: order, commands: ["Create"], id: (c) => c.orderId }],
+//     command: (random) => ({ type: "Create", orderId: `o${random.int(5)}`, customerId: "c1" }) });
+
+export { SimulationError, seededRandom, simulate, simulateSeeds } from "./simulation.js";
 
 function deepEqual(a, b) {
   if (Object.is(a, b)) return true;

@@ -78,7 +78,7 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
   const required = [
     "package.json", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
     "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js",
-    "testing.js", "testing.d.ts", "emmett.js", "emmett.d.ts",
+    "testing.js", "testing.d.ts", "simulation.js", "emmett.js", "emmett.d.ts",
     "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm",
     "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map",
     "docs/guide.md", "docs/sync.md", "docs/sync-protocol.md", "docs/buses-and-sagas.md", "docs/storage.md", "docs/emmett.md",

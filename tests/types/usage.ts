@@ -61,7 +61,7 @@ export async function usage(): Promise<number> {
 }
 
 import type { AggregateDefinition, ProjectionDefinition, ReadModelChange, ReadModelDefinition } from "eventfold";
-import { DeciderSpecification } from "eventfold/testing";
+import { DeciderSpecification, simulate, simulateSeeds, type SimulationReport } from "eventfold/testing";
 
 type Counter = { n: number };
 type Add = { type: "Add"; by: number };
@@ -79,6 +79,19 @@ export async function cqrs(store: EventStore): Promise<number> {
     snapshotEvery: 50,
   };
   DeciderSpecification.for(counter).given([{ type: "Added", data: { by: 9 } }]).when({ type: "Add", by: 5 }).then(/too much/);
+  const simulated: SimulationReport = await simulate({
+    seed: 1,
+    aggregates: [{ definition: counter, commands: ["Add"], id: () => "c1" }],
+    command: (random) => (random.chance(0.9) ? { type: "Add", by: 1 + random.int(3) } : null),
+    conflicts: { counter: "rebase" },
+    faults: { drop: 0.2, replace: 0 },
+  });
+  const soaked: { seeds: number } = await simulateSeeds({ aggregates: [{ definition: counter, commands: ["Add"], id: () => "c1" }], command: () => ({ type: "Add", by: 1 }), count: 2 });
+  // @ts-expect-error "manual" never converges without the app
+  await simulate({ seed: 1, aggregates: [{ definition: counter, commands: ["Add"], id: () => "c1" }], command: () => null, conflicts: "manual" });
+  // @ts-expect-error commands are the aggregate's command types
+  await simulate({ seed: 1, aggregates: [{ definition: counter, commands: ["Remove"], id: () => "c1" }], command: () => null });
+  console.log(simulated.digest, soaked.seeds);
   const counters = store.aggregate(counter);
   const done = await counters.execute("c1", { type: "Add", by: 2 });
   const past = await counters.load("c1", { atVersion: 1 });
