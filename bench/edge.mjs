@@ -52,6 +52,11 @@ function table(head, list) {
   return lines.join("\n");
 }
 
+// The commit measured is the one checked out when the run starts (a run takes minutes; the
+// worktree may move on meanwhile), marked "+changes" when files other than the docs differ from it.
+const git = (...args) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+const changed = git("status", "--porcelain", "--untracked-files=no").split("\n").filter((l) => l && !l.endsWith(".md"));
+const commit = `${git("rev-parse", "--short", "HEAD")}${changed.length ? "+changes" : ""}`;
 const started = Date.now();
 const loadStart = loadavg()[0];
 const parts = {};
@@ -59,6 +64,7 @@ if (ONLY !== "sync") {
   for (const synchronous of ["FULL", "NORMAL"]) {
     log(`SQL store vs raw node:sqlite, synchronous=${synchronous}`);
     const { runs, events } = await storeBench({ reps: REPS, synchronous });
+    parts.storeEvents = events;
     parts[synchronous] = rows(runs, events, [["append", `append, synchronous=${synchronous}`], ["read", `read, synchronous=${synchronous}`]],
       "raw", "store", { append: 0.8, read: 0.8 });
   }
@@ -66,15 +72,17 @@ if (ONLY !== "sync") {
 if (ONLY !== "store") {
   log("sync: workerd Durable Object vs eventfold-server");
   const { runs, events } = await syncBench(root, { reps: REPS, log });
+  parts.syncEvents = events;
   parts.sync = rows(runs, events, [["push", "push (pushes of 100 events, 4 clients)"], ["pull", "pull loop (pages of 5,000, gzip)"],
     ["catchUp", "catch-up into EventStore.inMemory() (sync.now())"]], "native", "workerd", { push: 0.5, catchUp: 0.7 });
 }
 const loadEnd = loadavg()[0];
 const seconds = Math.round((Date.now() - started) / 1000);
 
-const storeTable = parts.FULL && table(["measure (100,000 events)", "raw node:sqlite events/s", "EventStore.sqlite events/s", "ratio", "per rep", "target"],
+const count = (n) => `measure (${n.toLocaleString("en-US")} events)`;
+const storeTable = parts.FULL && table([count(parts.storeEvents), "raw node:sqlite events/s", "EventStore.sqlite events/s", "ratio", "per rep", "target"],
   [...parts.FULL, ...parts.NORMAL]);
-const syncTable = parts.sync && table(["measure (100,000 events)", "eventfold-server events/s", "workerd events/s", "ratio", "per rep", "target"], parts.sync);
+const syncTable = parts.sync && table([count(parts.syncEvents), "eventfold-server events/s", "workerd events/s", "ratio", "per rep", "target"], parts.sync);
 for (const t of [storeTable, syncTable]) if (t) console.log(`\n${t}`);
 
 const defaults = !process.env.BENCH_EVENTS && !process.env.BENCH_SYNC_EVENTS;
@@ -87,9 +95,8 @@ const doc = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
 const SECTION = /\n## \(x\) The edge[\s\S]*?(?=\n## |$)/;
 const old = SECTION.exec(doc)?.[0] ?? "";
 const keep = (name) => new RegExp(`<!-- ${name} -->[\\s\\S]*?<!-- /${name} -->`).exec(old)?.[0] ?? `<!-- ${name} -->\n(not measured yet)\n<!-- /${name} -->`;
-const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 const machine = machineInfo();
-const run = `One run of \`npm run bench:edge\` on ${new Date().toISOString()} at commit ${commit}` +
+const run = `One run of \`npm run bench:edge\` started ${new Date(started).toISOString()} at commit ${commit}` +
   ` (${machine.cpus} CPUs, ${machine.cpuModel}; Node ${process.version}; ${REPS} repetitions, contenders alternating first; ` +
   `1-minute load average ${loadStart.toFixed(1)} at the start, ${loadEnd.toFixed(1)} at the end; ${seconds} s).`;
 const section = `

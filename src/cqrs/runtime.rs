@@ -138,33 +138,79 @@ pub async fn first<A: Future, B: Future>(a: A, b: B) {
     .await
 }
 
-/// A virtual clock for tests: `sleep` returns at once and moves the clock forward, so backoff
-/// and time-outs run instantly and deterministically.
+/// A virtual clock for tests. By default `sleep` returns at once and moves the clock forward,
+/// so backoff and time-outs run instantly and deterministically; a [`manual`](Self::manual)
+/// clock instead keeps its timers waiting until [`advance`](Self::advance) moves it past them,
+/// so work can be caught in flight.
 #[derive(Clone, Default)]
-pub struct VirtualClock(Rc<RefCell<i64>>);
+pub struct VirtualClock(Rc<RefCell<ClockState>>);
+
+#[derive(Default)]
+struct ClockState {
+    now: i64,
+    manual: bool,
+    /// Sleeps waiting on a manual clock: when each ends, and who to wake.
+    timers: Vec<(i64, Waker)>,
+}
 
 impl VirtualClock {
-    /// A clock at `start` milliseconds.
+    /// A clock at `start` milliseconds whose sleeps end at once.
     pub fn at(start: i64) -> Self {
-        VirtualClock(Rc::new(RefCell::new(start)))
+        VirtualClock(Rc::new(RefCell::new(ClockState {
+            now: start,
+            ..ClockState::default()
+        })))
     }
 
-    /// Moves the clock forward.
+    /// A clock at `start` milliseconds whose sleeps end only once [`advance`](Self::advance)
+    /// has moved it past their end.
+    pub fn manual(start: i64) -> Self {
+        let clock = VirtualClock::at(start);
+        clock.0.borrow_mut().manual = true;
+        clock
+    }
+
+    /// Moves the clock forward (and wakes the sleeps that ended).
     pub fn advance(&self, ms: u64) {
-        *self.0.borrow_mut() += i64::try_from(ms).unwrap_or(i64::MAX);
+        let due: Vec<Waker> = {
+            let mut s = self.0.borrow_mut();
+            s.now = s.now.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX));
+            let now = s.now;
+            let (due, waiting) = std::mem::take(&mut s.timers)
+                .into_iter()
+                .partition(|(end, _)| *end <= now);
+            s.timers = waiting;
+            due.into_iter().map(|(_, w)| w).collect()
+        };
+        due.into_iter().for_each(Waker::wake);
     }
 }
 
 impl Runtime for VirtualClock {
     fn now(&self) -> Timestamp {
-        Timestamp(*self.0.borrow())
+        Timestamp(self.0.borrow().now)
     }
 
-    /// Moves the clock when first polled (so a time limit around a future that is already
-    /// done costs no time).
+    /// Automatic clocks move when the sleep is first polled (so a time limit around a future
+    /// that is already done costs no time); manual clocks wait for [`VirtualClock::advance`].
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
         let clock = self.clone();
-        Box::pin(async move { clock.advance(ms) })
+        let (manual, now) = {
+            let s = self.0.borrow();
+            (s.manual, s.now)
+        };
+        if !manual {
+            return Box::pin(async move { clock.advance(ms) });
+        }
+        let end = now.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX));
+        Box::pin(poll_fn(move |cx| {
+            let mut s = clock.0.borrow_mut();
+            if s.now >= end {
+                return Poll::Ready(());
+            }
+            s.timers.push((end, cx.waker().clone()));
+            Poll::Pending
+        }))
     }
 }
 
@@ -184,6 +230,33 @@ mod tests {
         assert_eq!(
             block_on(timeout(&clock, 50, std::future::ready(7))),
             Some(7)
+        );
+    }
+
+    #[test]
+    fn a_manual_clock_keeps_sleeps_waiting_until_it_is_advanced() {
+        let clock = VirtualClock::manual(0);
+        let mut pool = futures::executor::LocalPool::new();
+        let done = Rc::new(RefCell::new(false));
+        let (c, d) = (clock.clone(), done.clone());
+        futures::task::LocalSpawnExt::spawn_local(&pool.spawner(), async move {
+            c.sleep(100).await;
+            *d.borrow_mut() = true;
+        })
+        .unwrap();
+        pool.run_until_stalled();
+        assert!(!*done.borrow());
+        clock.advance(99);
+        pool.run_until_stalled();
+        assert!(!*done.borrow(), "not yet at its end");
+        clock.advance(1);
+        pool.run_until_stalled();
+        assert!(*done.borrow());
+        assert_eq!(clock.now(), Timestamp(100));
+        assert_eq!(
+            block_on(timeout(&clock, 50, std::future::ready(7))),
+            Some(7),
+            "a time limit around a finished future waits for nothing"
         );
     }
 

@@ -233,7 +233,7 @@ impl Store {
     }
 
     /// The confirmed events `options` selects as a JavaScript array, read without decoding
-    /// them in wasm where the backend can (IndexedDB); `None` where it cannot, and the caller
+    /// them in wasm where the backend can (IndexedDB, SQLite); `None` where it cannot, and the caller
     /// reads [`read_all`](EventStore::read_all) instead.
     ///
     /// # Errors
@@ -242,7 +242,11 @@ impl Store {
     pub async fn read_all_js(&self, options: &ReadAllOptions) -> Result<Option<js_sys::Array>> {
         let events = match &self.0.raw.0 {
             Kind::IndexedDb(store) => store.read_all_js(options).await?,
-            Kind::Memory(_) | Kind::Sql(_) => return Ok(None),
+            Kind::Sql(store) => match store.read_all_js(options)? {
+                Some(events) => events,
+                None => return Ok(None),
+            },
+            Kind::Memory(_) => return Ok(None),
         };
         let upcasters = self.0.upcasters.borrow();
         if !upcasters.is_empty() {
@@ -254,7 +258,7 @@ impl Store {
     }
 
     /// The events of `stream` that `options` selects as a JavaScript array (current shape),
-    /// read without decoding them in wasm where the backend can (IndexedDB, no sync attached:
+    /// read without decoding them in wasm where the backend can (IndexedDB or SQLite, no sync attached:
     /// a synced stream shows pending events on top); `None` where it cannot, and the caller
     /// reads [`read_stream`](EventStore::read_stream) instead.
     ///
@@ -268,6 +272,10 @@ impl Store {
     ) -> Result<Option<js_sys::Array>> {
         let events = match (&self.0.raw.0, self.replica()) {
             (Kind::IndexedDb(store), None) => store.read_stream_js(stream, options).await?,
+            (Kind::Sql(store), None) => match store.read_stream_js(stream, options)? {
+                Some(events) => events,
+                None => return Ok(None),
+            },
             _ => return Ok(None),
         };
         let upcasters = self.0.upcasters.borrow();

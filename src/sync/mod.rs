@@ -9,6 +9,9 @@
 //! - [`replica`]: a local store as a synced client sees it (confirmed log + [`pending`] events).
 //! - [`client`]: the client's sync state machine over a [`Transport`](client::Transport).
 //!   On `CHECKPOINT_MISMATCH` it re-syncs from scratch (`client/reset.rs`).
+//! - [`scheduler`]: when to sync (kick on pending events, periodic pulls, live notifications,
+//!   backoff with jitter, fatal errors, leader lock, status), a pure state machine its driver
+//!   feeds with events and a clock.
 //!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
@@ -46,4 +49,5 @@ pub mod client;
 pub mod pending;
 pub mod protocol;
 pub mod replica;
+pub mod scheduler;
 pub mod serve;

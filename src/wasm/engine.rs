@@ -644,11 +644,10 @@ impl JsEventStore {
     /// sync.start();
     /// await sync.now(); // push pending, pull new; NETWORK when offline (nothing lost)
     /// ```
-    #[wasm_bindgen(unchecked_return_type = "Sync")]
     pub fn sync(
         &self,
         #[wasm_bindgen(unchecked_param_type = "SyncOptions")] options: JsValue,
-    ) -> std::result::Result<JsValue, JsValue> {
+    ) -> std::result::Result<crate::wasm::sync::SyncHandle, JsValue> {
         crate::wasm::sync::start(&self.store, self.aggregates.clone(), &options).map_err(to_js)
     }
 

@@ -1,7 +1,7 @@
 // Starts a real eventfold-server (embedded SQLite in a temporary folder) for the sync tests.
 // The binary comes from the workspace's cargo target folder (built when missing).
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,16 +16,25 @@ function binary() {
   return bin;
 }
 
-/** A running server: `{ url, stop(), restart() }`; its data survives `restart()`. */
-export async function startServer() {
+/**
+ * A running server: `{ url, stop(), restart() }`; its data survives `restart()`. With
+ * `tokens` (`{ [token]: { read: [prefixes], write: [prefixes] } }`) only those tokens are
+ * accepted (`--tokens`); without, the server is open.
+ */
+export async function startServer({ tokens } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "eventfold-sync-"));
   const db = join(dir, "data.sqlite");
   const bin = binary();
+  const args = ["--db", db];
+  const tokenFile = join(dir, "tokens.json");
+  const writeTokens = () => tokens && writeFileSync(tokenFile, JSON.stringify({ tokens }), { mode: 0o600 });
+  writeTokens();
+  if (tokens) args.push("--tokens", tokenFile);
   let child;
   let port = 0;
   const launch = () =>
     new Promise((resolve, reject) => {
-      child = spawn(bin, ["--db", db, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+      child = spawn(bin, [...args, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
       child.stderr.on("data", (d) => {
         err += d;
@@ -59,6 +68,7 @@ export async function startServer() {
       await stopChild();
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
+      writeTokens();
       return launch();
     },
   };

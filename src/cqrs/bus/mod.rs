@@ -20,8 +20,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
-
 use crate::core::event::{EventId, NewEvent, RecordedEvent};
 use crate::core::json::Json;
 use crate::cqrs::aggregate::{Aggregate, Executed};
@@ -31,91 +29,28 @@ use crate::cqrs::runtime::LocalBoxFuture;
 use crate::error::{Error, Result};
 use crate::store::{EventStore, StateStore};
 
-/// Who asked for a command and why: stamped into the metadata of the events it appends as
-/// `commandId`, `correlationId` (the conversation: shared by every command and event that
-/// follows from the first one) and `causationId` (the command or event that caused this one).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CommandContext {
-    /// This command's id. Events the command appends get ids derived from it, so dispatching
-    /// the same command id again cannot append its events twice.
-    pub command_id: EventId,
-    /// The conversation this command belongs to (by default, its own id).
-    pub correlation_id: String,
-    /// The command or event that caused this command, if any.
-    pub causation_id: Option<String>,
-    /// More metadata for the appended events (a middleware may add to it).
-    pub metadata: Map<String, Value>,
-}
+mod context;
 
-impl CommandContext {
-    /// A first command: its correlation id is its own id.
-    pub fn new(command_id: EventId) -> Self {
-        CommandContext {
-            correlation_id: command_id.as_str().to_owned(),
-            command_id,
-            causation_id: None,
-            metadata: Map::new(),
-        }
-    }
+pub use context::CommandContext;
 
-    /// A command caused by this one: same correlation, caused by this command.
-    pub fn child(&self, command_id: EventId) -> Self {
-        CommandContext {
-            command_id,
-            correlation_id: self.correlation_id.clone(),
-            causation_id: Some(self.command_id.as_str().to_owned()),
-            metadata: self.metadata.clone(),
-        }
-    }
-
-    /// A command caused by a recorded event: the event's correlation id (or its id when it has
-    /// none), caused by the event.
-    pub fn caused_by(event: &RecordedEvent, command_id: EventId) -> Self {
-        let metadata: Map<String, Value> = event.metadata.decode().unwrap_or_default();
-        let correlation_id = metadata
-            .get("correlationId")
-            .and_then(Value::as_str)
-            .unwrap_or(event.id.as_str())
-            .to_owned();
-        CommandContext {
-            command_id,
-            correlation_id,
-            causation_id: Some(event.id.as_str().to_owned()),
-            metadata: Map::new(),
-        }
-    }
-
-    /// The metadata this context adds to appended events.
-    pub fn event_metadata(&self) -> Map<String, Value> {
-        let mut m = self.metadata.clone();
-        m.insert("commandId".into(), self.command_id.as_str().into());
-        m.insert("correlationId".into(), self.correlation_id.clone().into());
-        if let Some(c) = &self.causation_id {
-            m.insert("causationId".into(), c.clone().into());
-        }
-        m
-    }
-
-    /// Stamps events decided for this command: the context's metadata is merged under each
-    /// event's own metadata (keys the event sets win), and the `i`-th event gets the id
-    /// derived from the command id and `i` (so a repeated command cannot append twice).
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] if an event's metadata is not an object.
-    pub fn stamp(&self, events: Vec<NewEvent>) -> Result<Vec<NewEvent>> {
-        let base = self.event_metadata();
-        events
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut e)| {
-                let own: Map<String, Value> = e.metadata.decode()?;
-                let mut merged = base.clone();
-                merged.extend(own);
-                e.metadata = Json::from_value(&merged)?;
-                e.id = ids::event_id(&self.command_id, i);
-                Ok(e)
-            })
-            .collect()
+/// The error of a handler written in another language (JavaScript) that failed with `message`
+/// and, when it threw one of eventfold's own errors, its `code`: the codes the core has keep
+/// their meaning (a decider's rejection stays `DECIDER_REJECTED`, so a saga step or a dead
+/// letter records it as such), any other failure is `HANDLER_FAILED`.
+pub fn failure(code: Option<&str>, message: String) -> Error {
+    match code {
+        Some("DECIDER_REJECTED") => Error::DeciderRejected {
+            message: message
+                .strip_prefix("command rejected: ")
+                .unwrap_or(&message)
+                .to_owned(),
+        },
+        Some("STORE_CLOSED") => Error::StoreClosed { reason: message },
+        Some("INVALID_INPUT") => Error::InvalidInput { message },
+        Some(code) => Error::HandlerFailed {
+            message: format!("{code}: {message}"),
+        },
+        None => Error::HandlerFailed { message },
     }
 }
 
@@ -221,6 +156,30 @@ impl<C: 'static, R: 'static> CommandBus<C, R> {
             )));
         }
         handlers.insert(command_type.to_owned(), handler);
+        Ok(())
+    }
+
+    /// Registers `handler` for every type of `command_types`, all or none: nothing is
+    /// registered when one of them is empty, repeated or already has a handler.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] as for [`register`](Self::register).
+    pub fn register_all(
+        &self,
+        command_types: &[String],
+        handler: Rc<dyn CommandHandler<C, R>>,
+    ) -> Result<()> {
+        for (i, t) in command_types.iter().enumerate() {
+            check_type("command", t)?;
+            if self.handles(t) || command_types[..i].contains(t) {
+                return Err(Error::invalid(format!(
+                    "command type {t:?} already has a handler"
+                )));
+            }
+        }
+        for t in command_types {
+            self.register(t, handler.clone())?;
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use crate::cqrs::model::{DeciderModel, IdSource};
 use crate::store::contract::{sid, test_clock};
 use crate::store::{EventStore, MemoryStore, ReadAllOptions, ReadStreamOptions};
 use futures::executor::block_on;
+use serde_json::{Map, Value};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -110,6 +111,100 @@ fn contexts_propagate_correlation_and_causation() {
     assert_eq!(m["commandId"], second.command_id.as_str());
     assert_eq!(m["correlationId"], first.command_id.as_str());
     assert_eq!(m["causationId"], first.command_id.as_str());
+}
+
+#[test]
+fn commands_a_handler_sends_get_derived_ids_and_its_conversation() {
+    let parent = ctx("parent");
+    let first = parent.dispatched(1, None);
+    assert_eq!(
+        first.command_id,
+        ids::derive(&[parent.command_id.as_str(), "child", "1"]),
+        "the id rule stays: a re-run sends the ids sent before"
+    );
+    assert_eq!(first, parent.dispatched(1, None));
+    assert_ne!(first.command_id, parent.dispatched(2, None).command_id);
+    assert_eq!(first.correlation_id, parent.correlation_id);
+    assert_eq!(
+        first.causation_id.as_deref(),
+        Some(parent.command_id.as_str())
+    );
+    let by_event = parent.dispatched(1, Some("event-7".into()));
+    assert_eq!(by_event.causation_id.as_deref(), Some("event-7"));
+    assert_eq!(by_event.command_id, first.command_id);
+}
+
+#[test]
+fn an_event_handler_context_joins_the_event_conversation_with_a_stable_id() {
+    let store = MemoryStore::new(test_clock());
+    let meta = Json::parse(r#"{"correlationId":"conv-1"}"#).unwrap();
+    let e = NewEvent::new(
+        ids::derive(&["e"]),
+        crate::core::event::EventType::new("Paid").unwrap(),
+        Json::null(),
+    )
+    .with_metadata(meta)
+    .unwrap();
+    block_on(store.append(
+        &sid("order-1"),
+        vec![e],
+        crate::core::expected::ExpectedVersion::Any,
+    ))
+    .unwrap();
+    let event = block_on(store.read_all(&ReadAllOptions::default())).unwrap()[0].clone();
+    let c = CommandContext::handling("emails", &event);
+    assert_eq!(c, CommandContext::handling("emails", &event));
+    assert_ne!(
+        c.command_id,
+        CommandContext::handling("sms", &event).command_id
+    );
+    assert_eq!(c.correlation_id, "conv-1");
+    assert_eq!(c.causation_id.as_deref(), Some(event.id.as_str()));
+}
+
+#[test]
+fn what_a_foreign_handler_threw_keeps_the_codes_the_core_has() {
+    let rejected = failure(
+        Some("DECIDER_REJECTED"),
+        "command rejected: sold out".into(),
+    );
+    assert_eq!(rejected.code(), "DECIDER_REJECTED");
+    assert_eq!(
+        rejected.to_string(),
+        failure(Some("DECIDER_REJECTED"), "sold out".into()).to_string()
+    );
+    assert_eq!(
+        failure(Some("STORE_CLOSED"), "x".into()).code(),
+        "STORE_CLOSED"
+    );
+    assert_eq!(
+        failure(Some("INVALID_INPUT"), "x".into()).code(),
+        "INVALID_INPUT"
+    );
+    let other = failure(Some("QUOTA_EXCEEDED"), "full".into());
+    assert_eq!(other.code(), "HANDLER_FAILED");
+    assert!(
+        other.to_string().contains("QUOTA_EXCEEDED: full"),
+        "{other}"
+    );
+    assert_eq!(failure(None, "boom".into()).code(), "HANDLER_FAILED");
+}
+
+#[test]
+fn register_all_registers_every_type_or_none() {
+    let bus: CommandBus<u32, u32> = CommandBus::new();
+    let h = Rc::new(|n: u32, _: CommandContext| boxed(Ok(n)));
+    bus.register("B", h.clone()).unwrap();
+    let types = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for bad in [types(&["A", "B"]), types(&["A", ""]), types(&["A", "A"])] {
+        assert_eq!(
+            bus.register_all(&bad, h.clone()).unwrap_err().code(),
+            "INVALID_INPUT"
+        );
+        assert!(!bus.handles("A"), "{bad:?} registered nothing");
+    }
+    bus.register_all(&types(&["A", "C"]), h).unwrap();
+    assert!(bus.handles("A") && bus.handles("C"));
 }
 
 #[test]

@@ -26,8 +26,10 @@ use crate::error::{Error, Result};
 
 mod event;
 pub mod run;
+mod view;
 
 pub use event::{Failure, SagaEvent};
+pub use view::SagaView;
 
 /// What kind of step a saga step is.
 #[derive(Clone, Debug, PartialEq)]

@@ -414,6 +414,30 @@ fn a_failing_compensation_is_retried_then_parked_until_retried_or_skipped() {
     let state = block_on(r.load(&*store, "o1")).unwrap().unwrap();
     assert_eq!(state.status, SagaStatus::Parked);
     assert_eq!(state.parked_step(&shape()), Some(1));
+    let sh = shape();
+    let view = state.view(&sh).unwrap();
+    assert_eq!(
+        (view.id, view.status, view.parked_step),
+        ("o1", SagaStatus::Parked, Some("reserve"))
+    );
+    let done: Vec<&String> = view.results.keys().collect();
+    assert_eq!(
+        done,
+        ["create", "payment", "reserve"],
+        "results by step name"
+    );
+    assert!(view.compensated.is_empty());
+    assert_eq!(view.failure.as_ref().unwrap().code, "DECIDER_REJECTED");
+    let text = Json::from_value(&view).unwrap();
+    assert!(
+        text.as_str()
+            .starts_with(r#"{"compensated":[],"compensationError":{"code":"DECIDER_REJECTED""#)
+            && text
+                .as_str()
+                .contains(r#""parkedStep":"reserve","results":{"create":"#),
+        "camelCase fields in name order: {}",
+        text.as_str()
+    );
     assert_eq!(
         state.compensation_error.unwrap().code,
         "DECIDER_REJECTED",

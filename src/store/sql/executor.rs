@@ -48,6 +48,16 @@ impl From<i64> for SqlValue {
 /// One result row: its cells in the order of the statement's columns.
 pub type Row = Vec<SqlValue>;
 
+/// One statement of a [`SqlExecutor::batch`]: SQL with positional parameters (`?`) and their
+/// values (at most [`MAX_PARAMS`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statement {
+    /// The SQL text.
+    pub sql: String,
+    /// The bound values, in order.
+    pub params: Vec<SqlValue>,
+}
+
 /// A synchronous SQLite connection, as each runtime's adapter presents it.
 pub trait SqlExecutor {
     /// Runs one statement with positional parameters (`?`) and returns its rows (none for a
@@ -64,6 +74,20 @@ pub trait SqlExecutor {
     /// As [`query`](SqlExecutor::query).
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<()> {
         self.query(sql, params).map(drop)
+    }
+
+    /// Runs `statements` in order and answers each one's rows (none for a statement that
+    /// returns nothing); stops at the first failure. One call, where the adapter's calls are
+    /// costly (the JavaScript executor crosses the wasm boundary once for all of them).
+    ///
+    /// # Errors
+    /// As [`query`](SqlExecutor::query), for the first statement that fails (the ones before
+    /// it have run: call it inside a transaction).
+    fn batch(&self, statements: &[Statement]) -> Result<Vec<Vec<Row>>> {
+        statements
+            .iter()
+            .map(|s| self.query(&s.sql, &s.params))
+            .collect()
     }
 
     /// Runs `body` in one transaction: everything it wrote is committed when it answers

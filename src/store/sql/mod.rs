@@ -27,10 +27,12 @@ pub mod schema;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-pub use executor::{transaction, Row, SqlExecutor, SqlValue, MAX_PARAMS};
+pub use executor::{transaction, Row, SqlExecutor, SqlValue, Statement, MAX_PARAMS};
 #[cfg(target_arch = "wasm32")]
 pub use js::JsSqlExecutor;
 pub use schema::SCHEMA_VERSION;
+
+use std::cell::RefCell;
 
 use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
@@ -54,6 +56,7 @@ pub struct SqlStore<E: SqlExecutor> {
     clock: Clock,
     limits: StoreLimits,
     id: String,
+    tip: RefCell<log::TipCache>,
 }
 
 impl<E: SqlExecutor> SqlStore<E> {
@@ -71,6 +74,7 @@ impl<E: SqlExecutor> SqlStore<E> {
             clock,
             limits,
             id,
+            tip: RefCell::default(),
         };
         store.changes.notify(log::head(&store.db)?);
         Ok(store)
@@ -116,7 +120,7 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
         expected: ExpectedVersion,
     ) -> Result<AppendResult> {
         let db = self.db()?;
-        let append = |check| {
+        let append = |check, guess| {
             transaction(db, |db| {
                 log::append(
                     db,
@@ -126,15 +130,38 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
                     &self.clock,
                     &self.limits,
                     check,
+                    guess,
                 )
             })
         };
         // Written without looking the ids up first; an id already stored (an idempotent retry
         // or a conflict) fails the insert, and the append runs again with the lookup.
-        let result = match append(log::IdCheck::Insert) {
-            Err(e) if log::is_id_taken(&e) => append(log::IdCheck::Lookup),
-            other => other,
-        }?;
+        let fresh = |e: Option<Error>| match e {
+            Some(e) if log::is_id_taken(&e) => append(log::IdCheck::Lookup, None),
+            _ => match append(log::IdCheck::Insert, None) {
+                Err(e) if log::is_id_taken(&e) => append(log::IdCheck::Lookup, None),
+                other => other,
+            },
+        };
+        // Planned on the tip this store's last append left, checked in the same call as the
+        // inserts (see `log::TipCache`); a storage failure there (a stale guess, a taken
+        // position or id) runs the append again on the real tip.
+        let guess = self.tip.borrow().guess(stream.as_str());
+        let outcome = match guess {
+            Some(guess) => match append(log::IdCheck::Insert, Some(guess)) {
+                Err(e) => {
+                    self.tip.borrow_mut().clear();
+                    match e {
+                        Error::Storage { .. } => fresh(Some(e)),
+                        e => Err(e),
+                    }
+                }
+                ok => ok,
+            },
+            None => fresh(None),
+        };
+        let (result, tip) = outcome?;
+        self.tip.borrow_mut().record(stream.as_str(), tip);
         self.changes.notify(result.position);
         Ok(result)
     }
@@ -225,6 +252,7 @@ impl<E: SqlExecutor> ReadModelStore for SqlStore<E> {
 
 impl<E: SqlExecutor> ResetStore for SqlStore<E> {
     async fn reset_log(&self, reset: &LogReset<'_>) -> Result<ResetOutcome> {
+        self.tip.borrow_mut().clear();
         let outcome = transaction(self.db()?, |db| reset::reset_log(db, reset))?;
         self.changes.notify_reset(outcome.head);
         Ok(outcome)

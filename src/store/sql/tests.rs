@@ -154,7 +154,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
 }
 
 #[test]
-fn a_large_batch_is_inserted_in_chunks_within_the_parameter_limit() {
+fn a_large_batch_stays_within_the_parameter_limit() {
     let s = open(Rusq::memory());
     let r = block(s.append(&sid("big"), evs(0..250), ExpectedVersion::NoStream)).unwrap();
     assert_eq!((r.version.0, r.position.0), (250, 250));
@@ -418,4 +418,61 @@ fn a_failed_append_rolls_back_its_inserts() {
         block(s.append(&sid("s"), evs(1..4), ExpectedVersion::Exact(Version(1)))).unwrap_err();
     assert_eq!(err.code(), "STORAGE_ERROR", "{err}");
     assert_eq!(block(snapshot(&s)), before);
+}
+
+#[test]
+fn appends_stay_right_when_another_connection_changed_the_log_since() {
+    // Store `a` plans appends on the tip its own last append left (log::TipCache); `b` is a
+    // second connection to the same file that changes the log behind `a`'s back.
+    let path = temp_db();
+    let a = open(Rusq::file(&path));
+    let b = open(Rusq::file(&path));
+    block(a.append(&sid("s"), evs(0..2), ExpectedVersion::NoStream)).unwrap();
+    block(a.append(&sid("t"), evs(2..3), ExpectedVersion::NoStream)).unwrap();
+    // `b` appends to `s` and to another stream: `a`'s guess of both the head and s's version
+    // is now stale.
+    block(b.append(&sid("s"), evs(3..5), ExpectedVersion::Exact(Version(2)))).unwrap();
+    block(b.append(&sid("u"), evs(5..6), ExpectedVersion::NoStream)).unwrap();
+    // An expected version that only the real tip satisfies succeeds...
+    let r = block(a.append(&sid("s"), evs(6..7), ExpectedVersion::Exact(Version(4)))).unwrap();
+    assert_eq!((r.version.0, r.position.0), (5, 7));
+    // ...and one only the stale guess satisfied fails, naming the real version.
+    block(b.append(&sid("t"), evs(7..8), ExpectedVersion::Any)).unwrap();
+    let err =
+        block(a.append(&sid("t"), evs(8..9), ExpectedVersion::Exact(Version(1)))).unwrap_err();
+    assert_eq!(err.code(), "WRONG_EXPECTED_VERSION", "{err}");
+    assert!(err.to_string().contains("found 2"), "{err}");
+    // A stream whose newest events another connection removed (as an enclosing transaction
+    // rolled back would) after `a` appended them: no constraint catches the stale guess, the
+    // check of the real tip does, and the append goes right after what is really there.
+    let r = block(a.append(&sid("s"), evs(9..10), ExpectedVersion::Any)).unwrap();
+    assert_eq!((r.version.0, r.position.0), (6, 9));
+    b.executor()
+        .execute("DELETE FROM eventfold_events WHERE position >= 8", &[])
+        .unwrap();
+    let r = block(a.append(&sid("s"), evs(10..11), ExpectedVersion::Any)).unwrap();
+    assert_eq!((r.version.0, r.position.0), (6, 8));
+    let all = block(a.read_all(&ReadAllOptions::default())).unwrap();
+    let positions: Vec<u64> = all.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, (1..=8).collect::<Vec<_>>());
+    let s = block(a.read_stream(&sid("s"), &ReadStreamOptions::default())).unwrap();
+    let versions: Vec<u64> = s.iter().map(|e| e.version.0).collect();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(s[5].id, evs(10..11)[0].id);
+}
+
+#[test]
+fn a_reset_by_this_store_is_not_hidden_by_what_it_remembered() {
+    let s = open(Rusq::memory());
+    block(s.append(&sid("keep"), evs(0..2), ExpectedVersion::NoStream)).unwrap();
+    block(s.append(&sid("drop"), evs(2..5), ExpectedVersion::NoStream)).unwrap();
+    let reset = LogReset {
+        drops: &|stream: &str| stream == "drop",
+        forgets: &|_: &str| false,
+        rewrites: Vec::new(),
+    };
+    block(s.reset_log(&reset)).unwrap();
+    let r = block(s.append(&sid("drop"), evs(5..6), ExpectedVersion::NoStream)).unwrap();
+    assert_eq!(r.version.0, 1, "the dropped stream starts again");
+    assert!(r.position.0 > 5, "positions never repeat: {r:?}");
 }

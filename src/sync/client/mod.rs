@@ -96,6 +96,17 @@ pub struct Held {
     pub actual: Version,
 }
 
+/// What [`SyncClient::status`] reads from the store for the sync status.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Pending events.
+    pub pending: usize,
+    /// The checkpoint's position (0 before the first pull).
+    pub checkpoint: Position,
+    /// Streams held by the `manual` strategy.
+    pub held: Vec<Held>,
+}
+
 /// What one [`SyncClient::sync`] did.
 #[derive(Debug, Default)]
 pub struct SyncReport {
@@ -192,6 +203,32 @@ impl<S: ResetStore> SyncClient<S> {
     /// Backend failures; `CORRUPT_DATA`.
     pub async fn checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self.meta().await?.checkpoint)
+    }
+
+    /// What the scheduler shows of the store: how many events are pending, the checkpoint's
+    /// position and the streams the `manual` strategy holds.
+    ///
+    /// # Errors
+    /// Backend failures; `CORRUPT_DATA`.
+    pub async fn status(&self) -> Result<StoreStatus> {
+        let set = self.replica.pending().await?;
+        let checkpoint = self.checkpoint().await?;
+        let held = set
+            .streams
+            .iter()
+            .filter_map(|(stream, p)| {
+                let actual = p.held?;
+                Some(Held {
+                    stream: StreamId::new(stream).ok()?,
+                    actual,
+                })
+            })
+            .collect();
+        Ok(StoreStatus {
+            pending: set.len(),
+            checkpoint: checkpoint.map_or(Position(0), |c| c.position),
+            held,
+        })
     }
 
     pub(crate) async fn meta(&self) -> Result<Meta> {

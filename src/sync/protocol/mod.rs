@@ -400,12 +400,16 @@ fn checked<M: Message>(
     }
 }
 
+/// How the message of a `PROTOCOL_ERROR` about another protocol version begins (on both
+/// peers): what tells a client that retrying cannot help.
+pub const UNSUPPORTED_VERSION: &str = "unsupported protocol version";
+
 fn check_version(v: u32) -> Result<()> {
     if v == PROTOCOL_VERSION {
         Ok(())
     } else {
         Err(Error::protocol(format!(
-            "unsupported protocol version {v}; this peer speaks version {PROTOCOL_VERSION}"
+            "{UNSUPPORTED_VERSION} {v}; this peer speaks version {PROTOCOL_VERSION}"
         )))
     }
 }

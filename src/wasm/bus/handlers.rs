@@ -14,7 +14,9 @@ use crate::cqrs::bus::{
 use crate::cqrs::runtime::LocalBoxFuture;
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::wasm::bus::{context_from_js, context_to_js, invoke, set, settle, BusInner, Reply};
+use crate::wasm::bus::context::{context_from_js, context_to_js};
+use crate::wasm::bus::reply::{set, settle};
+use crate::wasm::bus::{invoke, BusInner, Reply};
 use crate::wasm::convert::{get, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::JsModel;
@@ -36,7 +38,7 @@ impl CommandHandler<JsValue, Reply> for JsCommandHandler {
         ctx: CommandContext,
     ) -> LocalBoxFuture<'static, Result<Reply>> {
         let ctx_js = match self.inner.upgrade() {
-            Some(inner) => context_to_js(&inner, &ctx),
+            Some(inner) => context_to_js(&inner, &ctx, None),
             None => JsValue::UNDEFINED,
         };
         let promise = invoke(&self.f, &command, &ctx_js, &JsValue::UNDEFINED);
@@ -60,7 +62,7 @@ impl Middleware<JsValue, Reply> for JsMiddleware {
         let Some(inner) = self.inner.upgrade() else {
             return Box::pin(std::future::ready(Err(Error::invalid("the bus is gone"))));
         };
-        let ctx_js = context_to_js(&inner, &ctx);
+        let ctx_js = context_to_js(&inner, &ctx, None);
         let (given_command, given_ctx) = (command.clone(), ctx_js.clone());
         let next_fn = Closure::once(move |c: JsValue, x: JsValue| -> Promise {
             let command = if c.is_undefined() { given_command } else { c };

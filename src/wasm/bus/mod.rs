@@ -1,39 +1,43 @@
-//! The JavaScript `Bus` class (`store.bus()`): the command bus, the query bus and middleware,
-//! bound to [`crate::cqrs::bus`]. JavaScript handlers and middleware are adapted in
-//! `bus/handlers.rs`, event handlers run in `bus/workers.rs`, sagas in
-//! `bus/sagas.rs`, the TypeScript shapes in `bus/types.rs`.
+//! The JavaScript `Bus` class (`store.bus()`): the command bus, the query bus and middleware
+//! of [`crate::cqrs::bus`], and the worker pool of [`crate::cqrs::workers`] (event handlers,
+//! sagas), bound to JavaScript. The parts: handler and middleware adapters in
+//! `bus/handlers.rs`, the context object handlers receive in `bus/context.rs`, replies and
+//! thrown values in `bus/reply.rs`, event handlers and the pool's lifecycle methods in
+//! `bus/workers.rs`, sagas in `bus/sagas.rs`, the TypeScript shapes in `bus/types.rs`.
 //!
 //! Handler outcomes cross as `Reply = Result<value, thrown>`: what a JavaScript handler threw
 //! reaches the caller unchanged (an `EventfoldError` keeps its code; anything else becomes
 //! `HANDLER_FAILED` with it as `cause`), while the bus's own errors (`HANDLER_NOT_FOUND`) are
 //! the outer `Err`.
 
+mod context;
 mod handlers;
+mod reply;
 mod sagas;
 mod types;
 mod workers;
 
-use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, Promise, Reflect};
-use serde_json::{Map, Value};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
-use crate::core::event::EventId;
-use crate::core::json::Json;
 use crate::cqrs;
 use crate::cqrs::bus::{AggregateHandler, CommandBus, CommandContext, Handled, QueryBus, Stamped};
-use crate::cqrs::ids;
+use crate::cqrs::handlers::EventHandler;
 use crate::cqrs::runtime::LocalBoxFuture;
+use crate::cqrs::workers::WorkerPool;
 use crate::engine::Store;
 use crate::error::{Error, Result};
+use crate::wasm::bus::context::{child_context, context_of};
 use crate::wasm::bus::handlers::{
     command_types, JsAggregateHandler, JsCommandHandler, JsMiddleware, JsQueryHandler,
 };
+use crate::wasm::bus::reply::{set, settle};
+use crate::wasm::bus::sagas::JsSagaEffects;
 pub(crate) use crate::wasm::bus::types::{BusOptionsArg, DispatchOptionsArg, StartSagaOptionsArg};
-use crate::wasm::bus::workers::Workers;
-use crate::wasm::convert::{get, string_arg};
+use crate::wasm::bus::workers::{JsRuntime, WebLock};
+use crate::wasm::convert::get;
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
 
@@ -55,163 +59,16 @@ type Sender = Closure<dyn Fn(JsValue, JsValue, f64, JsValue) -> Promise>;
 /// A handler's outcome: its value, or what it threw.
 pub(crate) type Reply = std::result::Result<JsValue, JsValue>;
 
+/// The event handlers and sagas of a bus.
+pub(crate) type Pool = WorkerPool<Box<dyn EventHandler>, JsSagaEffects, Store, JsRuntime>;
+
 /// What a `Bus` shares with its handlers, contexts and workers.
 pub(crate) struct BusInner {
     pub store: Store,
     pub commands: CommandBus<JsValue, Reply>,
     pub queries: QueryBus<JsValue, Reply>,
-    pub workers: RefCell<Workers>,
-    pub on_error: Option<Function>,
-    sender: RefCell<Option<Sender>>,
-}
-
-/// The `n`-th command sent from the handler context `obj`: same correlation, derived id,
-/// caused by the context's command (or by `cause`, an event handler's event).
-fn child_context(obj: &JsValue, n: f64, cause: &JsValue) -> Result<CommandContext> {
-    let parent = EventId::parse(string_arg(&get(obj, "commandId")?, "ctx.commandId")?)?;
-    let base = context_from_js(obj, &CommandContext::new(parent.clone()))?;
-    let mut child = base.child(ids::derive(&[parent.as_str(), "child", &n.to_string()]));
-    if let Some(c) = cause.as_string() {
-        child.causation_id = Some(c);
-    }
-    Ok(child)
-}
-
-pub(crate) fn set(o: &JsValue, key: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &JsValue::from_str(key), v);
-}
-
-/// Whether a thrown value is an `EventfoldError`.
-pub(crate) fn is_eventfold(thrown: &JsValue) -> bool {
-    thrown.is_object()
-        && Reflect::get(thrown, &"name".into())
-            .ok()
-            .and_then(|n| n.as_string())
-            .as_deref()
-            == Some("EventfoldError")
-}
-
-/// A thrown value as a core error (for dead letters and saga records): an `EventfoldError`
-/// keeps its code where the core has it, anything else is `HANDLER_FAILED`.
-pub(crate) fn error_from_js(thrown: &JsValue) -> Error {
-    let message = message_of(thrown);
-    let code = is_eventfold(thrown)
-        .then(|| Reflect::get(thrown, &"code".into()).ok())
-        .flatten()
-        .and_then(|c| c.as_string());
-    match code.as_deref() {
-        Some("DECIDER_REJECTED") => Error::DeciderRejected {
-            message: message
-                .strip_prefix("command rejected: ")
-                .unwrap_or(&message)
-                .to_owned(),
-        },
-        Some("STORE_CLOSED") => Error::StoreClosed { reason: message },
-        Some("INVALID_INPUT") => Error::InvalidInput { message },
-        Some(code) => Error::HandlerFailed {
-            message: format!("{code}: {message}"),
-        },
-        None => Error::HandlerFailed { message },
-    }
-}
-
-/// A reply as the promise outcome a JavaScript caller sees.
-pub(crate) fn settle(r: Result<Reply>) -> Reply {
-    match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(thrown)) if is_eventfold(&thrown) => Err(thrown),
-        Ok(Err(thrown)) => {
-            let js = to_js(error_from_js(&thrown));
-            set(&js, "cause", &thrown);
-            Err(js)
-        }
-        Err(e) => Err(to_js(e)),
-    }
-}
-
-fn json_to_js(json: &Json) -> JsValue {
-    js_sys::JSON::parse(json.as_str()).unwrap_or(JsValue::NULL)
-}
-
-/// A JavaScript object's JSON (for metadata), `None` if it is not an object.
-fn js_to_map(v: &JsValue) -> Result<Map<String, Value>> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Map::new());
-    }
-    let text = js_sys::JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| Error::invalid("metadata must be JSON"))?;
-    Json::parse(text)?
-        .decode()
-        .map_err(|_| Error::invalid("metadata must be a plain object"))
-}
-
-/// The context object a JavaScript handler receives: ids, metadata, and `dispatch` for
-/// commands it causes (their ids derive from this command's, so a re-run dispatches the same
-/// ids and appends nothing twice).
-pub(crate) fn context_to_js(inner: &Rc<BusInner>, ctx: &CommandContext) -> JsValue {
-    context_with_cause(inner, ctx, None)
-}
-
-/// [`context_to_js`] whose `dispatch` marks the commands it sends as caused by `cause` (an
-/// event handler's event) instead of by this context's command.
-pub(crate) fn context_with_cause(
-    inner: &Rc<BusInner>,
-    ctx: &CommandContext,
-    cause: Option<String>,
-) -> JsValue {
-    let o: JsValue = Object::new().into();
-    set(&o, "commandId", &ctx.command_id.as_str().into());
-    set(&o, "correlationId", &ctx.correlation_id.as_str().into());
-    set(
-        &o,
-        "causationId",
-        &ctx.causation_id
-            .as_deref()
-            .map_or(JsValue::UNDEFINED, JsValue::from_str),
-    );
-    let metadata = Json::from_value(&ctx.metadata)
-        .map(|j| json_to_js(&j))
-        .unwrap_or_else(|_| Object::new().into());
-    set(&o, "metadata", &metadata);
-    if let Some(send) = inner.sender.borrow().as_ref() {
-        bind_dispatch(
-            &o,
-            send.as_ref().unchecked_ref(),
-            &cause.map_or(JsValue::UNDEFINED, |c| JsValue::from_str(&c)),
-        );
-    }
-    o
-}
-
-/// Reads back what a middleware changed in the context object.
-pub(crate) fn context_from_js(obj: &JsValue, base: &CommandContext) -> Result<CommandContext> {
-    let mut ctx = base.clone();
-    if let Some(c) = get(obj, "correlationId")?.as_string() {
-        ctx.correlation_id = c;
-    }
-    if let Some(c) = get(obj, "causationId")?.as_string() {
-        ctx.causation_id = Some(c);
-    }
-    ctx.metadata = js_to_map(&get(obj, "metadata")?)?;
-    Ok(ctx)
-}
-
-/// The context of a top-level dispatch from its options `{ commandId?, correlationId?,
-/// causationId?, metadata? }`.
-fn context_of(options: &JsValue) -> Result<CommandContext> {
-    let id = match get(options, "commandId")?.as_string() {
-        Some(id) => EventId::parse(id)?,
-        None => EventId::parse(random_id())?,
-    };
-    let mut ctx = CommandContext::new(id);
-    if let Some(c) = get(options, "correlationId")?.as_string() {
-        ctx.correlation_id = c;
-    }
-    ctx.causation_id = get(options, "causationId")?.as_string();
-    ctx.metadata = js_to_map(&get(options, "metadata")?)?;
-    Ok(ctx)
+    pub workers: Pool,
+    sender: Sender,
 }
 
 /// Dispatches `command` (its `type` picks the handler) through the middleware.
@@ -282,24 +139,38 @@ pub struct Bus {
 /// Builds a bus over `store`: `{ onError? }` receives the failures of background workers.
 pub(crate) fn define(store: Store, options: &JsValue) -> Result<Bus> {
     let on_error = get(options, "onError")?.dyn_into::<Function>().ok();
-    let inner = Rc::new(BusInner {
-        store,
-        commands: CommandBus::new(),
-        queries: QueryBus::new(),
-        workers: RefCell::new(Workers::default()),
-        on_error,
-        sender: RefCell::new(None),
-    });
-    let weak = Rc::downgrade(&inner);
-    let send: Sender = Closure::new(
-        move |obj: JsValue, command: JsValue, n: f64, cause: JsValue| match child_context(
-            &obj, n, &cause,
-        ) {
-            Ok(child) => dispatch_promise(&weak, command, JsValue::UNDEFINED, Some(child)),
-            Err(e) => Promise::reject(&to_js(e)),
+    let lock = store
+        .durable_name()
+        .map(|name| WebLock(format!("eventfold:{name}:workers")));
+    let workers = WorkerPool::new(
+        store.clone(),
+        JsRuntime,
+        wasm_bindgen_futures::spawn_local::<LocalBoxFuture<'static, ()>>,
+        lock,
+        move |e: &Error| {
+            if let Some(f) = &on_error {
+                let _ = f.call1(&JsValue::UNDEFINED, &to_js(e.clone()));
+            }
         },
     );
-    *inner.sender.borrow_mut() = Some(send);
+    let inner = Rc::new_cyclic(|weak: &Weak<BusInner>| {
+        let weak = weak.clone();
+        let sender: Sender = Closure::new(
+            move |obj: JsValue, command: JsValue, n: f64, cause: JsValue| match child_context(
+                &obj, n, &cause,
+            ) {
+                Ok(child) => dispatch_promise(&weak, command, JsValue::UNDEFINED, Some(child)),
+                Err(e) => Promise::reject(&to_js(e)),
+            },
+        );
+        BusInner {
+            store,
+            commands: CommandBus::new(),
+            queries: QueryBus::new(),
+            workers,
+            sender,
+        }
+    });
     Ok(Bus { inner })
 }
 
@@ -446,11 +317,6 @@ impl Bus {
 impl Bus {
     fn register_aggregate_inner(&self, definition: &JsValue, options: &JsValue) -> Result<()> {
         let types = command_types(options)?;
-        if let Some(t) = types.iter().find(|t| self.inner.commands.handles(t)) {
-            return Err(Error::invalid(format!(
-                "command type {t:?} already has a handler"
-            )));
-        }
         let id_fn = function(options, "id", "registerAggregate")?;
         let (model, config) = crate::wasm::aggregate::parse_definition(definition)?;
         let aggregate = Rc::new(cqrs::Aggregate::new(Stamped(model), config)?);
@@ -494,9 +360,6 @@ impl Bus {
             ),
             aggregate,
         });
-        for t in &types {
-            self.inner.commands.register(t, handler.clone())?;
-        }
-        Ok(())
+        self.inner.commands.register_all(&types, handler)
     }
 }

@@ -1,130 +1,65 @@
 //! Sagas of the JavaScript `Bus`: definitions read from JavaScript objects, step commands built
 //! by the definition's functions and sent through the bus, and the saga methods of `Bus`. The
-//! runner is [`crate::cqrs::saga::run::SagaRunner`]; this file is its thin JavaScript seam.
+//! runner is [`crate::cqrs::saga::run::SagaRunner`], run by the bus's worker pool; this file is
+//! its thin JavaScript seam.
 
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise};
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::{EventType, RecordedEvent};
 use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
-use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
-use crate::cqrs::runtime::{LocalBoxFuture, Signal};
-use crate::cqrs::saga::run::{SagaEffects, SagaPolicy, SagaRunner};
-use crate::cqrs::saga::{Failure, SagaShape, SagaState, SagaStatus, StepKind, StepShape};
+use crate::cqrs::handlers::EventHandler;
+use crate::cqrs::runtime::LocalBoxFuture;
+use crate::cqrs::saga::run::{starter, SagaEffects, SagaPolicy, SagaRunner, SagaStarter};
+use crate::cqrs::saga::{SagaShape, SagaState, StepKind, StepShape};
 use crate::error::{Error, Result};
-use crate::wasm::bus::workers::{promise, spawn_saga, types_filter, Saga};
-use crate::wasm::bus::{attempt, dispatch, error_from_js, Bus, BusInner};
-use crate::wasm::convert::event_to_js;
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::bus::reply::{error_from_js, js_json, promise, to_js_value};
+use crate::wasm::bus::{attempt, dispatch, Bus, BusInner};
+use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
-
-/// Starts a saga for each event of its `startOn` type.
-struct SagaStarter {
-    saga: Saga,
-    id: Function,
-    input: Option<Function>,
-    inner: Weak<BusInner>,
-}
-
-impl EventHandler for SagaStarter {
-    fn handle(&self, event: &RecordedEvent) -> LocalBoxFuture<'static, Result<()>> {
-        let prepared = (|| -> Result<_> {
-            let inner = self
-                .inner
-                .upgrade()
-                .ok_or_else(|| Error::invalid("the bus is gone"))?;
-            let js = event_to_js(event)?;
-            let call = |f: &Function, what: &str| -> Result<JsValue> {
-                let out = attempt(f, &js, &JsValue::UNDEFINED);
-                if out.length() > 1 {
-                    return Err(Error::HandlerFailed {
-                        message: format!("startOn.{what} threw: {}", message_of(&out.get(1))),
-                    });
-                }
-                Ok(out.get(0))
-            };
-            let id = string_arg(&call(&self.id, "id")?, "startOn.id(event)")?;
-            let input = match &self.input {
-                Some(f) => call(f, "input")?,
-                None => get(&js, "data")?,
-            };
-            let input = js_json(&input)?;
-            let ctx = CommandContext::caused_by(event, event.id.clone());
-            Ok((inner, id, input, ctx.correlation_id))
-        })();
-        let saga = self.saga.clone();
-        Box::pin(async move {
-            let (inner, id, input, correlation) = prepared?;
-            saga.start(&inner.store, &id, input, Some(correlation))
-                .await
-                .map(drop)
-        })
-    }
-}
-
-pub(crate) fn js_json(v: &JsValue) -> Result<Json> {
-    if v.is_undefined() {
-        return Ok(Json::null());
-    }
-    let text = js_sys::JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| Error::invalid("the value is not JSON"))?;
-    Json::parse(text)
-}
-
-/// What a step function sees: `{ id, input, results: { stepName: result }, status }`. The
-/// fields are in name order, as `serde_json::json!` (a sorted map) used to put them; a struct
-/// written straight to text carries no map-building serializer into the wasm.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SagaView<'a> {
-    compensated: Vec<&'a str>,
-    compensation_error: &'a Option<Failure>,
-    correlation_id: &'a str,
-    failure: &'a Option<Failure>,
-    id: &'a str,
-    input: Value,
-    parked_step: Option<&'a str>,
-    results: Map<String, Value>,
-    status: SagaStatus,
-    version: u64,
-}
-
-fn saga_view(shape: &SagaShape, state: &SagaState) -> Result<JsValue> {
-    let mut results = Map::new();
-    for (i, step) in shape.steps.iter().enumerate() {
-        if let Some(Some(r)) = state.results.get(i) {
-            results.insert(step.name.clone(), r.decode::<Value>()?);
-        }
-    }
-    let name = |i: usize| shape.steps.get(i).map(|s| s.name.as_str());
-    let view = SagaView {
-        compensated: state.compensated.iter().filter_map(|i| name(*i)).collect(),
-        compensation_error: &state.compensation_error,
-        correlation_id: &state.correlation_id,
-        failure: &state.failure,
-        id: &state.id,
-        input: state.input.decode::<Value>()?,
-        parked_step: state.parked_step(shape).and_then(name),
-        results,
-        status: state.status,
-        version: state.version.0,
-    };
-    js_sys::JSON::parse(Json::from_value(&view)?.as_str())
-        .map_err(|e| Error::invalid(message_of(&e)))
-}
 
 /// A saga definition's steps, run through the bus.
 pub(crate) struct JsSagaEffects {
     shape: SagaShape,
     steps: Vec<JsValue>,
     inner: Weak<BusInner>,
+}
+
+impl JsSagaEffects {
+    /// Calls the function `key` of step `step` with the saga view (and `event` first, for a
+    /// matcher); what it threw is the step's failure.
+    fn call(
+        &self,
+        step: usize,
+        key: &str,
+        saga: &SagaState,
+        event: Option<&RecordedEvent>,
+    ) -> Result<JsValue> {
+        if self.inner.strong_count() == 0 {
+            return Err(Error::invalid("the bus is gone"));
+        }
+        let def = self.steps.get(step).cloned().unwrap_or(JsValue::UNDEFINED);
+        let f = match key {
+            "match" => get(&def, "awaitEvent").and_then(|a| get(&a, key))?,
+            _ => get(&def, key)?,
+        };
+        let Ok(f) = f.dyn_into::<Function>() else {
+            return Err(Error::invalid(format!("step {step} has no {key} function")));
+        };
+        let view = to_js_value(&saga.view(&self.shape)?)?;
+        let out = match event {
+            Some(e) => attempt(&f, &event_to_js(e)?, &view),
+            None => attempt(&f, &view, &JsValue::UNDEFINED),
+        };
+        if out.length() > 1 {
+            return Err(error_from_js(&out.get(1)));
+        }
+        Ok(out.get(0))
+    }
 }
 
 impl SagaEffects for JsSagaEffects {
@@ -135,24 +70,12 @@ impl SagaEffects for JsSagaEffects {
         compensate: bool,
         ctx: CommandContext,
     ) -> LocalBoxFuture<'static, Result<Json>> {
-        let prepared = (|| -> Result<_> {
-            let inner = self
-                .inner
-                .upgrade()
-                .ok_or_else(|| Error::invalid("the bus is gone"))?;
-            let def = self.steps.get(step).cloned().unwrap_or(JsValue::UNDEFINED);
-            let key = if compensate { "compensate" } else { "command" };
-            let f = get(&def, key)?
-                .dyn_into::<Function>()
-                .map_err(|_| Error::invalid(format!("step {step} has no {key} function")))?;
-            let out = attempt(&f, &saga_view(&self.shape, saga)?, &JsValue::UNDEFINED);
-            if out.length() > 1 {
-                return Err(error_from_js(&out.get(1)));
-            }
-            Ok((inner, out.get(0)))
-        })();
+        let key = if compensate { "compensate" } else { "command" };
+        let command = self.call(step, key, saga, None);
+        let inner = self.inner.upgrade();
         Box::pin(async move {
-            let (inner, command) = prepared?;
+            let command = command?;
+            let inner = inner.ok_or_else(|| Error::invalid("the bus is gone"))?;
             match dispatch(&inner, command, ctx).await? {
                 Ok(v) => Ok(js_json(&v).unwrap_or_else(|_| Json::null())),
                 Err(thrown) => Err(error_from_js(&thrown)),
@@ -161,29 +84,42 @@ impl SagaEffects for JsSagaEffects {
     }
 
     fn matches(&self, saga: &SagaState, step: usize, event: &RecordedEvent) -> Result<bool> {
-        if self.inner.strong_count() == 0 {
-            return Err(Error::invalid("the bus is gone"));
-        }
         let def = self.steps.get(step).cloned().unwrap_or(JsValue::UNDEFINED);
-        let Ok(f) = get(&get(&def, "awaitEvent")?, "match")?.dyn_into::<Function>() else {
+        if !get(&get(&def, "awaitEvent")?, "match")?.is_function() {
             return Ok(true);
-        };
-        let out = attempt(&f, &event_to_js(event)?, &saga_view(&self.shape, saga)?);
-        if out.length() > 1 {
-            return Err(error_from_js(&out.get(1)));
         }
-        Ok(out.get(0).is_truthy())
+        Ok(self.call(step, "match", saga, Some(event))?.is_truthy())
+    }
+}
+
+/// `startOn.id(event)` and `startOn.input(event)` (default: the event's data) of a definition.
+fn pick(
+    id: Function,
+    input: Option<Function>,
+) -> impl Fn(&RecordedEvent) -> Result<(String, Json)> {
+    move |event| {
+        let js = event_to_js(event)?;
+        let call = |f: &Function, what: &str| -> Result<JsValue> {
+            let out = attempt(f, &js, &JsValue::UNDEFINED);
+            if out.length() > 1 {
+                return Err(Error::HandlerFailed {
+                    message: format!("startOn.{what} threw: {}", message_of(&out.get(1))),
+                });
+            }
+            Ok(out.get(0))
+        };
+        let id = string_arg(&call(&id, "id")?, "startOn.id(event)")?;
+        let input = match &input {
+            Some(f) => call(f, "input")?,
+            None => get(&js, "data")?,
+        };
+        Ok((id, js_json(&input)?))
     }
 }
 
 impl Bus {
     fn define_saga(&self, definition: &JsValue) -> Result<()> {
         let name = string_arg(&get(definition, "name")?, "saga name")?;
-        if self.saga_runner(&name).is_ok() {
-            return Err(Error::invalid(format!(
-                "a saga named {name:?} is already registered"
-            )));
-        }
         let list = get(definition, "steps")?;
         if !Array::is_array(&list) {
             return Err(Error::invalid("a saga needs { steps: [...] }"));
@@ -230,43 +166,22 @@ impl Bus {
             steps,
             inner: Rc::downgrade(&self.inner),
         };
-        let runner: Saga = Rc::new(SagaRunner::new(shape, effects, saga_policy)?);
+        let runner = Rc::new(SagaRunner::new(shape, effects, saga_policy)?);
         let start_on = get(definition, "startOn")?;
         let starter = if start_on.is_undefined() {
             None
         } else {
-            let t = string_arg(&get(&start_on, "type")?, "startOn.type")?;
-            let starter: Box<dyn EventHandler> = Box::new(SagaStarter {
-                saga: runner.clone(),
-                id: function(&start_on, "id", "startOn")?,
-                input: get(&start_on, "input")?.dyn_into::<Function>().ok(),
-                inner: Rc::downgrade(&self.inner),
-            });
-            Some(HandlerRunner::new(
-                format!("saga:{name}:start"),
-                starter,
-                types_filter(vec![t])?,
-                HandlerPolicy::default(),
-            )?)
+            let t = EventType::new(string_arg(&get(&start_on, "type")?, "startOn.type")?)?;
+            let picks = pick(
+                function(&start_on, "id", "startOn")?,
+                get(&start_on, "input")?.dyn_into::<Function>().ok(),
+            );
+            let store = self.inner.store.clone();
+            let handler: Box<dyn EventHandler> =
+                Box::new(SagaStarter::new(runner.clone(), store, picks));
+            Some(starter(&name, t, handler)?)
         };
-        let leader = {
-            let mut w = self.inner.workers.borrow_mut();
-            w.sagas.push((name.clone(), runner.clone()));
-            w.leader
-        };
-        if leader {
-            let signal = Signal::new();
-            self.inner
-                .workers
-                .borrow_mut()
-                .signals
-                .push((format!("saga:{name}"), signal.clone()));
-            spawn_saga(&self.inner, runner, signal);
-        }
-        if let Some(s) = starter {
-            self.add_handler(Rc::new(s))?;
-        }
-        Ok(())
+        self.inner.workers.add_saga(runner, starter)
     }
 }
 
@@ -308,18 +223,12 @@ impl Bus {
         options: Option<crate::wasm::bus::StartSagaOptionsArg>,
     ) -> Promise {
         let options = crate::wasm::types::opt(options);
-        let found = self.saga_runner(name);
-        let (store, id, name) = (self.inner.store.clone(), id.to_owned(), name.to_owned());
-        let this = Bus {
-            inner: self.inner.clone(),
-        };
+        let (pool, id, name) = (self.inner.workers.clone(), id.to_owned(), name.to_owned());
         promise(async move {
-            let runner = found?;
             let correlation = get(&options, "correlationId")?.as_string();
-            let started = runner
-                .start(&store, &id, js_json(&input)?, correlation)
+            let started = pool
+                .start_saga(&name, &id, js_json(&input)?, correlation)
                 .await?;
-            this.kick(&format!("saga:{name}"));
             Ok(JsValue::from_bool(started))
         })
     }
@@ -329,12 +238,12 @@ impl Bus {
     /// version, correlationId }`, or `undefined` if it was never started.
     #[wasm_bindgen(js_name = sagaState, unchecked_return_type = "Promise<SagaView<Input> | undefined>")]
     pub fn saga_state(&self, name: &str, id: &str) -> Promise {
-        let found = self.saga_runner(name);
-        let (store, id) = (self.inner.store.clone(), id.to_owned());
+        let found = self.inner.workers.saga(name);
+        let (pool, id) = (self.inner.workers.clone(), id.to_owned());
         promise(async move {
             let runner = found?;
-            match runner.load(&store, &id).await? {
-                Some(state) => saga_view(runner.shape(), &state),
+            match runner.load(pool.store(), &id).await? {
+                Some(state) => to_js_value(&state.view(runner.shape())?),
                 None => Ok(JsValue::UNDEFINED),
             }
         })
@@ -343,10 +252,10 @@ impl Bus {
     /// The ids of the sagas of `name` that have not finished (running, compensating, parked).
     #[wasm_bindgen(js_name = activeSagas, unchecked_return_type = "Promise<string[]>")]
     pub fn active_sagas(&self, name: &str) -> Promise {
-        let found = self.saga_runner(name);
-        let store = self.inner.store.clone();
+        let found = self.inner.workers.saga(name);
+        let pool = self.inner.workers.clone();
         promise(async move {
-            let ids = found?.active(&store).await?;
+            let ids = found?.active(pool.store()).await?;
             Ok(ids.into_iter().map(JsValue::from).collect::<Array>().into())
         })
     }
@@ -366,23 +275,9 @@ impl Bus {
 
 impl Bus {
     fn resolve_saga(&self, name: &str, id: &str, skip: bool) -> Promise {
-        let found = self.saga_runner(name);
-        let (store, id, key) = (
-            self.inner.store.clone(),
-            id.to_owned(),
-            format!("saga:{name}"),
-        );
-        let this = Bus {
-            inner: self.inner.clone(),
-        };
+        let (pool, name, id) = (self.inner.workers.clone(), name.to_owned(), id.to_owned());
         promise(async move {
-            let runner = found?;
-            if skip {
-                runner.skip(&store, &id).await?;
-            } else {
-                runner.retry(&store, &id).await?;
-            }
-            this.kick(&key);
+            pool.resolve_saga(&name, &id, skip).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

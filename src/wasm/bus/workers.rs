@@ -1,28 +1,27 @@
 //! The background half of the JavaScript `Bus`: event handlers with side effects (here) and
-//! sagas (`bus/sagas.rs`), run by [`crate::cqrs::handlers`] and [`crate::cqrs::saga::run`] in
-//! exactly one tab (the holder of a Web Lock named after the database; without Web Locks,
-//! here). Leader election, `start`/`stop`, and the dead-letter methods of `Bus`.
+//! sagas (`bus/sagas.rs`), run by the worker pool of [`crate::cqrs::workers`] in exactly one
+//! tab (the holder of a Web Lock named after the database; without Web Locks, here). This file
+//! gives the pool its JavaScript seams (`Date.now()` and `setTimeout`, the Web Lock) and binds
+//! `on`, the dead-letter methods, `start`, `stop` and `isLeader`.
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::{EventType, Position, RecordedEvent, Timestamp};
-use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
 use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
-use crate::cqrs::ids;
-use crate::cqrs::runtime::{LocalBoxFuture, Runtime, Signal};
-use crate::cqrs::saga::run::SagaRunner;
-use crate::engine::Store;
+use crate::cqrs::runtime::{LocalBoxFuture, Runtime};
+use crate::cqrs::workers::{LeaderLock, Release};
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
-use crate::wasm::bus::sagas::JsSagaEffects;
-use crate::wasm::bus::{context_with_cause, error_from_js, invoke, lead, sleep, Bus, BusInner};
+use crate::wasm::bus::context::context_to_js;
+use crate::wasm::bus::reply::{error_from_js, promise, set, to_js_value};
+use crate::wasm::bus::{invoke, lead, sleep, Bus, BusInner};
 use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
-use crate::wasm::error::{message_of, to_js};
+use crate::wasm::error::to_js;
 
 /// `Date.now()` and `setTimeout`.
 pub(crate) struct JsRuntime;
@@ -40,47 +39,14 @@ impl Runtime for JsRuntime {
     }
 }
 
-pub(crate) type Handler = Rc<HandlerRunner<Box<dyn EventHandler>>>;
-pub(crate) type Saga = Rc<SagaRunner<JsSagaEffects>>;
+/// The Web Lock of this name (`lead` in bindings.js).
+pub(crate) struct WebLock(pub String);
 
-/// The registered workers and whether this tab runs them.
-#[derive(Default)]
-pub(crate) struct Workers {
-    handlers: Vec<Handler>,
-    pub(crate) sagas: Vec<(String, Saga)>,
-    /// One signal per running worker (handlers first, then sagas), while this tab leads.
-    pub(crate) signals: Vec<(String, Signal)>,
-    release: Option<Function>,
-    /// The lock release to call once the stopped workers have finished their work in flight.
-    pending_release: Option<Function>,
-    /// Worker futures still running (stopping ones included).
-    running: usize,
-    started: bool,
-    pub(crate) leader: bool,
-}
-
-/// A worker future ended: after `stop()`, the last one hands the lead to another tab, so no
-/// step or event is ever being handled by two tabs at once.
-fn finished(weak: &Weak<BusInner>) {
-    let Some(inner) = weak.upgrade() else {
-        return;
-    };
-    let release = {
-        let mut w = inner.workers.borrow_mut();
-        w.running = w.running.saturating_sub(1);
-        if w.running == 0 && !w.leader {
-            w.pending_release.take()
-        } else {
-            None
-        }
-    };
-    if let Some(f) = release {
-        let _ = f.call0(&JsValue::UNDEFINED);
+impl LeaderLock for WebLock {
+    fn acquire(&self, on_held: Box<dyn FnOnce()>) -> Release {
+        let release = lead(&self.0, &Closure::once_into_js(on_held));
+        Box::new(move || drop(release.call0(&JsValue::UNDEFINED)))
     }
-}
-
-pub(crate) fn set(o: &JsValue, key: &str, v: &JsValue) {
-    let _ = Reflect::set(o, &JsValue::from_str(key), v);
 }
 
 /// `handlers[event.type](event, ctx)` of one named handler.
@@ -100,11 +66,8 @@ impl EventHandler for JsEventHandler {
             let f = get(&self.handlers, event.event_type.as_str())?
                 .dyn_into::<Function>()
                 .map_err(|_| Error::invalid("no handler function for this type"))?;
-            let ctx = CommandContext::caused_by(
-                event,
-                ids::derive(&["handler", &self.name, event.id.as_str()]),
-            );
-            let ctx_js = context_with_cause(&inner, &ctx, Some(event.id.as_str().to_owned()));
+            let ctx = CommandContext::handling(&self.name, event);
+            let ctx_js = context_to_js(&inner, &ctx, Some(event.id.as_str()));
             set(&ctx_js, "eventId", &event.id.as_str().into());
             Ok(invoke(
                 &f,
@@ -120,69 +83,6 @@ impl EventHandler for JsEventHandler {
                 .map(drop)
                 .map_err(|thrown| error_from_js(&thrown))
         })
-    }
-}
-
-fn on_error(inner: &Weak<BusInner>) -> impl Fn(&Error) {
-    let inner = inner.clone();
-    move |e: &Error| {
-        if let Some(f) = inner.upgrade().and_then(|i| i.on_error.clone()) {
-            let _ = f.call1(&JsValue::UNDEFINED, &to_js(e.clone()));
-        }
-    }
-}
-
-fn spawn_handler(inner: &Rc<BusInner>, runner: Handler, signal: Signal) {
-    let store: Store = inner.store.clone();
-    let weak = Rc::downgrade(inner);
-    inner.workers.borrow_mut().running += 1;
-    crate::wasm::promise::spawn(async move {
-        runner
-            .run(&store, &JsRuntime, &signal, &on_error(&weak))
-            .await;
-        finished(&weak);
-    });
-}
-
-pub(crate) fn spawn_saga(inner: &Rc<BusInner>, runner: Saga, signal: Signal) {
-    let store: Store = inner.store.clone();
-    let weak = Rc::downgrade(inner);
-    inner.workers.borrow_mut().running += 1;
-    crate::wasm::promise::spawn(async move {
-        runner
-            .run(&store, &JsRuntime, &signal, &on_error(&weak))
-            .await;
-        finished(&weak);
-    });
-}
-
-/// Starts every worker: this tab now leads.
-fn begin(inner: &Rc<BusInner>) {
-    let (handlers, sagas) = {
-        let mut w = inner.workers.borrow_mut();
-        if !w.started || w.leader {
-            return;
-        }
-        w.leader = true;
-        (w.handlers.clone(), w.sagas.clone())
-    };
-    for h in handlers {
-        let signal = Signal::new();
-        inner
-            .workers
-            .borrow_mut()
-            .signals
-            .push((h.name().to_owned(), signal.clone()));
-        spawn_handler(inner, h, signal);
-    }
-    for (name, s) in sagas {
-        let signal = Signal::new();
-        inner
-            .workers
-            .borrow_mut()
-            .signals
-            .push((format!("saga:{name}"), signal.clone()));
-        spawn_saga(inner, s, signal);
     }
 }
 
@@ -203,18 +103,6 @@ fn policy(options: &JsValue) -> Result<HandlerPolicy> {
     })
 }
 
-pub(crate) fn types_filter(types: Vec<String>) -> Result<EventFilter> {
-    Ok(EventFilter {
-        stream_prefixes: Vec::new(),
-        types: Some(
-            types
-                .iter()
-                .map(EventType::new)
-                .collect::<Result<Vec<_>>>()?,
-        ),
-    })
-}
-
 fn position_arg(position: f64) -> Result<Position> {
     if position.is_finite() && position >= 1.0 && position.fract() == 0.0 {
         Ok(Position(position as u64))
@@ -223,73 +111,7 @@ fn position_arg(position: f64) -> Result<Position> {
     }
 }
 
-pub(crate) fn promise<F>(f: F) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue>> + 'static,
-{
-    crate::wasm::promise::to_promise(async move { f.await.map_err(to_js) })
-}
-
 impl Bus {
-    pub(crate) fn add_handler(&self, runner: Handler) -> Result<()> {
-        let mut w = self.inner.workers.borrow_mut();
-        if w.handlers.iter().any(|h| h.name() == runner.name()) {
-            return Err(Error::invalid(format!(
-                "an event handler named {:?} is already registered",
-                runner.name()
-            )));
-        }
-        w.handlers.push(runner.clone());
-        let leader = w.leader;
-        drop(w);
-        if leader {
-            let signal = Signal::new();
-            self.inner
-                .workers
-                .borrow_mut()
-                .signals
-                .push((runner.name().to_owned(), signal.clone()));
-            spawn_handler(&self.inner, runner, signal);
-        }
-        Ok(())
-    }
-
-    fn handler(&self, name: &str) -> Result<Handler> {
-        self.inner
-            .workers
-            .borrow()
-            .handlers
-            .iter()
-            .find(|h| h.name() == name)
-            .cloned()
-            .ok_or_else(|| Error::HandlerNotFound {
-                kind: "event".into(),
-                message_type: name.to_owned(),
-            })
-    }
-
-    pub(crate) fn saga_runner(&self, name: &str) -> Result<Saga> {
-        self.inner
-            .workers
-            .borrow()
-            .sagas
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s.clone())
-            .ok_or_else(|| Error::HandlerNotFound {
-                kind: "saga".into(),
-                message_type: name.to_owned(),
-            })
-    }
-
-    pub(crate) fn kick(&self, key: &str) {
-        for (k, s) in &self.inner.workers.borrow().signals {
-            if k == key {
-                s.kick();
-            }
-        }
-    }
-
     fn define_handler(&self, definition: &JsValue) -> Result<()> {
         let name = string_arg(&get(definition, "name")?, "event handler name")?;
         let handlers = get(definition, "handlers")?;
@@ -298,20 +120,35 @@ impl Bus {
                 "an event handler needs { handlers: { EventType: fn } }",
             ));
         }
-        let types: Vec<String> = Object::keys(handlers.unchecked_ref::<Object>())
+        let types = Object::keys(handlers.unchecked_ref::<Object>())
             .iter()
             .filter_map(|k| k.as_string())
-            .collect();
+            .map(EventType::new)
+            .collect::<Result<Vec<_>>>()?;
         if types.is_empty() {
             return Err(Error::invalid("an event handler needs at least one type"));
         }
+        let filter = EventFilter {
+            stream_prefixes: Vec::new(),
+            types: Some(types),
+        };
         let handler: Box<dyn EventHandler> = Box::new(JsEventHandler {
             name: name.clone(),
             handlers,
             inner: Rc::downgrade(&self.inner),
         });
-        let runner = HandlerRunner::new(name, handler, types_filter(types)?, policy(definition)?)?;
-        self.add_handler(Rc::new(runner))
+        let runner = HandlerRunner::new(name, handler, filter, policy(definition)?)?;
+        self.inner.workers.add_handler(runner)
+    }
+
+    /// The promise of `f(handler runner, store)` for the handler `name`.
+    fn with_handler<F, Fut>(&self, name: &str, f: F) -> Promise
+    where
+        F: FnOnce(Rc<HandlerRunner<Box<dyn EventHandler>>>, crate::wasm::bus::Pool) -> Fut,
+        Fut: std::future::Future<Output = Result<JsValue>> + 'static,
+    {
+        let work = (self.inner.workers.handler(name)).map(|h| f(h, self.inner.workers.clone()));
+        promise(async move { work?.await })
     }
 }
 
@@ -342,12 +179,8 @@ impl Bus {
     /// error }]`, oldest first. Any tab can read them.
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self, handler: &str) -> Promise {
-        let found = self.handler(handler);
-        let store = self.inner.store.clone();
-        promise(async move {
-            let letters = found?.dead_letters(&store).await?;
-            js_sys::JSON::parse(Json::from_value(&letters)?.as_str())
-                .map_err(|e| Error::invalid(message_of(&e)))
+        self.with_handler(handler, |h, pool| async move {
+            to_js_value(&h.dead_letters(pool.store()).await?)
         })
     }
 
@@ -355,11 +188,9 @@ impl Bus {
     /// dead letters; on failure it stays (with the new error) and the promise rejects.
     #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn retry_dead_letter(&self, handler: &str, position: f64) -> Promise {
-        let found = self.handler(handler);
-        let store = self.inner.store.clone();
-        promise(async move {
-            found?
-                .retry_dead_letter(&store, &JsRuntime, position_arg(position)?)
+        self.with_handler(handler, move |h, pool| async move {
+            let at = position_arg(position)?;
+            h.retry_dead_letter(pool.store(), pool.runtime(), at)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -368,11 +199,8 @@ impl Bus {
     /// Drops a parked event from the dead letters without handling it.
     #[wasm_bindgen(js_name = skipDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn skip_dead_letter(&self, handler: &str, position: f64) -> Promise {
-        let found = self.handler(handler);
-        let store = self.inner.store.clone();
-        promise(async move {
-            found?
-                .skip_dead_letter(&store, position_arg(position)?)
+        self.with_handler(handler, move |h, pool| async move {
+            h.skip_dead_letter(pool.store(), position_arg(position)?)
                 .await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -382,12 +210,8 @@ impl Bus {
     /// attempts, retryAt, error } | null }`.
     #[wasm_bindgen(js_name = handlerProgress, unchecked_return_type = "Promise<HandlerProgress>")]
     pub fn handler_progress(&self, handler: &str) -> Promise {
-        let found = self.handler(handler);
-        let store = self.inner.store.clone();
-        promise(async move {
-            let p = found?.progress(&store).await?;
-            js_sys::JSON::parse(Json::from_value(&p)?.as_str())
-                .map_err(|e| Error::invalid(message_of(&e)))
+        self.with_handler(handler, |h, pool| async move {
+            to_js_value(&h.progress(pool.store()).await?)
         })
     }
 
@@ -397,57 +221,19 @@ impl Bus {
     /// runtimes without Web Locks (Node) run them here at once. Handlers and sagas registered
     /// later join.
     pub fn start(&self) {
-        let name = {
-            let mut w = self.inner.workers.borrow_mut();
-            if w.started {
-                return;
-            }
-            w.started = true;
-            self.inner
-                .store
-                .durable_name()
-                .map(|name| format!("eventfold:{name}:workers"))
-        };
-        let Some(name) = name else {
-            return begin(&self.inner);
-        };
-        let weak = Rc::downgrade(&self.inner);
-        let on_acquire = Closure::once_into_js(move || {
-            if let Some(inner) = weak.upgrade() {
-                begin(&inner);
-            }
-        });
-        let release = lead(&name, &on_acquire);
-        self.inner.workers.borrow_mut().release = Some(release);
+        self.inner.workers.start();
     }
 
     /// Stops the workers in this tab and hands the lead to another tab once the work in
     /// flight (a handler call, a saga step) has finished, so two tabs never handle the same
     /// event or step at once.
     pub fn stop(&self) {
-        let (signals, release, idle) = {
-            let mut w = self.inner.workers.borrow_mut();
-            w.started = false;
-            w.leader = false;
-            (
-                std::mem::take(&mut w.signals),
-                w.release.take(),
-                w.running == 0,
-            )
-        };
-        for (_, s) in signals {
-            s.stop();
-        }
-        match release {
-            Some(f) if idle => drop(f.call0(&JsValue::UNDEFINED)),
-            Some(f) => self.inner.workers.borrow_mut().pending_release = Some(f),
-            None => {}
-        }
+        self.inner.workers.stop();
     }
 
     /// Whether this tab runs the workers now.
     #[wasm_bindgen(getter, js_name = isLeader)]
     pub fn is_leader(&self) -> bool {
-        self.inner.workers.borrow().leader
+        self.inner.workers.is_leader()
     }
 }

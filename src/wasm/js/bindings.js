@@ -1,6 +1,6 @@
 // The JavaScript half of the bindings: every function the wasm side imports lives in this one
-// module, in sections (encode, read path, folds, read models, sync, buses). One module on
-// purpose: a page loading the package without a bundler fetches one file instead of one per
+// module, in sections (encode, read path, folds, read models, sync primitives, buses). One
+// module on purpose: a page loading the package without a bundler fetches one file instead of one per
 // concern, and headless test runs stay reliable (the test runner's HTTP server, tiny_http 0.12,
 // strands a connection when a page opens more than four at once: see docs/testing.md).
 
@@ -530,9 +530,10 @@ export async function applyHandlers(handlers, indexes, events, load) {
 // ---------------------------------------------------------------------------------------------
 // sync
 // ---------------------------------------------------------------------------------------------
-// The browser side of `store.sync()`: HTTP requests for the Rust sync client, and the driver
-// that decides when to sync (now(), start(): live notifications, retry with backoff, back
-// online), elects one syncing tab per store (Web Locks) and tells the app what happens.
+// The platform primitives `store.sync()` uses: HTTP requests, the server's live stream, the
+// `online` event, a timer and a monotonic clock. Deciding when to sync is the engine's
+// (src/sync/scheduler); src/wasm/sync/ performs what it asks with these. The leader lock is
+// `lead` (buses section).
 
 /** One protocol request. Never throws: `{ network }` when the server could not be reached. */
 export async function syncRequest(url, token, path, body) {
@@ -551,215 +552,36 @@ export async function syncRequest(url, token, path, body) {
   }
 }
 
-// Errors that retrying cannot fix: the token is refused, or the server speaks another protocol
-// version (docs/sync-protocol.md §11: stop syncing and report; pending events are kept).
-const fatal = (e) =>
-  e?.code === "UNAUTHORIZED" || e?.code === "FORBIDDEN" ||
-  (e?.code === "PROTOCOL_ERROR" && /unsupported protocol version/.test(e.message));
+/**
+ * Opens the server's live stream (`/v1/live`, server-sent events) and calls `onHead(text)`
+ * with the JSON text of each `head` notification. Returns a function that closes it, or null
+ * where there is no `EventSource` (Node).
+ */
+export function openLive(url, token, onHead) {
+  if (typeof EventSource !== "function") return null;
+  const q = token ? `?token=${encodeURIComponent(token)}` : "";
+  const live = new EventSource(`${url}/v1/live${q}`);
+  live.addEventListener("head", (ev) => onHead(String(ev.data)));
+  return () => live.close();
+}
 
-const call = (fns, value) => {
-  for (const f of fns) {
-    try {
-      f(value);
-    } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
-    }
-  }
-};
+/** Calls `callback()` on the platform's `online` event; returns a function that stops it, or null. */
+export function watchOnline(callback) {
+  const target = globalThis;
+  if (typeof target.addEventListener !== "function") return null;
+  target.addEventListener("online", callback);
+  return () => target.removeEventListener("online", callback);
+}
 
-/** The `Sync` object `store.sync()` returns. */
-export function createSync(engine, options) {
-  const url = options.url;
-  const lockName = `eventfold-sync:${options.storeName ?? url}`;
-  const interval = options.pollIntervalMs ?? 30000;
-  const onStatus = new Set();
-  const onRejected = new Set();
-  const onConflict = new Set();
-  const status = {
-    pending: 0, checkpoint: 0, online: false, syncing: false, leader: false,
-    lastSync: null, lastError: null, held: [], resyncedAt: null,
-  };
-  let running = false;
-  let inFlight = null;
-  let wake = null;
-  let dirty = false; // work arrived while no one was sleeping
-  let live = null;
-  const snapshot = () => ({ ...status, held: status.held.slice() });
-  const emit = () => call(onStatus, snapshot());
-  const kick = () => {
-    dirty = true;
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const refresh = async () => {
-    try {
-      Object.assign(status, await engine.status());
-      emit();
-    } catch {
-      // The store closed; nothing to report.
-    }
-  };
-  const channel =
-    typeof BroadcastChannel === "function" && options.storeName
-      ? new BroadcastChannel(lockName)
-      : null;
-  if (channel) {
-    channel.onmessage = () => {
-      engine.pendingChangedElsewhere();
-      refresh();
-      kick();
-    };
-  }
-  engine.onPendingChange(() => {
-    channel?.postMessage("pending");
-    refresh();
-    kick();
-  });
-  engine.setOnRejected((rejected) => call(onRejected, rejected));
+/** Calls `callback()` after `ms` milliseconds; returns a function that cancels it. */
+export function startTimer(ms, callback) {
+  const t = setTimeout(callback, Math.min(Math.max(ms, 0), 2147483647));
+  return () => clearTimeout(t);
+}
 
-  async function runOnce() {
-    status.syncing = true;
-    emit();
-    try {
-      const report = await engine.syncOnce();
-      status.online = true;
-      status.lastSync = Date.now();
-      status.lastError = null;
-      // The server's store was another one: the synced log was dropped and pulled again.
-      if (report.resynced) status.resyncedAt = status.lastSync;
-      for (const held of report.held) call(onConflict, held);
-      return report;
-    } catch (e) {
-      status.lastError = e;
-      if (e?.code === "NETWORK") status.online = false;
-      throw e;
-    } finally {
-      status.syncing = false;
-      await refresh();
-    }
-  }
-
-  const sleep = (ms) =>
-    new Promise((resolve) => {
-      if (dirty) {
-        dirty = false;
-        return resolve();
-      }
-      const t = setTimeout(() => kick(), ms);
-      wake = () => {
-        clearTimeout(t);
-        dirty = false;
-        resolve();
-      };
-    });
-
-  let liveStore = null;
-  function openLive() {
-    if (typeof EventSource !== "function") return;
-    const q = options.token ? `?token=${encodeURIComponent(options.token)}` : "";
-    live = new EventSource(`${url}/v1/live${q}`);
-    live.addEventListener("head", (ev) => {
-      try {
-        const { head, store } = JSON.parse(ev.data);
-        // Another store id: the server was reset or replaced; the next sync re-syncs.
-        if (head > status.checkpoint || (liveStore !== null && store !== liveStore)) kick();
-        liveStore = store;
-      } catch {
-        // A malformed notification only costs a poll.
-      }
-    });
-  }
-
-  async function loop() {
-    let backoff = 0;
-    status.leader = true;
-    emit();
-    openLive();
-    const online = () => kick();
-    globalThis.addEventListener?.("online", online);
-    try {
-      while (running) {
-        try {
-          await sync.now();
-          backoff = 0;
-        } catch (e) {
-          if (fatal(e)) {
-            running = false;
-            break;
-          }
-          backoff = Math.min(30000, backoff ? backoff * 2 : 500);
-        }
-        if (!running) break;
-        await sleep(backoff || interval);
-      }
-    } finally {
-      globalThis.removeEventListener?.("online", online);
-      live?.close();
-      live = null;
-      status.leader = false;
-      emit();
-    }
-  }
-
-  const sync = {
-    /** Pushes pending events and pulls new ones now; resolves to what it did. */
-    now() {
-      inFlight ??= runOnce().finally(() => {
-        inFlight = null;
-      });
-      return inFlight;
-    },
-    /** Keeps syncing in the background, in one tab of this store at a time. */
-    start() {
-      if (running) return;
-      running = true;
-      if (globalThis.navigator?.locks) {
-        navigator.locks.request(lockName, () => (running ? loop() : undefined));
-      } else {
-        loop();
-      }
-    },
-    /** Stops background syncing (a sync in flight finishes). */
-    stop() {
-      running = false;
-      kick();
-    },
-    /** The latest status: `{ pending, checkpoint, online, syncing, leader, lastSync, lastError, held, resyncedAt }`. */
-    get status() {
-      return snapshot();
-    },
-    /** Calls `callback(status)` on every change; returns a function that unsubscribes. */
-    onStatus(callback) {
-      onStatus.add(callback);
-      return () => onStatus.delete(callback);
-    },
-    /** Calls `callback({ stream, command, events, error })` for each pending command or
-     * event dropped for good (a rebase found the command rejected, a discard, a refusal). */
-    onRejected(callback) {
-      onRejected.add(callback);
-      return () => onRejected.delete(callback);
-    },
-    /** Calls `callback({ stream, actual })` for streams held by the manual strategy. */
-    onConflict(callback) {
-      onConflict.add(callback);
-      return () => onConflict.delete(callback);
-    },
-    /** Resolves a held stream: "append" | "rebase" | "discard". */
-    async resolve(stream, how) {
-      const dropped = await engine.resolve(stream, how);
-      await refresh();
-      return dropped;
-    },
-    /** The pending events, in local append order. */
-    pending() {
-      return engine.pending();
-    },
-  };
-  refresh();
-  return sync;
+/** Milliseconds on a monotonic clock (never goes back, unlike `Date.now()`). */
+export function monotonicNow() {
+  return performance.now();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -800,10 +622,11 @@ export function randomId() {
 /**
  * Runs `onAcquire()` once this tab holds the Web Lock `name` (exclusive across the tabs and
  * workers of the origin), and holds it until `release()` is called or the tab closes, when a
- * waiting tab gets it. Without Web Locks (Node, Deno, workers without `navigator.locks`),
- * `onAcquire` runs at once. Returns the release function.
+ * waiting tab gets it. `onLost()`, if given, is called when the lock is taken away without
+ * `release()` (another context stole it) or the request fails. Without Web Locks (Node, Deno,
+ * workers without `navigator.locks`), `onAcquire` runs at once. Returns the release function.
  */
-export function lead(name, onAcquire) {
+export function lead(name, onAcquire, onLost) {
   const locks = globalThis.navigator?.locks;
   if (!locks || typeof locks.request !== "function") {
     onAcquire();
@@ -811,12 +634,17 @@ export function lead(name, onAcquire) {
   }
   const abort = new AbortController();
   let release;
+  let released = false;
   const held = new Promise((resolve) => { release = resolve; });
   locks.request(name, { signal: abort.signal }, () => {
+    if (released) return undefined; // granted as it was withdrawn: give it back at once
     onAcquire();
     return held;
-  }).catch(() => {});
+  }).catch(() => {
+    if (!released) onLost?.();
+  });
   return () => {
+    released = true;
     abort.abort();
     release();
   };
@@ -838,6 +666,8 @@ export function bindDispatch(ctx, send, cause) {
 // One small synchronous executor over each runtime's SQLite (src/store/sql/executor.rs):
 // `query(sql, params)` answers rows as arrays, `run(sql, params)` answers nothing, and
 // `transaction(body)` runs `body` (which answers whether to commit) in one transaction. The
+// engine calls them through `sqlRun` and `sqlEvents` (several statements, or a page of events
+// as objects, per crossing of the wasm boundary). The
 // engine sends no transaction-control statement of its own and binds at most 100 values per
 // statement (a Durable Object's limits).
 
@@ -910,6 +740,67 @@ function bunSqlite(db) {
 }
 
 const ROLLBACK = Symbol("eventfold: roll back");
+
+/**
+ * The values of `count` parameters from `cells` (two numbers per value: the kind, 0 null, 1
+ * integer, 2 real, 3 text, then the number or the text's length) and `text` (every text value
+ * in order), starting at `cursor` ({ cell, at }), which moves past them.
+ */
+function sqlParams(text, cells, count, cursor) {
+  const params = new Array(count);
+  let { cell, at } = cursor;
+  for (let k = 0; k < count; k++, cell += 2) {
+    const kind = cells[cell];
+    if (kind === 3) {
+      const end = at + cells[cell + 1];
+      params[k] = text.slice(at, end);
+      at = end;
+    } else {
+      params[k] = kind === 0 ? null : cells[cell + 1];
+    }
+  }
+  cursor.cell = cell;
+  cursor.at = at;
+  return params;
+}
+
+/**
+ * Runs statements on an executor in one call from the engine (src/store/sql/js.rs): `sql` holds
+ * their distinct texts joined by NUL, `which` the text of each, `counts` how many values each
+ * binds (see `sqlParams`). Answers each one's rows (arrays of cells) when `rows`, else nothing.
+ * Stops at the first that throws.
+ */
+export function sqlRun(adapter, sql, which, counts, text, cells, rows) {
+  const texts = sql.includes("\0") ? sql.split("\0") : [sql];
+  const cursor = { cell: 0, at: 0 };
+  const out = rows ? new Array(counts.length) : undefined;
+  for (let i = 0; i < counts.length; i++) {
+    const params = sqlParams(text, cells, counts[i], cursor);
+    if (rows) out[i] = adapter.query(texts[which[i]], params);
+    else adapter.run(texts[which[i]], params);
+  }
+  return out;
+}
+
+/**
+ * Runs one SELECT of the event columns (position, id, stream, version, type, data, metadata,
+ * timestamp) and answers the rows as event objects, the shape the engine's decoding path gives.
+ * Throws on a row that is not an event; the engine then reads it through that path, which names it.
+ */
+export function sqlEvents(adapter, sql, text, cells) {
+  const rows = adapter.query(sql, sqlParams(text, cells, cells.length / 2, { cell: 0, at: 0 }));
+  const out = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [position, id, stream, version, type, data, metadata, timestamp] = rows[i];
+    if (typeof id !== "string" || typeof stream !== "string" || typeof type !== "string" ||
+      !Number.isSafeInteger(position) || !Number.isSafeInteger(version) || !Number.isSafeInteger(timestamp) ||
+      position < 1 || version < 1) {
+      throw new TypeError(`eventfold_events position ${position} is not an event row`);
+    }
+    out[i] = { id, stream, type, data: JSON.parse(data), metadata: JSON.parse(metadata), version, position, timestamp };
+  }
+  return out;
+}
 
 /**
  * Wraps a Durable Object's SQL storage. With `storage` (ctx.storage), transactions go through

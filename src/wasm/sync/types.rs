@@ -1,4 +1,5 @@
-//! TypeScript declarations of `store.sync()`'s options and of the `Sync` object it returns.
+//! TypeScript declarations of `store.sync()`'s options and of the values the `Sync` class
+//! takes and returns (the class itself is declared by wasm-bindgen from `mod.rs`).
 
 use wasm_bindgen::prelude::*;
 
@@ -80,26 +81,5 @@ export interface RejectedCommand {
   events: EventInput[];
   /** `DECIDER_REJECTED` (a rebase found it rejected), `SYNC_CONFLICT` (discarded), or the server's refusal. */
   error: EventfoldError;
-}
-
-/** Syncing of one store with an eventfold-server (`store.sync()`). */
-export interface Sync {
-  /** Pushes pending events and pulls new ones now. Rejects with `NETWORK` when offline (nothing is lost). */
-  now(): Promise<SyncReport>;
-  /** Keeps syncing in the background (live notifications, retry with backoff, back online), in one tab of the store at a time. */
-  start(): void;
-  /** Stops background syncing. */
-  stop(): void;
-  readonly status: SyncStatus;
-  /** Calls `callback(status)` on every change; returns a function that unsubscribes. */
-  onStatus(callback: (status: SyncStatus) => void): () => void;
-  /** Calls `callback(rejected)` for each pending command dropped for good. */
-  onRejected(callback: (rejected: RejectedCommand) => void): () => void;
-  /** Calls `callback(held)` for streams the manual strategy holds. */
-  onConflict(callback: (held: HeldStream) => void): () => void;
-  /** Resolves a held stream; resolves to the number of commands dropped. */
-  resolve(stream: string, how: "append" | "rebase" | "discard"): Promise<number>;
-  /** The pending events, in local append order (`position` 0). */
-  pending(): Promise<RecordedEvent[]>;
 }
 "#;

@@ -431,3 +431,6 @@ impl<E: SagaEffects> SagaRunner<E> {
 }
 
 mod run_loop;
+mod starter;
+
+pub use starter::{starter, SagaStarter};
