@@ -104,6 +104,27 @@ impl Signal {
     }
 }
 
+impl Signal {
+    /// Runs `f` unless the signal is stopped first: `None` then (`f` is dropped). Callers use a
+    /// signal as an abort flag this way (a JavaScript `AbortSignal` stops it).
+    pub async fn until_stopped<F: Future>(&self, f: F) -> Option<F::Output> {
+        let mut f = std::pin::pin!(f);
+        poll_fn(|cx| {
+            {
+                let mut s = self.0.borrow_mut();
+                if s.stopped {
+                    return Poll::Ready(None);
+                }
+                if !s.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    s.wakers.push(cx.waker().clone());
+                }
+            }
+            f.as_mut().poll(cx).map(Some)
+        })
+        .await
+    }
+}
+
 /// Waits for the first of two futures (the other is dropped).
 pub async fn first<A: Future, B: Future>(a: A, b: B) {
     let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));

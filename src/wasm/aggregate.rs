@@ -6,6 +6,8 @@ use std::rc::Rc;
 use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
+use crate::wasm::abort::{Abort, AbortOptionsArg};
+
 use crate::core::event::{Position, Timestamp, Version};
 use crate::cqrs::{self, AggregateConfig, AsOf, SnapshotPolicy};
 use crate::engine::Store;
@@ -166,20 +168,35 @@ impl Aggregate {
     /// that throws rejects with `DECIDER_REJECTED` (the thrown value as `cause`) and appends
     /// nothing.
     ///
+    /// `{ signal }`: an `AbortSignal`. An abort before the append starts (before or during a
+    /// load, after `decide`, before a retry) rejects with `signal.reason` and appends nothing;
+    /// once the append has started the command completes and resolves as usual.
+    ///
     /// ```ts
     /// const { state, version } = await orders.execute("42", { type: "AddItem", sku: "p1", qty: 2 });
+    /// await orders.execute("42", command, { signal: AbortSignal.timeout(5000) });
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<Executed<State, E>>")]
     pub fn execute(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Command")] command: JsValue,
+        options: Option<AbortOptionsArg>,
     ) -> Promise {
+        let abort = match Abort::from_options(options) {
+            Ok(abort) => abort,
+            Err(e) => return Promise::reject(&to_js(e)),
+        };
         let (store, inner) = (self.store.clone(), self.inner.clone());
         crate::wasm::promise::to_promise(async move {
             let run = async {
                 let id = string_arg(&id, "aggregate id")?;
-                let done = inner.execute(&store, &id, &command).await?;
+                let done = inner
+                    .execute_abortable(&store, &id, &command, abort.signal())
+                    .await?;
+                let Some(done) = done else {
+                    return Ok(None);
+                };
                 let out = Object::new();
                 set(&out, "state", &done.state);
                 set(&out, "version", &JsValue::from_f64(done.version.0 as f64));
@@ -188,9 +205,9 @@ impl Aggregate {
                     "events",
                     &crate::wasm::convert::recorded_to_js(&done.events)?,
                 );
-                Ok::<JsValue, Error>(out.into())
+                Ok::<Option<JsValue>, Error>(Some(out.into()))
             };
-            run.await.map_err(|e| {
+            let outcome = run.await.map_err(|e| {
                 let rejected = matches!(e, Error::DeciderRejected { .. });
                 let js = to_js(e);
                 if rejected {
@@ -199,7 +216,8 @@ impl Aggregate {
                     }
                 }
                 js
-            })
+            })?;
+            outcome.ok_or_else(|| abort.reason())
         })
     }
 

@@ -1,19 +1,16 @@
 //! What the two live-view classes (`Projection`, `ReadModel`) share: the engine's views keep
 //! the subscriber lists ([`crate::cqrs::live::Subscribers`]) and run the lifecycle; here a
 //! JavaScript callback is called and what it throws reported, the unsubscribe function made,
-//! `onProgress` called, and a view's future turned into a promise.
+//! and `onProgress` called.
 
-use std::future::Future;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::cqrs::live::Progress;
 use crate::error::Result;
 use crate::wasm::convert::get;
-use crate::wasm::error::to_js;
-use crate::wasm::promise::to_promise;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -57,9 +54,4 @@ pub(crate) fn on_progress(options: &JsValue) -> Result<impl FnMut(Progress) + 's
             let _ = f.call1(&JsValue::UNDEFINED, &o);
         }
     })
-}
-
-/// The outcome of a view's future as a promise of `undefined`.
-pub(crate) fn settled(f: impl Future<Output = Result<()>> + 'static) -> Promise {
-    to_promise(async move { f.await.map(|()| JsValue::UNDEFINED).map_err(to_js) })
 }

@@ -2,6 +2,7 @@
 //! file; conversions and errors are shared. Everything here is thin: convert, call the core,
 //! convert back.
 
+mod abort;
 mod aggregate;
 mod batch;
 mod bus;

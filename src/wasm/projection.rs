@@ -11,10 +11,11 @@ use crate::core::event::Position;
 use crate::cqrs::{ProjectionRunner, ProjectionView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{filter, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
-use crate::wasm::live::{self, on_progress, settled};
+use crate::wasm::live::{self, on_progress};
 use crate::wasm::live_query;
 use crate::wasm::model::{function, JsProjection};
 use crate::wasm::promise::{spawn, to_promise};
@@ -68,9 +69,15 @@ pub(crate) fn define(store: Store, options: &JsValue) -> Result<Projection> {
 impl Projection {
     /// Resolves once the projection has caught up with the log (rejects with `EVOLVE_FAILED`
     /// if `evolve` threw; the state then stays at the last good event).
+    ///
+    /// `{ signal }`: an `AbortSignal` that ends the wait (the promise rejects with
+    /// `signal.reason`; the projection goes on catching up).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn ready(&self) -> Promise {
-        settled(self.view.ready())
+    pub fn ready(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
+            Ok(abort) => abort.settled(self.view.ready()),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
     }
 
     /// The current state (undefined until the first catch-up has settled).
@@ -118,9 +125,18 @@ impl Projection {
 
     /// Discards the persisted state and folds the whole log again (this also clears an error
     /// that stopped the projection). Resolves when caught up.
+    ///
+    /// `{ signal }`: an `AbortSignal`. Aborted before the call, nothing is rebuilt and the
+    /// promise rejects with `signal.reason`; aborted later, the promise rejects at once and the
+    /// rebuild, which has started, runs to its end (stopping it half-way would show a partial
+    /// fold).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn rebuild(&self) -> Promise {
-        settled(self.view.rebuild())
+    pub fn rebuild(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
+            Ok(abort) if abort.aborted() => Promise::reject(&abort.reason()),
+            Ok(abort) => abort.settled(self.view.rebuild()),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
     }
 
     /// The state as of a global position, folded from the start (time travel; nothing is

@@ -53,6 +53,7 @@ export const badDecides: AggregateDefinition<Counter, CounterCommand, CounterEve
 export async function aggregates(store: EventStore): Promise<number> {
   const counters: Aggregate<Counter, CounterCommand, CounterEvent> = store.aggregate(counter);
   const done: Executed<Counter, CounterEvent> = await counters.execute("c1", { type: "Add", by: 2 });
+  await counters.execute("c1", { type: "Reset" }, { signal: AbortSignal.timeout(1000) });
   const n: number = done.state.n;
   for (const e of done.events) {
     if (e.type === "Added") console.log(e.data.by + 1, e.version, e.position);
@@ -169,6 +170,11 @@ export async function definitions(store: EventStore): Promise<number> {
   await table.query({ index: "id", equals: "counter-c1" });
   // @ts-expect-error a record is a Row or undefined
   const sure: Row = await table.get("counter-c1");
+  // Long calls take an AbortSignal.
+  await view.ready({ signal: AbortSignal.timeout(1000) });
+  await table.rebuild({ signal: new AbortController().signal });
+  // @ts-expect-error a signal is an AbortSignal
+  await view.ready({ signal: "soon" });
   // Live queries carry the record and the state: LiveQuery<Row[]>, LiveQuery<Row | null>, LiveQuery<number>.
   const live: LiveQuery<Row[]> = table.liveQuery({ index: "status", equals: "open" });
   const snapshot: Row[] | undefined = live.getSnapshot();

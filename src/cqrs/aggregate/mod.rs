@@ -5,6 +5,7 @@
 use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::cqrs::model::Model;
+use crate::cqrs::runtime::Signal;
 mod snapshot;
 
 use crate::error::{Error, Result};
@@ -274,17 +275,43 @@ impl<M: Model> Aggregate<M> {
         id: &str,
         command: &M::Command,
     ) -> Result<Executed<M::State>> {
+        self.execute_abortable(store, id, command, &Signal::new())
+            .await?
+            .ok_or_else(|| Error::invalid("the command was aborted"))
+    }
+
+    /// [`execute`](Self::execute) that gives up when `abort` is stopped before the append
+    /// starts (before or during a load, after a decision, before a retry): `Ok(None)` then,
+    /// and nothing was written. Once the append has started the command runs to its end, so
+    /// an abort never hides a command that was stored.
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute).
+    pub async fn execute_abortable<S: EventStore + StateStore>(
+        &self,
+        store: &S,
+        id: &str,
+        command: &M::Command,
+        abort: &Signal,
+    ) -> Result<Option<Executed<M::State>>> {
         let stream = self.stream(id)?;
         let mut attempt = 0;
         loop {
-            let loaded = self.load(store, id, AsOf::Latest).await?;
+            let load = self.load(store, id, AsOf::Latest);
+            let Some(loaded) = abort.until_stopped(load).await else {
+                return Ok(None);
+            };
+            let loaded = loaded?;
             let events = self.model.decide(command, &loaded.state)?;
             if events.is_empty() {
-                return Ok(Executed {
+                return Ok(Some(Executed {
                     state: loaded.state,
                     version: loaded.version,
                     events: Vec::new(),
-                });
+                }));
+            }
+            if abort.is_stopped() {
+                return Ok(None);
             }
             let count = events.len();
             let encoded = self.model.encode_command(command);
@@ -317,11 +344,11 @@ impl<M: Model> Aggregate<M> {
                             let _ = self.save_snapshot(store, &stream, &state, last, now).await;
                         }
                     }
-                    return Ok(Executed {
+                    return Ok(Some(Executed {
                         state,
                         version: result.version,
                         events: recorded,
-                    });
+                    }));
                 }
                 Err(Error::WrongExpectedVersion { .. }) if attempt < self.config.max_retries => {
                     attempt += 1

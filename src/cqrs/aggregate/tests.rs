@@ -3,6 +3,7 @@ use super::*;
 use crate::core::decider::Decider;
 use crate::core::event::{EventId, NewEvent};
 use crate::cqrs::model::{DeciderModel, IdSource};
+use crate::cqrs::runtime::Signal;
 use crate::store::contract::test_clock;
 use crate::store::{AppendResult, ChangeNotifier, MemoryStore, ReadAllOptions};
 use crate::Json;
@@ -186,10 +187,12 @@ fn a_rejected_command_appends_nothing() {
     assert_eq!(block_on(store.head()).unwrap(), Position(1));
 }
 
-/// A store where another writer appends just before each of the first `races` appends.
+/// A store where another writer appends just before each of the first `races` appends (and
+/// stops `abort`, if set, as an app aborting meanwhile would).
 struct Racy {
     inner: MemoryStore,
     races: Cell<u32>,
+    abort: Option<Signal>,
 }
 impl EventStore for Racy {
     async fn append(
@@ -227,6 +230,9 @@ impl EventStore for Racy {
             self.inner
                 .append(stream, vec![other], ExpectedVersion::Any)
                 .await?;
+            if let Some(abort) = &self.abort {
+                abort.stop();
+            }
         }
         self.inner.append(stream, events, expected).await
     }
@@ -263,6 +269,7 @@ fn concurrent_appends_are_retried_then_reported() {
     let store = Racy {
         inner: MemoryStore::new(test_clock()),
         races: Cell::new(2),
+        abort: None,
     };
     let agg = aggregate(None);
     let done = block_on(agg.execute(&store, "x", &vec![1])).unwrap();
@@ -283,6 +290,44 @@ fn concurrent_appends_are_retried_then_reported() {
         .unwrap()
         .state;
     assert!(!state.contains(&2), "the losing command wrote nothing");
+}
+
+#[test]
+fn an_aborted_command_appends_nothing_and_an_abort_before_a_retry_stops_it() {
+    let store = Racy {
+        inner: MemoryStore::new(test_clock()),
+        races: Cell::new(0),
+        abort: None,
+    };
+    let agg = aggregate(None);
+    block_on(agg.execute(&store, "x", &vec![1])).unwrap();
+    let aborted = Signal::new();
+    aborted.stop();
+    let r = block_on(agg.execute_abortable(&store, "x", &vec![2], &aborted)).unwrap();
+    assert!(r.is_none(), "aborted before it started");
+    assert_eq!(
+        block_on(store.head()).unwrap(),
+        Position(1),
+        "nothing appended"
+    );
+
+    // Another writer wins the first append and the app aborts meanwhile: no retry.
+    let abort = Signal::new();
+    let store = Racy {
+        abort: Some(abort.clone()),
+        races: Cell::new(1),
+        ..store
+    };
+    let r = block_on(agg.execute_abortable(&store, "x", &vec![3], &abort)).unwrap();
+    assert!(r.is_none(), "not retried after the abort");
+    let state = block_on(agg.load(&store.inner, "x", AsOf::Latest))
+        .unwrap()
+        .state;
+    assert_eq!(
+        state,
+        vec![1, 999],
+        "only the other writer's event was added"
+    );
 }
 
 /// A clock the test sets by hand.

@@ -25,6 +25,28 @@ export function bindLiveQuery(query) {
   return query;
 }
 
+/**
+ * Calls `stop` when `signal` (an AbortSignal, or undefined) aborts; returns a function that stops
+ * listening (the engine calls it when the call settles, so a long-lived signal keeps no listener).
+ */
+export function watchAbort(signal, stop) {
+  if (!signal) return () => {};
+  if (!(typeof signal.addEventListener === "function" && "aborted" in signal)) {
+    throw new TypeError("options.signal must be an AbortSignal");
+  }
+  if (signal.aborted) {
+    stop();
+    return () => {};
+  }
+  signal.addEventListener("abort", stop, { once: true });
+  return () => signal.removeEventListener("abort", stop);
+}
+
+/** What a call aborted by `signal` rejects with: the signal's reason, as fetch() does. */
+export function abortReason(signal) {
+  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+}
+
 // ---------------------------------------------------------------------------------------------
 // subscriptions
 // ---------------------------------------------------------------------------------------------

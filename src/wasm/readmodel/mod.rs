@@ -16,10 +16,11 @@ use crate::cqrs::read_model::{Change, ReadModelDef, ReadModelView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Bound, IndexQuery, IndexRange};
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
-use crate::wasm::live::{self, on_progress, settled};
+use crate::wasm::live::{self, on_progress};
 use crate::wasm::live_query;
 use crate::wasm::promise::{spawn, to_promise};
 
@@ -163,9 +164,15 @@ fn change_to_js(change: &Change) -> JsValue {
 impl ReadModel {
     /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
     /// when a handler threw: its records and checkpoint stay at the last good event).
+    ///
+    /// `{ signal }`: an `AbortSignal` that ends the wait (the promise rejects with
+    /// `signal.reason`; the read model goes on catching up).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn ready(&self) -> Promise {
-        settled(self.view.ready())
+    pub fn ready(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
+            Ok(abort) => abort.settled(self.view.ready()),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
     }
 
     /// The position of the last event handled.
@@ -277,9 +284,18 @@ impl ReadModel {
     /// ```ts
     /// await orders.rebuild();
     /// ```
+    ///
+    /// `{ signal }`: an `AbortSignal`. Aborted before the call, nothing is rebuilt and the
+    /// promise rejects with `signal.reason`; aborted later, the promise rejects at once and the
+    /// rebuild, which has started, runs to its end (stopping it half-way would show a partial
+    /// fold).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn rebuild(&self) -> Promise {
-        settled(self.view.rebuild())
+    pub fn rebuild(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
+            Ok(abort) if abort.aborted() => Promise::reject(&abort.reason()),
+            Ok(abort) => abort.settled(self.view.rebuild()),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
     }
 
     /// Stops following the log (records stay).
