@@ -42,11 +42,22 @@ export async function transcript(base) {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     if ((body !== undefined || raw !== undefined) && !("content-type" in h)) h["content-type"] = "application/json";
-    const res = await fetch(base + path, {
-      method,
-      headers: h,
-      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-    });
+    const init = { method, headers: h, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) };
+    // The native server answers 413 from the declared length and closes the connection while the
+    // client is still sending: the client's write fails (EPIPE), or the next request, sent on the
+    // pooled socket being torn down, does (EPIPE, ECONNRESET, UND_ERR_SOCKET). Such a request is sent
+    // again on a new connection. That is safe for every exchange here: pulls and reads change
+    // nothing, and a push carries event ids, so a repeated push changes nothing ("push retried").
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(base + path, init);
+        break;
+      } catch (e) {
+        const code = e?.cause?.code;
+        if (!(attempt < 5 && ["EPIPE", "ECONNRESET", "UND_ERR_SOCKET"].includes(code))) throw e;
+      }
+    }
     const type = (res.headers.get("content-type") ?? "").split(";")[0];
     const text = await res.text();
     let parsed = text;
