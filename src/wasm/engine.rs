@@ -13,14 +13,14 @@ use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
+use crate::wasm::aggregate::Aggregates;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
 use crate::wasm::subscription;
-use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
-use crate::wasm::{aggregate, bus, projection, readmodel};
+use crate::wasm::{aggregate, projection, readmodel};
 use std::rc::Rc;
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
@@ -53,8 +53,13 @@ const TS_GENERICS: &'static str = r#"
 // @eventfold-generics EventStore.readAll<E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.aggregate<State, Command, E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.projection<State, E extends EventShape = AnyEvent>
-// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
 // @eventfold-generics EventStore.readModel<Value, IndexName extends string = string, E extends EventShape = AnyEvent>
+"#;
+
+#[cfg(feature = "bus")]
+#[wasm_bindgen(typescript_custom_section)]
+const TS_BUS_GENERICS: &'static str = r#"
+// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
 "#;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -236,7 +241,7 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let db = JsSqlExecutor::new(&handle)?;
-            let id = crate::wasm::bus::random_id().replace('-', "");
+            let id = crate::wasm::convert::random_id().replace('-', "");
             let store = SqlStore::open(db, js_clock(), limits(&options)?, id)?;
             Ok(JsEventStore::new(Store::sqlite(store)).into())
         })
@@ -628,7 +633,12 @@ impl JsEventStore {
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
         readmodel::define(self.store.clone(), &options).map_err(to_js)
     }
+}
 
+/// `store.sync()`: the cargo feature `sync` (not in the `eventfold/core` build).
+#[cfg(feature = "sync")]
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
     /// scope?: string[] (stream prefixes; all streams by default), conflicts?: "rebase" |
     /// "append" | "manual" | { [aggregate]: strategy } (default "rebase"), pollIntervalMs?,
@@ -651,7 +661,12 @@ impl JsEventStore {
     ) -> std::result::Result<crate::wasm::sync::SyncHandle, JsValue> {
         crate::wasm::sync::start(&self.store, self.aggregates.clone(), &options).map_err(to_js)
     }
+}
 
+/// `store.bus()`: the cargo feature `bus` (only in the full `eventfold` build).
+#[cfg(feature = "bus")]
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
     /// A bus over this store: command and query handlers, middleware, event handlers with side
     /// effects and sagas. Options: `{ onError? }`, called with the failures of background
     /// workers. See `docs/buses-and-sagas.md`.
@@ -664,9 +679,9 @@ impl JsEventStore {
     #[wasm_bindgen(unchecked_return_type = "Bus<C, Q>")]
     pub fn bus(
         &self,
-        options: Option<bus::BusOptionsArg>,
-    ) -> std::result::Result<bus::Bus, JsValue> {
+        options: Option<crate::wasm::bus::BusOptionsArg>,
+    ) -> std::result::Result<crate::wasm::bus::Bus, JsValue> {
         let options = opt(options);
-        bus::define(self.store.clone(), &options).map_err(to_js)
+        crate::wasm::bus::define(self.store.clone(), &options).map_err(to_js)
     }
 }

@@ -5,6 +5,7 @@
 mod abort;
 mod aggregate;
 mod batch;
+#[cfg(feature = "bus")]
 mod bus;
 mod convert;
 mod engine;
@@ -17,5 +18,6 @@ mod promise;
 mod readmodel;
 mod serve;
 mod subscription;
+#[cfg(feature = "sync")]
 mod sync;
 pub(crate) mod types;

@@ -80,7 +80,7 @@ fn config(
 /// The Fetch handler of `store`'s sync server: `(request: Request) => Promise<Response>`.
 pub(crate) fn handler(store: Store, options: &JsValue) -> Result<Function> {
     let (id, store_limits) =
-        store.serve_identity(|| crate::wasm::bus::random_id().replace('-', ""))?;
+        store.serve_identity(|| crate::wasm::convert::random_id().replace('-', ""))?;
     let id = StoreId::new(id)?;
     let config = config(options, store_limits)?;
     let max = config.max_body_bytes as f64;
