@@ -48,7 +48,9 @@ impl Store {
     }
 }
 
-/// Runs `step` until a step reports `more: false`, calling `on_step` after each.
+/// Runs `step` until a step reports `more: false`, calling `on_step` after each. (Native
+/// builds have no compacting backend: only the tests call it there.)
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(crate) async fn run_steps<F>(
     mut step: impl FnMut() -> F,
     mut on_step: impl FnMut(&CompactionStep),
