@@ -49,6 +49,21 @@ impl DomError {
         }
     }
 
+    /// Reads name and message from an `indexed_db_futures` error (a DOMException it wrapped,
+    /// or, for its own failures, `UnknownError` with its description).
+    pub fn from_idb(e: &indexed_db_futures::error::Error) -> Self {
+        use indexed_db_futures::error::{Error as IdbError, JSError};
+        match e {
+            IdbError::DomException(e) => DomError::from_js(e.as_ref()),
+            IdbError::Unknown(JSError::Error(e)) => DomError::from_js(e),
+            IdbError::Unknown(JSError::Unknown(e)) => DomError::from_js(e),
+            other => DomError {
+                name: "UnknownError".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+
     fn from_option(e: Option<DomException>, fallback: &str) -> Self {
         match e {
             Some(e) => DomError {
@@ -74,6 +89,18 @@ impl DomError {
             }
         }
         error_from_dom_exception(&self.name, &self.message)
+    }
+}
+
+impl From<JsValue> for DomError {
+    fn from(e: JsValue) -> Self {
+        DomError::from_js(&e)
+    }
+}
+
+impl From<indexed_db_futures::error::Error> for DomError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        DomError::from_idb(&e)
     }
 }
 
