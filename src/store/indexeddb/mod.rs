@@ -47,10 +47,10 @@ use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
+use crate::store::{ChangeNotifier, CompactionStep, EventStore, ReadAllOptions, ReadStreamOptions};
 
 pub use codec::CHUNK_TARGET_BYTES;
-pub use compact::{CompactionStep, PROGRESS_KEY, WINDOW_EVENTS};
+pub use compact::{PROGRESS_KEY, WINDOW_EVENTS};
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
 pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, STATE, STREAM_INDEX};
