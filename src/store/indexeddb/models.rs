@@ -8,6 +8,7 @@
 //!   `[m, i, …]`, which IndexedDB already orders by index key (numbers before strings), then
 //!   by record key: exactly the order the contract asks for, without loading the model.
 
+use indexed_db_futures::prelude::*;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbKeyRange, IdbTransactionMode};
 
@@ -73,14 +74,29 @@ async fn read_one(
     req.await.map_err(|e| inner.dom_error(e))
 }
 
+/// The value under `key` in `store`, read with `indexed_db_futures`' typed `get` on a readonly
+/// transaction of its own (`None` when absent).
+async fn get_one(inner: &Inner, store: &str, key: JsValue) -> Result<Option<JsValue>> {
+    inner.check_open()?;
+    let tx = inner
+        .idb
+        .transaction(store)
+        .build()
+        .map_err(|e| inner.idb_error(e))?;
+    let os = tx.object_store(store).map_err(|e| inner.idb_error(e))?;
+    let get = os
+        .get::<JsValue, JsValue, _>(key)
+        .primitive()
+        .map_err(|e| inner.idb_error(e))?;
+    get.await.map_err(|e| inner.idb_error(e))
+}
+
 impl StateStore for IndexedDbStore {
     async fn get_state(&self, key: &str) -> Result<Option<Json>> {
-        let inner = &self.inner;
-        let value = read_one(inner, STATE, |s| s.get(&JsValue::from_str(key))).await?;
-        if value.is_undefined() {
-            return Ok(None);
+        match get_one(&self.inner, STATE, JsValue::from_str(key)).await? {
+            None => Ok(None),
+            Some(value) => json_of(&value, || format!("{STATE}/{key}")).map(Some),
         }
-        json_of(&value, || format!("{STATE}/{key}")).map(Some)
     }
 
     async fn put_state(&self, key: &str, value: Json) -> Result<()> {
@@ -178,13 +194,13 @@ fn get(value: &JsValue, field: &str) -> JsValue {
 
 impl ReadModelStore for IndexedDbStore {
     async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
-        let inner = &self.inner;
         let id = array(&[&JsValue::from_str(model), &JsValue::from_str(key)]);
-        let value = read_one(inner, RECORDS, |s| s.get(&id)).await?;
-        if value.is_undefined() {
-            return Ok(None);
+        match get_one(&self.inner, RECORDS, id).await? {
+            None => Ok(None),
+            Some(value) => {
+                json_of(&get(&value, "j"), || format!("{RECORDS}/{model}/{key}")).map(Some)
+            }
         }
-        json_of(&get(&value, "j"), || format!("{RECORDS}/{model}/{key}")).map(Some)
     }
 
     async fn commit_records(
