@@ -120,6 +120,13 @@ for (const build of BUILDS.filter((b) => b !== full)) {
     let text = readFileSync(join(root, "scripts", "pkg", f), "utf8")
       .replaceAll(`"./${full.dir}/`, `"./`)
       .replace(/"\.\/(errors|handler|entry)\.js"/g, `"../$1.js"`);
+    if (!build.sync) {
+      // No sync server in this build: no createSyncHandler (handler.js) in its entries.
+      const js = /^export \{ createSyncHandler \} from "\.\.\/handler\.js";\n/m;
+      const dts = /^import type \{ EventStore, SyncHandlerOptions \}[\s\S]*?createSyncHandler\([^\n]*\n/m;
+      if (!(f.endsWith(".js") ? js : dts).test(text)) throw new Error(`scripts/pkg/${f}: no createSyncHandler to leave out`);
+      text = text.replace(f.endsWith(".js") ? js : dts, "");
+    }
     if (f.endsWith(".js")) {
       const claim = `claim("${full.id}", "${full.entry}");`;
       if (!text.includes(claim)) throw new Error(`scripts/pkg/${f} does not call ${claim}`);

@@ -13,8 +13,7 @@
 //!   backoff with jitter, fatal errors, leader lock, status), a pure state machine its driver
 //!   feeds with events and a clock.
 //!
-//! The client side (`replica`, `pending`, `client`, `scheduler`) is the cargo feature `sync`
-//! (on by default); the protocol, access rules and server side are always built.
+//! This module, client and server sides, is the cargo feature `sync` (on by default).
 //!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
@@ -48,13 +47,9 @@
 //! ```
 
 pub mod access;
-#[cfg(feature = "sync")]
 pub mod client;
-#[cfg(feature = "sync")]
 pub mod pending;
 pub mod protocol;
-#[cfg(feature = "sync")]
 pub mod replica;
-#[cfg(feature = "sync")]
 pub mod scheduler;
 pub mod serve;

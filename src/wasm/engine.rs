@@ -247,27 +247,6 @@ impl JsEventStore {
         })
     }
 
-    /// The sync server of this store as a Fetch handler, `(request: Request) =>
-    /// Promise<Response>`: sync protocol v1 exactly as `eventfold-server` serves it (pull,
-    /// push, stream reads, health, the live stream; bearer tokens with prefixes; body limits;
-    /// gzip where `CompressionStream` exists). Options: `tokens?: { [token]: { read?: string[],
-    /// write?: string[] } }` (none: everything open), `limits?: { maxBodyBytes?, defaultPull?,
-    /// maxPull?, maxPushEvents?, maxMissing? }`. Usually reached through
-    /// `createSyncHandler({ store, tokens?, limits? })`. Throws `INVALID_INPUT` for bad
-    /// options and `UNSUPPORTED` on an IndexedDB store.
-    ///
-    /// ```ts
-    /// const handle = store.syncHandler({ tokens: { s3cr3t: { read: [""], write: ["order-"] } } });
-    /// const response = await handle(new Request("http://x/v1/health"));
-    /// ```
-    #[wasm_bindgen(js_name = syncHandler, unchecked_return_type = "(request: Request) => Promise<Response>")]
-    pub fn sync_handler(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "SyncHandlerOptions")] options: JsValue,
-    ) -> std::result::Result<Function, JsValue> {
-        crate::wasm::serve::handler(self.store.clone(), &options).map_err(to_js)
-    }
-
     /// Storage health of a durable store: `{ usage, quota, persisted }` in bytes, from
     /// `navigator.storage` (for the whole origin). Rejects with `UNSUPPORTED` on an in-memory
     /// store or where `navigator.storage` is missing.
@@ -626,10 +605,32 @@ impl JsEventStore {
     }
 }
 
-/// `store.sync()`: the cargo feature `sync` (not in the `eventfold/core` build).
+/// `store.sync()` and `store.syncHandler()`: the cargo feature `sync` (not in the
+/// `eventfold/core` build).
 #[cfg(feature = "sync")]
 #[wasm_bindgen(js_class = EventStore)]
 impl JsEventStore {
+    /// The sync server of this store as a Fetch handler, `(request: Request) =>
+    /// Promise<Response>`: sync protocol v1 exactly as `eventfold-server` serves it (pull,
+    /// push, stream reads, health, the live stream; bearer tokens with prefixes; body limits;
+    /// gzip where `CompressionStream` exists). Options: `tokens?: { [token]: { read?: string[],
+    /// write?: string[] } }` (none: everything open), `limits?: { maxBodyBytes?, defaultPull?,
+    /// maxPull?, maxPushEvents?, maxMissing? }`. Usually reached through
+    /// `createSyncHandler({ store, tokens?, limits? })`. Throws `INVALID_INPUT` for bad
+    /// options and `UNSUPPORTED` on an IndexedDB store.
+    ///
+    /// ```ts
+    /// const handle = store.syncHandler({ tokens: { s3cr3t: { read: [""], write: ["order-"] } } });
+    /// const response = await handle(new Request("http://x/v1/health"));
+    /// ```
+    #[wasm_bindgen(js_name = syncHandler, unchecked_return_type = "(request: Request) => Promise<Response>")]
+    pub fn sync_handler(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SyncHandlerOptions")] options: JsValue,
+    ) -> std::result::Result<Function, JsValue> {
+        crate::wasm::serve::handler(self.store.clone(), &options).map_err(to_js)
+    }
+
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
     /// scope?: string[] (stream prefixes; all streams by default), conflicts?: "rebase" |
     /// "append" | "manual" | { [aggregate]: strategy } (default "rebase"), pollIntervalMs?,

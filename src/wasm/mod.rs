@@ -16,6 +16,7 @@ mod model;
 mod projection;
 mod promise;
 mod readmodel;
+#[cfg(feature = "sync")]
 mod serve;
 mod subscription;
 #[cfg(feature = "sync")]

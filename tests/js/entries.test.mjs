@@ -1,5 +1,6 @@
 // The package's entries, one wasm each (scripts/builds.mjs): "eventfold/core" (store, aggregates,
-// projections, read models), "eventfold/sync" (+ store.sync()) and "eventfold" (+ store.bus()).
+// projections, read models), "eventfold/sync" (+ store.sync(), createSyncHandler) and "eventfold"
+// (+ store.bus()).
 // Each has only its layers, in its JavaScript classes and in its wasm; an app loads one; a
 // second build imported in the same app throws a clear error. The store contract and the README
 // quick start run against every entry separately (scripts/test-package).
@@ -50,7 +51,8 @@ for (const e of ENTRIES) {
       const out = JSON.parse(run(probe(e.entry), runtime));
       assert.deepEqual(out, {
         read: ["OrderCreated"], code: "WRONG_EXPECTED_VERSION", state: 1,
-        sync: e.sync ? "function" : "undefined", bus: e.bus ? "function" : "undefined", handler: "function",
+        sync: e.sync ? "function" : "undefined", bus: e.bus ? "function" : "undefined",
+        handler: e.sync ? "function" : "undefined",
       });
     });
   }
@@ -65,10 +67,13 @@ test("each entry's wasm exports only its layers, and its declarations only what 
     assert.ok(has(names, /^eventstore_append$/), `${e.entry}: the store is in`);
     assert.ok(has(names, /^readmodel_/) && has(names, /^projection_/), `${e.entry}: read models and projections are in`);
     assert.equal(has(names, /^eventstore_sync$/) || has(names, /^sync_/), e.sync, `${e.entry}: sync ${e.sync ? "in" : "out"}`);
+    assert.equal(has(names, /^eventstore_syncHandler$/) || has(names, /^syncserver_/), e.sync, `${e.entry}: sync server ${e.sync ? "in" : "out"}`);
     assert.equal(has(names, /^eventstore_bus$/) || has(names, /^bus_/), e.bus, `${e.entry}: bus ${e.bus ? "in" : "out"}`);
     assert.equal(/^\s+sync\(options: SyncOptions\)/m.test(dts), e.sync, `${e.entry}: .d.ts declares sync()`);
     assert.equal(/^export class Bus</m.test(dts), e.bus, `${e.entry}: .d.ts declares Bus`);
-    assert.match(readFileSync(`${dir}${e.dir === "web" ? "" : `${e.dir}/`}index.d.ts`, "utf8"), /isEventfoldError/);
+    const index = readFileSync(`${dir}${e.dir === "web" ? "" : `${e.dir}/`}index.d.ts`, "utf8");
+    assert.match(index, /isEventfoldError/);
+    assert.equal(/createSyncHandler/.test(index), e.sync, `${e.entry}: index.d.ts declares createSyncHandler`);
   }
   const sizes = ENTRIES.map((e) => readFileSync(`${dir}${e.dir}/eventfold_bg.wasm`).length);
   assert.ok(sizes[0] < sizes[1] && sizes[1] < sizes[2], `core < sync < full: ${sizes}`);
