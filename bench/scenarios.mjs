@@ -259,7 +259,7 @@ export const SCENARIOS = [
     contenders: ["raw-event", "eventfold"],
     timeoutS: 240,
     measures: [
-      { id: "qw", op: "write", title: "(q) The log the read model folds: 20,000 events over 500 streams, packed (untimed setup, shown for reference)", baseline: "raw-event", checks: [] },
+      { id: "qw", op: "write", title: "(qw) The log the read model folds: 20,000 events over 500 streams, packed (untimed setup, shown for reference)", baseline: "raw-event", checks: [] },
       {
         id: "q",
         op: "repeatQuery",
