@@ -75,7 +75,8 @@ async fn read_one(
 }
 
 /// The value under `key` in `store`, read with `indexed_db_futures`' typed `get` on a readonly
-/// transaction of its own (`None` when absent).
+/// transaction of its own (`None` when absent). The crate reads a stored `null` as absent too;
+/// the store never writes one (state values are JSON text, records are objects).
 async fn get_one(inner: &Inner, store: &str, key: JsValue) -> Result<Option<JsValue>> {
     inner.check_open()?;
     let tx = inner
