@@ -327,54 +327,45 @@ impl JsEventStore {
                         .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
                 ),
             };
-            let report = |compacted_to: u64, head: u64, read: u64, written: u64, events: u64| {
-                let o = js_sys::Object::new();
-                for (k, v) in [
-                    ("compactedTo", compacted_to),
-                    ("head", head),
-                    ("recordsRead", read),
-                    ("recordsWritten", written),
-                    ("events", events),
-                ] {
-                    let _ = js_sys::Reflect::set(
-                        &o,
-                        &JsValue::from_str(k),
-                        &JsValue::from_f64(v as f64),
-                    );
-                }
-                JsValue::from(o)
-            };
-            let (mut read, mut written, mut events) = (0, 0, 0);
-            loop {
-                let Some(step) = store.compact_step().await? else {
-                    let head = store.head().await?.0;
-                    return Ok(report(head, head, 0, 0, 0));
+            let report =
+                |compacted_to: Position, head: Position, read: u64, written: u64, events: u64| {
+                    let o = js_sys::Object::new();
+                    for (k, v) in [
+                        ("compactedTo", compacted_to.0),
+                        ("head", head.0),
+                        ("recordsRead", read),
+                        ("recordsWritten", written),
+                        ("events", events),
+                    ] {
+                        let _ = js_sys::Reflect::set(
+                            &o,
+                            &JsValue::from_str(k),
+                            &JsValue::from_f64(v as f64),
+                        );
+                    }
+                    JsValue::from(o)
                 };
-                read += step.records_read;
-                written += step.records_written;
-                events += step.events;
-                if let Some(f) = &on_progress {
-                    let _ = f.call1(
-                        &JsValue::UNDEFINED,
-                        &report(
-                            step.compacted_to.0,
-                            step.head.0,
-                            step.records_read,
-                            step.records_written,
-                            step.events,
-                        ),
-                    );
-                }
-                if !step.more {
-                    return Ok(report(
-                        step.compacted_to.0,
-                        step.head.0,
-                        read,
-                        written,
-                        events,
-                    ));
-                }
-            }
+            let total = store
+                .compact(|s| {
+                    if let Some(f) = &on_progress {
+                        let progress = report(
+                            s.compacted_to,
+                            s.head,
+                            s.records_read,
+                            s.records_written,
+                            s.events,
+                        );
+                        let _ = f.call1(&JsValue::UNDEFINED, &progress);
+                    }
+                })
+                .await?;
+            Ok(report(
+                total.compacted_to,
+                total.head,
+                total.records_read,
+                total.records_written,
+                total.events,
+            ))
         })
     }
 

@@ -1,5 +1,6 @@
 // A small HTTP proxy (node:http) between sync clients and a real eventfold-server, for fault
-// injection: each fault applies once, to the next request whose path starts with its path.
+// injection: each fault applies once, to the next request whose path starts with its path
+// (with `after: n`, to the one after n such requests).
 //   drop       forward, let the server answer (and commit), then close the client's socket
 //   duplicate  forward the request twice, one after the other; relay the second answer
 //   delay      forward, hold the answer `ms` milliseconds (or until the promise `until`
@@ -54,7 +55,7 @@ export async function startProxy(target) {
     const body = await readBody(req);
     const saved = { method: req.method, url: req.url, headers: { ...req.headers }, body };
     requests.push(saved);
-    const i = faults.findIndex((f) => req.url.startsWith(f.path));
+    const i = faults.findIndex((f) => req.url.startsWith(f.path) && !(f.after > 0 && f.after-- > 0));
     const fault = i >= 0 ? faults.splice(i, 1)[0] : null;
     saved.fault = fault?.kind ?? null;
     const send = () => forward(target, saved, body);
@@ -101,7 +102,10 @@ export async function startProxy(target) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     requests,
-    /** Arms a one-shot fault for the next request whose path starts with `path`. */
+    /**
+     * Arms a one-shot fault for the next request whose path starts with `path` (`options.after`:
+     * let that many such requests pass first).
+     */
     fault(path, kind, options = {}) {
       faults.push({ path, kind, ...options });
     },

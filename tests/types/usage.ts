@@ -124,13 +124,18 @@ export async function cqrs(store: EventStore): Promise<number> {
   return done.version + past.version + rows.length + (view.state ?? 0) + (taken?.version ?? 0) + bursty.streamOf("x").length;
 }
 
-import type { Sync, SyncStatus, RejectedCommand } from "eventfold";
+import type { Sync, SyncReport, SyncStatus, RejectedCommand } from "eventfold";
 
 export function syncUsage(store: EventStore): number {
   const sync: Sync = store.sync({ url: "http://127.0.0.1:8787", token: "t", scope: ["order-"], conflicts: { order: "rebase" } });
   sync.onRejected((r: RejectedCommand) => r.error.code === "DECIDER_REJECTED");
   const off = sync.onStatus((s: SyncStatus) => s.pending + s.checkpoint);
   off();
+  // now() takes an AbortSignal and resolves to the report.
+  const report: Promise<SyncReport> = sync.now({ signal: AbortSignal.timeout(10_000) });
+  void report;
+  // @ts-expect-error a signal is an AbortSignal
+  void sync.now({ signal: 5 });
   // @ts-expect-error an unknown strategy
   store.sync({ url: "http://127.0.0.1:8787", conflicts: "merge" });
   return sync.status.pending;

@@ -30,6 +30,12 @@
 //!   exchange and one answer. An exchange's callers are answered ([`Event::Settled`]) once the
 //!   store's status read after it has arrived, so the app never sees the answer before the
 //!   status that goes with it.
+//! - A `now()` caller may give up ([`cancel_exchange`](Scheduler::cancel_exchange), an
+//!   `AbortSignal`): when no caller waits any more and background syncing is off, the driver
+//!   interrupts the exchange at its next request (what it stored stays, consistent). Its error
+//!   then counts as no failure (no backoff, `lastError` unchanged), and a `sync_now()` made
+//!   before it ended gets a fresh exchange once it has. With background syncing on, the
+//!   exchange is never cancelled.
 //! - `stop()` closes the wake-up sources and cancels the timer at once; an exchange in flight
 //!   finishes, and the lock is given back after it (no other tab syncs while it runs).
 //!
@@ -107,6 +113,10 @@ pub struct Scheduler<E> {
     leadership: Leadership,
     watching: bool,
     exchange: Option<ExchangeId>,
+    /// The running exchange is being cancelled (see [`cancel_exchange`](Self::cancel_exchange)).
+    cancelled: bool,
+    /// The exchange promised to a `sync_now()` made while a cancelled one still ran.
+    queued: Option<ExchangeId>,
     /// The strongest wake-up that came while an exchange ran.
     woken: Option<Wake>,
     timer: Option<Timer>,
@@ -136,6 +146,8 @@ impl<E: Failure> Scheduler<E> {
             leadership: Leadership::None,
             watching: false,
             exchange: None,
+            cancelled: false,
+            queued: None,
             woken: None,
             timer: None,
             failures: 0,
@@ -181,12 +193,32 @@ impl<E: Failure> Scheduler<E> {
     }
 
     /// Runs an exchange now, or joins the one running: returns the exchange whose
-    /// [`Event::Settled`] answers this call.
+    /// [`Event::Settled`] answers this call. While a cancelled exchange still runs, it is the
+    /// one that begins after it.
     pub fn sync_now(&mut self) -> ExchangeId {
         match self.exchange {
+            Some(_) if self.cancelled => match self.queued {
+                Some(id) => id,
+                None => {
+                    let id = ExchangeId(self.next());
+                    self.queued = Some(id);
+                    id
+                }
+            },
             Some(id) => id,
             None => self.begin_exchange(),
         }
+    }
+
+    /// Every caller of exchange `id` gave up: returns whether the driver may interrupt it,
+    /// which is when it runs now for `sync_now()` alone (background syncing is off). Once
+    /// cancelled, its failure is no failure (see [`handle_exchange_finished`](Self::handle_exchange_finished)).
+    pub fn cancel_exchange(&mut self, id: ExchangeId) -> bool {
+        if self.exchange != Some(id) || self.started || self.cancelled {
+            return false;
+        }
+        self.cancelled = true;
+        true
     }
 
     /// Turns background syncing on: asks for the leader lock (or, if this instance still holds
@@ -316,12 +348,16 @@ impl<E: Failure> Scheduler<E> {
         wall: Timestamp,
         result: Result<&SyncReport, E>,
     ) {
+        let mut cancelled = false;
         if self.exchange == Some(id) {
             self.exchange = None;
+            cancelled = std::mem::take(&mut self.cancelled);
             self.set(|s| &mut s.syncing, false);
         }
         let woken = self.woken.take();
         let retry_at_once = match result {
+            // Interrupted for its callers, who all left: neither a success nor a failure.
+            Err(_) if cancelled => woken.is_some(),
             Ok(report) => {
                 self.failures = 0;
                 self.set(|s| &mut s.online, true);
@@ -351,6 +387,9 @@ impl<E: Failure> Scheduler<E> {
         };
         let read = self.read_status();
         self.settling.push((id, read));
+        if let Some(queued) = self.queued.take() {
+            self.run_exchange(queued);
+        }
         match self.leadership {
             Leadership::Held(lease) if !self.started => self.release(lease),
             Leadership::Held(_) if self.exchange.is_none() => {
@@ -432,6 +471,10 @@ impl<E: Failure> Scheduler<E> {
 
     fn begin_exchange(&mut self) -> ExchangeId {
         let id = ExchangeId(self.next());
+        self.run_exchange(id)
+    }
+
+    fn run_exchange(&mut self, id: ExchangeId) -> ExchangeId {
         self.exchange = Some(id);
         self.timer = None;
         self.woken = None;

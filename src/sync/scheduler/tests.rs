@@ -697,3 +697,81 @@ fn leadership_gained_during_a_now_syncs_again_after_it() {
     assert_eq!(drain(&mut s), vec![Action::Watch]);
     exchange_of(&ok(&mut s, id, at(1)));
 }
+
+#[test]
+fn a_now_whose_callers_all_gave_up_is_cancelled_and_its_error_is_no_failure() {
+    let mut s = scheduler();
+    let id = s.sync_now();
+    drain(&mut s);
+    assert!(s.cancel_exchange(id), "only now() wanted it");
+    assert!(!s.cancel_exchange(id), "once");
+    assert!(!s.cancel_exchange(ExchangeId(id.0 + 100)), "not running");
+    let actions = failed(&mut s, id, at(1), offline());
+    assert!(exchanges(&actions).is_empty());
+    assert!(events(&mut s).contains(&Event::Settled(id)));
+    let status = s.status();
+    assert!(
+        status.last_error.is_none(),
+        "an interrupted exchange is no failure"
+    );
+    assert!(!status.syncing);
+    assert_eq!(s.poll_timeout(), None, "no backoff");
+    // The next exchange counts failures from zero.
+    let next = s.sync_now();
+    assert_ne!(next, id);
+    exchange_of(&drain(&mut s));
+    ok(&mut s, next, at(2));
+    assert!(s.status().online);
+}
+
+#[test]
+fn a_cancelled_exchange_that_succeeded_anyway_counts_as_a_success() {
+    let mut s = scheduler();
+    let id = s.sync_now();
+    drain(&mut s);
+    assert!(s.cancel_exchange(id));
+    ok(&mut s, id, at(1));
+    assert!(s.status().online);
+    assert_eq!(s.status().last_sync, Some(WALL));
+}
+
+#[test]
+fn a_now_during_a_cancelled_exchange_gets_the_next_one() {
+    let mut s = scheduler();
+    let id = s.sync_now();
+    drain(&mut s);
+    assert!(s.cancel_exchange(id));
+    let next = s.sync_now();
+    assert_ne!(next, id, "a cancelled exchange is joined by no one");
+    assert_eq!(s.sync_now(), next, "later calls share the queued one");
+    assert!(
+        exchanges(&drain(&mut s)).is_empty(),
+        "one exchange at a time"
+    );
+    let actions = failed(&mut s, id, at(1), offline());
+    assert_eq!(
+        exchanges(&actions),
+        vec![next],
+        "it begins once the cancelled one ended"
+    );
+    assert!(s.status().syncing);
+    assert!(s.cancel_exchange(next), "its callers may give up too");
+}
+
+#[test]
+fn a_background_exchange_is_never_cancelled() {
+    let mut s = scheduler();
+    let id = lead(&mut s);
+    assert_eq!(s.sync_now(), id);
+    assert!(!s.cancel_exchange(id), "background syncing needs it");
+    let actions = failed(&mut s, id, at(1), offline());
+    assert!(exchanges(&actions).is_empty());
+    assert!(s.status().last_error.is_some(), "its failure counts");
+    assert!(s.poll_timeout().is_some(), "and is retried");
+    // A now() that started before start() is not cancelled once background syncing is on.
+    let mut s = scheduler();
+    let id = s.sync_now();
+    drain(&mut s);
+    s.start();
+    assert!(!s.cancel_exchange(id));
+}

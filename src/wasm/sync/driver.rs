@@ -4,7 +4,7 @@
 //! changes. It decides nothing: every input goes to the scheduler, then [`Driver::pump`]
 //! performs its actions, tells the app its events and sets the timer it asks for.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
@@ -15,14 +15,16 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::convert::{held_to_js, report_to_js, status_to_js, JsFailure, SyncListeners};
 use super::listeners::call_all;
 use super::resolver::JsResolver;
-use super::transport::FetchTransport;
+use super::transport::{FetchTransport, Interruptible};
 use crate::core::event::Timestamp;
+use crate::cqrs::runtime::Signal;
 use crate::engine::Backend;
 use crate::sync::client::SyncClient;
 use crate::sync::protocol::{self, HeadInfo};
 use crate::sync::scheduler::{Action, Event, ExchangeId, Failure, Instant, Lease, Scheduler};
+use crate::wasm::abort::Abort;
 use crate::wasm::error::to_js;
-use crate::wasm::promise::spawn;
+use crate::wasm::promise::{spawn, to_promise};
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
@@ -49,10 +51,17 @@ struct Handles {
     leases: Vec<(Lease, Function)>,
 }
 
+/// One `now()` waiting: its number (to find it when it aborts) and how to settle it.
+struct Caller {
+    number: u64,
+    resolve: Function,
+    reject: Function,
+}
+
 /// The callers of `now()` waiting for one exchange, and its outcome once it ended.
 #[derive(Default)]
 struct Call {
-    callers: Vec<(Function, Function)>,
+    callers: Vec<Caller>,
     outcome: Option<Result<JsValue, JsValue>>,
 }
 
@@ -77,6 +86,10 @@ pub(super) struct Driver {
     channel: Option<BroadcastChannel>,
     handles: RefCell<Handles>,
     calls: RefCell<HashMap<ExchangeId, Call>>,
+    /// The number of the next `now()` caller.
+    next_caller: Cell<u64>,
+    /// The exchange running and what interrupts it (see [`Scheduler::cancel_exchange`]).
+    running_exchange: RefCell<Option<(ExchangeId, Signal)>>,
     callbacks: Callbacks,
     /// The driver itself while background syncing is on, so it keeps running when the app
     /// drops its `Sync` object (`db.sync(options).start()`), as a JavaScript loop would.
@@ -182,6 +195,8 @@ impl Driver {
                 channel,
                 handles: RefCell::new(Handles::default()),
                 calls: RefCell::new(HashMap::new()),
+                next_caller: Cell::new(0),
+                running_exchange: RefCell::new(None),
                 callbacks: Callbacks {
                     timer,
                     head,
@@ -228,19 +243,59 @@ impl Driver {
         status_to_js(self.machine.borrow().status())
     }
 
-    /// `now()`: a promise of the report of the exchange that answers this call.
-    pub(super) fn now(self: &Rc<Self>) -> js_sys::Promise {
+    /// `now()`: a promise of the report of the exchange that answers this call, or of
+    /// `signal.reason` once `abort` aborts (the exchange is interrupted if no one else waits
+    /// for it and background syncing is off).
+    pub(super) fn now(self: &Rc<Self>, abort: Abort) -> js_sys::Promise {
+        if abort.aborted() {
+            return js_sys::Promise::reject(&abort.reason());
+        }
         let id = self.machine.borrow_mut().sync_now();
-        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let number = self.next_caller.get();
+        self.next_caller.set(number + 1);
+        let answer = js_sys::Promise::new(&mut |resolve, reject| {
             self.calls
                 .borrow_mut()
                 .entry(id)
                 .or_default()
                 .callers
-                .push((resolve, reject));
+                .push(Caller {
+                    number,
+                    resolve,
+                    reject,
+                });
         });
         self.pump();
-        promise
+        let d = self.clone();
+        to_promise(async move {
+            let answer = wasm_bindgen_futures::JsFuture::from(answer);
+            match abort.signal().until_stopped(answer).await {
+                Some(outcome) => outcome,
+                None => {
+                    d.give_up(id, number);
+                    Err(abort.reason())
+                }
+            }
+        })
+    }
+
+    /// Caller `number` of exchange `id` aborted: forget it, and interrupt the exchange if it
+    /// was the last one waiting and the scheduler agrees.
+    fn give_up(self: &Rc<Self>, id: ExchangeId, number: u64) {
+        let last = match self.calls.borrow_mut().get_mut(&id) {
+            Some(call) => {
+                call.callers.retain(|c| c.number != number);
+                call.callers.is_empty() && call.outcome.is_none()
+            }
+            None => false,
+        };
+        if last && self.update(|m| m.cancel_exchange(id)) {
+            if let Some((running, stop)) = &*self.running_exchange.borrow() {
+                if *running == id {
+                    stop.stop();
+                }
+            }
+        }
     }
 
     /// Performs the scheduler's actions, tells the app its events, and arms its timer. The
@@ -271,8 +326,14 @@ impl Driver {
         match action {
             Action::Exchange(id) => {
                 let d = self.clone();
+                let stop = Signal::new();
+                *self.running_exchange.borrow_mut() = Some((id, stop.clone()));
                 spawn(async move {
-                    let result = d.client.sync(&*d.transport, &*d.resolver).await;
+                    let transport = Interruptible {
+                        inner: &d.transport,
+                        stop: &stop,
+                    };
+                    let result = d.client.sync(&transport, &*d.resolver).await;
                     let (outcome, finished) = match &result {
                         Ok(report) => (Ok(report_to_js(report)), Ok(report)),
                         Err(e) => {
@@ -359,10 +420,10 @@ impl Driver {
                     return;
                 };
                 let outcome = call.outcome.unwrap_or(Ok(JsValue::UNDEFINED));
-                for (resolve, reject) in call.callers {
+                for c in call.callers {
                     let _ = match &outcome {
-                        Ok(report) => resolve.call1(&JsValue::NULL, report),
-                        Err(error) => reject.call1(&JsValue::NULL, error),
+                        Ok(report) => c.resolve.call1(&JsValue::NULL, report),
+                        Err(error) => c.reject.call1(&JsValue::NULL, error),
                     };
                 }
             }

@@ -21,6 +21,7 @@ use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::sync::client::{Resolution, Strategy, SyncClient, SyncOptions};
 use crate::sync::scheduler::{Config, Scheduler};
+use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
@@ -172,12 +173,22 @@ impl SyncHandle {
     /// Pushes pending events and pulls new ones now; resolves to what it did. Rejects with
     /// `NETWORK` when offline (nothing is lost). Calls made while an exchange runs share it.
     ///
+    /// `{ signal }`: an `AbortSignal`. Aborting it rejects this call with `signal.reason`. When
+    /// no other `now()` waits for the exchange and background syncing is off, the exchange
+    /// stops at its next request: pulled pages are stored whole or not at all, pushed events
+    /// stay pending until a server answer confirms them, and the next sync goes on from there.
+    /// A background exchange (`start()`) carries on.
+    ///
     /// ```ts
     /// const { pushed, pulled } = await sync.now();
+    /// await sync.now({ signal: AbortSignal.timeout(10_000) });
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<SyncReport>")]
-    pub fn now(&self) -> Promise {
-        self.driver.now()
+    pub fn now(&self, options: Option<AbortOptionsArg>) -> Promise {
+        match Abort::from_options(options) {
+            Ok(abort) => self.driver.now(abort),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
     }
 
     /// Keeps syncing in the background (pending events, live notifications, back online,

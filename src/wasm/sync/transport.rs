@@ -4,6 +4,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::cqrs::runtime::Signal;
 use crate::error::{Error, Result};
 use crate::sync::client::Transport;
 use crate::sync::protocol::{
@@ -54,5 +55,34 @@ impl Transport for FetchTransport {
 
     async fn push(&self, request: &PushRequest) -> Result<PushResponse> {
         self.call("/v1/push", protocol::encode(request)?).await
+    }
+}
+
+/// The transport of one exchange, whose requests fail at once when `stop` is stopped: a
+/// cancelled exchange (every `now()` caller aborted) ends at its next request, and what it
+/// stored before stays consistent (a pulled page is stored whole or not at all, see
+/// [`SyncClient::sync`](crate::sync::client::SyncClient::sync)).
+pub(super) struct Interruptible<'a> {
+    pub(super) inner: &'a FetchTransport,
+    pub(super) stop: &'a Signal,
+}
+
+impl Interruptible<'_> {
+    async fn run<T>(&self, request: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.stop.until_stopped(request).await.unwrap_or_else(|| {
+            Err(Error::Network {
+                message: "the sync was aborted".into(),
+            })
+        })
+    }
+}
+
+impl Transport for Interruptible<'_> {
+    async fn pull(&self, request: &PullRequest) -> Result<PullResponse> {
+        self.run(self.inner.pull(request)).await
+    }
+
+    async fn push(&self, request: &PushRequest) -> Result<PushResponse> {
+        self.run(self.inner.push(request)).await
     }
 }
