@@ -8,7 +8,8 @@
 //!   `upgradeneeded` listener creating the object stores and indexes of every migration, the
 //!   version read behind `SCHEMA_TOO_NEW`; and the reads off the hot paths, in `models.rs`:
 //!   a state record (snapshots, projection checkpoints) and a read-model record by key, each a
-//!   typed `get` on a readonly transaction of its own. A failure there is a request whose
+//!   typed `get`, and a read-model query, a typed `getAll` on the `entries` index, each on a
+//!   readonly transaction of its own. A failure there is a request whose
 //!   error aborts only a transaction the read owns, so the crate's behaviour (the error's
 //!   default action runs, the readonly transaction is aborted when dropped, after the read)
 //!   changes nothing.
