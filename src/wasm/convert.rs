@@ -237,6 +237,14 @@ pub(crate) fn read_all_options(options: &JsValue) -> Result<ReadAllOptions> {
     })
 }
 
+/// A value type (a report, a status, progress) as plain JavaScript objects: structs as objects,
+/// numbers as numbers, `None` as `null`, JavaScript values kept as they are
+/// (`serde_wasm_bindgen::preserve`). Event payloads never go this way (see the module docs).
+pub(crate) fn plain<T: serde::Serialize + ?Sized>(value: &T) -> JsValue {
+    let plain = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&plain).unwrap_or_else(JsValue::from)
+}
+
 /// Recorded events as a JavaScript array of plain objects (one `JSON.parse` for the batch).
 pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
     let mut text =
@@ -257,16 +265,4 @@ pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
 /// One recorded event as a JavaScript object.
 pub(crate) fn event_to_js(event: &RecordedEvent) -> Result<JsValue> {
     Ok(js_sys::Array::from(&recorded_to_js(std::slice::from_ref(event))?).get(0))
-}
-
-/// An append result as `{ version, position }`.
-pub(crate) fn append_result_to_js(version: Version, position: Position) -> JsValue {
-    let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"version".into(), &JsValue::from_f64(version.0 as f64));
-    let _ = Reflect::set(
-        &o,
-        &"position".into(),
-        &JsValue::from_f64(position.0 as f64),
-    );
-    o.into()
 }

@@ -275,19 +275,7 @@ impl JsEventStore {
     )]
     pub fn storage(&self) -> Promise {
         let store = self.store.clone();
-        promise(async move {
-            let info = store.storage_estimate().await?;
-            let o = js_sys::Object::new();
-            for (k, v) in [
-                ("usage", JsValue::from_f64(info.usage as f64)),
-                ("quota", JsValue::from_f64(info.quota as f64)),
-                ("persisted", JsValue::from_bool(info.persisted)),
-            ] {
-                js_sys::Reflect::set(&o, &JsValue::from_str(k), &v)
-                    .map_err(|_| Error::invalid("cannot build the storage report"))?;
-            }
-            Ok(o.into())
-        })
+        promise(async move { Ok(convert::plain(&store.storage_estimate().await?)) })
     }
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
@@ -327,52 +315,23 @@ impl JsEventStore {
                         .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
                 ),
             };
-            let report = |compacted_to: u64, head: u64, read: u64, written: u64, events: u64| {
-                let o = js_sys::Object::new();
-                for (k, v) in [
-                    ("compactedTo", compacted_to),
-                    ("head", head),
-                    ("recordsRead", read),
-                    ("recordsWritten", written),
-                    ("events", events),
-                ] {
-                    let _ = js_sys::Reflect::set(
-                        &o,
-                        &JsValue::from_str(k),
-                        &JsValue::from_f64(v as f64),
-                    );
-                }
-                JsValue::from(o)
-            };
-            let (mut read, mut written, mut events) = (0, 0, 0);
+            let mut total = crate::store::indexeddb::CompactionStep::default();
             loop {
                 let Some(step) = store.compact_step().await? else {
-                    let head = store.head().await?.0;
-                    return Ok(report(head, head, 0, 0, 0));
+                    total.head = store.head().await?;
+                    total.compacted_to = total.head;
+                    return Ok(convert::plain(&total));
                 };
-                read += step.records_read;
-                written += step.records_written;
-                events += step.events;
+                total.records_read += step.records_read;
+                total.records_written += step.records_written;
+                total.events += step.events;
                 if let Some(f) = &on_progress {
-                    let _ = f.call1(
-                        &JsValue::UNDEFINED,
-                        &report(
-                            step.compacted_to.0,
-                            step.head.0,
-                            step.records_read,
-                            step.records_written,
-                            step.events,
-                        ),
-                    );
+                    let _ = f.call1(&JsValue::UNDEFINED, &convert::plain(&step));
                 }
                 if !step.more {
-                    return Ok(report(
-                        step.compacted_to.0,
-                        step.head.0,
-                        read,
-                        written,
-                        events,
-                    ));
+                    total.compacted_to = step.compacted_to;
+                    total.head = step.head;
+                    return Ok(convert::plain(&total));
                 }
             }
         })
@@ -430,8 +389,9 @@ impl JsEventStore {
         let store = self.store.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
-            let r = store.append(&stream, events, expected).await?;
-            Ok(convert::append_result_to_js(r.version, r.position))
+            Ok(convert::plain(
+                &store.append(&stream, events, expected).await?,
+            ))
         })
     }
 

@@ -69,8 +69,9 @@ const PAUSE_PER_SLICE: f64 = 6.0;
 /// An append committed less than this many milliseconds ago counts as appends flowing.
 const BUSY_MS: f64 = 50.0;
 
-/// What one compaction step did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What one compaction step did (`onProgress` of `db.compact()`, camelCase, without `more`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CompactionStep {
     /// The log is compacted up to this position (records after it were not looked at yet).
     pub compacted_to: Position,
@@ -85,6 +86,7 @@ pub struct CompactionStep {
     pub events: u64,
     /// Whether records remain that a later step could merge (false: compaction is done up to
     /// the newest record).
+    #[serde(skip)]
     pub more: bool,
 }
 
