@@ -413,8 +413,8 @@ impl JsEventStore {
         options: Option<ReadStreamOptionsArg>,
     ) -> Promise {
         let options = opt(options);
-        let parsed = convert::stream_arg(&stream)
-            .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
+        let parsed =
+            convert::stream_arg(&stream).and_then(|s| Ok((s, convert::options(&options)?)));
         let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
@@ -433,7 +433,7 @@ impl JsEventStore {
     /// ```
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<Recorded<E>[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
-        let parsed = convert::read_all_options(&opt(options));
+        let parsed = convert::options(&opt(options));
         let store = self.store.clone();
         promise(async move { crate::wasm::batch::JsPages::read_js(&store, &parsed?).await })
     }
@@ -483,7 +483,7 @@ impl JsEventStore {
             let batch = opt_u64(&options, "batchSize")?.unwrap_or(500);
             Ok((
                 Position(opt_u64(&options, "after")?.unwrap_or(0)),
-                convert::filter(&options)?,
+                convert::options(&options)?,
                 usize::try_from(batch).unwrap_or(usize::MAX),
                 callback,
                 on_error,
