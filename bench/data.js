@@ -97,5 +97,19 @@ export const DATASETS = {
   },
 };
 
+/** (q) The read model both contenders keep: one record per stream of the "app" datasets. */
+export const ORDER_TYPES = TYPES;
+/** (q) The record of `stream` after `event`, from `current` (undefined: none yet). */
+export function orderRecord(current, stream, event) {
+  return {
+    id: stream,
+    n: (current?.n ?? 0) + 1,
+    total: (current?.total ?? 0) + event.data.qty * event.data.price,
+    bucket: Number(stream.slice("order-".length)) % 10,
+  };
+}
+/** (q) The query repeated: the 50 orders of bucket 3, 200 times. */
+export const REPEATED_QUERY = { bucket: 3, limit: 50, times: 200 };
+
 /** The streams of the "app" datasets, as aggregate ids of aggregate "order", loaded in (h). */
 export const APP_AGGREGATES = Array.from({ length: 100 }, (_, k) => String(k));

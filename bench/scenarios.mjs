@@ -253,6 +253,28 @@ export const SCENARIOS = [
     ],
   },
   {
+    // (q) issue 15 item 6: a repeated read-model query, answered from eventfold's record cache.
+    id: "q",
+    dataset: "app-packed",
+    contenders: ["raw-event", "eventfold"],
+    timeoutS: 240,
+    measures: [
+      { id: "qw", op: "write", title: "(qw) The log the read model folds: 20,000 events over 500 streams, packed (untimed setup, shown for reference)", baseline: "raw-event", checks: [] },
+      {
+        id: "q",
+        op: "repeatQuery",
+        title: "(q) Repeated read-model query: the 50 records of one bucket, 200 times (records/s)",
+        baseline: "raw-event",
+        notes: `Both contenders first fold the log into one record per stream (\`{ id, n, total, bucket }\`) indexed by
+\`bucket\`, untimed: eventfold with \`store.readModel(...).ready()\`, the raw baseline with one \`getAll\` and a
+plain-JS fold written into its own object store. The timer covers 200 awaited queries of the same 50 records:
+eventfold's \`readModel.query({ index: "bucket", equals: 3, limit: 50 })\`, the raw baseline's \`index("bucket").getAll(3, 50)\`
+in a new transaction each time. eventfold answers repeats from its record cache (the model did not change).`,
+        checks: [{ contender: "eventfold", vs: "raw-event" }],
+      },
+    ],
+  },
+  {
     id: "c",
     dataset: "concurrent",
     contenders: ["raw-event", "eventfold"],

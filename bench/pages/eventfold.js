@@ -20,6 +20,8 @@ export async function eventfoldUnavailable() {
   return (await load()).reason ?? null;
 }
 
+import { ORDER_TYPES, orderRecord } from "/bench/data.js";
+
 const ANY = { expectedVersion: "any" };
 
 /** HOT_STREAM ("order-hot") as the aggregate "order" with id "hot": a running total. */
@@ -66,6 +68,18 @@ export const eventfold = {
     return versions;
   },
   compact: (store) => store.compact(),
+
+  /** (q) The read model of orders by bucket, built (untimed) over the stored log. */
+  async prepareQuery(store) {
+    const handle = (e, rm) => rm.update(e.stream, (current) => orderRecord(current, e.stream, e));
+    const model = store.readModel({
+      name: "bench-orders", version: 1, indexes: ["bucket"],
+      handlers: Object.fromEntries(ORDER_TYPES.map((t) => [t, handle])),
+    });
+    await model.ready();
+    return model;
+  },
+  query: (model, bucket, limit) => model.query({ index: "bucket", equals: bucket, limit }),
 
   append: (store, stream, events) => store.append(stream, events, ANY),
   readStream: (store, stream) => store.readStream(stream, { from: 1, limit: 1_000_000 }),

@@ -2,7 +2,7 @@
 // contender and returns its duration. Data is generated and the database opened before the
 // timer starts; the timer (performance.now(), 5 µs resolution when cross-origin isolated)
 // covers only the operation; results are verified after the timer stops.
-import { APP_AGGREGATES, DATASETS, HOT_STREAM, makeBatches } from "/bench/data.js";
+import { APP_AGGREGATES, DATASETS, HOT_STREAM, REPEATED_QUERY, makeBatches } from "/bench/data.js";
 import { rawIdb } from "./raw-idb.js";
 import { dexie } from "./dexie.js";
 import { eventfold, eventfoldUnavailable, eventfoldWith } from "./eventfold.js";
@@ -174,6 +174,23 @@ const OPS = {
     const stored = await c.count(h);
     check(stored === 22_000, `the store holds ${stored}`);
     return { ms, events: 2_000, merged };
+  },
+
+  /**
+   * (q) The same read-model query, 200 times: the 50 records of one bucket. Untimed: building
+   * the read model over the log the write measure stored; events = records returned.
+   */
+  async repeatQuery(c, h) {
+    const model = await c.prepareQuery(h);
+    const { bucket, limit, times } = REPEATED_QUERY;
+    let records = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < times; i++) records += (await c.query(model, bucket, limit)).length;
+    const ms = performance.now() - t0;
+    check(records === times * limit, `${records} records returned, expected ${times * limit}`);
+    const sample = await c.query(model, bucket, limit);
+    check(sample.every((r) => r.bucket === bucket && r.n === 40), "records of another bucket or count");
+    return { ms, events: records };
   },
 
   /** Reads all 100k events of the "bulk" dataset. */

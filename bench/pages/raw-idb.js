@@ -15,6 +15,8 @@
 //   index on event ids (eventfold checks ids against a map in memory; this baseline does
 //   not check them at all).
 
+import { orderRecord } from "/bench/data.js";
+
 export const RELAXED = { durability: "relaxed" };
 
 export function request(req) {
@@ -130,6 +132,29 @@ export function rawIdb(layout) {
       for (const e of events) state = { count: state.count + 1, total: state.total + e.data.qty * (e.data.price ?? 0) };
       return { state, version: events.at(-1)?.version ?? 0 };
     },
+
+    /**
+     * (q) What an app without a library does: fold the log into one record per stream in its
+     * own database (untimed), indexed by bucket, then query that index in a new transaction
+     * each time.
+     */
+    async prepareQuery(h) {
+      const records = new Map();
+      for (const e of L.events(await request(h.db.transaction(L.store, "readonly").objectStore(L.store).getAll()))) {
+        records.set(e.stream, orderRecord(records.get(e.stream), e.stream, e));
+      }
+      const open = indexedDB.open(`${h.db.name}-orders`, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("orders", { keyPath: "id" }).createIndex("bucket", "bucket");
+      const db = await request(open);
+      const tx = db.transaction("orders", "readwrite", RELAXED);
+      for (const r of records.values()) tx.objectStore("orders").put(r);
+      const done = completion(tx);
+      tx.commit();
+      await done;
+      return db;
+    },
+    query: (db, bucket, limit) =>
+      request(db.transaction("orders", "readonly").objectStore("orders").index("bucket").getAll(bucket, limit)),
 
     count: (h) => L.count(h.db.transaction(L.store, "readonly").objectStore(L.store)),
     close: (h) => h.db.close(),

@@ -31,6 +31,7 @@
 //! ```
 
 mod backend;
+mod compaction;
 pub mod subscription;
 mod upcast;
 
@@ -39,6 +40,7 @@ use std::rc::Rc;
 
 pub use backend::Backend;
 use backend::Kind;
+pub use compaction::CompactionReport;
 pub use upcast::UpcastStep;
 
 use crate::core::append::{AppendResult, StoreLimits};
@@ -285,19 +287,6 @@ impl Store {
             }
         }
         Ok(Some(events))
-    }
-
-    /// Runs one compaction step of the durable backend (see
-    /// [`IndexedDbStore::compact_step`]); `None` in memory (nothing to compact).
-    ///
-    /// # Errors
-    /// As `compact_step`.
-    #[cfg(target_arch = "wasm32")]
-    pub async fn compact_step(&self) -> Result<Option<crate::store::indexeddb::CompactionStep>> {
-        match &self.0.raw.0 {
-            Kind::IndexedDb(store) => store.compact_step().await.map(Some),
-            Kind::Memory(_) | Kind::Sql(_) => Ok(None),
-        }
     }
 
     /// Storage health of the durable backend itself (`navigator.storage`, for the origin).

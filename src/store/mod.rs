@@ -11,6 +11,7 @@
 //! talks to it through its own `Send` handle (a dedicated writer task or `spawn_blocking`), so
 //! the contract stays the same everywhere.
 
+mod compaction;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
@@ -25,6 +26,7 @@ mod state;
 mod subscription;
 
 pub use crate::core::append::{AppendResult, StoreLimits};
+pub use compaction::CompactionStep;
 #[cfg(not(target_arch = "wasm32"))]
 pub use memory::system_clock;
 pub use memory::{fixed_clock, Clock, MemoryStore};

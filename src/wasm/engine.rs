@@ -315,25 +315,14 @@ impl JsEventStore {
                         .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
                 ),
             };
-            let mut total = crate::store::indexeddb::CompactionStep::default();
-            loop {
-                let Some(step) = store.compact_step().await? else {
-                    total.head = store.head().await?;
-                    total.compacted_to = total.head;
-                    return Ok(convert::plain(&total));
-                };
-                total.records_read += step.records_read;
-                total.records_written += step.records_written;
-                total.events += step.events;
-                if let Some(f) = &on_progress {
-                    let _ = f.call1(&JsValue::UNDEFINED, &convert::plain(&step));
-                }
-                if !step.more {
-                    total.compacted_to = step.compacted_to;
-                    total.head = step.head;
-                    return Ok(convert::plain(&total));
-                }
-            }
+            let total = store
+                .compact(|step| {
+                    if let Some(f) = &on_progress {
+                        let _ = f.call1(&JsValue::UNDEFINED, &convert::plain(step));
+                    }
+                })
+                .await?;
+            Ok(convert::plain(&total))
         })
     }
 

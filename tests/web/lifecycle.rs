@@ -270,6 +270,39 @@ async fn a_version_2_database_gets_a_multi_entry_prev_index() {
 }
 
 #[wasm_bindgen_test]
+async fn a_failing_upgrade_is_a_storage_error_and_rolls_back() {
+    // A version-1 database that somehow already has a `state` store: the upgrade to the
+    // current schema fails creating it, inside the `versionchange` transaction.
+    let name = random_name();
+    let db = raw_open(&name, 1, |db, _| {
+        create_v1_schema(db);
+        db.create_object_store("state").unwrap();
+    })
+    .await;
+    db.close();
+    let err = IndexedDbStore::open(IdbOptions::new(&name))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, Error::Storage { message }
+            if message.starts_with("upgrading the database from schema version 1 to 3 failed: ConstraintError")),
+        "{err:?}"
+    );
+    // Rolled back: still version 1, without the stores the upgrade created before failing.
+    assert_eq!(raw_version(&name).await, 1.0);
+    let db = raw_open(&name, 1, |_, _| panic!("no upgrade expected")).await;
+    let stores = db.object_store_names();
+    assert_eq!(
+        stores.length(),
+        2,
+        "chunks and the foreign state store only"
+    );
+    assert!(!stores.contains("records"));
+    db.close();
+}
+
+#[wasm_bindgen_test]
 async fn a_database_from_a_newer_schema_is_refused_and_left_alone() {
     let name = random_name();
     let newer = SCHEMA_VERSION + 1;

@@ -122,14 +122,18 @@ where
     async fn save(&mut self, store: &Store) -> Result<()> {
         let def = &self.parts.def;
         let writes = std::mem::take(&mut self.writes);
-        store
+        let keys: Vec<String> = writes.iter().map(|w| w.key.clone()).collect();
+        let committed = store
             .commit_records(
                 &def.name,
                 writes,
                 &def.state_key(),
                 def.checkpoint_json(self.checkpoint)?,
             )
-            .await?;
+            .await;
+        // Also after a failed commit: whether any of it landed is not known here.
+        self.parts.cache.written(keys.iter().map(String::as_str));
+        committed?;
         if let Some(keys) = self.changed.take() {
             self.notify(Some(keys));
         }
@@ -184,7 +188,9 @@ impl<H, R, B: ?Sized> ReadModelFold<'_, H, R, B> {
         let def = &self.parts.def;
         self.writes.clear();
         self.changed = None;
-        store.clear_records(&def.name).await?;
+        let cleared = store.clear_records(&def.name).await;
+        self.parts.cache.clear();
+        cleared?;
         store
             .commit_records(
                 &def.name,

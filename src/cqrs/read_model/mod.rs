@@ -10,8 +10,10 @@
 //! - [`ReadModelFold`]: what the live-view runtime ([`crate::cqrs::live`]) folds;
 //! - [`ReadModelView`]: the handle (get, query, subscribe, rebuild, close);
 //! - `overlay`: pending writes on top of stored records;
+//! - `cache`: stored records and query answers kept in memory between the model's writes;
 //! - `queries`: live queries of records ([`ReadModelView::live_query`], [`ReadModelView::live_get`]).
 
+mod cache;
 mod fold;
 mod overlay;
 mod queries;
@@ -157,6 +159,7 @@ struct Parts<H, R> {
     handlers: H,
     pages: R,
     subscribers: Subscribers<Change>,
+    cache: cache::RecordCache,
 }
 
 impl<H, R> Parts<H, R> {
@@ -222,6 +225,7 @@ where
                 handlers,
                 pages,
                 subscribers: Subscribers::default(),
+                cache: cache::RecordCache::default(),
             }),
             batch: std::marker::PhantomData,
         };
@@ -239,12 +243,14 @@ where
     }
 
     /// The record `key` with pending events on top (`None`: absent). A future that does not
-    /// borrow the view.
+    /// borrow the view. An unchanged record is answered from memory (see `cache`).
     pub fn get(&self, key: &str) -> impl Future<Output = Result<Option<Json>>> + 'static {
         let (store, parts, key) = (self.store.clone(), self.parts.clone(), key.to_owned());
+        let view = self.view.clone();
         async move {
             let writes = parts.pending_writes(&store).await?;
-            overlay::get(&store, &parts.def, &writes, &key).await
+            let stored = cache::Reader::new(&parts.cache, &store, &parts.def.name, &view);
+            overlay::get(&stored, &writes, &key).await
         }
     }
 
@@ -252,15 +258,18 @@ where
     /// key. A future that does not borrow the view.
     ///
     /// The future fails with [`Error::InvalidInput`] for an index the model does not declare.
+    /// An unchanged answer is served from memory (see `cache`).
     pub fn query(
         &self,
         query: IndexQuery,
     ) -> impl Future<Output = Result<Vec<(String, Json)>>> + 'static {
         let (store, parts) = (self.store.clone(), self.parts.clone());
+        let view = self.view.clone();
         async move {
             parts.def.check_query(&query)?;
             let writes = parts.pending_writes(&store).await?;
-            overlay::query(&store, &parts.def, &writes, &query).await
+            let stored = cache::Reader::new(&parts.cache, &store, &parts.def.name, &view);
+            overlay::query(&stored, &writes, &query).await
         }
     }
 

@@ -4,22 +4,20 @@
 //! rejection never needs a rollback.
 
 use crate::core::json::Json;
-use crate::engine::Store;
 use crate::error::Result;
-use crate::store::{IndexKey, IndexQuery, ReadModelStore, RecordWrite};
+use crate::store::{IndexKey, IndexQuery, RecordWrite};
 
-use super::ReadModelDef;
+use super::cache::Reader;
 
 /// The record `key` with the pending `writes` on top.
 pub(super) async fn get(
-    store: &Store,
-    def: &ReadModelDef,
+    stored: &Reader<'_>,
     writes: &[RecordWrite],
     key: &str,
 ) -> Result<Option<Json>> {
     match writes.iter().find(|w| w.key == key) {
         Some(w) => Ok(w.value.as_ref().map(|(json, _)| json.clone())),
-        None => store.record(&def.name, key).await,
+        None => stored.record(key).await,
     }
 }
 
@@ -36,17 +34,16 @@ fn index_value(json: &Json, index: &str) -> Option<IndexKey> {
 /// The query's answer with the pending `writes` on top: stored hits not overwritten, plus
 /// written records in the range, in index order then key order.
 pub(super) async fn query(
-    store: &Store,
-    def: &ReadModelDef,
+    stored: &Reader<'_>,
     writes: &[RecordWrite],
     query: &IndexQuery,
 ) -> Result<Vec<(String, Json)>> {
     if writes.is_empty() {
-        return store.query_records(&def.name, query).await;
+        return stored.query(query).await;
     }
     let mut wider = query.clone();
     wider.limit = query.limit.map(|l| l.saturating_add(writes.len()));
-    let stored = store.query_records(&def.name, &wider).await?;
+    let stored = stored.query(&wider).await?;
     let mut hits: Vec<(IndexKey, String, Json)> = stored
         .into_iter()
         .filter(|(key, _)| !writes.iter().any(|w| w.key == *key))

@@ -37,6 +37,7 @@ use super::schema::{CHUNKS, STATE};
 use super::Inner;
 use crate::core::event::{Position, RecordedEvent};
 use crate::error::{Error, Result};
+use crate::store::CompactionStep;
 
 /// The `state` key holding the position up to which the log was compacted.
 pub const PROGRESS_KEY: &str = "eventfold:compaction";
@@ -68,27 +69,6 @@ const PAUSE_PER_SLICE: f64 = 6.0;
 
 /// An append committed less than this many milliseconds ago counts as appends flowing.
 const BUSY_MS: f64 = 50.0;
-
-/// What one compaction step did (`onProgress` of `db.compact()`, camelCase, without `more`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CompactionStep {
-    /// The log is compacted up to this position (records after it were not looked at yet).
-    pub compacted_to: Position,
-    /// The newest position of the log when the step ran.
-    pub head: Position,
-    /// Records the step replaced (0: the window was not worth merging, nothing was left, or
-    /// another compaction or a reset changed the window first).
-    pub records_read: u64,
-    /// Records it wrote instead.
-    pub records_written: u64,
-    /// Events in the records it replaced.
-    pub events: u64,
-    /// Whether records remain that a later step could merge (false: compaction is done up to
-    /// the newest record).
-    #[serde(skip)]
-    pub more: bool,
-}
 
 /// What the plan phase of a step found.
 struct Plan {

@@ -47,10 +47,10 @@ use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-use crate::store::{ChangeNotifier, EventStore, ReadAllOptions, ReadStreamOptions};
+use crate::store::{ChangeNotifier, CompactionStep, EventStore, ReadAllOptions, ReadStreamOptions};
 
 pub use codec::CHUNK_TARGET_BYTES;
-pub use compact::{CompactionStep, PROGRESS_KEY, WINDOW_EVENTS};
+pub use compact::{PROGRESS_KEY, WINDOW_EVENTS};
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
 pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, STATE, STREAM_INDEX};
@@ -99,6 +99,9 @@ impl IdbOptions {
 
 /// The shared state of one open store (the flusher task and the event callbacks hold it too).
 pub(crate) struct Inner {
+    /// The connection as `indexed_db_futures` holds it: typed reads off the hot paths.
+    idb: indexed_db_futures::database::Database,
+    /// The same connection, raw: appends, log reads and everything `request.rs` serves.
     db: IdbDatabase,
     name: String,
     durability: Durability,
@@ -149,6 +152,11 @@ impl Inner {
     /// Maps a DOMException to a typed error, reporting `STORE_CLOSED` once the store closed.
     fn dom_error(&self, e: request::DomError) -> Error {
         e.into_error(self.closed_reason())
+    }
+
+    /// Maps an `indexed_db_futures` error.
+    fn idb_error(&self, e: indexed_db_futures::error::Error) -> Error {
+        self.dom_error(request::DomError::from_idb(&e))
     }
 
     /// Maps an exception thrown by a synchronous IndexedDB call.
@@ -245,8 +253,10 @@ impl IndexedDbStore {
                 "the database name must be a non-empty string",
             ));
         }
-        let db = schema::open_database(&options.name).await?;
+        let idb = schema::open_database(&options.name).await?;
+        let db = schema::raw(&idb);
         let inner = Rc::new(Inner {
+            idb,
             db: db.clone(),
             name: options.name,
             durability: options.durability,

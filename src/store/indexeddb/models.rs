@@ -8,6 +8,7 @@
 //!   `[m, i, …]`, which IndexedDB already orders by index key (numbers before strings), then
 //!   by record key: exactly the order the contract asks for, without loading the model.
 
+use indexed_db_futures::prelude::*;
 use wasm_bindgen::JsValue;
 use web_sys::{IdbKeyRange, IdbTransactionMode};
 
@@ -61,26 +62,30 @@ async fn write_tx(
     done.await.map_err(|e| inner.dom_error(e))
 }
 
-/// One request on a readonly transaction over `store`.
-async fn read_one(
-    inner: &Inner,
-    store: &str,
-    make: impl FnOnce(&web_sys::IdbObjectStore) -> std::result::Result<web_sys::IdbRequest, JsValue>,
-) -> Result<JsValue> {
-    let tx = inner.transaction_on(&[store], IdbTransactionMode::Readonly)?;
-    let os = tx.object_store(store).map_err(|e| inner.js_error(e))?;
-    let req = Request::from_call(make(&os)).map_err(|e: DomError| inner.dom_error(e))?;
-    req.await.map_err(|e| inner.dom_error(e))
+/// The value under `key` in `store`, read with `indexed_db_futures`' typed `get` on a readonly
+/// transaction of its own (`None` when absent). The crate reads a stored `null` as absent too;
+/// the store never writes one (state values are JSON text, records are objects).
+async fn get_one(inner: &Inner, store: &str, key: JsValue) -> Result<Option<JsValue>> {
+    inner.check_open()?;
+    let tx = inner
+        .idb
+        .transaction(store)
+        .build()
+        .map_err(|e| inner.idb_error(e))?;
+    let os = tx.object_store(store).map_err(|e| inner.idb_error(e))?;
+    let get = os
+        .get::<JsValue, JsValue, _>(key)
+        .primitive()
+        .map_err(|e| inner.idb_error(e))?;
+    get.await.map_err(|e| inner.idb_error(e))
 }
 
 impl StateStore for IndexedDbStore {
     async fn get_state(&self, key: &str) -> Result<Option<Json>> {
-        let inner = &self.inner;
-        let value = read_one(inner, STATE, |s| s.get(&JsValue::from_str(key))).await?;
-        if value.is_undefined() {
-            return Ok(None);
+        match get_one(&self.inner, STATE, JsValue::from_str(key)).await? {
+            None => Ok(None),
+            Some(value) => json_of(&value, || format!("{STATE}/{key}")).map(Some),
         }
-        json_of(&value, || format!("{STATE}/{key}")).map(Some)
     }
 
     async fn put_state(&self, key: &str, value: Json) -> Result<()> {
@@ -178,13 +183,13 @@ fn get(value: &JsValue, field: &str) -> JsValue {
 
 impl ReadModelStore for IndexedDbStore {
     async fn record(&self, model: &str, key: &str) -> Result<Option<Json>> {
-        let inner = &self.inner;
         let id = array(&[&JsValue::from_str(model), &JsValue::from_str(key)]);
-        let value = read_one(inner, RECORDS, |s| s.get(&id)).await?;
-        if value.is_undefined() {
-            return Ok(None);
+        match get_one(&self.inner, RECORDS, id).await? {
+            None => Ok(None),
+            Some(value) => {
+                json_of(&get(&value, "j"), || format!("{RECORDS}/{model}/{key}")).map(Some)
+            }
         }
-        json_of(&get(&value, "j"), || format!("{RECORDS}/{model}/{key}")).map(Some)
     }
 
     async fn commit_records(
@@ -223,15 +228,31 @@ impl ReadModelStore for IndexedDbStore {
             inner.check_open()?;
             return Ok(Vec::new());
         }
-        let found = read_one(inner, RECORDS, |s| {
-            let index = s.index(ENTRIES_INDEX)?;
-            match (query.reverse, u32::try_from(limit)) {
-                (false, Ok(n)) => index.get_all_with_key_and_limit(&range, n),
-                _ => index.get_all_with_key(&range),
-            }
-        })
-        .await?;
-        let mut rows = js_sys::Array::from(&found).to_vec();
+        // Through the crate's typed `getAll` on the `entries` index, in a readonly transaction
+        // of its own; the query is the `IDBKeyRange` built above (a range whose bounds cross
+        // fails there with `DataError`, before anything is opened, as it always did).
+        inner.check_open()?;
+        let tx = inner
+            .idb
+            .transaction(RECORDS)
+            .build()
+            .map_err(|e| inner.idb_error(e))?;
+        let os = tx.object_store(RECORDS).map_err(|e| inner.idb_error(e))?;
+        let index = os.index(ENTRIES_INDEX).map_err(|e| inner.idb_error(e))?;
+        let all = index
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(JsValue::from(range));
+        let request = match (query.reverse, u32::try_from(limit)) {
+            (false, Ok(n)) => all.with_limit(n).primitive(),
+            _ => all.primitive(),
+        };
+        let found = request
+            .map_err(|e| inner.idb_error(e))?
+            .await
+            .map_err(|e| inner.idb_error(e))?;
+        let mut rows = found
+            .collect::<std::result::Result<Vec<JsValue>, _>>()
+            .map_err(|e| inner.idb_error(e))?;
         if query.reverse {
             rows.reverse();
         }

@@ -1,10 +1,41 @@
-//! Futures over raw IndexedDB requests and transactions.
+//! Futures over raw IndexedDB requests and transactions: the layer under the hot paths.
 //!
-//! The store talks to `web-sys` directly instead of going through `indexed_db_futures`: it needs
-//! to cancel the default action of a failed request (`preventDefault`) so the transaction
-//! survives, to fire requests without listeners (puts whose failure aborts the transaction
-//! anyway), and to see a transaction's `abort` with its `error`. Each helper here is small and
-//! holds its JavaScript callbacks only as long as it lives.
+//! Two layers serve the store, split by what each path needs (docs/storage.md, "Which layer
+//! serves what"):
+//!
+//! - **`indexed_db_futures`** (its typed API): the database lifecycle, in `schema.rs`: the
+//!   factory, the open request at [`SCHEMA_VERSION`](super::SCHEMA_VERSION) with its
+//!   `upgradeneeded` listener creating the object stores and indexes of every migration, the
+//!   version read behind `SCHEMA_TOO_NEW`; and the reads off the hot paths, in `models.rs`:
+//!   a state record (snapshots, projection checkpoints) and a read-model record by key, each a
+//!   typed `get`, and a read-model query, a typed `getAll` on the `entries` index, each on a
+//!   readonly transaction of its own. A failure there is a request whose
+//!   error aborts only a transaction the read owns, so the crate's behaviour (the error's
+//!   default action runs, the readonly transaction is aborted when dropped, after the read)
+//!   changes nothing.
+//! - **This module, raw `web-sys`**: every other request. The crate cannot express what they
+//!   need: its requests leave a failed request's default action alone, so the error aborts
+//!   the transaction, where [`Request`] cancels it (`preventDefault`) and lets the caller
+//!   decide (the append's refresh attempt, `swap_state`); its requests always install
+//!   listeners, where an append's `add`s and a compaction's writes are fired without any (their
+//!   failure aborts the transaction anyway, and a listener per record is measurable on bulk
+//!   writes); its transactions abort when dropped and report an abort as an error without the
+//!   transaction's `error`, where [`TxDone`] reports the abort's `DOMException` (a
+//!   `ConstraintError` on `prev` is the fast append's compare-and-set failing,
+//!   `QuotaExceededError` is `QUOTA_EXCEEDED`). The log reads (`readAll`, `readStream`, the
+//!   head, the id map) stay here too: they are hot paths, and the refresh reads run inside
+//!   the append's readwrite transaction.
+//!
+//! Also raw, in `schema.rs`: the `versionchange` and `close` listeners of the open connection
+//! (`CloseWatch`): the store must close the connection inside the `versionchange` event, and
+//! the crate offers `versionchange` only as a polled receiver behind its `version-change`
+//! feature (tokio's `select!` and another event-listener crate), which would need a task per
+//! open store to turn events back into a callback; and the 1 → 2 migration's cursor walk
+//! inside the upgrade (the crate's cursors are futures, and its upgrade listener may only
+//! await behind the `async-upgrade` feature). The store has no database deletion and does not
+//! listen to `blocked` (every eventfold connection closes on `versionchange`), as before.
+//!
+//! Each helper here is small and holds its JavaScript callbacks only as long as it lives.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -49,6 +80,21 @@ impl DomError {
         }
     }
 
+    /// Reads name and message from an `indexed_db_futures` error (a DOMException it wrapped,
+    /// or, for its own failures, `UnknownError` with its description).
+    pub fn from_idb(e: &indexed_db_futures::error::Error) -> Self {
+        use indexed_db_futures::error::{Error as IdbError, JSError};
+        match e {
+            IdbError::DomException(e) => DomError::from_js(e.as_ref()),
+            IdbError::Unknown(JSError::Error(e)) => DomError::from_js(e),
+            IdbError::Unknown(JSError::Unknown(e)) => DomError::from_js(e),
+            other => DomError {
+                name: "UnknownError".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+
     fn from_option(e: Option<DomException>, fallback: &str) -> Self {
         match e {
             Some(e) => DomError {
@@ -74,6 +120,18 @@ impl DomError {
             }
         }
         error_from_dom_exception(&self.name, &self.message)
+    }
+}
+
+impl From<JsValue> for DomError {
+    fn from(e: JsValue) -> Self {
+        DomError::from_js(&e)
+    }
+}
+
+impl From<indexed_db_futures::error::Error> for DomError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        DomError::from_idb(&e)
     }
 }
 

@@ -12,14 +12,20 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use indexed_db_futures::database::{Database, VersionChangeEvent};
+use indexed_db_futures::error::OpenDbError;
+use indexed_db_futures::factory::DBFactory;
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::KeyPath;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Event, IdbCursorWithValue, IdbDatabase, IdbFactory, IdbIndexParameters,
-    IdbObjectStoreParameters, IdbOpenDbRequest, IdbTransaction, IdbVersionChangeEvent,
+    Event, IdbCursorWithValue, IdbDatabase, IdbIndexParameters, IdbOpenDbRequest, IdbTransaction,
+    IdbVersionChangeEvent,
 };
 
-use super::request::{DomError, Request};
+use super::request::DomError;
 use crate::error::{Error, Result};
 
 use super::SCHEMA_VERSION;
@@ -43,32 +49,29 @@ pub const RECORDS: &str = "records";
 /// MultiEntry index of `records` on `x`, the `[model, index, indexKey, recordKey]` entries.
 pub const ENTRIES_INDEX: &str = "entries";
 
-/// The `IDBFactory` of this global scope (window or worker).
+/// The `IDBFactory` of this global scope (window or worker), through `indexed_db_futures`.
 ///
 /// # Errors
 /// [`Error::Unsupported`] where IndexedDB is missing (Node, some private modes).
-pub(crate) fn factory() -> Result<IdbFactory> {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &JsValue::from_str("indexedDB"))
-        .ok()
-        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
-        .ok_or_else(|| Error::Unsupported {
-            message: "IndexedDB is not available in this environment".into(),
-        })
+fn factory() -> Result<DBFactory> {
+    DBFactory::new().map_err(|_| Error::Unsupported {
+        message: "IndexedDB is not available in this environment".into(),
+    })
 }
 
-fn create_v1(db: &IdbDatabase) -> Result<(), JsValue> {
-    let params = IdbObjectStoreParameters::new();
-    params.set_key_path(&JsValue::from_str("p"));
-    let chunks = db.create_object_store_with_optional_parameters(CHUNKS, &params)?;
-    let unique = IdbIndexParameters::new();
-    unique.set_unique(true);
-    let key_path = js_sys::Array::of2(&JsValue::from_str("s"), &JsValue::from_str("v"));
-    chunks.create_index_with_str_sequence_and_optional_parameters(
-        STREAM_INDEX,
-        &key_path,
-        &unique,
-    )?;
+/// The raw connection under the crate's handle: the hot paths (appends, log reads) and the
+/// request layer of `request.rs` use it.
+pub(crate) fn raw(db: &Database) -> IdbDatabase {
+    db.as_sys().clone().unchecked_into()
+}
+
+fn create_v1(db: &Database) -> std::result::Result<(), DomError> {
+    db.create_object_store(CHUNKS)
+        .with_key_path(KeyPath::One("p"))
+        .build()?
+        .create_index(STREAM_INDEX, KeyPath::from_iter(["s", "v"]))
+        .with_unique(true)
+        .build()?;
     Ok(())
 }
 
@@ -76,8 +79,11 @@ type Callback = Closure<dyn FnMut(Event)>;
 
 /// Version 1 → 2: creates the new stores and the `prev` index, then fills `q` into every
 /// record (a cursor walk; the returned callback must live until the upgrade transaction ends).
-fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
-    create_v2_stores(tx)?;
+/// The walk stays on raw requests: the crate's cursors are futures, and an upgrade callback
+/// that awaits needs its `async-upgrade` feature (tokio's channel and task machinery) for one
+/// walk that only a version-1 prototype database ever takes.
+fn upgrade_1_to_2(db: &Database, tx: &IdbTransaction) -> std::result::Result<Callback, DomError> {
+    create_v2_stores(db, tx)?;
     let chunks = tx.object_store(CHUNKS)?;
     let walk = chunks.open_cursor()?;
     let r = walk.clone();
@@ -109,23 +115,21 @@ fn upgrade_1_to_2(tx: &IdbTransaction) -> Result<Callback, JsValue> {
     Ok(fill)
 }
 
-fn create_v2_stores(tx: &IdbTransaction) -> Result<(), JsValue> {
-    let db = tx.db();
-    db.create_object_store(STATE)?;
-    let params = IdbObjectStoreParameters::new();
-    params.set_key_path(&js_sys::Array::of2(
-        &JsValue::from_str("m"),
-        &JsValue::from_str("k"),
-    ));
-    let records = db.create_object_store_with_optional_parameters(RECORDS, &params)?;
-    let multi = IdbIndexParameters::new();
-    multi.set_multi_entry(true);
-    records.create_index_with_str_and_optional_parameters(ENTRIES_INDEX, "x", &multi)?;
+fn create_v2_stores(db: &Database, tx: &IdbTransaction) -> std::result::Result<(), DomError> {
+    db.create_object_store(STATE).build()?;
+    db.create_object_store(RECORDS)
+        .with_key_path(KeyPath::from_iter(["m", "k"]))
+        .build()?
+        .create_index(ENTRIES_INDEX, KeyPath::One("x"))
+        .with_multi_entry(true)
+        .build()?;
     create_prev_index(tx)
 }
 
-/// The `prev` index as version 3 has it: unique and multiEntry.
-fn create_prev_index(tx: &IdbTransaction) -> Result<(), JsValue> {
+/// The `prev` index as version 3 has it: unique and multiEntry. `chunks` exists already here,
+/// and the crate reaches an existing store of the `versionchange` transaction only through a
+/// store it created in it, so this takes the raw transaction.
+fn create_prev_index(tx: &IdbTransaction) -> std::result::Result<(), DomError> {
     let chunks = tx.object_store(CHUNKS)?;
     let unique = IdbIndexParameters::new();
     unique.set_unique(true);
@@ -136,20 +140,20 @@ fn create_prev_index(tx: &IdbTransaction) -> Result<(), JsValue> {
 
 /// Version 2 → 3: the `prev` index is built again, multiEntry (every version-2 record has one
 /// number in `q`, so its entries do not change).
-fn upgrade_2_to_3(tx: &IdbTransaction) -> Result<(), JsValue> {
+fn upgrade_2_to_3(tx: &IdbTransaction) -> std::result::Result<(), DomError> {
     tx.object_store(CHUNKS)?.delete_index(PREV_INDEX)?;
     create_prev_index(tx)
 }
 
-/// Brings a database at `old` to `new` inside the `versionchange` transaction. Returns the
-/// callbacks of requests still running in it.
-fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<Vec<Callback>> {
+/// Brings a database at `old` to `new` inside the `versionchange` transaction `tx`. Returns
+/// the callbacks of requests still running in it.
+fn upgrade(db: &Database, tx: &IdbTransaction, old: u32, new: u32) -> Result<Vec<Callback>> {
     let step = match (old, new) {
         (0, SCHEMA_VERSION) => create_v1(db)
-            .and_then(|()| create_v2_stores(tx))
+            .and_then(|()| create_v2_stores(db, tx))
             .map(|()| Vec::new()),
         // Version 1 → 2 builds the `prev` index as version 3 has it already.
-        (1, SCHEMA_VERSION) => upgrade_1_to_2(tx).map(|c| vec![c]),
+        (1, SCHEMA_VERSION) => upgrade_1_to_2(db, tx).map(|c| vec![c]),
         (2, SCHEMA_VERSION) => upgrade_2_to_3(tx).map(|()| Vec::new()),
         (old, new) => {
             return Err(Error::Storage {
@@ -157,82 +161,93 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old: u32, new: u32) -> Result<
             })
         }
     };
-    step.map_err(|e| {
-        let e = DomError::from_js(&e);
-        Error::Storage {
-            message: format!(
-                "upgrading the database from schema version {old} to {new} failed: {}: {}",
-                e.name, e.message
-            ),
-        }
+    step.map_err(|e| Error::Storage {
+        message: format!(
+            "upgrading the database from schema version {old} to {new} failed: {}: {}",
+            e.name, e.message
+        ),
     })
 }
 
-/// Opens (creating or upgrading) database `name` at [`SCHEMA_VERSION`].
+/// Opens (creating or upgrading) database `name` at [`SCHEMA_VERSION`], through
+/// `indexed_db_futures`' open request (its `upgradeneeded` listener runs the migrations).
 ///
 /// # Errors
 /// [`Error::SchemaTooNew`] when a newer eventfold created the database; [`Error::Storage`]
 /// when the upgrade fails (nothing changes then: the upgrade transaction rolls back);
 /// [`Error::Unsupported`] without IndexedDB.
-pub(crate) async fn open_database(name: &str) -> Result<IdbDatabase> {
+pub(crate) async fn open_database(name: &str) -> Result<Database> {
     let factory = factory()?;
-    let req: IdbOpenDbRequest = factory
-        .open_with_u32(name, SCHEMA_VERSION)
-        .map_err(|e| DomError::from_js(&e).into_error(None))?;
     let upgrade_error: Rc<RefCell<Option<Error>>> = Rc::default();
     let running: Rc<RefCell<Vec<Callback>>> = Rc::default();
-    let (slot, r, keep) = (upgrade_error.clone(), req.clone(), running.clone());
-    let on_upgrade =
-        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |ev: IdbVersionChangeEvent| {
-            let old = ev.old_version() as u32;
-            let new = ev.new_version().unwrap_or(0.0) as u32;
-            let db = r
-                .result()
-                .ok()
-                .and_then(|d| d.dyn_into::<IdbDatabase>().ok());
-            let outcome = match (db, r.transaction()) {
-                (Some(db), Some(tx)) => upgrade(&db, &tx, old, new)
-                    .map(|callbacks| keep.borrow_mut().extend(callbacks))
-                    .map_err(|e| (e, Some(tx))),
-                _ => Err((
-                    Error::Storage {
-                        message: "the upgrade request has no database".into(),
-                    },
-                    None,
-                )),
-            };
-            if let Err((e, tx)) = outcome {
-                *slot.borrow_mut() = Some(e);
-                if let Some(tx) = tx {
-                    let _ = tx.abort();
-                }
+    // The crate hands the upgrade listener the event and the database, not the
+    // `versionchange` transaction: it is read from the request, set once the request exists.
+    let request: Rc<RefCell<Option<IdbOpenDbRequest>>> = Rc::default();
+    let (slot, keep, req) = (upgrade_error.clone(), running.clone(), request.clone());
+    let on_upgrade = move |ev: VersionChangeEvent, db: Database| {
+        let old = ev.old_version() as u32;
+        let new = ev.new_version().unwrap_or(0.0) as u32;
+        let outcome = match req.borrow().as_ref().and_then(|r| r.transaction()) {
+            Some(tx) => upgrade(&db, &tx, old, new)
+                .map(|callbacks| keep.borrow_mut().extend(callbacks))
+                .map_err(|e| (e, Some(tx))),
+            None => Err((
+                Error::Storage {
+                    message: "the upgrade request has no transaction".into(),
+                },
+                None,
+            )),
+        };
+        // The failure is reported by aborting the transaction (the open then fails with
+        // `AbortError` and this error replaces it), not by returning it: the crate would
+        // throw it from the listener, an uncaught exception in the page.
+        if let Err((e, tx)) = outcome {
+            *slot.borrow_mut() = Some(e);
+            if let Some(tx) = tx {
+                let _ = tx.abort();
             }
-        });
-    req.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let result = Request::new(req.clone().unchecked_into()).await;
-    req.set_onupgradeneeded(None);
-    drop(on_upgrade);
+        }
+        Ok(())
+    };
+    let open = factory
+        .open_db(name)
+        .with_version(SCHEMA_VERSION)
+        .with_on_upgrade_needed(on_upgrade)
+        .build()
+        .map_err(|e| open_error(&e).into_error(None))?;
+    *request.borrow_mut() = Some(open.as_sys().clone());
+    let result = open.await;
+    request.borrow_mut().take();
     drop(running);
     if let Some(e) = upgrade_error.borrow_mut().take() {
         return Err(e);
     }
     match result {
-        Ok(db) => db.dyn_into::<IdbDatabase>().map_err(|_| Error::Storage {
-            message: "opening the database returned no database".into(),
-        }),
-        Err(e) if e.name == "VersionError" => Err(Error::SchemaTooNew {
-            found: current_version(&factory, name).await.unwrap_or(0),
-            supported: SCHEMA_VERSION,
-        }),
-        Err(e) => Err(e.into_error(None)),
+        Ok(db) => Ok(db),
+        Err(e) => match open_error(&e) {
+            e if e.name == "VersionError" => Err(Error::SchemaTooNew {
+                found: current_version(&factory, name).await.unwrap_or(0),
+                supported: SCHEMA_VERSION,
+            }),
+            e => Err(e.into_error(None)),
+        },
+    }
+}
+
+/// The DOMException behind a failed open.
+fn open_error(e: &OpenDbError) -> DomError {
+    match e {
+        OpenDbError::Base(e) => DomError::from_idb(e),
+        other => DomError {
+            name: "UnknownError".into(),
+            message: other.to_string(),
+        },
     }
 }
 
 /// The version of an existing database, read by opening it without a version.
-async fn current_version(factory: &IdbFactory, name: &str) -> Option<u32> {
-    let req = factory.open(name).ok()?;
-    let db = Request::new(req.unchecked_into()).await.ok()?;
-    let db = db.dyn_into::<IdbDatabase>().ok()?;
+async fn current_version(factory: &DBFactory, name: &str) -> Option<u32> {
+    let db = factory.open_db(name).build().ok()?.await.ok()?;
     let version = db.version() as u32;
     db.close();
     Some(version)

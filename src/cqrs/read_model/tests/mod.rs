@@ -1,6 +1,7 @@
 //! Tests of read models as live views over the in-memory store (a replica for pending events);
 //! `live.rs`: live queries of their records.
 
+mod cache;
 mod live;
 
 use std::cell::{Cell, RefCell};
