@@ -259,19 +259,7 @@ impl JsEventStore {
     )]
     pub fn storage(&self) -> Promise {
         let store = self.store.clone();
-        promise(async move {
-            let info = store.storage_estimate().await?;
-            let o = js_sys::Object::new();
-            for (k, v) in [
-                ("usage", JsValue::from_f64(info.usage as f64)),
-                ("quota", JsValue::from_f64(info.quota as f64)),
-                ("persisted", JsValue::from_bool(info.persisted)),
-            ] {
-                js_sys::Reflect::set(&o, &JsValue::from_str(k), &v)
-                    .map_err(|_| Error::invalid("cannot build the storage report"))?;
-            }
-            Ok(o.into())
-        })
+        promise(async move { Ok(convert::plain(&store.storage_estimate().await?)) })
     }
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
@@ -311,45 +299,14 @@ impl JsEventStore {
                         .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
                 ),
             };
-            let report =
-                |compacted_to: Position, head: Position, read: u64, written: u64, events: u64| {
-                    let o = js_sys::Object::new();
-                    for (k, v) in [
-                        ("compactedTo", compacted_to.0),
-                        ("head", head.0),
-                        ("recordsRead", read),
-                        ("recordsWritten", written),
-                        ("events", events),
-                    ] {
-                        let _ = js_sys::Reflect::set(
-                            &o,
-                            &JsValue::from_str(k),
-                            &JsValue::from_f64(v as f64),
-                        );
-                    }
-                    JsValue::from(o)
-                };
             let total = store
-                .compact(|s| {
+                .compact(|step| {
                     if let Some(f) = &on_progress {
-                        let progress = report(
-                            s.compacted_to,
-                            s.head,
-                            s.records_read,
-                            s.records_written,
-                            s.events,
-                        );
-                        let _ = f.call1(&JsValue::UNDEFINED, &progress);
+                        let _ = f.call1(&JsValue::UNDEFINED, &convert::plain(step));
                     }
                 })
                 .await?;
-            Ok(report(
-                total.compacted_to,
-                total.head,
-                total.records_read,
-                total.records_written,
-                total.events,
-            ))
+            Ok(convert::plain(&total))
         })
     }
 
@@ -405,8 +362,9 @@ impl JsEventStore {
         let store = self.store.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
-            let r = store.append(&stream, events, expected).await?;
-            Ok(convert::append_result_to_js(r.version, r.position))
+            Ok(convert::plain(
+                &store.append(&stream, events, expected).await?,
+            ))
         })
     }
 
@@ -428,8 +386,8 @@ impl JsEventStore {
         options: Option<ReadStreamOptionsArg>,
     ) -> Promise {
         let options = opt(options);
-        let parsed = convert::stream_arg(&stream)
-            .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
+        let parsed =
+            convert::stream_arg(&stream).and_then(|s| Ok((s, convert::options(&options)?)));
         let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
@@ -448,7 +406,7 @@ impl JsEventStore {
     /// ```
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<Recorded<E>[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
-        let parsed = convert::read_all_options(&opt(options));
+        let parsed = convert::options(&opt(options));
         let store = self.store.clone();
         promise(async move { crate::wasm::batch::JsPages::read_js(&store, &parsed?).await })
     }
@@ -498,7 +456,7 @@ impl JsEventStore {
             let batch = opt_u64(&options, "batchSize")?.unwrap_or(500);
             Ok((
                 Position(opt_u64(&options, "after")?.unwrap_or(0)),
-                convert::filter(&options)?,
+                convert::options(&options)?,
                 usize::try_from(batch).unwrap_or(usize::MAX),
                 callback,
                 on_error,
