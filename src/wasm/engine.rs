@@ -36,13 +36,40 @@ fn js_clock() -> Clock {
 }
 
 /// Size limits from `{ maxEventBytes?, maxBatchEvents? }`.
-pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
-    let d = StoreLimits::default();
-    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    Ok(StoreLimits {
-        max_event_bytes: opt_u64(options, "maxEventBytes")?.map_or(d.max_event_bytes, as_usize),
-        max_batch_events: opt_u64(options, "maxBatchEvents")?.map_or(d.max_batch_events, as_usize),
-    })
+/// The options of `EventStore.open`, `inMemory` and `sqlite` (each takes what applies to it;
+/// `name`, `durability` and `compaction` are IndexedDB's).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoreOptions {
+    name: Option<String>,
+    durability: Option<Durability>,
+    compaction: Option<Compaction>,
+    max_event_bytes: Option<u64>,
+    max_batch_events: Option<u64>,
+}
+
+/// `compaction: "auto" | "manual"` of `EventStore.open`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Compaction {
+    Auto,
+    Manual,
+}
+
+impl StoreOptions {
+    fn read(options: &JsValue) -> Result<Self> {
+        convert::options(options)
+    }
+
+    /// The append limits: the defaults, replaced by what the options give.
+    fn limits(&self) -> StoreLimits {
+        let d = StoreLimits::default();
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        StoreLimits {
+            max_event_bytes: self.max_event_bytes.map_or(d.max_event_bytes, as_usize),
+            max_batch_events: self.max_batch_events.map_or(d.max_batch_events, as_usize),
+        }
+    }
 }
 
 // Type parameters of generic methods, which wasm-bindgen cannot declare: scripts/build-pkg.mjs
@@ -161,7 +188,8 @@ impl JsEventStore {
     pub fn in_memory(options: Option<StoreOptionsArg>) -> Promise {
         let options = opt(options);
         promise(async move {
-            let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
+            let store =
+                MemoryStore::with_limits(js_clock(), StoreOptions::read(&options)?.limits());
             Ok(JsEventStore::new(Store::memory(store)).into())
         })
     }
@@ -187,33 +215,15 @@ impl JsEventStore {
         options: JsValue,
     ) -> Promise {
         promise(async move {
-            let name = get(&options, "name")?
-                .as_string()
-                .ok_or_else(|| Error::invalid("open needs { name: string }"))?;
-            let durability = match get(&options, "durability")?.as_string().as_deref() {
-                None | Some("default") => Durability::Default,
-                Some("relaxed") => Durability::Relaxed,
-                Some("strict") => Durability::Strict,
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "durability {other:?} is not \"default\", \"relaxed\" or \"strict\""
-                    )))
-                }
-            };
-            let auto_compact = match get(&options, "compaction")?.as_string().as_deref() {
-                None | Some("auto") => true,
-                Some("manual") => false,
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "compaction {other:?} is not \"auto\" or \"manual\""
-                    )))
-                }
+            let options = StoreOptions::read(&options)?;
+            let Some(name) = options.name.clone() else {
+                return Err(Error::invalid("open needs { name: string }"));
             };
             let store = IndexedDbStore::open(IdbOptions {
-                name: name.clone(),
-                durability,
-                limits: limits(&options)?,
-                auto_compact,
+                name,
+                durability: options.durability.unwrap_or_default(),
+                limits: options.limits(),
+                auto_compact: !matches!(options.compaction, Some(Compaction::Manual)),
             })
             .await?;
             Ok(JsEventStore::new(Store::indexeddb(store)).into())
@@ -242,7 +252,8 @@ impl JsEventStore {
         promise(async move {
             let db = JsSqlExecutor::new(&handle)?;
             let id = crate::wasm::convert::random_id().replace('-', "");
-            let store = SqlStore::open(db, js_clock(), limits(&options)?, id)?;
+            let limits = StoreOptions::read(&options)?.limits();
+            let store = SqlStore::open(db, js_clock(), limits, id)?;
             Ok(JsEventStore::new(Store::sqlite(store)).into())
         })
     }
