@@ -114,6 +114,49 @@ macro_rules! object_deserialize {
 
 pub(crate) use object_deserialize;
 
+/// `deserialize_with` for an option field whose `null` (or JavaScript `undefined`) means its
+/// default, as an absent field does.
+pub(crate) fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `deserialize_with` for an optional list that must be an array (`null`: `None`). Read with
+/// `deserialize_any`, so a JavaScript string is refused rather than iterated.
+pub(crate) fn array<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Option<Vec<T>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(Some(out))
+        }
+    }
+    d.deserialize_any(V(std::marker::PhantomData))
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

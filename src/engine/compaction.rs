@@ -11,8 +11,10 @@ use crate::core::event::Position;
 use crate::error::Result;
 use crate::store::{CompactionStep, EventStore as _};
 
-/// What a whole [`Store::compact`] run did: where it ended and the totals of its steps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What a whole [`Store::compact`] run did: where it ended and the totals of its steps (what
+/// `db.compact()` resolves to in JavaScript, camelCase).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CompactionReport {
     /// The log is compacted up to this position.
     pub compacted_to: Position,

@@ -4,8 +4,10 @@
 
 use crate::core::event::Position;
 
-/// What one compaction step did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What one compaction step did (`onProgress` of `db.compact()` in JavaScript: camelCase,
+/// without `more`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CompactionStep {
     /// The log is compacted up to this position (records after it were not looked at yet).
     pub compacted_to: Position,
@@ -20,5 +22,6 @@ pub struct CompactionStep {
     pub events: u64,
     /// Whether records remain that a later step could merge (false: compaction is done up to
     /// the newest record).
+    #[serde(skip)]
     pub more: bool,
 }

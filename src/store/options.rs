@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::event::{EventType, Position, RecordedEvent, Version};
+use crate::core::object::or_default;
 
 /// Reading order of [`read_stream`](super::EventStore::read_stream).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,8 +16,10 @@ pub enum Direction {
     Backward,
 }
 
-/// Options of [`read_stream`](super::EventStore::read_stream).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Options of [`read_stream`](super::EventStore::read_stream) (`readStream` in JavaScript:
+/// `{ from?, limit?, direction? }`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct ReadStreamOptions {
     /// First version to return. Forward: defaults to 1 (0 is the same as 1). Backward: defaults
     /// to the stream's last version; versions above it are clamped to it.
@@ -24,6 +27,7 @@ pub struct ReadStreamOptions {
     /// Most events to return; `None` returns all.
     pub limit: Option<usize>,
     /// Reading order.
+    #[serde(deserialize_with = "or_default")]
     pub direction: Direction,
 }
 
@@ -54,12 +58,16 @@ impl ReadStreamOptions {
     }
 }
 
-/// Which events a [`read_all`](super::EventStore::read_all) or a subscription keeps.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which events a [`read_all`](super::EventStore::read_all) or a subscription keeps
+/// (`{ streamPrefix?: string | string[], types?: string[] }` in JavaScript).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct EventFilter {
     /// Keep events whose stream starts with one of these prefixes (all when empty).
+    #[serde(rename = "streamPrefix", deserialize_with = "prefixes")]
     pub stream_prefixes: Vec<String>,
     /// Keep events of these types (all when `None`).
+    #[serde(deserialize_with = "crate::core::object::array")]
     pub types: Option<Vec<EventType>>,
 }
 
@@ -88,15 +96,50 @@ impl EventFilter {
     }
 }
 
-/// Options of [`read_all`](super::EventStore::read_all).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Options of [`read_all`](super::EventStore::read_all) (`readAll` in JavaScript: `{ after?,
+/// limit?, filter? }`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct ReadAllOptions {
     /// Return events with a position strictly greater than this (0 reads from the start).
+    #[serde(deserialize_with = "or_default")]
     pub after: Position,
     /// Most events to return; `None` returns all.
     pub limit: Option<usize>,
     /// Which events to keep.
+    #[serde(deserialize_with = "or_default")]
     pub filter: EventFilter,
+}
+
+/// `streamPrefix`: one prefix or several (`null`: none).
+fn prefixes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an array of strings")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<String>, E> {
+            Ok(vec![s.to_owned()])
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(p) = seq.next_element()? {
+                out.push(p);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]

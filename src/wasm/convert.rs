@@ -4,13 +4,10 @@
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::core::event::{
-    EventId, EventType, NewEvent, Position, RecordedEvent, StreamId, Version,
-};
+use crate::core::event::{EventId, EventType, NewEvent, RecordedEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
-use crate::store::{Direction, EventFilter, ReadAllOptions, ReadStreamOptions};
 use crate::wasm::error::message_of;
 
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
@@ -169,72 +166,43 @@ pub(crate) fn new_events(events: &JsValue) -> Result<Vec<NewEvent>> {
     Ok(out)
 }
 
-/// `readStream` options: `{ from?, limit?, direction?: "forward" | "backward" }`.
-pub(crate) fn read_stream_options(options: &JsValue) -> Result<ReadStreamOptions> {
-    let direction = match get(options, "direction")?.as_string().as_deref() {
-        None if get(options, "direction")?.is_undefined() => Direction::Forward,
-        Some("forward") => Direction::Forward,
-        Some("backward") => Direction::Backward,
-        _ => {
-            return Err(Error::invalid(
-                "direction must be \"forward\" or \"backward\"",
-            ))
-        }
+/// Options as their derive-based type `T` (`undefined`/`null`: all defaults). A bad field is
+/// `INVALID_INPUT` naming it (`pullLimit: invalid value: integer `0`, expected a nonzero u32`).
+pub(crate) fn options<T: serde::de::DeserializeOwned>(options: &JsValue) -> Result<T> {
+    let object = |v: JsValue| {
+        serde_wasm_bindgen::from_value::<T>(v).map_err(|e| message_of(&JsValue::from(e)))
     };
-    Ok(ReadStreamOptions {
-        from: opt_u64(options, "from")?.map(Version),
-        limit: limit(options)?,
-        direction,
+    if options.is_undefined() || options.is_null() {
+        return object(js_sys::Object::new().into()).map_err(Error::invalid);
+    }
+    if !options.is_object() || Array::is_array(options) {
+        return Err(Error::invalid(format!(
+            "options must be an object, got {}",
+            type_name(options)
+        )));
+    }
+    object(options.clone()).map_err(|e| {
+        // Name the field: the first one that fails on its own (an absent required field
+        // names itself).
+        let keys = js_sys::Object::keys(options.unchecked_ref::<js_sys::Object>());
+        let named = keys.iter().find_map(|key| {
+            let one = js_sys::Object::new();
+            let value = Reflect::get(options, &key).ok()?;
+            Reflect::set(&one, &key, &value).ok()?;
+            let alone = object(one.into()).err()?;
+            let missing = alone.starts_with("missing field");
+            (!missing).then(|| format!("{}: {alone}", key.as_string().unwrap_or_default()))
+        });
+        Error::invalid(named.unwrap_or(e))
     })
 }
 
-fn limit(options: &JsValue) -> Result<Option<usize>> {
-    Ok(opt_u64(options, "limit")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
-}
-
-/// An event filter from `{ streamPrefix?: string | string[], types?: string[] }`.
-pub(crate) fn filter(obj: &JsValue) -> Result<EventFilter> {
-    let prefix = get(obj, "streamPrefix")?;
-    let stream_prefixes = if prefix.is_undefined() || prefix.is_null() {
-        Vec::new()
-    } else if let Some(p) = prefix.as_string() {
-        vec![p]
-    } else if Array::is_array(&prefix) {
-        Array::from(&prefix)
-            .iter()
-            .map(|p| string_arg(&p, "streamPrefix entry"))
-            .collect::<Result<_>>()?
-    } else {
-        return Err(Error::invalid(
-            "streamPrefix must be a string or an array of strings",
-        ));
-    };
-    let types = get(obj, "types")?;
-    let types = if types.is_undefined() || types.is_null() {
-        None
-    } else if Array::is_array(&types) {
-        Some(
-            Array::from(&types)
-                .iter()
-                .map(|t| EventType::new(string_arg(&t, "types entry")?))
-                .collect::<Result<_>>()?,
-        )
-    } else {
-        return Err(Error::invalid("types must be an array of strings"));
-    };
-    Ok(EventFilter {
-        stream_prefixes,
-        types,
-    })
-}
-
-/// `readAll` options: `{ after?, limit?, filter? }`.
-pub(crate) fn read_all_options(options: &JsValue) -> Result<ReadAllOptions> {
-    Ok(ReadAllOptions {
-        after: Position(opt_u64(options, "after")?.unwrap_or(0)),
-        limit: limit(options)?,
-        filter: filter(&get(options, "filter")?)?,
-    })
+/// A value type (a report, a status, progress) as plain JavaScript objects: structs as objects,
+/// numbers as numbers, `None` as `null`, JavaScript values kept as they are
+/// (`serde_wasm_bindgen::preserve`). Event payloads never go this way (see the module docs).
+pub(crate) fn plain<T: serde::Serialize + ?Sized>(value: &T) -> JsValue {
+    let plain = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&plain).unwrap_or_else(JsValue::from)
 }
 
 /// Recorded events as a JavaScript array of plain objects (one `JSON.parse` for the batch).
@@ -257,16 +225,4 @@ pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
 /// One recorded event as a JavaScript object.
 pub(crate) fn event_to_js(event: &RecordedEvent) -> Result<JsValue> {
     Ok(js_sys::Array::from(&recorded_to_js(std::slice::from_ref(event))?).get(0))
-}
-
-/// An append result as `{ version, position }`.
-pub(crate) fn append_result_to_js(version: Version, position: Position) -> JsValue {
-    let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"version".into(), &JsValue::from_f64(version.0 as f64));
-    let _ = Reflect::set(
-        &o,
-        &"position".into(),
-        &JsValue::from_f64(position.0 as f64),
-    );
-    o.into()
 }

@@ -36,13 +36,40 @@ fn js_clock() -> Clock {
 }
 
 /// Size limits from `{ maxEventBytes?, maxBatchEvents? }`.
-pub(crate) fn limits(options: &JsValue) -> Result<StoreLimits> {
-    let d = StoreLimits::default();
-    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    Ok(StoreLimits {
-        max_event_bytes: opt_u64(options, "maxEventBytes")?.map_or(d.max_event_bytes, as_usize),
-        max_batch_events: opt_u64(options, "maxBatchEvents")?.map_or(d.max_batch_events, as_usize),
-    })
+/// The options of `EventStore.open`, `inMemory` and `sqlite` (each takes what applies to it;
+/// `name`, `durability` and `compaction` are IndexedDB's).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoreOptions {
+    name: Option<String>,
+    durability: Option<Durability>,
+    compaction: Option<Compaction>,
+    max_event_bytes: Option<u64>,
+    max_batch_events: Option<u64>,
+}
+
+/// `compaction: "auto" | "manual"` of `EventStore.open`.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Compaction {
+    Auto,
+    Manual,
+}
+
+impl StoreOptions {
+    fn read(options: &JsValue) -> Result<Self> {
+        convert::options(options)
+    }
+
+    /// The append limits: the defaults, replaced by what the options give.
+    fn limits(&self) -> StoreLimits {
+        let d = StoreLimits::default();
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        StoreLimits {
+            max_event_bytes: self.max_event_bytes.map_or(d.max_event_bytes, as_usize),
+            max_batch_events: self.max_batch_events.map_or(d.max_batch_events, as_usize),
+        }
+    }
 }
 
 // Type parameters of generic methods, which wasm-bindgen cannot declare: scripts/build-pkg.mjs
@@ -156,7 +183,8 @@ impl JsEventStore {
     pub fn in_memory(options: Option<StoreOptionsArg>) -> Promise {
         let options = opt(options);
         promise(async move {
-            let store = MemoryStore::with_limits(js_clock(), limits(&options)?);
+            let store =
+                MemoryStore::with_limits(js_clock(), StoreOptions::read(&options)?.limits());
             Ok(JsEventStore::new(Store::memory(store)).into())
         })
     }
@@ -182,33 +210,15 @@ impl JsEventStore {
         options: JsValue,
     ) -> Promise {
         promise(async move {
-            let name = get(&options, "name")?
-                .as_string()
-                .ok_or_else(|| Error::invalid("open needs { name: string }"))?;
-            let durability = match get(&options, "durability")?.as_string().as_deref() {
-                None | Some("default") => Durability::Default,
-                Some("relaxed") => Durability::Relaxed,
-                Some("strict") => Durability::Strict,
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "durability {other:?} is not \"default\", \"relaxed\" or \"strict\""
-                    )))
-                }
-            };
-            let auto_compact = match get(&options, "compaction")?.as_string().as_deref() {
-                None | Some("auto") => true,
-                Some("manual") => false,
-                Some(other) => {
-                    return Err(Error::invalid(format!(
-                        "compaction {other:?} is not \"auto\" or \"manual\""
-                    )))
-                }
+            let options = StoreOptions::read(&options)?;
+            let Some(name) = options.name.clone() else {
+                return Err(Error::invalid("open needs { name: string }"));
             };
             let store = IndexedDbStore::open(IdbOptions {
-                name: name.clone(),
-                durability,
-                limits: limits(&options)?,
-                auto_compact,
+                name,
+                durability: options.durability.unwrap_or_default(),
+                limits: options.limits(),
+                auto_compact: !matches!(options.compaction, Some(Compaction::Manual)),
             })
             .await?;
             Ok(JsEventStore::new(Store::indexeddb(store)).into())
@@ -237,7 +247,8 @@ impl JsEventStore {
         promise(async move {
             let db = JsSqlExecutor::new(&handle)?;
             let id = crate::wasm::bus::random_id().replace('-', "");
-            let store = SqlStore::open(db, js_clock(), limits(&options)?, id)?;
+            let limits = StoreOptions::read(&options)?.limits();
+            let store = SqlStore::open(db, js_clock(), limits, id)?;
             Ok(JsEventStore::new(Store::sqlite(store)).into())
         })
     }
@@ -275,19 +286,7 @@ impl JsEventStore {
     )]
     pub fn storage(&self) -> Promise {
         let store = self.store.clone();
-        promise(async move {
-            let info = store.storage_estimate().await?;
-            let o = js_sys::Object::new();
-            for (k, v) in [
-                ("usage", JsValue::from_f64(info.usage as f64)),
-                ("quota", JsValue::from_f64(info.quota as f64)),
-                ("persisted", JsValue::from_bool(info.persisted)),
-            ] {
-                js_sys::Reflect::set(&o, &JsValue::from_str(k), &v)
-                    .map_err(|_| Error::invalid("cannot build the storage report"))?;
-            }
-            Ok(o.into())
-        })
+        promise(async move { Ok(convert::plain(&store.storage_estimate().await?)) })
     }
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
@@ -327,45 +326,14 @@ impl JsEventStore {
                         .map_err(|_| Error::invalid("compact: onProgress must be a function"))?,
                 ),
             };
-            let report =
-                |compacted_to: Position, head: Position, read: u64, written: u64, events: u64| {
-                    let o = js_sys::Object::new();
-                    for (k, v) in [
-                        ("compactedTo", compacted_to.0),
-                        ("head", head.0),
-                        ("recordsRead", read),
-                        ("recordsWritten", written),
-                        ("events", events),
-                    ] {
-                        let _ = js_sys::Reflect::set(
-                            &o,
-                            &JsValue::from_str(k),
-                            &JsValue::from_f64(v as f64),
-                        );
-                    }
-                    JsValue::from(o)
-                };
             let total = store
-                .compact(|s| {
+                .compact(|step| {
                     if let Some(f) = &on_progress {
-                        let progress = report(
-                            s.compacted_to,
-                            s.head,
-                            s.records_read,
-                            s.records_written,
-                            s.events,
-                        );
-                        let _ = f.call1(&JsValue::UNDEFINED, &progress);
+                        let _ = f.call1(&JsValue::UNDEFINED, &convert::plain(step));
                     }
                 })
                 .await?;
-            Ok(report(
-                total.compacted_to,
-                total.head,
-                total.records_read,
-                total.records_written,
-                total.events,
-            ))
+            Ok(convert::plain(&total))
         })
     }
 
@@ -421,8 +389,9 @@ impl JsEventStore {
         let store = self.store.clone();
         promise(async move {
             let (stream, events, expected) = parsed?;
-            let r = store.append(&stream, events, expected).await?;
-            Ok(convert::append_result_to_js(r.version, r.position))
+            Ok(convert::plain(
+                &store.append(&stream, events, expected).await?,
+            ))
         })
     }
 
@@ -444,8 +413,8 @@ impl JsEventStore {
         options: Option<ReadStreamOptionsArg>,
     ) -> Promise {
         let options = opt(options);
-        let parsed = convert::stream_arg(&stream)
-            .and_then(|s| Ok((s, convert::read_stream_options(&options)?)));
+        let parsed =
+            convert::stream_arg(&stream).and_then(|s| Ok((s, convert::options(&options)?)));
         let store = self.store.clone();
         promise(async move {
             let (stream, options) = parsed?;
@@ -464,7 +433,7 @@ impl JsEventStore {
     /// ```
     #[wasm_bindgen(js_name = readAll, unchecked_return_type = "Promise<Recorded<E>[]>")]
     pub fn read_all(&self, options: Option<ReadAllOptionsArg>) -> Promise {
-        let parsed = convert::read_all_options(&opt(options));
+        let parsed = convert::options(&opt(options));
         let store = self.store.clone();
         promise(async move { crate::wasm::batch::JsPages::read_js(&store, &parsed?).await })
     }
@@ -514,7 +483,7 @@ impl JsEventStore {
             let batch = opt_u64(&options, "batchSize")?.unwrap_or(500);
             Ok((
                 Position(opt_u64(&options, "after")?.unwrap_or(0)),
-                convert::filter(&options)?,
+                convert::options(&options)?,
                 usize::try_from(batch).unwrap_or(usize::MAX),
                 callback,
                 on_error,

@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use crate::cqrs::live::Progress;
@@ -44,14 +44,7 @@ pub(crate) fn on_progress(options: &JsValue) -> Result<impl FnMut(Progress) + 's
     let callback = get(options, "onProgress")?.dyn_into::<Function>().ok();
     Ok(move |p: Progress| {
         if let Some(f) = &callback {
-            let o = Object::new();
-            let _ = Reflect::set(
-                &o,
-                &"processed".into(),
-                &JsValue::from_f64(p.processed as f64),
-            );
-            let _ = Reflect::set(&o, &"total".into(), &JsValue::from_f64(p.total as f64));
-            let _ = f.call1(&JsValue::UNDEFINED, &o);
+            let _ = f.call1(&JsValue::UNDEFINED, &crate::wasm::convert::plain(&p));
         }
     })
 }

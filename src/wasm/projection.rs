@@ -13,7 +13,7 @@ use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
-use crate::wasm::convert::{filter, get, opt_u64, string_arg};
+use crate::wasm::convert::{self, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::live::{self, on_progress};
 use crate::wasm::live_query;
@@ -56,8 +56,12 @@ pub(crate) fn define(store: Store, options: &JsValue) -> Result<Projection> {
         evolve: function(options, "evolve", "a projection")?,
     };
     let progress = on_progress(options)?;
-    let runner =
-        ProjectionRunner::new(projection, name, version, filter(&get(options, "filter")?)?)?;
+    let runner = ProjectionRunner::new(
+        projection,
+        name,
+        version,
+        convert::options(&get(options, "filter")?)?,
+    )?;
     let (view, run) = ProjectionView::start(store, runner, JsPages, progress)?;
     spawn(run);
     Ok(Projection {

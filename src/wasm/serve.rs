@@ -16,7 +16,7 @@ use crate::sync::protocol::{encode, HeadInfo, StoreId, PROTOCOL_VERSION};
 use crate::sync::serve::http::{respond, Answer, Request, ServeConfig, Tokens};
 use crate::sync::serve::live::{scope_head, LiveScope};
 use crate::sync::serve::ServeLimits;
-use crate::wasm::convert::{get, opt_u64};
+use crate::wasm::convert::{self, get};
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
 
@@ -51,29 +51,47 @@ fn tokens(v: &JsValue) -> Result<Tokens> {
     Ok(Tokens::Listed(map.into_iter().collect()))
 }
 
+/// `limits` of `createSyncHandler`: each replaces the server's default.
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitsOptions {
+    max_body_bytes: Option<u64>,
+    default_pull: Option<u64>,
+    max_pull: Option<u64>,
+    max_push_events: Option<u64>,
+    max_missing: Option<u64>,
+    max_answer_bytes: Option<u64>,
+}
+
 /// `{ maxBodyBytes?, defaultPull?, maxPull?, maxPushEvents?, maxMissing?, maxAnswerBytes? }` on top of the
 /// server's defaults; the store's own append limits apply too.
 fn config(
     options: &JsValue,
     store_limits: crate::core::append::StoreLimits,
 ) -> Result<ServeConfig> {
-    let limits = get(options, "limits")?;
+    let limits: LimitsOptions =
+        convert::options(&get(options, "limits")?).map_err(|e| match e {
+            Error::InvalidInput { message } => Error::invalid(format!("limits: {message}")),
+            other => other,
+        })?;
     let d = ServeConfig::default();
     let as_u32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Ok(ServeConfig {
         tokens: tokens(&get(options, "tokens")?)?,
         limits: ServeLimits {
-            default_pull: opt_u64(&limits, "defaultPull")?.map_or(d.limits.default_pull, as_u32),
-            max_pull: opt_u64(&limits, "maxPull")?.map_or(d.limits.max_pull, as_u32),
-            max_push_events: opt_u64(&limits, "maxPushEvents")?
+            default_pull: limits.default_pull.map_or(d.limits.default_pull, as_u32),
+            max_pull: limits.max_pull.map_or(d.limits.max_pull, as_u32),
+            max_push_events: limits
+                .max_push_events
                 .map_or(d.limits.max_push_events, as_usize),
-            max_missing: opt_u64(&limits, "maxMissing")?.map_or(d.limits.max_missing, as_usize),
-            max_answer_bytes: opt_u64(&limits, "maxAnswerBytes")?
+            max_missing: limits.max_missing.map_or(d.limits.max_missing, as_usize),
+            max_answer_bytes: limits
+                .max_answer_bytes
                 .map_or(d.limits.max_answer_bytes, as_usize),
             store: store_limits,
         },
-        max_body_bytes: opt_u64(&limits, "maxBodyBytes")?.map_or(d.max_body_bytes, as_usize),
+        max_body_bytes: limits.max_body_bytes.map_or(d.max_body_bytes, as_usize),
     })
 }
 

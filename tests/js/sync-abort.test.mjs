@@ -87,6 +87,9 @@ test("an aborted push keeps the events pending; the next now() finds them confir
   await assert.rejects(sync.now({ signal: controller.signal }), isAbortError);
   await eventually(() => !sync.status.syncing, "the exchange to end");
   assert.equal(sync.status.pending, 2, "no answer confirmed them");
+  // The request the client gave up on still reaches the server (the proxy forwards it).
+  const push = proxy.requests.findLast((r) => r.url.startsWith("/v1/push"));
+  await eventually(() => push.answer !== undefined, "the server to answer the abandoned push");
   const report = await sync.now();
   assert.equal(report.pushed, 0, "the server had them already");
   assert.equal(sync.status.pending, 0);

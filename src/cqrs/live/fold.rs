@@ -11,13 +11,14 @@ use super::batch::Batch;
 pub const SAVE_EVERY_PAGES: u32 = 10;
 
 /// How far a catch-up got.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Progress {
     /// Positions folded (or skipped by a filter) since the catch-up started.
     pub processed: u64,
     /// Positions the log held beyond the checkpoint when the catch-up started.
     pub total: u64,
-    /// The fold's checkpoint now.
+    /// The fold's checkpoint now (not shown to `onProgress`).
+    #[serde(skip)]
     pub checkpoint: Position,
 }
 

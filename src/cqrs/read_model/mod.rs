@@ -143,12 +143,13 @@ pub trait Handlers<B: ?Sized> {
 
 /// What read model subscribers are told: the model changed, and the change is visible to
 /// `get` and `query`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Change {
     /// The model's checkpoint.
     pub checkpoint: Position,
     /// The record keys the batch wrote; `None` when any record may have changed (a rebuild
     /// from position 0, or a synced store's pending events changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
 }
 

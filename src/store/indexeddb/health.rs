@@ -9,7 +9,7 @@ use super::request::DomError;
 use crate::error::{Error, Result};
 
 /// What the browser reports about this origin's storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StorageInfo {
     /// Bytes used by this origin (all its storage, not only this database).
     pub usage: u64,

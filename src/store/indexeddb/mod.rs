@@ -58,8 +58,10 @@ pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, STATE, STREAM_INDEX
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = 3;
 
-/// When a write transaction reports completion (IndexedDB's `durability` hint).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// When a write transaction reports completion (IndexedDB's `durability` hint). Read from
+/// options as `"default"`, `"relaxed"` or `"strict"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// The browser's default (relaxed in Chromium since version 121).
     #[default]

@@ -90,6 +90,15 @@ pub trait SqlExecutor {
             .collect()
     }
 
+    /// How many events one `INSERT` of an append carries (at most [`MAX_PARAMS`] / 8, at least
+    /// 1). One (the default) where a prepared single-row statement is cheapest: node:sqlite runs
+    /// a prepared single-row `INSERT` 100 times in about three quarters of the time of the same
+    /// rows in 12-row statements. More where each statement costs a call into the runtime
+    /// (a Durable Object's `sql.exec` builds a cursor object per call).
+    fn rows_per_insert(&self) -> usize {
+        1
+    }
+
     /// Runs `body` in one transaction: everything it wrote is committed when it answers
     /// `Ok`, and rolled back when it answers `Err` (that error is then returned). Use the
     /// typed [`transaction`] helper.

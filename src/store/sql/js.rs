@@ -6,7 +6,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::executor::{Row, SqlExecutor, SqlValue, Statement};
+use super::executor::{Row, SqlExecutor, SqlValue, Statement, MAX_PARAMS};
 use super::log::{self, ReadPlan};
 use super::SqlStore;
 use crate::core::event::StreamId;
@@ -56,6 +56,8 @@ extern "C" {
 /// A SQLite handle of the JavaScript runtime as a [`SqlExecutor`].
 pub struct JsSqlExecutor {
     adapter: Adapter,
+    /// The adapter's `rowsPerInsert` (see [`SqlExecutor::rows_per_insert`]).
+    rows_per_insert: usize,
 }
 
 /// What SQLite (or the runtime) threw, as an error: a full database is `QUOTA_EXCEEDED`.
@@ -90,7 +92,15 @@ impl JsSqlExecutor {
                     .unwrap_or_else(|| "EventStore.sqlite needs a SQLite handle".into()),
             )
         })?;
-        Ok(JsSqlExecutor { adapter })
+        let rows_per_insert = js_sys::Reflect::get(&adapter, &JsValue::from_str("rowsPerInsert"))
+            .ok()
+            .and_then(|v| v.as_f64())
+            .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= MAX_PARAMS as f64)
+            .map_or(1, |n| n as usize);
+        Ok(JsSqlExecutor {
+            adapter,
+            rows_per_insert,
+        })
     }
 }
 
@@ -147,34 +157,105 @@ impl Params {
     }
 }
 
-fn from_js(v: JsValue) -> SqlValue {
-    if let Some(s) = v.as_string() {
-        return SqlValue::Text(s);
+/// The rows `sqlRun` packed (`packRows` in the bindings): `[text, cells]`.
+///
+/// # Errors
+/// [`Error::Storage`] when the two do not agree (a bug in the adapter, never stored data).
+fn unpack(packed: JsValue) -> Result<Vec<Vec<Row>>> {
+    let packed = Array::from(&packed);
+    let text = String::from_utf8(js_sys::Uint8Array::new(&packed.get(0)).to_vec())
+        .map_err(|_| Unpacker::malformed())?;
+    let cells = js_sys::Float64Array::new(&packed.get(1)).to_vec();
+    Unpacker {
+        ascii: text.is_ascii(),
+        text: &text,
+        at: 0,
+        cells: &cells,
+        next: 0,
     }
-    if let Some(f) = v.as_f64() {
-        return if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
-            SqlValue::Integer(f as i64)
-        } else {
-            SqlValue::Real(f)
-        };
-    }
-    if v.is_bigint() {
-        if let Ok(n) = i64::try_from(js_sys::BigInt::unchecked_from_js(v)) {
-            return SqlValue::Integer(n);
-        }
-    }
-    SqlValue::Null
+    .statements()
 }
 
-fn rows_of(v: JsValue) -> Vec<Row> {
-    Array::from(&v)
-        .iter()
-        .map(|row| {
-            row.dyn_into::<Array>()
-                .map(|cells| cells.iter().map(from_js).collect())
-                .unwrap_or_default()
+/// A reader of packed rows (see [`unpack`]).
+struct Unpacker<'a> {
+    text: &'a str,
+    /// Whether `text` is ASCII (UTF-16 lengths are then byte lengths).
+    ascii: bool,
+    /// The byte offset of the next text cell in `text`.
+    at: usize,
+    cells: &'a [f64],
+    next: usize,
+}
+
+impl Unpacker<'_> {
+    fn malformed() -> Error {
+        Error::storage("the SQLite adapter answered malformed rows")
+    }
+
+    fn number(&mut self) -> Result<f64> {
+        let n = *self.cells.get(self.next).ok_or_else(Self::malformed)?;
+        self.next += 1;
+        Ok(n)
+    }
+
+    fn count(&mut self) -> Result<usize> {
+        let n = self.number()?;
+        if n.fract() != 0.0 || n < 0.0 || n > self.cells.len() as f64 {
+            return Err(Self::malformed());
+        }
+        Ok(n as usize)
+    }
+
+    /// The next `units` UTF-16 units of `text`.
+    fn text(&mut self, units: usize) -> Result<String> {
+        let rest = self.text.get(self.at..).ok_or_else(Self::malformed)?;
+        let len = if self.ascii {
+            units
+        } else {
+            let mut seen = 0;
+            let mut end = 0;
+            for c in rest.chars() {
+                if seen >= units {
+                    break;
+                }
+                seen += c.len_utf16();
+                end += c.len_utf8();
+            }
+            if seen != units {
+                return Err(Self::malformed());
+            }
+            end
+        };
+        let s = rest.get(..len).ok_or_else(Self::malformed)?;
+        self.at += len;
+        Ok(s.to_owned())
+    }
+
+    fn value(&mut self) -> Result<SqlValue> {
+        let kind = self.number()?;
+        let n = self.number()?;
+        Ok(match kind as u8 {
+            1 => SqlValue::Integer(n as i64),
+            2 => SqlValue::Real(n),
+            3 => SqlValue::Text(self.text(n as usize)?),
+            _ => SqlValue::Null,
         })
-        .collect()
+    }
+
+    fn statements(mut self) -> Result<Vec<Vec<Row>>> {
+        let mut out = Vec::new();
+        while self.next < self.cells.len() {
+            let rows = self.count()?;
+            let mut list = Vec::with_capacity(rows);
+            for _ in 0..rows {
+                let n = self.count()?;
+                let row = (0..n).map(|_| self.value()).collect::<Result<Row>>()?;
+                list.push(row);
+            }
+            out.push(list);
+        }
+        Ok(out)
+    }
 }
 
 impl JsSqlExecutor {
@@ -206,7 +287,7 @@ impl JsSqlExecutor {
 impl SqlExecutor for JsSqlExecutor {
     fn query(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
         let rows = self.run(&Params::one(sql, params), true)?;
-        Ok(rows_of(Array::from(&rows).get(0)))
+        Ok(unpack(rows)?.into_iter().next().unwrap_or_default())
     }
 
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<()> {
@@ -218,8 +299,11 @@ impl SqlExecutor for JsSqlExecutor {
         for s in statements {
             params.push(&s.sql, &s.params);
         }
-        let out = self.run(&params, true)?;
-        Ok(Array::from(&out).iter().map(rows_of).collect())
+        unpack(self.run(&params, true)?)
+    }
+
+    fn rows_per_insert(&self) -> usize {
+        self.rows_per_insert
     }
 
     fn transaction_with(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()> {

@@ -13,16 +13,22 @@ use crate::error::Error;
 use crate::store::contract::{evs, sid, snapshot, test_clock};
 use crate::store::{Bound, IndexKey, IndexRange, MemoryStore};
 
-/// A `rusqlite` connection as a [`SqlExecutor`].
-pub(crate) struct Rusq(rusqlite::Connection);
+/// A `rusqlite` connection as a [`SqlExecutor`], and its
+/// [`rows_per_insert`](SqlExecutor::rows_per_insert).
+pub(crate) struct Rusq(rusqlite::Connection, usize);
 
 impl Rusq {
     fn memory() -> Self {
-        Rusq(rusqlite::Connection::open_in_memory().unwrap())
+        Rusq(rusqlite::Connection::open_in_memory().unwrap(), 1)
     }
 
     fn file(path: &std::path::Path) -> Self {
-        Rusq(rusqlite::Connection::open(path).unwrap())
+        Rusq(rusqlite::Connection::open(path).unwrap(), 1)
+    }
+
+    /// The same connection asking for `n` events per `INSERT` (as a Durable Object's adapter).
+    fn rows(self, n: usize) -> Self {
+        Rusq(self.0, n)
     }
 }
 
@@ -65,6 +71,10 @@ impl SqlExecutor for Rusq {
         Ok(out)
     }
 
+    fn rows_per_insert(&self) -> usize {
+        self.1
+    }
+
     fn transaction_with(&self, body: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         self.0.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
         match body() {
@@ -88,6 +98,13 @@ fn open(db: Rusq) -> SqlStore<Rusq> {
 }
 
 contract_tests!(native, open(Rusq::memory()));
+
+/// The contract suite again with 12 events per `INSERT`, as a Durable Object writes them.
+mod multi_row_inserts {
+    use super::*;
+
+    contract_tests!(native, open(Rusq::memory().rows(12)));
+}
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
@@ -166,6 +183,52 @@ fn a_large_batch_stays_within_the_parameter_limit() {
         .iter()
         .enumerate()
         .all(|(i, e)| e.position.0 == i as u64 + 1));
+}
+
+#[test]
+fn multi_row_inserts_write_every_event_in_order() {
+    // Batches around the 12-row statements' edges; too many rows per insert for the
+    // parameter limit are clamped to 12 (the executor refuses more than 100 values).
+    for rows in [2, 12, 13, 100] {
+        let s = open(Rusq::memory().rows(rows));
+        let mut from = 0;
+        for (i, n) in [1, 11, 12, 13, 24, 25, 100].into_iter().enumerate() {
+            let stream = sid(&format!("s{i}"));
+            let r =
+                block(s.append(&stream, evs(from..from + n), ExpectedVersion::NoStream)).unwrap();
+            assert_eq!((r.version.0, r.position.0), (n as u64, (from + n) as u64));
+            let again = block(s.append(&stream, evs(from..from + n), ExpectedVersion::NoStream));
+            assert_eq!(again.unwrap(), r, "a retried batch of {n} is idempotent");
+            from += n;
+        }
+        let all = block(s.read_all(&ReadAllOptions::default())).unwrap();
+        let ids: Vec<_> = all.iter().map(|e| e.id.clone()).collect();
+        let expected: Vec<_> = evs(0..from).into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, expected, "{rows} rows per insert");
+        assert!(all
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.position.0 == i as u64 + 1));
+    }
+}
+
+#[test]
+fn a_failed_multi_row_append_rolls_back_its_inserts() {
+    // The second statement of 12-row inserts fails: the first 12 rows go too.
+    let s = open(Rusq::memory().rows(12));
+    block(s.append(&sid("s"), evs(0..1), ExpectedVersion::NoStream)).unwrap();
+    s.executor()
+        .execute(
+            "CREATE TRIGGER fail_late AFTER INSERT ON eventfold_events \
+             WHEN NEW.version = 20 BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+            &[],
+        )
+        .unwrap();
+    let before = block(snapshot(&s));
+    let err =
+        block(s.append(&sid("s"), evs(1..30), ExpectedVersion::Exact(Version(1)))).unwrap_err();
+    assert_eq!(err.code(), "STORAGE_ERROR", "{err}");
+    assert_eq!(block(snapshot(&s)), before);
 }
 
 #[test]

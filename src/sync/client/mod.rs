@@ -87,8 +87,8 @@ pub struct Rejected {
     pub error: Error,
 }
 
-/// A stream held by the `manual` strategy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A stream held by the `manual` strategy (`HeldStream` in JavaScript).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Held {
     /// The stream.
     pub stream: StreamId,
@@ -107,8 +107,8 @@ pub struct StoreStatus {
     pub held: Vec<Held>,
 }
 
-/// What one [`SyncClient::sync`] did.
-#[derive(Debug, Default)]
+/// What one [`SyncClient::sync`] did (`SyncReport` in JavaScript).
+#[derive(Debug, Default, Serialize)]
 pub struct SyncReport {
     /// Events pulled into the confirmed log.
     pub pulled: usize,

@@ -5,6 +5,8 @@
 use std::ops::Add;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::core::event::{Position, Timestamp};
 use crate::error::Error;
 use crate::sync::client::Held;
@@ -42,9 +44,10 @@ impl Add<Duration> for Instant {
     }
 }
 
-/// What the scheduler shows the app (`sync.status` in JavaScript). `E` is the error type the
-/// driver feeds in (see [`Failure`]).
-#[derive(Clone, Debug, PartialEq)]
+/// What the scheduler shows the app (`sync.status` in JavaScript, its fields in camelCase).
+/// `E` is the error type the driver feeds in (see [`Failure`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Status<E> {
     /// Events appended locally and not confirmed yet (from the last [`StoreStatus`]).
     pub pending: usize,

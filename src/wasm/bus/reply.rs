@@ -59,12 +59,6 @@ pub(crate) fn js_json(v: &JsValue) -> Result<Json> {
     Json::parse(text)
 }
 
-/// A JSON-serializable value as a JavaScript value.
-pub(crate) fn to_js_value<T: serde::Serialize>(value: &T) -> Result<JsValue> {
-    js_sys::JSON::parse(Json::from_value(value)?.as_str())
-        .map_err(|e| Error::invalid(message_of(&e)))
-}
-
 /// The promise of a bus method.
 pub(crate) fn promise<F>(f: F) -> Promise
 where

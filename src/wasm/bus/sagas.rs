@@ -16,9 +16,9 @@ use crate::cqrs::runtime::LocalBoxFuture;
 use crate::cqrs::saga::run::{starter, SagaEffects, SagaPolicy, SagaRunner, SagaStarter};
 use crate::cqrs::saga::{SagaShape, SagaState, StepKind, StepShape};
 use crate::error::{Error, Result};
-use crate::wasm::bus::reply::{error_from_js, js_json, promise, to_js_value};
+use crate::wasm::bus::reply::{error_from_js, js_json, promise};
 use crate::wasm::bus::{attempt, dispatch, Bus, BusInner};
-use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
+use crate::wasm::convert::{event_to_js, get, opt_u64, plain, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
 
@@ -50,7 +50,7 @@ impl JsSagaEffects {
         let Ok(f) = f.dyn_into::<Function>() else {
             return Err(Error::invalid(format!("step {step} has no {key} function")));
         };
-        let view = to_js_value(&saga.view(&self.shape)?)?;
+        let view = plain(&saga.view(&self.shape)?);
         let out = match event {
             Some(e) => attempt(&f, &event_to_js(e)?, &view),
             None => attempt(&f, &view, &JsValue::UNDEFINED),
@@ -243,7 +243,7 @@ impl Bus {
         promise(async move {
             let runner = found?;
             match runner.load(pool.store(), &id).await? {
-                Some(state) => to_js_value(&state.view(runner.shape())?),
+                Some(state) => Ok(plain(&state.view(runner.shape())?)),
                 None => Ok(JsValue::UNDEFINED),
             }
         })

@@ -18,9 +18,9 @@ use crate::cqrs::workers::{LeaderLock, Release};
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::bus::context::context_to_js;
-use crate::wasm::bus::reply::{error_from_js, promise, set, to_js_value};
+use crate::wasm::bus::reply::{error_from_js, promise, set};
 use crate::wasm::bus::{invoke, lead, sleep, Bus, BusInner};
-use crate::wasm::convert::{event_to_js, get, opt_u64, string_arg};
+use crate::wasm::convert::{event_to_js, get, opt_u64, plain, string_arg};
 use crate::wasm::error::to_js;
 
 /// `Date.now()` and `setTimeout`.
@@ -180,7 +180,7 @@ impl Bus {
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self, handler: &str) -> Promise {
         self.with_handler(handler, |h, pool| async move {
-            to_js_value(&h.dead_letters(pool.store()).await?)
+            Ok(plain(&h.dead_letters(pool.store()).await?))
         })
     }
 
@@ -211,7 +211,7 @@ impl Bus {
     #[wasm_bindgen(js_name = handlerProgress, unchecked_return_type = "Promise<HandlerProgress>")]
     pub fn handler_progress(&self, handler: &str) -> Promise {
         self.with_handler(handler, |h, pool| async move {
-            to_js_value(&h.progress(pool.store()).await?)
+            Ok(plain(&h.progress(pool.store()).await?))
         })
     }
 

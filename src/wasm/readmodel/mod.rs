@@ -7,12 +7,12 @@ mod handlers;
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::core::event::EventType;
 use crate::core::json::Json;
-use crate::cqrs::read_model::{Change, ReadModelDef, ReadModelView};
+use crate::cqrs::read_model::{ReadModelDef, ReadModelView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Bound, IndexQuery, IndexRange};
@@ -149,17 +149,6 @@ fn parse_values(rows: &[(String, Json)]) -> Result<JsValue> {
     js_sys::JSON::parse(&text).map_err(|e| Error::invalid(message_of(&e)))
 }
 
-fn change_to_js(change: &Change) -> JsValue {
-    let o = Object::new();
-    let checkpoint = JsValue::from_f64(change.checkpoint.0 as f64);
-    let _ = Reflect::set(&o, &"checkpoint".into(), &checkpoint);
-    if let Some(keys) = &change.keys {
-        let keys: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
-        let _ = Reflect::set(&o, &"keys".into(), &keys);
-    }
-    o.into()
-}
-
 #[wasm_bindgen]
 impl ReadModel {
     /// Resolves once the read model has caught up with the log (rejects with `EVOLVE_FAILED`
@@ -235,7 +224,11 @@ impl ReadModel {
         callback: Function,
     ) -> JsValue {
         let id = self.view.subscribe(move |change| {
-            live::call(&callback, &change_to_js(change), "a read model subscriber")
+            live::call(
+                &callback,
+                &crate::wasm::convert::plain(change),
+                "a read model subscriber",
+            )
         });
         live::unsubscriber(&self.view, id, View::unsubscribe)
     }

@@ -1,13 +1,13 @@
-//! The JavaScript values of sync: reports, the status, held streams, rejections, and the
-//! app's listeners of them.
+//! The JavaScript values of sync that are not plain data (reports, the status and held streams
+//! are, see `convert::plain`): rejections, failures, and the app's listeners.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::listeners::Listeners;
 use crate::core::json::Json;
-use crate::sync::client::{Held, Rejected, SyncReport};
-use crate::sync::scheduler::{Failure, FailureKind, Status};
+use crate::sync::client::Rejected;
+use crate::sync::scheduler::{Failure, FailureKind};
 use crate::wasm::error::to_js;
 
 /// The callbacks given to `onStatus`, `onRejected` and `onConflict`.
@@ -32,62 +32,15 @@ impl Failure for JsFailure {
     }
 }
 
+impl serde::Serialize for JsFailure {
+    /// The error itself (`status.lastError`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(&self.error, s)
+    }
+}
+
 fn set(o: &Object, k: &str, v: &JsValue) {
     let _ = Reflect::set(o, &JsValue::from_str(k), v);
-}
-
-fn num(n: impl Into<f64>) -> JsValue {
-    JsValue::from_f64(n.into())
-}
-
-fn count(n: usize) -> JsValue {
-    JsValue::from_f64(n as f64)
-}
-
-/// `{ stream, actual }`.
-pub(super) fn held_to_js(held: &Held) -> JsValue {
-    let o = Object::new();
-    set(&o, "stream", &JsValue::from_str(held.stream.as_str()));
-    set(&o, "actual", &num(held.actual.0 as f64));
-    o.into()
-}
-
-fn held_list(held: &[Held]) -> Array {
-    held.iter().map(held_to_js).collect()
-}
-
-/// `{ pulled, pushed, rejected, held, head, requests, resynced }`.
-pub(super) fn report_to_js(report: &SyncReport) -> JsValue {
-    let o = Object::new();
-    set(&o, "pulled", &count(report.pulled));
-    set(&o, "pushed", &count(report.pushed));
-    set(&o, "rejected", &count(report.rejected));
-    set(&o, "head", &num(report.head.0 as f64));
-    set(&o, "requests", &count(report.requests));
-    set(&o, "resynced", &report.resynced.into());
-    set(&o, "held", &held_list(&report.held));
-    o.into()
-}
-
-/// `{ pending, checkpoint, online, syncing, leader, lastSync, lastError, held, resyncedAt }`.
-pub(super) fn status_to_js(status: &Status<JsFailure>) -> JsValue {
-    let o = Object::new();
-    let time =
-        |t: Option<crate::core::event::Timestamp>| t.map_or(JsValue::NULL, |t| num(t.0 as f64));
-    set(&o, "pending", &count(status.pending));
-    set(&o, "checkpoint", &num(status.checkpoint.0 as f64));
-    set(&o, "online", &status.online.into());
-    set(&o, "syncing", &status.syncing.into());
-    set(&o, "leader", &status.leader.into());
-    set(&o, "lastSync", &time(status.last_sync));
-    let error = status
-        .last_error
-        .as_ref()
-        .map_or(JsValue::NULL, |f| f.error.clone());
-    set(&o, "lastError", &error);
-    set(&o, "held", &held_list(&status.held));
-    set(&o, "resyncedAt", &time(status.resynced_at));
-    o.into()
 }
 
 /// `{ stream, command, events, error }` of a pending command or append dropped for good.

@@ -12,7 +12,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::convert::{held_to_js, report_to_js, status_to_js, JsFailure, SyncListeners};
+use super::convert::{JsFailure, SyncListeners};
 use super::listeners::call_all;
 use super::resolver::JsResolver;
 use super::transport::{FetchTransport, Interruptible};
@@ -23,6 +23,7 @@ use crate::sync::client::SyncClient;
 use crate::sync::protocol::{self, HeadInfo};
 use crate::sync::scheduler::{Action, Event, ExchangeId, Failure, Instant, Lease, Scheduler};
 use crate::wasm::abort::Abort;
+use crate::wasm::convert::plain;
 use crate::wasm::error::to_js;
 use crate::wasm::promise::{spawn, to_promise};
 
@@ -240,7 +241,7 @@ impl Driver {
 
     /// The status as JavaScript sees it.
     pub(super) fn status(&self) -> JsValue {
-        status_to_js(self.machine.borrow().status())
+        plain(self.machine.borrow().status())
     }
 
     /// `now()`: a promise of the report of the exchange that answers this call, or of
@@ -335,7 +336,7 @@ impl Driver {
                     };
                     let result = d.client.sync(&transport, &*d.resolver).await;
                     let (outcome, finished) = match &result {
-                        Ok(report) => (Ok(report_to_js(report)), Ok(report)),
+                        Ok(report) => (Ok(plain(report)), Ok(report)),
                         Err(e) => {
                             let error = to_js(e.clone());
                             let kind = e.kind();
@@ -411,7 +412,7 @@ impl Driver {
             Event::Conflict(held) => {
                 call_all(
                     listeners(|l| &l.conflict),
-                    &held_to_js(&held),
+                    &plain(&held),
                     "a sync onConflict listener",
                 );
             }

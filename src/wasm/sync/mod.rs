@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Array, Function, Object, Promise};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Store;
@@ -70,21 +70,19 @@ fn strategies(conflicts: &JsValue) -> Result<(Strategy, Vec<(String, Strategy)>)
     }
 }
 
-/// An optional option that must be a number in `range`.
-fn number(
-    options: &JsValue,
-    key: &str,
-    range: std::ops::RangeInclusive<f64>,
-    what: &str,
-) -> Result<Option<f64>> {
-    let v = get(options, key)?;
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.as_f64()
-        .filter(|n| range.contains(n))
-        .map(Some)
-        .ok_or_else(|| Error::invalid(format!("{key} must be {what}")))
+/// `store.sync()`'s options (`SyncOptions` in TypeScript).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    url: Option<String>,
+    token: Option<String>,
+    #[serde(default, deserialize_with = "crate::core::object::array")]
+    scope: Option<Vec<String>>,
+    /// A strategy or an object of them by aggregate name (see [`strategies`]).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    conflicts: JsValue,
+    poll_interval_ms: Option<f64>,
+    pull_limit: Option<std::num::NonZeroU32>,
 }
 
 /// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs?,
@@ -99,46 +97,26 @@ pub(crate) fn start(
             "this store is already syncing: call store.sync() once",
         ));
     }
-    let url = get(options, "url")?
-        .as_string()
+    let options: Options = crate::wasm::convert::options(options)?;
+    let url = options
+        .url
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
         .ok_or_else(|| Error::invalid("sync needs { url: \"http(s)://…\" }"))?;
     let url = url.trim_end_matches('/').to_owned();
-    let token = get(options, "token")?;
-    if !(token.is_undefined() || token.is_null() || token.is_string()) {
-        return Err(Error::invalid("token must be a string"));
-    }
-    let scope_js = get(options, "scope")?;
-    let scope: Vec<String> = if scope_js.is_undefined() || scope_js.is_null() {
-        Vec::new()
-    } else {
-        let arr = scope_js
-            .dyn_ref::<Array>()
-            .ok_or_else(|| Error::invalid("scope must be an array of stream prefixes"))?;
-        arr.iter()
-            .map(|p| {
-                p.as_string()
-                    .ok_or_else(|| Error::invalid("scope must be an array of stream prefixes"))
-            })
-            .collect::<Result<_>>()?
-    };
-    let (default, per_aggregate) = strategies(&get(options, "conflicts")?)?;
+    let token = options.token.map_or(JsValue::UNDEFINED, JsValue::from);
+    let scope = options.scope.unwrap_or_default();
+    let (default, per_aggregate) = strategies(&options.conflicts)?;
     let mut sync_options = SyncOptions::default();
-    let whole = "a positive integer (events per pull)";
-    if let Some(n) = number(options, "pullLimit", 1.0..=f64::from(u32::MAX), whole)? {
-        if n.fract() != 0.0 {
-            return Err(Error::invalid(format!("pullLimit must be {whole}")));
-        }
-        sync_options.pull_limit = n as u32;
+    if let Some(n) = options.pull_limit {
+        sync_options.pull_limit = n.get();
     }
     let mut config = Config::default();
-    let interval = number(
-        options,
-        "pollIntervalMs",
-        0.0..=f64::from(u32::MAX),
-        "a number of milliseconds",
-    )?;
-    if let Some(ms) = interval {
+    if let Some(ms) = options.poll_interval_ms {
+        if !(0.0..=f64::from(u32::MAX)).contains(&ms) {
+            return Err(Error::invalid(
+                "pollIntervalMs must be a number of milliseconds",
+            ));
+        }
         config.poll_interval = Duration::from_millis(ms as u64);
     }
 

@@ -15,6 +15,7 @@
 //! Decoding rebuilds every payload's exact text and checks every length and index: a
 //! malformed page is a `PROTOCOL_ERROR` and yields nothing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::de::{MapAccess, Visitor};
@@ -214,29 +215,49 @@ fn pick<'t, T>(table: &'t [T], index: u64, what: &str) -> Result<&'t T> {
         .ok_or_else(|| malformed(format!("{what} index {index} out of range")))
 }
 
+/// Shapes looked up by comparing keys with each known shape in turn, up to this many (a page
+/// usually holds a handful); past it, by hashing the key list.
+const SCAN_SHAPES: usize = 16;
+
 /// The shapes met while encoding, by key list.
 #[derive(Default)]
 struct Shapes {
     /// Key list → (shape number, first column in `values`).
     known: HashMap<Vec<String>, (u64, usize)>,
+    /// The first column in `values` of each shape, in shape order.
+    firsts: Vec<usize>,
+    /// Scratch space of [`split`].
+    rebuilt: String,
 }
 
 impl Shapes {
     /// Puts one payload's values in their columns; answers its shape number (0: raw).
     fn place<'a>(&mut self, c: &mut Columns<'a>, payload: &'a Json) -> Result<u64> {
-        let Some(pairs) = split(payload.as_str()) else {
+        let Some(pairs) = split(payload.as_str(), &mut self.rebuilt) else {
             let raw = serde_json::from_str::<&RawValue>(payload.as_str())
                 .map_err(|e| Error::protocol(format!("a payload is not JSON: {e}")))?;
             c.raw.push(raw);
             return Ok(RAW);
         };
-        let keys: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
-        let (shape, first) = match self.known.get(&keys) {
-            Some(&known) => known,
+        let found = if c.shapes.len() <= SCAN_SHAPES {
+            c.shapes
+                .iter()
+                .position(|keys| {
+                    keys.len() == pairs.len() && keys.iter().zip(&pairs).all(|(a, (b, _))| a == b)
+                })
+                .map(|i| (i as u64 + 1, self.firsts[i]))
+        } else {
+            let keys: Vec<String> = pairs.iter().map(|(k, _)| k.to_string()).collect();
+            self.known.get(&keys).copied()
+        };
+        let (shape, first) = match found {
+            Some(known) => known,
             None => {
+                let keys: Vec<String> = pairs.iter().map(|(k, _)| k.to_string()).collect();
                 let at = (c.shapes.len() as u64 + 1, c.values.len());
                 c.values.resize(c.values.len() + keys.len(), Vec::new());
                 c.shapes.push(keys.clone());
+                self.firsts.push(at.1);
                 self.known.insert(keys, at);
                 at
             }
@@ -266,19 +287,20 @@ fn push_run(runs: &mut Vec<u64>, shape: u64) {
 }
 
 /// A JSON object's members in order, if `text` is an object that [`write_string`] and its raw
-/// member values rebuild byte for byte (compact, no duplicate-sensitive surprises).
-fn split(text: &str) -> Option<Vec<(String, &RawValue)>> {
+/// member values rebuild byte for byte (compact, no duplicate-sensitive surprises). `rebuilt`
+/// is scratch space.
+fn split<'a>(text: &'a str, rebuilt: &mut String) -> Option<Vec<(Cow<'a, str>, &'a RawValue)>> {
     if !text.starts_with('{') {
         return None;
     }
     let Members(pairs) = serde_json::from_str(text).ok()?;
-    let mut rebuilt = String::with_capacity(text.len());
+    rebuilt.clear();
     rebuilt.push('{');
     for (k, (key, value)) in pairs.iter().enumerate() {
         if k > 0 {
             rebuilt.push(',');
         }
-        write_string(&mut rebuilt, key);
+        write_string(rebuilt, key);
         rebuilt.push(':');
         rebuilt.push_str(value.get());
     }
@@ -286,8 +308,33 @@ fn split(text: &str) -> Option<Vec<(String, &RawValue)>> {
     (rebuilt == text).then_some(pairs)
 }
 
+/// An object key, borrowed from the text unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// An object's members, in order, values kept as raw text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -302,8 +349,8 @@ impl<'de> Deserialize<'de> for Members<'de> {
                 mut map: M,
             ) -> std::result::Result<Self::Value, M::Error> {
                 let mut pairs = Vec::new();
-                while let Some(pair) = map.next_entry::<String, &'de RawValue>()? {
-                    pairs.push(pair);
+                while let Some((Key(key), value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    pairs.push((key, value));
                 }
                 Ok(Members(pairs))
             }

@@ -103,6 +103,27 @@ fn every_kind_of_payload_comes_back_byte_for_byte() {
 }
 
 #[test]
+fn payloads_share_shapes_however_many_there_are() {
+    // 40 key sets (past the shapes found by scanning, SCAN_SHAPES), each met twice, some keys
+    // escaped: every payload comes back, and each key set is one shape.
+    let shape = |k: u64| {
+        let keys: Vec<String> = (0..=k % 5).map(|j| format!("\"k{k}\\n{j}\":{j}")).collect();
+        format!("{{{}}}", keys.join(","))
+    };
+    let events: Vec<RecordedEvent> = (0..80)
+        .map(|n| event(n, "s", n + 1, n + 1, &shape(n % 40), "{}"))
+        .collect();
+    let columns = Columns::encode(&events).unwrap();
+    assert_eq!(
+        columns.shapes.len(),
+        41,
+        "40 data shapes and the empty metadata"
+    );
+    assert_eq!(columns.shapes[0], vec!["k0\n0".to_string()]);
+    round_trip(events);
+}
+
+#[test]
 fn runs_follow_streams_versions_and_positions() {
     let d = r#"{"x":1}"#;
     let events = vec![
