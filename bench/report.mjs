@@ -213,7 +213,9 @@ function sizeSection(s) {
   const lines = [
     "## (e) Package size and load time per entry", "",
     "gzip -9 of the wasm and its JS glue per entry, each a wasm of its own (`npm run size` shows where the bytes",
-    "go); \"with its JS\" adds the entry file, `errors.js` and wasm-bindgen's snippets a browser loads with it.", "",
+    "go); \"with its JS\" adds the entry file, `errors.js`, `entry.js`, `handler.js` and wasm-bindgen's snippets a",
+    "browser loads with it. The three builds (issue 17): `eventfold/core` without the cargo features `sync` and",
+    "`bus`, `eventfold/sync` with `sync`, `eventfold` with both (scripts/builds.mjs).", "",
     "| Entry | wasm (raw) | wasm gzip | glue gzip | wasm + glue gzip | budget | met? | with its JS, gzip |",
     "|---|---:|---:|---:|---:|---:|---|---:|",
     ...s.sizes.map((b) => `| \`${b.entry}\` | ${int(b.wasm.raw)} | ${int(b.wasm.gzip)} | ${int(b.glue.gzip)} | ${int(b.total)} | ${int(b.budget)} | ${b.met ? "**yes**" : "**no**"} | ${int(b.loaded)} |`),

@@ -1,7 +1,7 @@
 // (e) Package size per entry: the wasm module and its JS glue, gzip -9, from pkg/sizes.json
 // (written by scripts/build-pkg.mjs for every build of scripts/builds.mjs) against the entry's
 // budget, plus the package's other JS files that a browser loads with it (the entry file,
-// errors.js, wasm-bindgen snippets), measured here the same way.
+// errors.js, entry.js, handler.js, wasm-bindgen snippets), measured here the same way.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -28,7 +28,8 @@ export function packageSizes(pkg) {
   const built = JSON.parse(readFileSync(join(pkg, "sizes.json"), "utf8")).builds ?? {};
   return BUILDS.filter((b) => built[b.id]).map((b) => {
     const { wasm, glue } = built[b.id];
-    const others = [join(pkg, b.browser), join(pkg, "errors.js"), ...jsFiles(join(pkg, b.dir, "snippets"))]
+    const others = [join(pkg, b.browser), join(pkg, "errors.js"), join(pkg, "entry.js"), join(pkg, "handler.js"),
+      ...jsFiles(join(pkg, b.dir, "snippets"))]
       .filter(existsSync).map((f) => measure(pkg, f));
     const total = wasm.gzip + glue.gzip;
     return {

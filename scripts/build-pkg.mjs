@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// Builds the npm package into pkg/: release wasm (LTO, opt-level z) -> wasm-bindgen (web
-// target) -> wasm-opt -Oz (npm binaryen) -> entry points and package.json. Prints sizes.
-import { execFileSync } from "node:child_process";
+// Builds the npm package into pkg/: per build of scripts/builds.mjs, release wasm (LTO,
+// opt-level z) -> wasm-bindgen (web target) -> wasm-opt -Oz (npm binaryen) -> entry points;
+// then package.json. Prints sizes.
+//
+// The cargo builds run one after another (one target dir, shared dependencies; their last
+// stage, LTO with one codegen unit, is single-threaded), and each build's wasm-bindgen and
+// wasm-opt run while the next cargo build compiles: on 2 cores the three builds take little
+// more than three cargo builds.
+import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { transformSync } from "esbuild";
@@ -15,6 +21,13 @@ const pkg = join(root, "pkg");
 const bin = join(root, "node_modules", ".bin");
 const env = { ...process.env, PATH: `${bin}:${process.env.HOME}/.cargo/bin:${process.env.PATH}` };
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, env, stdio: "inherit" });
+/** `cmd args` as a child process; resolves when it exits with 0, rejects otherwise. */
+const runAsync = (cmd, args) => new Promise((resolve, reject) => {
+  const child = spawn(cmd, args, { cwd: root, env, stdio: "inherit" });
+  child.on("error", reject);
+  child.on("exit", (code, signal) => (code === 0 ? resolve()
+    : reject(new Error(`${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`})`))));
+});
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -28,23 +41,32 @@ rmSync(namedDir, { recursive: true, force: true });
 mkdirSync(namedDir, { recursive: true });
 
 /**
- * Builds one wasm of the package into `pkg/<build.dir>/`: cargo (release), wasm-bindgen (web and
- * bundler targets), wasm-opt -Oz. wasm-opt runs once with `-g`; that module, names kept, is saved
- * as `.tmp/size/<id>.wasm` for `npm run size`, and ships with its name section removed (the same
- * bytes as optimising without `-g`). Returns its sizes.
+ * Compiles the wasm of `build` (cargo, release, its features) and copies it to
+ * `.tmp/size/<id>.cargo.wasm` (the next build overwrites cargo's output). Returns that path.
  */
-function buildWasm(build) {
+async function compileWasm(build) {
+  await runAsync("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", ...build.cargoArgs]);
+  const built = join(namedDir, `${build.id}.cargo.wasm`);
+  cpSync(join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm"), built);
+  return built;
+}
+
+/**
+ * Finishes one wasm of the package into `pkg/<build.dir>/` from cargo's output `built`:
+ * wasm-bindgen (web and bundler targets), wasm-opt -Oz. wasm-opt runs once with `-g`; that
+ * module, names kept, is saved as `.tmp/size/<id>.wasm` for `npm run size`, and ships with its
+ * name section removed (the same bytes as optimising without `-g`). Returns its sizes.
+ */
+async function finishWasm(build, built) {
   const dir = join(pkg, build.dir);
   mkdirSync(dir, { recursive: true });
-  run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", ...build.cargoArgs]);
-  const built = join(targetDir, "wasm32-unknown-unknown", "release", "eventfold.wasm");
-  run("wasm-bindgen", ["--target", "web", "--out-dir", dir, "--out-name", "eventfold", built]);
+  await runAsync("wasm-bindgen", ["--target", "web", "--out-dir", dir, "--out-name", "eventfold", built]);
   // The same wasm through wasm-bindgen's bundler target gives the glue as an ES module of import
   // functions (eventfold_bg.js, the module name the wasm imports from) and a 300-byte entry
   // that imports the wasm as a module: Deno's Wasm ESM integration loads that with no
   // --allow-read (the deno entry). The wasm itself is byte-identical, so it ships once.
   const esmDir = join(pkg, `.esm-${build.id}`);
-  run("wasm-bindgen", ["--target", "bundler", "--out-dir", esmDir, "--out-name", "eventfold", built]);
+  await runAsync("wasm-bindgen", ["--target", "bundler", "--out-dir", esmDir, "--out-name", "eventfold", built]);
   if (!readFileSync(join(esmDir, "eventfold_bg.wasm")).equals(readFileSync(join(dir, "eventfold_bg.wasm")))) {
     throw new Error("the bundler and web targets produced different wasm; the deno entry cannot share it");
   }
@@ -53,10 +75,11 @@ function buildWasm(build) {
   rmSync(esmDir, { recursive: true, force: true });
   const wasm = join(dir, "eventfold_bg.wasm");
   const named = join(namedDir, `${build.id}.wasm`);
-  run(join(bin, "wasm-opt"), ["-Oz", "-g", "--enable-reference-types", "--enable-bulk-memory",
+  await runAsync(join(bin, "wasm-opt"), ["-Oz", "-g", "--enable-reference-types", "--enable-bulk-memory",
     "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals",
     "--enable-multivalue", wasm, "-o", named]);
   writeFileSync(wasm, stripNames(readFileSync(named)));
+  rmSync(built);
 
   // The declarations: wasm-bindgen's, plus what it cannot state (see declarations() below).
   const dts = join(dir, "eventfold.d.ts");
@@ -75,13 +98,58 @@ function buildWasm(build) {
   return sizes;
 }
 
-const built = Object.fromEntries(BUILDS.map((b) => [b.id, buildWasm(b)]));
+// Cargo builds in sequence, each build finished while the next compiles.
+let compiled = Promise.resolve();
+const finishing = BUILDS.map((b) => {
+  compiled = compiled.then(() => compileWasm(b));
+  return compiled.then((file) => finishWasm(b, file));
+});
+const built = Object.fromEntries((await Promise.all(finishing)).map((sizes, i) => [BUILDS[i].id, sizes]));
 
-const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "index.d.ts",
-  "testing.js", "testing.d.ts", "simulation.js", "emmett.js", "emmett.d.ts"];
+const entries = ["index.js", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js", "entry.js",
+  "index.d.ts", "testing.js", "testing.d.ts", "simulation.js", "emmett.js", "emmett.d.ts"];
 for (const f of entries) {
   cpSync(join(root, "scripts", "pkg", f), join(pkg, f));
 }
+// The entry files of each build other than the full one, in its folder beside its wasm: the
+// full build's (scripts/pkg) pointed at that folder, claiming that build (entry.js).
+const perRuntime = ["index.js", "node.js", "deno.js", "workerd.js", "index.d.ts"];
+const full = BUILDS.find((b) => b.entry === "eventfold");
+for (const build of BUILDS.filter((b) => b !== full)) {
+  for (const f of perRuntime) {
+    let text = readFileSync(join(root, "scripts", "pkg", f), "utf8")
+      .replaceAll(`"./${full.dir}/`, `"./`)
+      .replace(/"\.\/(errors|handler|entry)\.js"/g, `"../$1.js"`);
+    if (!build.sync) {
+      // No sync server in this build: no createSyncHandler (handler.js) in its entries.
+      const js = /^export \{ createSyncHandler \} from "\.\.\/handler\.js";\n/m;
+      const dts = /^import type \{ EventStore, SyncHandlerOptions \}[\s\S]*?createSyncHandler\([^\n]*\n/m;
+      if (!(f.endsWith(".js") ? js : dts).test(text)) throw new Error(`scripts/pkg/${f}: no createSyncHandler to leave out`);
+      text = text.replace(f.endsWith(".js") ? js : dts, "");
+    }
+    if (f.endsWith(".js")) {
+      const claim = `claim("${full.id}", "${full.entry}");`;
+      if (!text.includes(claim)) throw new Error(`scripts/pkg/${f} does not call ${claim}`);
+      text = text.replace(claim, `claim("${build.id}", "${build.entry}");`);
+    }
+    writeFileSync(join(pkg, build.dir, f), text);
+  }
+}
+/** The `exports` conditions of the entry of `build`, in order of precedence (see below). */
+function conditions(build) {
+  const at = build === full ? "." : `./${build.dir}`;
+  return {
+    types: `${at}/index.d.ts`,
+    workerd: `${at}/workerd.js`,
+    deno: `${at}/deno.js`,
+    bun: `${at}/node.js`,
+    node: `${at}/node.js`,
+    worker: `${at}/index.js`,
+    browser: `${at}/index.js`,
+    default: `${at}/index.js`,
+  };
+}
+const subpath = (build) => `.${build.entry.slice("eventfold".length)}`;
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version = "([^"]+)"/m.exec(cargo)[1];
 // The README written for npm users (scripts/pkg/README.md). npmjs.com renders it without the
@@ -115,25 +183,22 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
     // Conditions in order of precedence: workerd (wrangler, workerd bundles: the wasm imported
     // as a module), deno (the wasm as an ES module, no --allow-read), bun and node (read from
     // disk, instantiated on import), then browsers, Web Workers, Service Workers and bundlers
-    // (fetched on first use). None needs an init call.
-    ".": {
-      types: "./index.d.ts",
-      workerd: "./workerd.js",
-      deno: "./deno.js",
-      bun: "./node.js",
-      node: "./node.js",
-      worker: "./index.js",
-      browser: "./index.js",
-      default: "./index.js",
-    },
+    // (fetched on first use). None needs an init call. One entry per build: "eventfold"
+    // (everything), "eventfold/sync" (no buses or sagas), "eventfold/core" (no sync either).
+    ...Object.fromEntries([full, ...BUILDS.filter((b) => b !== full)].map((b) => [subpath(b), conditions(b)])),
     "./web": { types: "./web.d.ts", default: "./web.js" },
     "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./emmett": { types: "./emmett.d.ts", default: "./emmett.js" },
-    "./eventfold_bg.wasm": "./web/eventfold_bg.wasm",
+    "./eventfold_bg.wasm": `./${full.dir}/eventfold_bg.wasm`,
+    ...Object.fromEntries(BUILDS.filter((b) => b !== full).map((b) => [`${subpath(b)}/eventfold_bg.wasm`, `./${b.dir}/eventfold_bg.wasm`])),
     "./package.json": "./package.json",
   },
-  files: [...entries, "web/", "docs/", "README.md", ...docs],
-  sideEffects: ["./index.js", "./node.js", "./deno.js", "./workerd.js", "./web/eventfold_esm.js", "./web/snippets/*"],
+  files: [...entries, ...BUILDS.map((b) => `${b.dir}/`), "docs/", "README.md", ...docs],
+  // The entry files (they load the wasm, claim the app for their build) and wasm-bindgen's.
+  sideEffects: ["./web.js", ...BUILDS.flatMap((b) => [
+    ...perRuntime.filter((f) => f.endsWith(".js")).map((f) => `${b === full ? "." : `./${b.dir}`}/${f}`),
+    `./${b.dir}/eventfold_esm.js`, `./${b.dir}/snippets/*`,
+  ])],
   // eventfold/emmett imports Emmett; apps that do not use that entry do not need it.
   peerDependencies: { "@event-driven-io/emmett": `^${emmett}` },
   peerDependenciesMeta: { "@event-driven-io/emmett": { optional: true } },

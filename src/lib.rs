@@ -5,6 +5,7 @@ pub mod cqrs;
 pub mod engine;
 pub mod error;
 pub mod store;
+#[cfg(feature = "sync")]
 pub mod sync;
 #[cfg(target_arch = "wasm32")]
 mod wasm;

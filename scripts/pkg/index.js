@@ -1,6 +1,9 @@
 // Entry for browsers and bundlers (Vite, webpack, esbuild): the wasm module loads on first use,
 // inside the async factories, so no init call and no top-level await are needed.
+import { claim } from "./entry.js";
 import init, { EventStore } from "./web/eventfold.js";
+
+claim("full", "eventfold");
 
 let loading;
 /** Loads the wasm module once; every factory awaits it. */

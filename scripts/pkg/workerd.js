@@ -1,8 +1,11 @@
 // Entry for Cloudflare workerd and wrangler: they forbid compiling wasm from bytes at run time,
 // so the wasm is imported as a precompiled module (wrangler and workerd configs turn a `.wasm`
 // import into a WebAssembly.Module) and instantiated synchronously on import.
+import { claim } from "./entry.js";
 import wasmModule from "./web/eventfold_bg.wasm";
 import { initSync } from "./web/eventfold.js";
+
+claim("full", "eventfold");
 
 initSync({ module: wasmModule });
 

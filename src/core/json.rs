@@ -127,7 +127,12 @@ impl Json {
 
     /// Text already produced by a JSON serializer this crate controls (the engine's own
     /// `JSON.stringify` call on the JavaScript side, or a payload rebuilt from validated
-    /// parts). Not validated again.
+    /// parts). Not validated again. (Its callers are the bindings, sync and sagas: a native build
+    /// with neither feature has none.)
+    #[cfg_attr(
+        not(any(target_arch = "wasm32", feature = "sync", feature = "bus")),
+        allow(dead_code)
+    )]
     pub(crate) fn trusted(text: impl Into<Arc<str>>) -> Self {
         Json(text.into())
     }

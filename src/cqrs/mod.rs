@@ -4,9 +4,14 @@
 //! worker pool that runs handlers and sagas in the background ([`workers`]). Generic over the
 //! store, the model and the batch folded, so the same runners serve Rust code and JavaScript
 //! functions.
+//!
+//! The buses, side-effect handlers, sagas and workers are the cargo feature `bus` (on by
+//! default).
 
 pub mod aggregate;
+#[cfg(feature = "bus")]
 pub mod bus;
+#[cfg(feature = "bus")]
 pub mod handlers;
 pub mod ids;
 pub mod live;
@@ -14,8 +19,11 @@ pub mod model;
 pub mod projection;
 pub mod read_model;
 pub mod runtime;
+#[cfg(feature = "bus")]
 pub mod saga;
+#[cfg(feature = "bus")]
 mod tagged;
+#[cfg(feature = "bus")]
 pub mod workers;
 
 pub use aggregate::{

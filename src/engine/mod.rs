@@ -49,10 +49,13 @@ use crate::core::expected::ExpectedVersion;
 use crate::core::json::Json;
 use crate::core::upcast::Upcasters;
 use crate::error::{Error, Result};
+#[cfg(feature = "sync")]
+use crate::store::Clock;
 use crate::store::{
-    ChangeNotifier, Clock, EventStore, IndexQuery, MemoryStore, ReadAllOptions, ReadModelStore,
+    ChangeNotifier, EventStore, IndexQuery, MemoryStore, ReadAllOptions, ReadModelStore,
     ReadStreamOptions, RecordWrite, StateStore,
 };
+#[cfg(feature = "sync")]
 use crate::sync::replica::Replica;
 
 #[cfg(target_arch = "wasm32")]
@@ -62,6 +65,7 @@ use crate::store::sql::{JsSqlExecutor, SqlStore};
 
 struct Inner {
     raw: Rc<Backend>,
+    #[cfg(feature = "sync")]
     replica: RefCell<Option<Rc<Replica<Backend>>>>,
     upcasters: RefCell<Upcasters<UpcastStep>>,
 }
@@ -75,6 +79,7 @@ impl Store {
     fn new(kind: Kind) -> Self {
         Store(Rc::new(Inner {
             raw: Rc::new(Backend(kind)),
+            #[cfg(feature = "sync")]
             replica: RefCell::new(None),
             upcasters: RefCell::new(Upcasters::empty()),
         }))
@@ -136,7 +141,16 @@ impl Store {
         }
     }
 
+    /// Whether a sync is attached (always `false` without the `sync` feature).
+    pub fn synced(&self) -> bool {
+        #[cfg(feature = "sync")]
+        return self.replica().is_some();
+        #[cfg(not(feature = "sync"))]
+        false
+    }
+
     /// The attached sync replica, if `sync` was started on this store.
+    #[cfg(feature = "sync")]
     pub fn replica(&self) -> Option<Rc<Replica<Backend>>> {
         self.0.replica.borrow().clone()
     }
@@ -147,6 +161,7 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] when a sync is attached already.
+    #[cfg(feature = "sync")]
     pub fn attach_sync(
         &self,
         scope: Vec<String>,
@@ -166,8 +181,22 @@ impl Store {
     /// How many times the pending set changed (0 without a sync): a live view compares it with
     /// the count its shown state includes.
     pub fn pending_head(&self) -> Position {
-        self.replica()
-            .map_or(Position(0), |r| r.pending_changes().head())
+        #[cfg(feature = "sync")]
+        if let Some(r) = self.replica() {
+            return r.pending_changes().head();
+        }
+        Position(0)
+    }
+
+    /// Resolves when the pending set changed beyond `seen` (`true`), or its notifier closed
+    /// (`false`); never resolves without a sync.
+    pub async fn pending_changed_beyond(&self, seen: Position) -> bool {
+        #[cfg(feature = "sync")]
+        if let Some(r) = self.replica() {
+            return r.pending_changes().wait_beyond(seen).await;
+        }
+        let _ = seen;
+        std::future::pending().await
     }
 
     /// The pending events to fold on top of confirmed state (none without a sync), in local
@@ -176,10 +205,11 @@ impl Store {
     /// # Errors
     /// Backend failures; `CORRUPT_DATA` for an unreadable pending set.
     pub async fn pending_events(&self) -> Result<Vec<RecordedEvent>> {
-        match self.replica() {
-            Some(r) => self.upcast(r.pending_events().await?),
-            None => Ok(Vec::new()),
+        #[cfg(feature = "sync")]
+        if let Some(r) = self.replica() {
+            return self.upcast(r.pending_events().await?);
         }
+        Ok(Vec::new())
     }
 
     /// Registers an upcaster: events of `event_type` at schema version `from` are read through
@@ -215,6 +245,7 @@ impl Store {
     /// Closes the store: waits on its notifiers end, and a durable store refuses later calls
     /// with `STORE_CLOSED` (appends already in flight complete). Idempotent.
     pub fn close(&self) {
+        #[cfg(feature = "sync")]
         if let Some(replica) = self.replica() {
             replica.close();
         }
@@ -272,13 +303,16 @@ impl Store {
         stream: &StreamId,
         options: &ReadStreamOptions,
     ) -> Result<Option<js_sys::Array>> {
-        let events = match (&self.0.raw.0, self.replica()) {
-            (Kind::IndexedDb(store), None) => store.read_stream_js(stream, options).await?,
-            (Kind::Sql(store), None) => match store.read_stream_js(stream, options)? {
+        if self.synced() {
+            return Ok(None);
+        }
+        let events = match &self.0.raw.0 {
+            Kind::IndexedDb(store) => store.read_stream_js(stream, options).await?,
+            Kind::Sql(store) => match store.read_stream_js(stream, options)? {
                 Some(events) => events,
                 None => return Ok(None),
             },
-            _ => return Ok(None),
+            Kind::Memory(_) => return Ok(None),
         };
         let upcasters = self.0.upcasters.borrow();
         if !upcasters.is_empty() {
@@ -318,6 +352,8 @@ impl Store {
     }
 }
 
+/// Runs `$e` with `$s` the replica when a sync is attached, else the backend.
+#[cfg(feature = "sync")]
 macro_rules! route {
     ($self:ident, $s:ident => $e:expr) => {
         match $self.replica() {
@@ -328,6 +364,15 @@ macro_rules! route {
             }
         }
     };
+}
+
+/// Without the `sync` feature no replica exists: everything goes to the backend.
+#[cfg(not(feature = "sync"))]
+macro_rules! route {
+    ($self:ident, $s:ident => $e:expr) => {{
+        let $s = &$self.0.raw;
+        $e
+    }};
 }
 
 impl EventStore for Store {

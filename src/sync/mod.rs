@@ -13,6 +13,8 @@
 //!   backoff with jitter, fatal errors, leader lock, status), a pure state machine its driver
 //!   feeds with events and a clock.
 //!
+//! This module, client and server sides, is the cargo feature `sync` (on by default).
+//!
 //! A full exchange against an in-memory store, as the server runs it:
 //!
 //! ```

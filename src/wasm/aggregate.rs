@@ -16,7 +16,6 @@ use crate::store::{Direction, ReadStreamOptions};
 use crate::wasm::convert::{get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{fold_parsed, function, JsModel};
-use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{opt, AsOfArg};
 
 /// An aggregate defined by JavaScript functions, stored in streams `<name>-<id>`.
@@ -95,6 +94,9 @@ fn snapshot_policy(options: &JsValue) -> Result<SnapshotPolicy> {
     let millis = opt_u64(&after, "ms")?.unwrap_or(0);
     Ok(SnapshotPolicy::After { events, millis })
 }
+
+/// The JavaScript aggregates of a store, by name: what a sync's rebase runs commands with.
+pub(crate) type Aggregates = Rc<RefCell<Vec<(String, Rc<cqrs::Aggregate<JsModel>>)>>>;
 
 /// Builds the aggregate from its definition object.
 pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> Result<Aggregate> {

@@ -14,6 +14,9 @@ use crate::wasm::error::message_of;
 extern "C" {
     #[wasm_bindgen(js_name = encodeEvents, catch)]
     fn encode_events(events: &JsValue) -> std::result::Result<JsValue, JsValue>;
+    /// A random UUID (`crypto.randomUUID()`).
+    #[wasm_bindgen(js_name = randomId)]
+    pub(crate) fn random_id() -> String;
 }
 
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -223,6 +226,7 @@ pub(crate) fn recorded_to_js(events: &[RecordedEvent]) -> Result<JsValue> {
 }
 
 /// One recorded event as a JavaScript object.
+#[cfg(feature = "bus")]
 pub(crate) fn event_to_js(event: &RecordedEvent) -> Result<JsValue> {
     Ok(js_sys::Array::from(&recorded_to_js(std::slice::from_ref(event))?).get(0))
 }

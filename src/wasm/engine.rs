@@ -13,14 +13,14 @@ use crate::error::{Error, Result};
 use crate::store::indexeddb::{Durability, IdbOptions, IndexedDbStore};
 use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{Clock, EventStore as _, MemoryStore};
+use crate::wasm::aggregate::Aggregates;
 use crate::wasm::convert::{self, get, opt_u64};
 use crate::wasm::error::to_js;
 use crate::wasm::subscription;
-use crate::wasm::sync::Aggregates;
 use crate::wasm::types::{
     opt, AppendOptionsArg, ReadAllOptionsArg, ReadStreamOptionsArg, StoreOptionsArg,
 };
-use crate::wasm::{aggregate, bus, projection, readmodel};
+use crate::wasm::{aggregate, projection, readmodel};
 use std::rc::Rc;
 
 /// Runs `f` as a promise, turning its error into an `EventfoldError`.
@@ -80,8 +80,13 @@ const TS_GENERICS: &'static str = r#"
 // @eventfold-generics EventStore.readAll<E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.aggregate<State, Command, E extends EventShape = AnyEvent>
 // @eventfold-generics EventStore.projection<State, E extends EventShape = AnyEvent>
-// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
 // @eventfold-generics EventStore.readModel<Value, IndexName extends string = string, E extends EventShape = AnyEvent>
+"#;
+
+#[cfg(feature = "bus")]
+#[wasm_bindgen(typescript_custom_section)]
+const TS_BUS_GENERICS: &'static str = r#"
+// @eventfold-generics EventStore.bus<C extends MessageMap<C> = AnyMessages, Q extends MessageMap<Q> = AnyMessages>
 "#;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -246,32 +251,11 @@ impl JsEventStore {
         let options = opt(options);
         promise(async move {
             let db = JsSqlExecutor::new(&handle)?;
-            let id = crate::wasm::bus::random_id().replace('-', "");
+            let id = crate::wasm::convert::random_id().replace('-', "");
             let limits = StoreOptions::read(&options)?.limits();
             let store = SqlStore::open(db, js_clock(), limits, id)?;
             Ok(JsEventStore::new(Store::sqlite(store)).into())
         })
-    }
-
-    /// The sync server of this store as a Fetch handler, `(request: Request) =>
-    /// Promise<Response>`: sync protocol v1 exactly as `eventfold-server` serves it (pull,
-    /// push, stream reads, health, the live stream; bearer tokens with prefixes; body limits;
-    /// gzip where `CompressionStream` exists). Options: `tokens?: { [token]: { read?: string[],
-    /// write?: string[] } }` (none: everything open), `limits?: { maxBodyBytes?, defaultPull?,
-    /// maxPull?, maxPushEvents?, maxMissing? }`. Usually reached through
-    /// `createSyncHandler({ store, tokens?, limits? })`. Throws `INVALID_INPUT` for bad
-    /// options and `UNSUPPORTED` on an IndexedDB store.
-    ///
-    /// ```ts
-    /// const handle = store.syncHandler({ tokens: { s3cr3t: { read: [""], write: ["order-"] } } });
-    /// const response = await handle(new Request("http://x/v1/health"));
-    /// ```
-    #[wasm_bindgen(js_name = syncHandler, unchecked_return_type = "(request: Request) => Promise<Response>")]
-    pub fn sync_handler(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "SyncHandlerOptions")] options: JsValue,
-    ) -> std::result::Result<Function, JsValue> {
-        crate::wasm::serve::handler(self.store.clone(), &options).map_err(to_js)
     }
 
     /// Storage health of a durable store: `{ usage, quota, persisted }` in bytes, from
@@ -588,6 +572,33 @@ impl JsEventStore {
     ) -> std::result::Result<readmodel::ReadModel, JsValue> {
         readmodel::define(self.store.clone(), &options).map_err(to_js)
     }
+}
+
+/// `store.sync()` and `store.syncHandler()`: the cargo feature `sync` (not in the
+/// `eventfold/core` build).
+#[cfg(feature = "sync")]
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
+    /// The sync server of this store as a Fetch handler, `(request: Request) =>
+    /// Promise<Response>`: sync protocol v1 exactly as `eventfold-server` serves it (pull,
+    /// push, stream reads, health, the live stream; bearer tokens with prefixes; body limits;
+    /// gzip where `CompressionStream` exists). Options: `tokens?: { [token]: { read?: string[],
+    /// write?: string[] } }` (none: everything open), `limits?: { maxBodyBytes?, defaultPull?,
+    /// maxPull?, maxPushEvents?, maxMissing? }`. Usually reached through
+    /// `createSyncHandler({ store, tokens?, limits? })`. Throws `INVALID_INPUT` for bad
+    /// options and `UNSUPPORTED` on an IndexedDB store.
+    ///
+    /// ```ts
+    /// const handle = store.syncHandler({ tokens: { s3cr3t: { read: [""], write: ["order-"] } } });
+    /// const response = await handle(new Request("http://x/v1/health"));
+    /// ```
+    #[wasm_bindgen(js_name = syncHandler, unchecked_return_type = "(request: Request) => Promise<Response>")]
+    pub fn sync_handler(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SyncHandlerOptions")] options: JsValue,
+    ) -> std::result::Result<Function, JsValue> {
+        crate::wasm::serve::handler(self.store.clone(), &options).map_err(to_js)
+    }
 
     /// Syncs this store with an `eventfold-server` (docs/sync-protocol.md): `{ url, token?,
     /// scope?: string[] (stream prefixes; all streams by default), conflicts?: "rebase" |
@@ -611,7 +622,12 @@ impl JsEventStore {
     ) -> std::result::Result<crate::wasm::sync::SyncHandle, JsValue> {
         crate::wasm::sync::start(&self.store, self.aggregates.clone(), &options).map_err(to_js)
     }
+}
 
+/// `store.bus()`: the cargo feature `bus` (only in the full `eventfold` build).
+#[cfg(feature = "bus")]
+#[wasm_bindgen(js_class = EventStore)]
+impl JsEventStore {
     /// A bus over this store: command and query handlers, middleware, event handlers with side
     /// effects and sagas. Options: `{ onError? }`, called with the failures of background
     /// workers. See `docs/buses-and-sagas.md`.
@@ -624,9 +640,9 @@ impl JsEventStore {
     #[wasm_bindgen(unchecked_return_type = "Bus<C, Q>")]
     pub fn bus(
         &self,
-        options: Option<bus::BusOptionsArg>,
-    ) -> std::result::Result<bus::Bus, JsValue> {
+        options: Option<crate::wasm::bus::BusOptionsArg>,
+    ) -> std::result::Result<crate::wasm::bus::Bus, JsValue> {
         let options = opt(options);
-        bus::define(self.store.clone(), &options).map_err(to_js)
+        crate::wasm::bus::define(self.store.clone(), &options).map_err(to_js)
     }
 }

@@ -5,6 +5,7 @@
 mod abort;
 mod aggregate;
 mod batch;
+#[cfg(feature = "bus")]
 mod bus;
 mod convert;
 mod engine;
@@ -15,7 +16,9 @@ mod model;
 mod projection;
 mod promise;
 mod readmodel;
+#[cfg(feature = "sync")]
 mod serve;
 mod subscription;
+#[cfg(feature = "sync")]
 mod sync;
 pub(crate) mod types;

@@ -20,6 +20,29 @@ use crate::wasm::convert::{self, get};
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_SERVE: &'static str = r#"
+/** Options of `createSyncHandler` / `store.syncHandler`. */
+export interface SyncHandlerOptions {
+  /** Bearer tokens and the stream prefixes each may read and write (`""`: every stream); none: open (localhost and IP hosts only). */
+  tokens?: { [token: string]: { read?: string[]; write?: string[] } };
+  limits?: {
+    /** Largest request body in bytes (default 16 MiB); larger ones get 413. */
+    maxBodyBytes?: number;
+    /** Events per pull when the request names no limit (default 1000). */
+    defaultPull?: number;
+    /** Most events per pull (default 5000). */
+    maxPull?: number;
+    /** Most events in one push (default 10 000). */
+    maxPushEvents?: number;
+    /** Most missing events sent back with one conflict (default 1000). */
+    maxMissing?: number;
+    /** About the most bytes of events in one answer (default 4 MiB; at least one event). */
+    maxAnswerBytes?: number;
+  };
+}
+"#;
+
 #[wasm_bindgen(module = "/src/wasm/js/bindings.js")]
 extern "C" {
     #[wasm_bindgen(js_name = fetchHandler)]
@@ -98,7 +121,7 @@ fn config(
 /// The Fetch handler of `store`'s sync server: `(request: Request) => Promise<Response>`.
 pub(crate) fn handler(store: Store, options: &JsValue) -> Result<Function> {
     let (id, store_limits) =
-        store.serve_identity(|| crate::wasm::bus::random_id().replace('-', ""))?;
+        store.serve_identity(|| crate::wasm::convert::random_id().replace('-', ""))?;
     let id = StoreId::new(id)?;
     let config = config(options, store_limits)?;
     let max = config.max_body_bytes as f64;

@@ -94,26 +94,6 @@ export type SqliteHandle =
   | { prepare(sql: string): unknown; exec(sql: string): unknown }
   | { prepare(sql: string): unknown; query(sql: string): unknown; transaction(fn: (...args: never[]) => unknown): unknown };
 
-/** Options of `createSyncHandler` / `store.syncHandler`. */
-export interface SyncHandlerOptions {
-  /** Bearer tokens and the stream prefixes each may read and write (`""`: every stream); none: open (localhost and IP hosts only). */
-  tokens?: { [token: string]: { read?: string[]; write?: string[] } };
-  limits?: {
-    /** Largest request body in bytes (default 16 MiB); larger ones get 413. */
-    maxBodyBytes?: number;
-    /** Events per pull when the request names no limit (default 1000). */
-    defaultPull?: number;
-    /** Most events per pull (default 5000). */
-    maxPull?: number;
-    /** Most events in one push (default 10 000). */
-    maxPushEvents?: number;
-    /** Most missing events sent back with one conflict (default 1000). */
-    maxMissing?: number;
-    /** About the most bytes of events in one answer (default 4 MiB; at least one event). */
-    maxAnswerBytes?: number;
-  };
-}
-
 /** Options of `append`. */
 export interface AppendOptions {
   /** Default `"any"`. */

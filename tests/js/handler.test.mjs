@@ -57,3 +57,25 @@ test("the live stream announces the head at once and after each append", async (
   assert.equal(await next(), 1);
   await reader.cancel();
 });
+
+// (In this file, not input.test.mjs, which also runs against eventfold/core: no sync handler there.)
+test("a bad store or sync handler option is INVALID_INPUT naming its field; absent ones are defaults", async () => {
+  const names = (field) => (e) => e.name === "EventfoldError" && e.code === "INVALID_INPUT" && e.message.includes(field);
+  await assert.rejects(EventStore.inMemory({ maxEventBytes: -1 }), names("maxEventBytes"));
+  await assert.rejects(EventStore.inMemory({ maxBatchEvents: 2.5 }), names("maxBatchEvents"));
+  await assert.rejects(EventStore.inMemory({ maxBatchEvents: "10" }), names("maxBatchEvents"));
+  await assert.rejects(EventStore.inMemory([]), names("options"));
+  // The limits given are the limits applied; undefined and null mean the default.
+  const small = await EventStore.inMemory({ maxBatchEvents: 2, maxEventBytes: undefined });
+  await assert.rejects(small.append("a", [{ type: "A", data: {} }, { type: "A", data: {} }, { type: "A", data: {} }]), { code: "INVALID_INPUT" });
+  assert.equal((await small.append("a", [{ type: "A", data: {} }, { type: "A", data: {} }])).version, 2);
+  assert.ok(await EventStore.inMemory({ maxEventBytes: null }));
+  const store = await EventStore.inMemory();
+  assert.throws(() => createSyncHandler({ store, limits: { maxPull: "all" } }), (e) => names("limits")(e) && names("maxPull")(e));
+  assert.throws(() => createSyncHandler({ store, limits: { maxBodyBytes: -5 } }), names("maxBodyBytes"));
+  const handler = createSyncHandler({ store, limits: { maxBodyBytes: 64, defaultPull: undefined } });
+  const res = await handler(new Request("http://127.0.0.1/v1/push", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ v: 1, streams: [] }) + " ".repeat(100),
+  }));
+  assert.equal(res.status, 413, "maxBodyBytes applied");
+});

@@ -133,41 +133,14 @@ test("event ids are canonical lower case: an upper-case retry is the same event"
   assert.equal(all[0].id, id);
 });
 
-test("a bad option is INVALID_INPUT naming its field", async () => {
+test("a bad read option is INVALID_INPUT naming its field (sync options: sync.test.mjs)", async () => {
   const s = await newStore();
   const names = (field) => (e) => e.name === "EventfoldError" && e.code === "INVALID_INPUT" && e.message.includes(field);
   await assert.rejects(s.readStream("a", { limit: "ten" }), names("limit"));
   await assert.rejects(s.readStream("a", { direction: "sideways" }), names("direction"));
   await assert.rejects(s.readAll({ after: -1 }), names("after"));
   await assert.rejects(s.readAll({ filter: { types: "A" } }), (e) => names("filter")(e) && /array/.test(e.message));
-  const url = "http://127.0.0.1:1";
-  assert.throws(() => s.sync({ url, pullLimit: 0 }), names("pullLimit"));
-  assert.throws(() => s.sync({ url, scope: "cart-" }), (e) => names("scope")(e) && /array/.test(e.message));
-  assert.throws(() => s.sync({ url, token: 5 }), names("token"));
   // Absent, null and undefined options are defaults.
   assert.deepEqual(await s.readStream("a", { from: null, limit: undefined, direction: undefined }), []);
   assert.deepEqual(await s.readAll({ after: null, filter: null }), []);
-  assert.equal(s.sync({ url, token: undefined, scope: null, pullLimit: undefined }).status.pending, 0);
-});
-
-test("a bad store or sync handler option is INVALID_INPUT naming its field; absent ones are defaults", async () => {
-  const { EventStore, createSyncHandler } = await import("eventfold");
-  const names = (field) => (e) => e.name === "EventfoldError" && e.code === "INVALID_INPUT" && e.message.includes(field);
-  await assert.rejects(EventStore.inMemory({ maxEventBytes: -1 }), names("maxEventBytes"));
-  await assert.rejects(EventStore.inMemory({ maxBatchEvents: 2.5 }), names("maxBatchEvents"));
-  await assert.rejects(EventStore.inMemory({ maxBatchEvents: "10" }), names("maxBatchEvents"));
-  await assert.rejects(EventStore.inMemory([]), names("options"));
-  // The limits given are the limits applied; undefined and null mean the default.
-  const small = await EventStore.inMemory({ maxBatchEvents: 2, maxEventBytes: undefined });
-  await assert.rejects(small.append("a", [ev("A", {}), ev("A", {}), ev("A", {})]), { code: "INVALID_INPUT" });
-  assert.equal((await small.append("a", [ev("A", {}), ev("A", {})])).version, 2);
-  assert.ok(await EventStore.inMemory({ maxEventBytes: null }));
-  const store = await EventStore.inMemory();
-  assert.throws(() => createSyncHandler({ store, limits: { maxPull: "all" } }), (e) => names("limits")(e) && names("maxPull")(e));
-  assert.throws(() => createSyncHandler({ store, limits: { maxBodyBytes: -5 } }), names("maxBodyBytes"));
-  const handler = createSyncHandler({ store, limits: { maxBodyBytes: 64, defaultPull: undefined } });
-  const res = await handler(new Request("http://127.0.0.1/v1/push", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ v: 1, streams: [] }) + " ".repeat(100),
-  }));
-  assert.equal(res.status, 413, "maxBodyBytes applied");
 });

@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process";
 const require = createRequire(import.meta.url);
 const pkgJson = require("eventfold/package.json");
 const dir = require.resolve("eventfold/package.json").replace(/package\.json$/, "");
+// The folders of the builds other than the full one (pkg/web): their wasm, glue and entry files.
+const builds = ["core", "sync"];
 
 test("the package ships its entries, wasm and typings, and nothing else", () => {
   for (const f of ["index.js", "node.js", "errors.js", "index.d.ts", "web/eventfold.js", "web/eventfold_bg.wasm", "web/eventfold.d.ts"]) {
@@ -80,15 +82,20 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
     "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js", "web.js", "web.d.ts", "handler.js", "errors.js",
     "testing.js", "testing.d.ts", "simulation.js", "emmett.js", "emmett.d.ts",
     "web/eventfold.js", "web/eventfold.js.map", "web/eventfold.d.ts", "web/eventfold_bg.wasm",
-    "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map",
+    "web/eventfold_esm.js", "web/eventfold_bg.js", "web/eventfold_bg.js.map", "entry.js",
+    ...builds.flatMap((b) => ["eventfold.js", "eventfold.js.map", "eventfold.d.ts", "eventfold_bg.wasm", "eventfold_esm.js",
+      "eventfold_bg.js", "eventfold_bg.js.map", "index.js", "index.d.ts", "node.js", "deno.js", "workerd.js"].map((f) => `${b}/${f}`)),
     "docs/guide.md", "docs/sync.md", "docs/sync-protocol.md", "docs/buses-and-sagas.md", "docs/storage.md", "docs/emmett.md",
     "docs/edge.md",
   ];
   for (const f of required) assert.ok(files.includes(f), `${f} is packed`);
-  // The one JavaScript module the wasm imports (docs/testing.md) sits under a hashed snippets folder.
-  const snippets = files.filter((f) => f.startsWith("web/snippets/"));
-  assert.equal(snippets.length, 1, `one snippet module: ${snippets}`);
-  assert.match(snippets[0], /^web\/snippets\/eventfold-[0-9a-f]+\/src\/wasm\/js\/bindings\.js$/);
+  // The one JavaScript module the wasm imports (docs/testing.md) sits under a hashed snippets
+  // folder, once per build.
+  const snippets = files.filter((f) => /^[a-z]+\/snippets\//.test(f));
+  assert.equal(snippets.length, 3, `one snippet module per build: ${snippets}`);
+  for (const b of ["web", ...builds]) {
+    assert.ok(snippets.some((f) => new RegExp(`^${b}/snippets/eventfold-[0-9a-f]+/src/wasm/js/bindings\\.js$`).test(f)), `${b}: ${snippets}`);
+  }
   const allowed = (f) => required.includes(f) || snippets.includes(f) || /^docs\/[A-Za-z-]+\.md$/.test(f);
   assert.deepEqual(files.filter((f) => !allowed(f)), [], "no other file is packed");
   assert.ok(!files.includes("docs/testing.md"), "the repository's testing notes stay out");
@@ -134,7 +141,20 @@ test("licenses, changelog, repository fields and the glue's source map", () => {
 });
 
 test("export conditions: workerd, deno, bun, node, worker, browser, default; every entry has isEventfoldError and createSyncHandler", async () => {
-  assert.deepEqual(Object.keys(pkgJson.exports["."]), ["types", "workerd", "deno", "bun", "node", "worker", "browser", "default"]);
+  for (const entry of [".", ...builds.map((b) => `./${b}`)]) {
+    assert.deepEqual(Object.keys(pkgJson.exports[entry]), ["types", "workerd", "deno", "bun", "node", "worker", "browser", "default"], entry);
+    for (const target of Object.values(pkgJson.exports[entry])) assert.ok(existsSync(dir + target.slice(2)), `${entry}: ${target}`);
+  }
+  for (const b of builds) {
+    assert.equal(pkgJson.exports[`./${b}/eventfold_bg.wasm`], `./${b}/eventfold_bg.wasm`);
+    for (const entry of ["index.js", "node.js", "deno.js", "workerd.js"]) {
+      const text = readFileSync(`${dir}${b}/${entry}`, "utf8");
+      assert.match(text, /export \{ isEventfoldError \} from "\.\.\/errors\.js"/, `${b}/${entry} exports isEventfoldError`);
+      assert.equal(/export \{ createSyncHandler \} from "\.\.\/handler\.js"/.test(text), b !== "core",
+        `${b}/${entry} exports createSyncHandler (the sync server) unless it is eventfold/core`);
+      assert.match(text, new RegExp(`claim\\("${b}", "eventfold/${b}"\\)`), `${b}/${entry} claims its build`);
+    }
+  }
   for (const f of ["workerd.js", "deno.js", "web.js", "handler.js", "web/eventfold_esm.js", "web/eventfold_bg.js"]) {
     assert.ok(existsSync(dir + f), `${f} is in the package`);
   }

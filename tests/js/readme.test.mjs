@@ -9,10 +9,17 @@ import { execFileSync } from "node:child_process";
 const require = createRequire(import.meta.url);
 const packed = require.resolve("eventfold/package.json").replace(/package\.json$/, "README.md");
 
+// EVENTFOLD_ENTRY=eventfold/core (scripts/test-package, per entry): the quick starts import that
+// entry instead of "eventfold"; they use only what every entry has.
+const entry = process.env.EVENTFOLD_ENTRY ?? "eventfold";
+
 function quickStart(readme, name) {
   const section = readme.slice(readme.indexOf("## Quick start"));
-  const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  let code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
   assert.ok(code, "README has a ```js block under ## Quick start");
+  const main = /from "eventfold"(?=;)/g; // (not spelled as an import: scripts/test-package rewrites those)
+  assert.match(code, main);
+  code = code.replace(main, `from "${entry}"`);
   writeFileSync(new URL(`./${name}`, import.meta.url), code);
   return execFileSync(process.execPath, [name], { cwd: new URL(".", import.meta.url), encoding: "utf8" });
 }

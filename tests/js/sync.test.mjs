@@ -153,3 +153,13 @@ test("start() pushes pending events by itself, pulls others' on its interval, an
   }
   await until(sync, (s) => !s.leader);
 });
+
+test("a bad sync option is INVALID_INPUT naming its field; absent, null and undefined are defaults", async () => {
+  const s = await EventStore.inMemory();
+  const names = (field) => (e) => e.name === "EventfoldError" && e.code === "INVALID_INPUT" && e.message.includes(field);
+  const url = "http://127.0.0.1:1";
+  assert.throws(() => s.sync({ url, pullLimit: 0 }), names("pullLimit"));
+  assert.throws(() => s.sync({ url, scope: "cart-" }), (e) => names("scope")(e) && /array/.test(e.message));
+  assert.throws(() => s.sync({ url, token: 5 }), names("token"));
+  assert.equal(s.sync({ url, token: undefined, scope: null, pullLimit: undefined }).status.pending, 0);
+});

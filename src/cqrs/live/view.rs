@@ -223,15 +223,9 @@ async fn wait(
     checkpoint: Option<Position>,
     pending: Position,
 ) -> Woken {
-    let replica = store.replica();
     let beyond = checkpoint.unwrap_or(Position(u64::MAX));
     let mut log = pin!(store.changes().wait_beyond(beyond));
-    let mut pending_wait = pin!(async {
-        match &replica {
-            Some(r) => r.pending_changes().wait_beyond(pending).await,
-            None => std::future::pending().await,
-        }
-    });
+    let mut pending_wait = pin!(store.pending_changed_beyond(pending));
     let mut pending_done = false;
     poll_fn(|cx| {
         {

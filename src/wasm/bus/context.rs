@@ -14,7 +14,8 @@ use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
 use crate::error::{Error, Result};
 use crate::wasm::bus::reply::set;
-use crate::wasm::bus::{bind_dispatch, random_id, BusInner};
+use crate::wasm::bus::{bind_dispatch, BusInner};
+use crate::wasm::convert::random_id;
 use crate::wasm::convert::{get, string_arg};
 
 fn json_to_js(json: &Json) -> JsValue {

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::sync::client::{Resolution, Strategy, SyncClient, SyncOptions};
 use crate::sync::scheduler::{Config, Scheduler};
 use crate::wasm::abort::{Abort, AbortOptionsArg};
+use crate::wasm::aggregate::Aggregates;
 use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
@@ -30,8 +31,6 @@ use driver::{Driver, Parts};
 use listeners::subscribe;
 use resolver::{strategy_of, JsResolver};
 use transport::FetchTransport;
-
-pub(crate) use resolver::Aggregates;
 
 /// Syncing of one store with an `eventfold-server` (`store.sync()`): `now()` for one exchange,
 /// `start()` / `stop()` for background syncing in one tab of the store at a time, the status

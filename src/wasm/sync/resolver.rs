@@ -14,11 +14,9 @@ use crate::cqrs;
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::sync::client::{Rejected, Resolver, Strategy};
+use crate::wasm::aggregate::Aggregates;
 use crate::wasm::error::message_of;
 use crate::wasm::model::JsModel;
-
-/// The JavaScript aggregates of a store, by name: what a rebase runs commands with.
-pub(crate) type Aggregates = Rc<RefCell<Vec<(String, Rc<cqrs::Aggregate<JsModel>>)>>>;
 
 /// The conflict settings of a sync and what it needs to act on them.
 pub(super) struct JsResolver {
