@@ -115,6 +115,15 @@ test("bad definitions, bad records and unknown indexes are INVALID_INPUT", async
   await assert.rejects(list.query({ index: "nope", equals: 1 }), { code: "INVALID_INPUT" });
   await assert.rejects(list.query({ index: "status", range: { gt: 1, gte: 2 } }), { code: "INVALID_INPUT" });
   await assert.rejects(list.query({ index: "status", equals: { x: 1 } }), { code: "INVALID_INPUT" });
+  // Each bad query option is named; absent, null and undefined ones are defaults.
+  const names = (field) => (e) => e.code === "INVALID_INPUT" && e.message.includes(field);
+  await assert.rejects(list.query({ index: "status", limit: "ten" }), names("limit"));
+  await assert.rejects(list.query({ index: "status", reverse: "yes" }), names("reverse"));
+  await assert.rejects(list.query({ index: "status", range: { gte: [] } }), names("range"));
+  await assert.rejects(list.query({ index: "status", equals: Number.NaN }), names("equals"));
+  await assert.rejects(list.query({ index: 5, equals: 1 }), names("index"));
+  await assert.rejects(list.query("status"), names("options"));
+  assert.deepEqual(await list.query({ index: "status", equals: "open", limit: undefined, reverse: null, range: null }), []);
   list.close();
   await store.append("r-1", [ev("R")]);
   for (const put of [(rm) => rm.put("k", [1]), (rm) => rm.put("", {}), (rm) => rm.put("k", { status: {} }), (rm) => rm.put("k", { f() {} })]) {

@@ -15,16 +15,16 @@ use crate::core::json::Json;
 use crate::cqrs::read_model::{ReadModelDef, ReadModelView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::{Bound, IndexQuery, IndexRange};
+use crate::store::{Bound, IndexKey, IndexQuery, IndexRange};
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::convert::{self, get, opt_u64, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::live::{self, on_progress};
 use crate::wasm::live_query;
 use crate::wasm::promise::{spawn, to_promise};
 
-use handlers::{index_key, JsHandlers};
+use handlers::JsHandlers;
 
 type View = ReadModelView<JsHandlers, JsPages, JsBatch>;
 
@@ -92,48 +92,124 @@ pub(crate) fn define(store: Store, options: &JsValue) -> Result<ReadModel> {
     })
 }
 
-fn range(options: &JsValue) -> Result<IndexRange> {
-    let equals = get(options, "equals")?;
-    if !equals.is_undefined() {
-        let key = index_key(&equals, "equals")?;
-        return Ok(IndexRange {
-            lower: Some(Bound {
-                key: key.clone(),
-                open: false,
-            }),
-            upper: Some(Bound { key, open: false }),
-        });
-    }
-    let r = get(options, "range")?;
-    let bound = |name: &str, open: bool| -> Result<Option<Bound>> {
-        let v = get(&r, name)?;
-        if v.is_undefined() {
-            return Ok(None);
+/// `readModel.query(...)`'s options: `{ index, equals?, range?: { gt?, gte?, lt?, lte? },
+/// limit?, reverse? }`.
+#[derive(serde::Deserialize)]
+struct QueryOptions {
+    index: String,
+    equals: Option<KeyOption>,
+    range: Option<RangeOptions>,
+    limit: Option<u64>,
+    reverse: Option<bool>,
+}
+
+/// `range` of a query: at most one lower and one upper bound.
+#[derive(serde::Deserialize)]
+struct RangeOptions {
+    gt: Option<KeyOption>,
+    gte: Option<KeyOption>,
+    lt: Option<KeyOption>,
+    lte: Option<KeyOption>,
+}
+
+/// An index value in a query: a string or a number (finiteness is checked by [`key`]).
+///
+/// [`key`]: KeyOption::key
+enum KeyOption {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> serde::Deserialize<'de> for KeyOption {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = KeyOption;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a finite number")
+            }
+            fn visit_f64<E>(self, n: f64) -> std::result::Result<KeyOption, E> {
+                Ok(KeyOption::Number(n))
+            }
+            fn visit_i64<E>(self, n: i64) -> std::result::Result<KeyOption, E> {
+                Ok(KeyOption::Number(n as f64))
+            }
+            fn visit_u64<E>(self, n: u64) -> std::result::Result<KeyOption, E> {
+                Ok(KeyOption::Number(n as f64))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<KeyOption, E> {
+                Ok(KeyOption::Text(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> std::result::Result<KeyOption, E> {
+                Ok(KeyOption::Text(s))
+            }
         }
-        Ok(Some(Bound {
-            key: index_key(&v, &format!("range.{name}"))?,
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl KeyOption {
+    fn key(self, what: &str) -> Result<IndexKey> {
+        match self {
+            KeyOption::Text(s) => Ok(IndexKey::Text(s)),
+            KeyOption::Number(n) if n.is_finite() => Ok(IndexKey::Number(n)),
+            KeyOption::Number(_) => Err(Error::invalid(format!(
+                "{what} must be a string or a finite number"
+            ))),
+        }
+    }
+}
+
+fn bound(key: Option<KeyOption>, what: &str, open: bool) -> Result<Option<Bound>> {
+    key.map(|k| {
+        Ok(Bound {
+            key: k.key(what)?,
             open,
-        }))
-    };
-    let lower = match (bound("gte", false)?, bound("gt", true)?) {
-        (Some(_), Some(_)) => return Err(Error::invalid("pass gte or gt, not both")),
-        (a, b) => a.or(b),
-    };
-    let upper = match (bound("lte", false)?, bound("lt", true)?) {
-        (Some(_), Some(_)) => return Err(Error::invalid("pass lte or lt, not both")),
-        (a, b) => a.or(b),
-    };
-    Ok(IndexRange { lower, upper })
+        })
+    })
+    .transpose()
 }
 
 fn query_arg(options: &JsValue) -> Result<IndexQuery> {
-    let index = string_arg(&get(options, "index")?, "index")?;
-    let limit = opt_u64(options, "limit")?.map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+    let q: QueryOptions = convert::options(options)?;
+    let range = match (q.equals, q.range) {
+        (Some(equals), _) => {
+            let key = equals.key("equals")?;
+            IndexRange {
+                lower: Some(Bound {
+                    key: key.clone(),
+                    open: false,
+                }),
+                upper: Some(Bound { key, open: false }),
+            }
+        }
+        (None, None) => IndexRange {
+            lower: None,
+            upper: None,
+        },
+        (None, Some(r)) => {
+            let lower = match (
+                bound(r.gte, "range.gte", false)?,
+                bound(r.gt, "range.gt", true)?,
+            ) {
+                (Some(_), Some(_)) => return Err(Error::invalid("pass gte or gt, not both")),
+                (a, b) => a.or(b),
+            };
+            let upper = match (
+                bound(r.lte, "range.lte", false)?,
+                bound(r.lt, "range.lt", true)?,
+            ) {
+                (Some(_), Some(_)) => return Err(Error::invalid("pass lte or lt, not both")),
+                (a, b) => a.or(b),
+            };
+            IndexRange { lower, upper }
+        }
+    };
     Ok(IndexQuery {
-        index,
-        range: range(options)?,
-        limit,
-        reverse: get(options, "reverse")?.is_truthy(),
+        index: q.index,
+        range,
+        limit: q.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
+        reverse: q.reverse.unwrap_or(false),
     })
 }
 
