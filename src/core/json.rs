@@ -107,9 +107,9 @@ impl Json {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] if `text` is not one well-formed JSON value.
-    pub fn parse(text: impl Into<String>) -> Result<Self> {
-        let text: String = text.into();
-        serde_json::from_str::<IgnoredAny>(&text)
+    pub fn parse(text: impl AsRef<str>) -> Result<Self> {
+        let text = text.as_ref();
+        serde_json::from_str::<IgnoredAny>(text)
             .map_err(|e| Error::invalid(format!("not valid JSON: {e}")))?;
         Ok(Json(text.trim().into()))
     }

@@ -13,8 +13,6 @@ use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
 
-/// The columns of an event row, in the order [`decode`] reads them.
-pub(crate) const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
 
 /// The insert of event rows, without its `VALUES` lists.
 const INSERT: &str = "INSERT INTO eventfold_events \
@@ -50,7 +48,7 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
     })
 }
 
-/// An event row (the [`COLUMNS`]) as a [`RecordedEvent`]; a bad row is `CORRUPT_DATA` naming
+/// An event row (the columns of [`SELECT_COLUMNS`]) as a [`RecordedEvent`]; a bad row is `CORRUPT_DATA` naming
 /// its position.
 pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
     let position = int(&row, 0, "eventfold_events position")?;
@@ -71,8 +69,116 @@ pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
     })
 }
 
+/// The start of every `SELECT` of event rows: the columns of an event row, in the order
+/// [`decode`] reads them.
+pub(crate) const SELECT_COLUMNS: &str = "SELECT position, id, stream, version, type, data, metadata, timestamp \
+    FROM eventfold_events";
+
+/// [`SELECT_COLUMNS`] with the row packed into one text cell: the header
+/// `position,version,timestamp,` and the byte lengths of id, stream, type, data and metadata
+/// (each followed by a comma), then those five texts. `NULL` for a row whose cells are not of
+/// the types the store writes. A runtime's adapter makes one JavaScript value per cell (a
+/// Durable Object's cursor wraps every cell it returns): one per event instead of eight.
+const SELECT_PACKED: &str = "SELECT CASE WHEN typeof(position) = 'integer' \
+    AND typeof(version) = 'integer' AND typeof(timestamp) = 'integer' AND typeof(id) = 'text' \
+    AND typeof(stream) = 'text' AND typeof(type) = 'text' AND typeof(data) = 'text' \
+    AND typeof(metadata) = 'text' THEN printf('%d,%d,%d,%d,%d,%d,%d,%d,', position, version, \
+    timestamp, length(CAST(id AS BLOB)), length(CAST(stream AS BLOB)), \
+    length(CAST(type AS BLOB)), length(CAST(data AS BLOB)), length(CAST(metadata AS BLOB))) \
+    || id || stream || type || data || metadata END FROM eventfold_events";
+
+/// The events of `sql`, a `SELECT` of event rows (it starts with [`SELECT_COLUMNS`]). Rows
+/// travel packed ([`SELECT_PACKED`]); when one does not unpack (a cell of another type), the
+/// statement runs again unpacked and [`decode`] names the bad row in a `CORRUPT_DATA` error.
 fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<RecordedEvent>> {
+    if let Some(rest) = sql.strip_prefix(SELECT_COLUMNS) {
+        let rows = db.query(&format!("{SELECT_PACKED}{rest}"), params)?;
+        let mut names = Names::default();
+        let packed: Option<Vec<RecordedEvent>> = rows
+            .iter()
+            .map(|row| match row.as_slice() {
+                [SqlValue::Text(cell)] => unpack_row(cell, &mut names),
+                _ => None,
+            })
+            .collect();
+        if let Some(events) = packed {
+            return Ok(events);
+        }
+    }
     db.query(sql, params)?.into_iter().map(decode).collect()
+}
+
+/// The stream ids and event types of the rows read so far by one [`select`]: rows of a page
+/// mostly repeat a few, which then are neither checked nor allocated again.
+#[derive(Default)]
+struct Names {
+    streams: Vec<StreamId>,
+    types: Vec<EventType>,
+}
+
+/// Names remembered per kind: a page's handful of types, the streams of its latest appends.
+const NAMES_KEPT: usize = 8;
+
+impl Names {
+    fn stream(&mut self, s: &str) -> Option<StreamId> {
+        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s))
+    }
+
+    fn event_type(&mut self, s: &str) -> Option<EventType> {
+        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s))
+    }
+}
+
+/// The name `s` from `kept`, or made with `make` and kept (the oldest forgotten past
+/// [`NAMES_KEPT`]); `None` when `make` refuses it.
+fn remembered<T: Clone>(
+    kept: &mut Vec<T>,
+    s: &str,
+    name: fn(&T) -> &str,
+    make: fn(&str) -> Result<T>,
+) -> Option<T> {
+    if let Some(found) = kept.iter().rev().find(|t| name(t) == s) {
+        return Some(found.clone());
+    }
+    let made = make(s).ok()?;
+    if kept.len() == NAMES_KEPT {
+        kept.remove(0);
+    }
+    kept.push(made.clone());
+    Some(made)
+}
+
+/// A row packed by [`SELECT_PACKED`] as an event; `None` when it is not one (the caller then
+/// reads the rows unpacked, and [`decode`] says what is wrong).
+fn unpack_row(cell: &str, names: &mut Names) -> Option<RecordedEvent> {
+    let mut rest = cell;
+    let mut header = [0i64; 8];
+    for n in &mut header {
+        let (number, tail) = rest.split_once(',')?;
+        *n = number.parse().ok()?;
+        rest = tail;
+    }
+    let [position, version, timestamp, lengths @ ..] = header;
+    let mut texts = [""; 5];
+    for (text, len) in texts.iter_mut().zip(lengths) {
+        let len = usize::try_from(len).ok()?;
+        *text = rest.get(..len)?;
+        rest = rest.get(len..)?;
+    }
+    let [id, stream, event_type, data, metadata] = texts;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(RecordedEvent {
+        id: EventId::parse(id).ok()?,
+        stream: names.stream(stream)?,
+        event_type: names.event_type(event_type)?,
+        data: Json::parse(data).ok()?,
+        metadata: Json::parse(metadata).ok()?,
+        version: Version(u64::try_from(version).ok()?),
+        position: Position(u64::try_from(position).ok()?),
+        timestamp: Timestamp(timestamp),
+    })
 }
 
 /// Where the log ends: the head (the newest event, or a later reset marker) and the newest
@@ -176,7 +282,7 @@ fn existing<E: SqlExecutor>(db: &E, events: &[NewEvent]) -> Result<Vec<Option<Re
     for chunk in events.chunks(MAX_PARAMS) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let params: Vec<SqlValue> = chunk.iter().map(|e| e.id.as_str().into()).collect();
-        let sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE id IN ({marks})");
+        let sql = format!("{SELECT_COLUMNS} WHERE id IN ({marks})");
         for e in select(db, &sql, &params)? {
             found.insert(e.id.clone(), e);
         }
@@ -345,7 +451,7 @@ pub(crate) fn stream_version<E: SqlExecutor>(db: &E, stream: &StreamId) -> Resul
 pub(crate) enum ReadPlan {
     /// The answer is empty.
     Nothing,
-    /// One `SELECT` of [`COLUMNS`] answers it.
+    /// One `SELECT` of event rows ([`SELECT_COLUMNS`]) answers it.
     One(Statement),
     /// The filter binds too many values for one statement: page through the log and filter.
     Paged,
@@ -367,7 +473,7 @@ pub(crate) fn read_stream_plan<E: SqlExecutor>(
     };
     Ok(ReadPlan::One(Statement {
         sql: format!(
-            "SELECT {COLUMNS} FROM eventfold_events WHERE stream = ? AND version BETWEEN ? AND ? \
+            "{SELECT_COLUMNS} WHERE stream = ? AND version BETWEEN ? AND ? \
              ORDER BY version {order}"
         ),
         params: vec![
@@ -407,7 +513,7 @@ pub(crate) fn read_all_plan(options: &ReadAllOptions) -> ReadPlan {
     if filter_params + 2 > MAX_PARAMS {
         return ReadPlan::Paged;
     }
-    let mut sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ?");
+    let mut sql = format!("{SELECT_COLUMNS} WHERE position > ?");
     let mut params = vec![after];
     if !prefixes.is_empty() {
         let any = vec!["substr(stream, 1, length(?)) = ?"; prefixes.len()].join(" OR ");
@@ -447,7 +553,7 @@ fn read_all_paged<E: SqlExecutor>(db: &E, options: &ReadAllOptions) -> Result<Ve
     loop {
         let page = select(
             db,
-            &format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ? ORDER BY position LIMIT 1000"),
+            &format!("{SELECT_COLUMNS} WHERE position > ? ORDER BY position LIMIT 1000"),
             &[SqlValue::Integer(to_i64(from.0, "position")?)],
         )?;
         let Some(last) = page.last() else {

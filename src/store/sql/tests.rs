@@ -464,6 +464,61 @@ fn corrupt_rows_are_reported_with_their_position() {
 }
 
 #[test]
+fn packed_rows_carry_any_text_byte_for_byte() {
+    // Rows are read packed into one text cell each (log::SELECT_PACKED), split by byte
+    // lengths: multi-byte characters, commas and digits in names and payloads, escapes.
+    let s = open(Rusq::memory());
+    let texts = [
+        r#"{"a":"ü ✓ 🎉","b":[1,2.5e3,"x,y"],"c":"q\"\\\n"}"#,
+        r#""1,2,3,""#,
+        "[]",
+        r#"{"Ωmega":{"ñ":null}}"#,
+    ];
+    let batch: Vec<NewEvent> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            NewEvent::new(
+                crate::core::event::EventId::from_bytes([i as u8 + 1; 16]),
+                crate::core::event::EventType::new(format!("Tÿpe,{i}")).unwrap(),
+                Json::parse(t).unwrap(),
+            )
+            .with_metadata(Json::parse(r#"{"ü":"1,2"}"#).unwrap())
+            .unwrap()
+        })
+        .collect();
+    let stream = sid("strëam,12,");
+    block(s.append(&stream, batch.clone(), ExpectedVersion::NoStream)).unwrap();
+    let read = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    assert_eq!(read.len(), texts.len());
+    for (e, n) in read.iter().zip(&batch) {
+        assert_eq!((&e.id, &e.event_type, &e.stream), (&n.id, &n.event_type, &stream));
+        assert_eq!(e.data.as_str(), n.data.as_str());
+        assert_eq!(e.metadata.as_str(), n.metadata.as_str());
+    }
+    let by_stream = block(s.read_stream(&stream, &ReadStreamOptions::default())).unwrap();
+    assert_eq!(by_stream, read);
+}
+
+#[test]
+fn rows_with_cells_of_other_types_are_reported_with_their_position() {
+    // A cell the packed read cannot take (a blob for a payload, a text version) makes the read run
+    // unpacked, which names the row, as before.
+    for update in [
+        "UPDATE eventfold_events SET metadata = x'7b7d' WHERE position = 2",
+        "UPDATE eventfold_events SET version = 'two' WHERE position = 2",
+        "UPDATE eventfold_events SET stream = 'bad\u{1}' WHERE position = 2",
+    ] {
+        let s = open(Rusq::memory());
+        block(s.append(&sid("s"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
+        s.executor().execute(update, &[]).unwrap();
+        let err = block(s.read_all(&ReadAllOptions::default())).unwrap_err();
+        assert_eq!(err.code(), "CORRUPT_DATA", "{update}: {err}");
+        assert!(err.to_string().contains("position 2"), "{update}: {err}");
+    }
+}
+
+#[test]
 fn a_failed_append_rolls_back_its_inserts() {
     // A trigger makes the third insert of the batch fail (as a full disk would): the rows
     // inserted before it in the same transaction are rolled back.
