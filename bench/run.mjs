@@ -149,6 +149,7 @@ async function main() {
         console.log(`(${m.id}) ${c.label}: ${c.value?.toFixed?.(2) ?? ""} ${c.status ?? (c.met ? "met" : "NOT met")}`);
       }
     }
+    for (const c of summary.memoryChecks) console.log(`(m) ${c.label}: ${c.value?.toFixed?.(2) ?? ""} ${c.status ?? (c.target ? (c.met ? "met" : "NOT met") : "")}`);
     for (const c of summary.sizeChecks) console.log(`(e) ${c.label}: ${c.value} bytes, ${c.met ? "met" : "NOT met"}`);
     for (const l of summary.loadSummary ?? []) {
       console.log(`(e) load ${l.contender}: ${l.median.toFixed(1)} ms${l.ratio === undefined ? "" : `, ${l.ratio.toFixed(2)}× Dexie's`}`);
