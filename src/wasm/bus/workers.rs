@@ -136,7 +136,7 @@ impl Bus {
             .iter()
             .filter_map(|k| k.as_string())
             .map(EventType::new)
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         if types.is_empty() {
             return Err(Error::invalid("an event handler needs at least one type"));
         }
