@@ -80,12 +80,8 @@ pub fn validate_batch(events: &[NewEvent], limits: &StoreLimits) -> Result<()> {
             )));
         }
         for (field, json) in [("data", &e.data), ("metadata", &e.metadata)] {
-            check_portable(json.as_str()).map_err(|err| match err {
-                Error::InvalidInput { message } => {
-                    Error::invalid(format!("events[{i}].{field}: {message}"))
-                }
-                other => other,
-            })?;
+            check_portable(json.as_str())
+                .map_err(|err| Error::invalid(format!("events[{i}].{field}: {}", err.message())))?;
         }
         if !ids.insert(&e.id) {
             return Err(Error::invalid(format!(

@@ -130,7 +130,7 @@ impl<M: Model> Aggregate<M> {
         if id.is_empty() {
             return Err(Error::invalid("an aggregate id must be a non-empty string"));
         }
-        StreamId::new(format!("{}-{id}", self.config.name))
+        Ok(StreamId::new(format!("{}-{id}", self.config.name))?)
     }
 
     /// The state and version of the aggregate's newest snapshot usable as of `as_of`, if any

@@ -9,6 +9,7 @@ use crate::core::event::{
     EventId, EventType, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
 use crate::core::expected::ExpectedVersion;
+use crate::core::invalid::Invalid;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
@@ -53,7 +54,7 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
 pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
     let position = int(&row, 0, "eventfold_events position")?;
     let record = format!("eventfold_events position {position}");
-    let corrupt = |e: Error| Error::CorruptData {
+    let corrupt = |e: Invalid| Error::CorruptData {
         record: record.clone(),
         message: e.to_string(),
     };
@@ -121,11 +122,11 @@ const NAMES_KEPT: usize = 8;
 
 impl Names {
     fn stream(&mut self, s: &str) -> Option<StreamId> {
-        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s))
+        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s).ok())
     }
 
     fn event_type(&mut self, s: &str) -> Option<EventType> {
-        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s))
+        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s).ok())
     }
 }
 
@@ -135,12 +136,12 @@ fn remembered<T: Clone>(
     kept: &mut Vec<T>,
     s: &str,
     name: fn(&T) -> &str,
-    make: fn(&str) -> Result<T>,
+    make: fn(&str) -> Option<T>,
 ) -> Option<T> {
     if let Some(found) = kept.iter().rev().find(|t| name(t) == s) {
         return Some(found.clone());
     }
-    let made = make(s).ok()?;
+    let made = make(s)?;
     if kept.len() == NAMES_KEPT {
         kept.remove(0);
     }
