@@ -49,64 +49,44 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
     })
 }
 
-/// An event row (the columns of [`SELECT_COLUMNS`]) as a [`RecordedEvent`]; a bad row is `CORRUPT_DATA` naming
-/// its position.
-pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
-    let position = int(&row, 0, "eventfold_events position")?;
-    let record = format!("eventfold_events position {position}");
-    let corrupt = |e: Invalid| Error::CorruptData {
-        record: record.clone(),
-        message: e.to_string(),
-    };
-    Ok(RecordedEvent {
-        id: EventId::parse(text(&mut row, 1, &record)?).map_err(corrupt)?,
-        stream: StreamId::new(text(&mut row, 2, &record)?).map_err(corrupt)?,
-        event_type: EventType::new(text(&mut row, 4, &record)?).map_err(corrupt)?,
-        data: Json::parse(text(&mut row, 5, &record)?).map_err(corrupt)?,
-        metadata: Json::parse(text(&mut row, 6, &record)?).map_err(corrupt)?,
-        version: Version(to_u64(int(&row, 3, &record)?, "version")?),
-        position: Position(to_u64(position, "position")?),
-        timestamp: Timestamp(int(&row, 7, &record)?),
-    })
-}
-
-/// The start of every `SELECT` of event rows: the columns of an event row, in the order
-/// [`decode`] reads them.
+/// The start of every `SELECT` of event rows: the columns of an event row (JavaScript reads
+/// them in this order, `sqlEvents` in `src/wasm/js/bindings.js`).
 pub(crate) const SELECT_COLUMNS: &str = "SELECT position, id, stream, version, type, data, metadata, timestamp \
     FROM eventfold_events";
 
-/// [`SELECT_COLUMNS`] with the row packed into one text cell: the header
-/// `position,version,timestamp,` and the byte lengths of id, stream, type, data and metadata
-/// (each followed by a comma), then those five texts. `NULL` for a row whose cells are not of
-/// the types the store writes. A runtime's adapter makes one JavaScript value per cell (a
-/// Durable Object's cursor wraps every cell it returns): one per event instead of eight.
-const SELECT_PACKED: &str = "SELECT CASE WHEN typeof(position) = 'integer' \
-    AND typeof(version) = 'integer' AND typeof(timestamp) = 'integer' AND typeof(id) = 'text' \
-    AND typeof(stream) = 'text' AND typeof(type) = 'text' AND typeof(data) = 'text' \
-    AND typeof(metadata) = 'text' THEN printf('%d,%d,%d,%d,%d,%d,%d,%d,', position, version, \
-    timestamp, length(CAST(id AS BLOB)), length(CAST(stream AS BLOB)), \
-    length(CAST(type AS BLOB)), length(CAST(data AS BLOB)), length(CAST(metadata AS BLOB))) \
-    || id || stream || type || data || metadata END FROM eventfold_events";
+/// Separates the cells of a packed row: a control character, which no valid cell holds (JSON
+/// text escapes them, names refuse them, ids are hex digits).
+const SEPARATOR: char = '\u{1f}';
 
-/// The events of `sql`, a `SELECT` of event rows (it starts with [`SELECT_COLUMNS`]). Rows
-/// travel packed ([`SELECT_PACKED`]); when one does not unpack (a cell of another type), the
-/// statement runs again unpacked and [`decode`] names the bad row in a `CORRUPT_DATA` error.
+/// [`SELECT_COLUMNS`] as the engine reads them: the position, then the other cells packed
+/// into one text, version, timestamp, id, stream, type, data and metadata joined by
+/// [`SEPARATOR`]. A runtime's adapter makes one JavaScript value per cell (a Durable Object's
+/// cursor wraps every cell it returns): two per event instead of eight.
+const SELECT_PACKED: &str = "SELECT position, version || '\u{1f}' || timestamp || '\u{1f}' \
+    || id || '\u{1f}' || stream || '\u{1f}' || type || '\u{1f}' || data || '\u{1f}' \
+    || metadata FROM eventfold_events";
+
+/// The events of `sql`, a `SELECT` of event rows (it starts with [`SELECT_COLUMNS`]), read
+/// packed ([`SELECT_PACKED`]); a bad row is `CORRUPT_DATA` naming its position.
 fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<RecordedEvent>> {
-    if let Some(rest) = sql.strip_prefix(SELECT_COLUMNS) {
-        let rows = db.query(&format!("{SELECT_PACKED}{rest}"), params)?;
-        let mut names = Names::default();
-        let packed: Option<Vec<RecordedEvent>> = rows
-            .iter()
-            .map(|row| match row.as_slice() {
-                [SqlValue::Text(cell)] => unpack_row(cell, &mut names),
-                _ => None,
-            })
-            .collect();
-        if let Some(events) = packed {
-            return Ok(events);
-        }
-    }
-    db.query(sql, params)?.into_iter().map(decode).collect()
+    let rest = sql
+        .strip_prefix(SELECT_COLUMNS)
+        .ok_or_else(|| Error::storage(format!("not a read of events: {sql}")))?;
+    let mut names = Names::default();
+    db.query(&format!("{SELECT_PACKED}{rest}"), params)?
+        .into_iter()
+        .map(|mut row| {
+            let position = int(&row, 0, "eventfold_events position")?;
+            let record = || format!("eventfold_events position {position}");
+            let cells = text(&mut row, 1, "eventfold_events")
+                .map_err(|_| corrupt(record(), "a cell is not text or a number".into()))?;
+            unpack_row(position, &cells, &mut names).map_err(|e| corrupt(record(), e))
+        })
+        .collect()
+}
+
+fn corrupt(record: String, message: String) -> Error {
+    Error::CorruptData { record, message }
 }
 
 /// The stream ids and event types of the rows read so far by one [`select`]: rows of a page
@@ -121,64 +101,63 @@ struct Names {
 const NAMES_KEPT: usize = 8;
 
 impl Names {
-    fn stream(&mut self, s: &str) -> Option<StreamId> {
-        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s).ok())
+    fn stream(&mut self, s: &str) -> std::result::Result<StreamId, Invalid> {
+        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s))
     }
 
-    fn event_type(&mut self, s: &str) -> Option<EventType> {
-        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s).ok())
+    fn event_type(&mut self, s: &str) -> std::result::Result<EventType, Invalid> {
+        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s))
     }
 }
 
 /// The name `s` from `kept`, or made with `make` and kept (the oldest forgotten past
-/// [`NAMES_KEPT`]); `None` when `make` refuses it.
+/// [`NAMES_KEPT`]).
 fn remembered<T: Clone>(
     kept: &mut Vec<T>,
     s: &str,
     name: fn(&T) -> &str,
-    make: fn(&str) -> Option<T>,
-) -> Option<T> {
+    make: fn(&str) -> std::result::Result<T, Invalid>,
+) -> std::result::Result<T, Invalid> {
     if let Some(found) = kept.iter().rev().find(|t| name(t) == s) {
-        return Some(found.clone());
+        return Ok(found.clone());
     }
     let made = make(s)?;
     if kept.len() == NAMES_KEPT {
         kept.remove(0);
     }
     kept.push(made.clone());
-    Some(made)
+    Ok(made)
 }
 
-/// A row packed by [`SELECT_PACKED`] as an event; `None` when it is not one (the caller then
-/// reads the rows unpacked, and [`decode`] says what is wrong).
-fn unpack_row(cell: &str, names: &mut Names) -> Option<RecordedEvent> {
-    let mut rest = cell;
-    let mut header = [0i64; 8];
-    for n in &mut header {
-        let (number, tail) = rest.split_once(',')?;
-        *n = number.parse().ok()?;
-        rest = tail;
+/// The event at `position` from its other cells as [`SELECT_PACKED`] joins them; what is
+/// wrong with them otherwise.
+fn unpack_row(
+    position: i64,
+    cells: &str,
+    names: &mut Names,
+) -> std::result::Result<RecordedEvent, String> {
+    let mut cells = cells.split(SEPARATOR);
+    let mut next = || cells.next().ok_or("a cell is missing");
+    let (version, timestamp) = (next()?, next()?);
+    let (id, stream, event_type, data, metadata) = (next()?, next()?, next()?, next()?, next()?);
+    if next().is_ok() {
+        return Err("a cell holds a control character".into());
     }
-    let [position, version, timestamp, lengths @ ..] = header;
-    let mut texts = [""; 5];
-    for (text, len) in texts.iter_mut().zip(lengths) {
-        let len = usize::try_from(len).ok()?;
-        *text = rest.get(..len)?;
-        rest = rest.get(len..)?;
-    }
-    let [id, stream, event_type, data, metadata] = texts;
-    if !rest.is_empty() {
-        return None;
-    }
-    Some(RecordedEvent {
-        id: EventId::parse(id).ok()?,
-        stream: names.stream(stream)?,
-        event_type: names.event_type(event_type)?,
-        data: Json::parse(data).ok()?,
-        metadata: Json::parse(metadata).ok()?,
-        version: Version(u64::try_from(version).ok()?),
-        position: Position(u64::try_from(position).ok()?),
-        timestamp: Timestamp(timestamp),
+    let number = |what: &str, text: &str| {
+        text.parse::<i64>()
+            .map_err(|_| format!("{what} {text:?} is not an integer"))
+    };
+    let whole = |what: &str, n: i64| u64::try_from(n).map_err(|_| format!("negative {what} {n}"));
+    let invalid = |e: Invalid| e.to_string();
+    Ok(RecordedEvent {
+        id: EventId::parse(id).map_err(invalid)?,
+        stream: names.stream(stream).map_err(invalid)?,
+        event_type: names.event_type(event_type).map_err(invalid)?,
+        data: Json::parse(data).map_err(invalid)?,
+        metadata: Json::parse(metadata).map_err(invalid)?,
+        version: Version(whole("version", number("version", version)?)?),
+        position: Position(whole("position", position)?),
+        timestamp: Timestamp(number("timestamp", timestamp)?),
     })
 }
 

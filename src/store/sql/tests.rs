@@ -501,13 +501,16 @@ fn packed_rows_carry_any_text_byte_for_byte() {
 }
 
 #[test]
-fn rows_with_cells_of_other_types_are_reported_with_their_position() {
-    // A cell the packed read cannot take (a blob for a payload, a text version) makes the read run
-    // unpacked, which names the row, as before.
+fn packed_rows_that_are_not_events_are_reported_with_their_position() {
+    // Rows are read packed (log::SELECT_PACKED): a payload that is not UTF-8 text, a version
+    // or timestamp that is not an integer, a control character in a name (the packing's
+    // separator included) are still named.
     for update in [
-        "UPDATE eventfold_events SET metadata = x'7b7d' WHERE position = 2",
+        "UPDATE eventfold_events SET metadata = x'ff' WHERE position = 2",
         "UPDATE eventfold_events SET version = 'two' WHERE position = 2",
         "UPDATE eventfold_events SET stream = 'bad\u{1}' WHERE position = 2",
+        "UPDATE eventfold_events SET type = 'a' || char(31) || 'b' WHERE position = 2",
+        "UPDATE eventfold_events SET timestamp = 1.5 WHERE position = 2",
     ] {
         let s = open(Rusq::memory());
         block(s.append(&sid("s"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
