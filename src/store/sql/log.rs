@@ -14,7 +14,6 @@ use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
 
-
 /// The insert of event rows, without its `VALUES` lists.
 const INSERT: &str = "INSERT INTO eventfold_events \
     (position, id, stream, version, type, data, metadata, timestamp) VALUES ";
@@ -51,7 +50,8 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
 
 /// The start of every `SELECT` of event rows: the columns of an event row (JavaScript reads
 /// them in this order, `sqlEvents` in `src/wasm/js/bindings.js`).
-pub(crate) const SELECT_COLUMNS: &str = "SELECT position, id, stream, version, type, data, metadata, timestamp \
+pub(crate) const SELECT_COLUMNS: &str =
+    "SELECT position, id, stream, version, type, data, metadata, timestamp \
     FROM eventfold_events";
 
 /// Separates the cells of a packed row: a control character, which no valid cell holds (JSON
@@ -110,7 +110,7 @@ impl Names {
     }
 }
 
-/// The name `s` from `kept`, or made with `make` and kept (the oldest forgotten past
+/// The name `s` from `kept`, or made with `make` and kept (all forgotten past
 /// [`NAMES_KEPT`]).
 fn remembered<T: Clone>(
     kept: &mut Vec<T>,
@@ -123,7 +123,7 @@ fn remembered<T: Clone>(
     }
     let made = make(s)?;
     if kept.len() == NAMES_KEPT {
-        kept.remove(0);
+        kept.clear();
     }
     kept.push(made.clone());
     Ok(made)
@@ -143,11 +143,13 @@ fn unpack_row(
     if next().is_ok() {
         return Err("a cell holds a control character".into());
     }
-    let number = |what: &str, text: &str| {
-        text.parse::<i64>()
-            .map_err(|_| format!("{what} {text:?} is not an integer"))
+    let (Ok(version), Ok(timestamp), Ok(position)) = (
+        version.parse::<u64>(),
+        timestamp.parse::<i64>(),
+        u64::try_from(position),
+    ) else {
+        return Err("its version, timestamp or position is not an integer of its range".into());
     };
-    let whole = |what: &str, n: i64| u64::try_from(n).map_err(|_| format!("negative {what} {n}"));
     let invalid = |e: Invalid| e.to_string();
     Ok(RecordedEvent {
         id: EventId::parse(id).map_err(invalid)?,
@@ -155,9 +157,9 @@ fn unpack_row(
         event_type: names.event_type(event_type).map_err(invalid)?,
         data: Json::parse(data).map_err(invalid)?,
         metadata: Json::parse(metadata).map_err(invalid)?,
-        version: Version(whole("version", number("version", version)?)?),
-        position: Position(whole("position", position)?),
-        timestamp: Timestamp(number("timestamp", timestamp)?),
+        version: Version(version),
+        position: Position(position),
+        timestamp: Timestamp(timestamp),
     })
 }
 

@@ -492,7 +492,10 @@ fn packed_rows_carry_any_text_byte_for_byte() {
     let read = block(s.read_all(&ReadAllOptions::default())).unwrap();
     assert_eq!(read.len(), texts.len());
     for (e, n) in read.iter().zip(&batch) {
-        assert_eq!((&e.id, &e.event_type, &e.stream), (&n.id, &n.event_type, &stream));
+        assert_eq!(
+            (&e.id, &e.event_type, &e.stream),
+            (&n.id, &n.event_type, &stream)
+        );
         assert_eq!(e.data.as_str(), n.data.as_str());
         assert_eq!(e.metadata.as_str(), n.metadata.as_str());
     }
