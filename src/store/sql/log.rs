@@ -66,9 +66,29 @@ const SELECT_PACKED: &str = "SELECT position, version || '\u{1f}' || timestamp |
     || id || '\u{1f}' || stream || '\u{1f}' || type || '\u{1f}' || data || '\u{1f}' \
     || metadata FROM eventfold_events";
 
+/// Whether a read checks that data and metadata are JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payloads {
+    /// Each is parsed: a row whose payload is not JSON is `CORRUPT_DATA`.
+    Check,
+    /// Taken as stored (the append validated them), for a reader that parses them itself
+    /// ([`EventStore::read_all_to_send`](crate::EventStore::read_all_to_send)).
+    AsStored,
+}
+
 /// The events of `sql`, a `SELECT` of event rows (it starts with [`SELECT_COLUMNS`]), read
 /// packed ([`SELECT_PACKED`]); a bad row is `CORRUPT_DATA` naming its position.
 fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<RecordedEvent>> {
+    select_with(db, sql, params, Payloads::Check)
+}
+
+/// [`select`], checking the payloads or not.
+fn select_with<E: SqlExecutor>(
+    db: &E,
+    sql: &str,
+    params: &[SqlValue],
+    payloads: Payloads,
+) -> Result<Vec<RecordedEvent>> {
     let rest = sql
         .strip_prefix(SELECT_COLUMNS)
         .ok_or_else(|| Error::storage(format!("not a read of events: {sql}")))?;
@@ -80,7 +100,7 @@ fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<
             let record = || format!("eventfold_events position {position}");
             let cells = text(&mut row, 1, "eventfold_events")
                 .map_err(|_| corrupt(record(), "a cell is not text or a number".into()))?;
-            unpack_row(position, &cells, &mut names).map_err(|e| corrupt(record(), e))
+            unpack_row(position, &cells, &mut names, payloads).map_err(|e| corrupt(record(), e))
         })
         .collect()
 }
@@ -135,6 +155,7 @@ fn unpack_row(
     position: i64,
     cells: &str,
     names: &mut Names,
+    payloads: Payloads,
 ) -> std::result::Result<RecordedEvent, String> {
     let mut cells = cells.split(SEPARATOR);
     let mut next = || cells.next().ok_or("a cell is missing");
@@ -151,12 +172,16 @@ fn unpack_row(
         return Err("its version, timestamp or position is not an integer of its range".into());
     };
     let invalid = |e: Invalid| e.to_string();
+    let json = |text: &str| match payloads {
+        Payloads::Check => Json::parse(text).map_err(invalid),
+        Payloads::AsStored => Ok(Json::trusted(text)),
+    };
     Ok(RecordedEvent {
         id: EventId::parse(id).map_err(invalid)?,
         stream: names.stream(stream).map_err(invalid)?,
         event_type: names.event_type(event_type).map_err(invalid)?,
-        data: Json::parse(data).map_err(invalid)?,
-        metadata: Json::parse(metadata).map_err(invalid)?,
+        data: json(data)?,
+        metadata: json(metadata)?,
         version: Version(version),
         position: Position(position),
         timestamp: Timestamp(timestamp),
@@ -519,24 +544,30 @@ pub(crate) fn read_all_plan(options: &ReadAllOptions) -> ReadPlan {
 pub(crate) fn read_all<E: SqlExecutor>(
     db: &E,
     options: &ReadAllOptions,
+    payloads: Payloads,
 ) -> Result<Vec<RecordedEvent>> {
     match read_all_plan(options) {
         ReadPlan::Nothing => Ok(Vec::new()),
-        ReadPlan::One(s) => select(db, &s.sql, &s.params),
-        ReadPlan::Paged => read_all_paged(db, options),
+        ReadPlan::One(s) => select_with(db, &s.sql, &s.params, payloads),
+        ReadPlan::Paged => read_all_paged(db, options, payloads),
     }
 }
 
 /// A read whose filter does not fit in one statement: pages of the log, filtered here.
-fn read_all_paged<E: SqlExecutor>(db: &E, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+fn read_all_paged<E: SqlExecutor>(
+    db: &E,
+    options: &ReadAllOptions,
+    payloads: Payloads,
+) -> Result<Vec<RecordedEvent>> {
     let limit = options.limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
     let mut from = options.after;
     loop {
-        let page = select(
+        let page = select_with(
             db,
             &format!("{SELECT_COLUMNS} WHERE position > ? ORDER BY position LIMIT 1000"),
             &[SqlValue::Integer(to_i64(from.0, "position")?)],
+            payloads,
         )?;
         let Some(last) = page.last() else {
             return Ok(out);

@@ -525,6 +525,43 @@ fn packed_rows_that_are_not_events_are_reported_with_their_position() {
 }
 
 #[test]
+fn payloads_read_to_send_are_taken_as_stored_and_refused_by_the_encoder() {
+    use crate::sync::protocol::{encode, Checkpoint, Encoding, PullResponse, StoreId};
+    let s = open(Rusq::memory());
+    block(s.append(&sid("s"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
+    let checked = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    let sent = block(s.read_all_to_send(&ReadAllOptions::default())).unwrap();
+    assert_eq!(sent, checked);
+    s.executor()
+        .execute(
+            "UPDATE eventfold_events SET data = '{not json' WHERE position = 2",
+            &[],
+        )
+        .unwrap();
+    let err = block(s.read_all(&ReadAllOptions::default())).unwrap_err();
+    assert_eq!(err.code(), "CORRUPT_DATA");
+    // Unchecked, the damaged payload reaches the columns encoder, which refuses it: the
+    // answer fails as CORRUPT_DATA naming the event, nothing malformed is sent.
+    let events = block(s.read_all_to_send(&ReadAllOptions::default())).unwrap();
+    assert_eq!(events[1].data.as_str(), "{not json");
+    let page = PullResponse {
+        v: 1,
+        events,
+        checkpoint: Checkpoint {
+            store: StoreId::new("s-1").unwrap(),
+            position: Position(3),
+            mark: None,
+        },
+        more: false,
+        head: Position(3),
+        encoding: Encoding::Columns,
+    };
+    let err = encode(&page).unwrap_err();
+    assert_eq!(err.code(), "CORRUPT_DATA", "{err}");
+    assert!(err.to_string().contains("position 2"), "{err}");
+}
+
+#[test]
 fn a_failed_append_rolls_back_its_inserts() {
     // A trigger makes the third insert of the batch fail (as a full disk would): the rows
     // inserted before it in the same transaction are rolled back.
