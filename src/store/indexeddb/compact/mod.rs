@@ -75,8 +75,13 @@ const PAUSE_PER_SLICE: f64 = 6.0;
 /// An append committed less than this many milliseconds ago counts as appends flowing.
 const BUSY_MS: f64 = 50.0;
 
+/// Longest a step waits for a pause in this connection's appends before it plans, and again
+/// before it writes (a step still runs at least every ~2 × this under non-stop appends).
+const MAX_YIELD_MS: f64 = 500.0;
+
 /// Runs one compaction step (see the module docs).
 pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
+    yield_to_appends(inner).await;
     let plan = plan::plan(inner).await?;
     let mut out = CompactionStep {
         compacted_to: Position(plan.compacted_to),
@@ -92,9 +97,12 @@ pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
         _ => build(inner, &plan.records, plan.span).await?,
     };
     if plan.to == plan.from && merged.is_none() {
-        // Nothing worth writing (every stream of the window appears once).
+        // Nothing worth writing (every stream of the window appears once): planning again
+        // would find the same, so the run ends here.
+        out.more = false;
         return Ok(out);
     }
+    yield_to_appends(inner).await;
     if write(inner, &plan, merged.as_deref()).await? {
         if let Some(written) = &merged {
             out.records_read = plan.records.len() as u64;
@@ -117,6 +125,24 @@ fn field(record: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(record, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// Whether appends are flowing on this connection: one queued or being written, or one
+/// committed less than [`BUSY_MS`] ago.
+fn busy(inner: &Inner) -> bool {
+    inner.flushing.get()
+        || !inner.queue.borrow().is_empty()
+        || js_sys::Date::now() - inner.last_append.get() < BUSY_MS
+}
+
+/// Waits, while appends flow on this connection, for a pause in them (at most
+/// [`MAX_YIELD_MS`]), so the step's reads and its write come between bursts of appends
+/// instead of in their way.
+async fn yield_to_appends(inner: &Inner) {
+    let start = js_sys::Date::now();
+    while busy(inner) && js_sys::Date::now() - start < MAX_YIELD_MS {
+        sleep(BUSY_MS as i32).await;
+    }
+}
+
 /// Gives the event loop back every [`SLICE_MS`] of work, for longer while appends flow.
 struct Pacer<'a> {
     inner: &'a Inner,
@@ -130,10 +156,7 @@ impl Pacer<'_> {
         if ran < SLICE_MS {
             return;
         }
-        let inner = self.inner;
-        let busy = inner.flushing.get()
-            || !inner.queue.borrow().is_empty()
-            || now - inner.last_append.get() < BUSY_MS;
+        let busy = busy(self.inner);
         // With no append in sight, longer slices (a frame) and no pause.
         if !busy && ran < IDLE_SLICE_MS {
             return;

@@ -157,13 +157,19 @@ fn events_of(record: &JsValue) -> usize {
     field(record, "n").as_f64().unwrap_or(1.0) as usize
 }
 
+/// The length of a record's event text in UTF-16 units (read in place, not copied into wasm;
+/// at most about its UTF-8 length), `None` when it is not a string.
+fn text_len(record: &JsValue) -> Option<usize> {
+    let e = field(record, "e");
+    e.is_string()
+        .then(|| js_sys::JsString::from(e).length() as usize)
+}
+
 /// A plain record small enough to merge.
 fn small_plain(record: &JsValue) -> Result<bool> {
     Ok(hollow(record).is_none()
         && window(record)?.is_none()
-        && field(record, "e")
-            .as_string()
-            .is_some_and(|e| e.len() < SMALL_BYTES))
+        && text_len(record).is_some_and(|n| n < SMALL_BYTES))
 }
 
 /// The plan of the next step: the first pass's while it has work, else the second's.
@@ -235,9 +241,68 @@ struct Unit {
     barrier: bool,
 }
 
-/// The second pass: after its progress, up to where the first pass got, the run of whole
-/// windows and small plain records (at most [`WINDOW_EVENTS`] events) whose merge at least
-/// halves their records.
+/// The run of units the second pass looks at, with a running estimate of how many records its
+/// events make once merged: per stream, its text in records of about [`CHUNK_TARGET_BYTES`]
+/// (a lower estimate: the build splits by event).
+#[derive(Default)]
+struct Run {
+    units: std::collections::VecDeque<Unit>,
+    events: usize,
+    records: usize,
+    bytes: HashMap<String, usize>,
+    estimate: usize,
+}
+
+impl Run {
+    fn add_bytes(&mut self, record: &JsValue, sign: bool) {
+        let stream = field(record, "s").as_string().unwrap_or_default();
+        let len = text_len(record).unwrap_or(0);
+        let bytes = self.bytes.entry(stream).or_default();
+        let parts = |b: usize| {
+            if b == 0 {
+                0
+            } else {
+                b.div_ceil(CHUNK_TARGET_BYTES)
+            }
+        };
+        self.estimate -= parts(*bytes);
+        *bytes = if sign {
+            *bytes + len.max(1)
+        } else {
+            bytes.saturating_sub(len.max(1))
+        };
+        self.estimate += parts(*bytes);
+    }
+
+    fn push(&mut self, unit: Unit) {
+        for record in &unit.records {
+            self.add_bytes(record, true);
+        }
+        self.events += unit.events;
+        self.records += unit.records.len();
+        self.units.push_back(unit);
+    }
+
+    /// Drops the first unit; returns where it ended.
+    fn pop(&mut self) -> Option<u64> {
+        let unit = self.units.pop_front()?;
+        for record in &unit.records {
+            self.add_bytes(record, false);
+        }
+        self.events -= unit.events;
+        self.records -= unit.records.len();
+        Some(unit.span.1)
+    }
+
+    /// Merging it at least halves its records.
+    fn worth(&self) -> bool {
+        self.units.len() > 1 && self.estimate * 2 <= self.records
+    }
+}
+
+/// The second pass: after its progress, up to where the first pass got, the first run of
+/// whole windows and small plain records (at most [`WINDOW_EVENTS`] events) whose merge at
+/// least halves their records; what comes before such a run is passed over.
 async fn plan_merge(
     inner: &Inner,
     progress: Option<String>,
@@ -260,9 +325,9 @@ async fn plan_merge(
     if from >= compacted_to {
         return Ok(plan);
     }
-    let mut units: Vec<Unit> = Vec::new();
+    let mut run = Run::default();
     let mut open: Option<Unit> = None;
-    // Ends of the units taken, and whether the run stopped before the end of the range.
+    // Whether the run stopped before the end of the range (a full run worth merging).
     let mut stopped = false;
     let mut passed = from;
     let capped = walk(inner, from, compacted_to + 1, |record| {
@@ -293,28 +358,37 @@ async fn plan_merge(
             return Ok(true);
         }
         // A unit that does not follow the one before (never so in a whole log) is a barrier.
-        let follows = units.last().is_none_or(|u| u.span.1 + 1 == unit.span.0);
+        let follows = run.units.back().is_none_or(|u| u.span.1 + 1 == unit.span.0);
         if unit.barrier || !follows {
-            if units.is_empty() {
-                passed = unit.span.1;
-                return Ok(true);
+            if run.worth() {
+                stopped = true;
+                return Ok(false);
             }
-            stopped = true;
-            return Ok(false);
+            while let Some(end) = run.pop() {
+                passed = end;
+            }
+            passed = unit.span.1;
+            return Ok(true);
         }
-        let events: usize = units.iter().map(|u| u.events).sum();
-        if !units.is_empty() && events + unit.events > WINDOW_EVENTS {
-            stopped = true;
-            return Ok(false);
+        if !run.units.is_empty() && run.events + unit.events > WINDOW_EVENTS {
+            if run.worth() {
+                stopped = true;
+                return Ok(false);
+            }
+            // Not worth it: slide on, passing over units until this one fits.
+            while !run.units.is_empty() && run.events + unit.events > WINDOW_EVENTS {
+                if let Some(end) = run.pop() {
+                    passed = end;
+                }
+            }
         }
-        units.push(unit);
+        run.push(unit);
         Ok(true)
     })
     .await?;
-    let stopped = stopped || capped;
     plan.to = passed;
-    let records: usize = units.iter().map(|u| u.records.len()).sum();
-    if units.len() > 1 && estimate(&units) * 2 <= records {
+    if run.worth() {
+        let units: Vec<Unit> = run.units.into_iter().collect();
         plan.span = (
             units.first().map_or(0, |u| u.span.0),
             units.last().map_or(0, |u| u.span.1),
@@ -326,30 +400,7 @@ async fn plan_merge(
             plan.to = plan.span.1;
         }
         plan.records = units.into_iter().flat_map(|u| u.records).collect();
-        plan.more = stopped;
-    } else if stopped {
-        // Not worth merging, but more follows: move on past all but the last unit (which
-        // starts the next run), or past the only one.
-        let keep = usize::from(units.len() > 1);
-        if let Some(u) = units.get(units.len().saturating_sub(1 + keep)) {
-            plan.to = u.span.1;
-        }
-        plan.more = true;
     }
+    plan.more = stopped || capped;
     Ok(plan)
-}
-
-/// How many records the units' events make once merged: per stream, its bytes in records of
-/// about [`CHUNK_TARGET_BYTES`] (a lower estimate: the build splits by event).
-fn estimate(units: &[Unit]) -> usize {
-    let mut bytes: HashMap<String, usize> = HashMap::new();
-    for record in units.iter().flat_map(|u| &u.records) {
-        let stream = field(record, "s").as_string().unwrap_or_default();
-        let len = field(record, "e").as_string().map_or(0, |e| e.len());
-        *bytes.entry(stream).or_default() += len;
-    }
-    bytes
-        .values()
-        .map(|b| b.div_ceil(CHUNK_TARGET_BYTES).max(1))
-        .sum()
 }
