@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench:edge` (Node 22 from tests/runtimes; expects pkg/ built): the edge benchmarks,
+// `npm run bench:edge` (Node 22 from tests/runtimes; expects pkg/ built; `npm run bench` runs it
+// last, and with `BENCH_ONLY` naming x): the edge benchmarks,
 // ratios against baselines measured in the same run, written as section "(x)" of
 // docs/BENCHMARKS.md (which `npm run bench` carries over) and printed:
 // - bench/edge-store.mjs: EventStore.sqlite over node:sqlite against raw node:sqlite writing and
@@ -23,6 +24,13 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const ONLY = process.env.BENCH_EDGE_ONLY;
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
 if (ONLY && ONLY !== "store" && ONLY !== "sync") throw new Error(`BENCH_EDGE_ONLY is "store" or "sync", got ${ONLY}`);
+// `npm run bench` runs this file after bench/run.mjs: a partial browser run (`BENCH_ONLY` without
+// "x") skips it.
+const browserOnly = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+if (browserOnly && !browserOnly.includes("x")) {
+  console.log("[bench:edge] skipped: BENCH_ONLY does not name x");
+  process.exit(0);
+}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rate = (n, ms) => n / (ms / 1000);
@@ -102,8 +110,8 @@ const run = `One run of \`npm run bench:edge\` started ${new Date(started).toISO
 const section = `
 ## (x) The edge: EventStore.sqlite vs raw node:sqlite, and the workerd sync endpoint vs eventfold-server
 
-Measured by \`npm run bench:edge\` (\`bench/edge.mjs\`), not by \`npm run bench\` (which keeps this
-section as it is). Ratios: the contender's events/s over the baseline's, of the medians and per
+Measured by \`npm run bench:edge\` (\`bench/edge.mjs\`), which \`npm run bench\` runs last (a partial
+run, \`BENCH_ONLY\`, only when it names x). Ratios: the contender's events/s over the baseline's, of the medians and per
 repetition (each against that repetition's baseline). Method: \`bench/edge-store.mjs\`,
 \`bench/edge-sync.mjs\`; discussion: [docs/edge.md](edge.md#benchmark).
 

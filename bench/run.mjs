@@ -7,7 +7,8 @@
 // on it: the report then keeps the other sections of docs/BENCHMARKS.md as they were). The
 // package sizes ((e), per entry) are measured by every run and always rewritten; the load time
 // per entry ((e), in Chromium against Dexie) runs in a full run and with `BENCH_ONLY=e`, which
-// measures only (e).
+// measures only (e). `npm run bench` then runs the edge benchmarks (bench/edge.mjs, section
+// (x)); a partial run does so only when BENCH_ONLY names "x".
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -55,7 +56,7 @@ async function runContender(url, scenario, contender) {
 
 async function main() {
   if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
-  const unknown = ONLY?.filter((id) => id !== "e" && id !== "m" && !SCENARIOS.some((s) => s.id === id)) ?? [];
+  const unknown = ONLY?.filter((id) => id !== "e" && id !== "m" && id !== "x" && !SCENARIOS.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(", ")}`);
   const started = Date.now();
   const loadStart = loadavg()[0];

@@ -5,30 +5,30 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::invalid::{Invalid, Result};
 use crate::core::json::Json;
 use crate::core::object::object_deserialize;
-use crate::error::{Error, Result};
 
 /// Longest stream id or event type accepted, in bytes.
 pub const MAX_NAME_BYTES: usize = 512;
 
 fn check_name(kind: &str, s: &str) -> Result<()> {
     if s.is_empty() {
-        return Err(Error::invalid(format!("{kind} must be a non-empty string")));
+        return Err(Invalid::new(format!("{kind} must be a non-empty string")));
     }
     if s.len() > MAX_NAME_BYTES {
-        return Err(Error::invalid(format!(
+        return Err(Invalid::new(format!(
             "{kind} is {} bytes long; the limit is {MAX_NAME_BYTES}",
             s.len()
         )));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
+        return Err(Invalid::new(format!(
             "{kind} {s:?} contains a control character"
         )));
     }
     if let Some(c) = s.chars().find(|c| is_bidi_control(*c)) {
-        return Err(Error::invalid(format!(
+        return Err(Invalid::new(format!(
             "{kind} {s:?} contains the bidirectional control U+{:04X} (it can make one name \
              display as another)",
             u32::from(c)
@@ -52,7 +52,7 @@ impl StreamId {
     /// Validates and wraps a stream name.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if the name is empty, too long or contains control characters.
+    /// [`Invalid`] if the name is empty, too long or contains control characters.
     pub fn new(name: impl AsRef<str>) -> Result<Self> {
         let name = name.as_ref();
         check_name("stream id", name)?;
@@ -66,7 +66,7 @@ impl StreamId {
 }
 
 impl TryFrom<String> for StreamId {
-    type Error = Error;
+    type Error = Invalid;
     fn try_from(s: String) -> Result<Self> {
         StreamId::new(s)
     }
@@ -95,7 +95,7 @@ impl EventType {
     /// Validates and wraps an event type.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if the type is empty, too long or contains control characters.
+    /// [`Invalid`] if the type is empty, too long or contains control characters.
     pub fn new(name: impl AsRef<str>) -> Result<Self> {
         let name = name.as_ref();
         check_name("event type", name)?;
@@ -109,7 +109,7 @@ impl EventType {
 }
 
 impl TryFrom<String> for EventType {
-    type Error = Error;
+    type Error = Invalid;
     fn try_from(s: String) -> Result<Self> {
         EventType::new(s)
     }
@@ -181,7 +181,7 @@ impl EventId {
     /// id, as they are the same UUID).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if `s` is not a UUID.
+    /// [`Invalid`] if `s` is not a UUID.
     pub fn parse(s: impl AsRef<str>) -> Result<Self> {
         let s = s.as_ref();
         let ok = s.len() == 36
@@ -196,7 +196,7 @@ impl EventId {
                 Ok(EventId(s.into()))
             }
         } else {
-            Err(Error::invalid(format!(
+            Err(Invalid::new(format!(
                 "event id {s:?} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
             )))
         }
@@ -221,7 +221,7 @@ impl EventId {
 }
 
 impl TryFrom<String> for EventId {
-    type Error = Error;
+    type Error = Invalid;
     fn try_from(s: String) -> Result<Self> {
         EventId::parse(s)
     }
@@ -305,10 +305,10 @@ impl NewEvent {
     /// Replaces the metadata.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if `metadata` is not a JSON object.
+    /// [`Invalid`] if `metadata` is not a JSON object.
     pub fn with_metadata(mut self, metadata: Json) -> Result<Self> {
         if !metadata.is_object() {
-            return Err(Error::invalid("metadata must be a JSON object"));
+            return Err(Invalid::new("metadata must be a JSON object"));
         }
         self.metadata = metadata;
         Ok(self)
@@ -468,7 +468,10 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(StreamId::new("order-1").is_ok());
-        assert_eq!(StreamId::new("").unwrap_err().code(), "INVALID_INPUT");
+        assert_eq!(
+            crate::error::Error::from(StreamId::new("").unwrap_err()).code(),
+            "INVALID_INPUT"
+        );
         assert!(StreamId::new("a\nb").is_err());
         assert!(StreamId::new("x".repeat(MAX_NAME_BYTES + 1)).is_err());
         assert!(EventType::new("").is_err());

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::core::event::Version;
-use crate::error::{Error, Result};
+use crate::core::invalid::{Invalid, Result};
 
 /// What the caller expects of a stream's version before its append.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,13 +45,13 @@ impl ExpectedVersion {
     /// Parses the string forms `"any"`, `"no_stream"` and `"exists"`.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for any other string.
+    /// [`Invalid`] for any other string.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "any" => Ok(ExpectedVersion::Any),
             "no_stream" => Ok(ExpectedVersion::NoStream),
             "exists" => Ok(ExpectedVersion::Exists),
-            other => Err(Error::invalid(format!(
+            other => Err(Invalid::new(format!(
                 "expectedVersion {other:?} is not \"any\", \"no_stream\", \"exists\" or a non-negative integer"
             ))),
         }
@@ -60,13 +60,13 @@ impl ExpectedVersion {
     /// Converts a number (as JavaScript passes it): a non-negative integer.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for negative, fractional, non-finite or unsafe integers.
+    /// [`Invalid`] for negative, fractional, non-finite or unsafe integers.
     pub fn from_f64(n: f64) -> Result<Self> {
         const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
         if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE {
             Ok(ExpectedVersion::Exact(Version(n as u64)))
         } else {
-            Err(Error::invalid(format!(
+            Err(Invalid::new(format!(
                 "expectedVersion {} is not a non-negative integer",
                 describe_number(n)
             )))

@@ -12,7 +12,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::error::{Error, Result};
+use crate::core::invalid::{Invalid, Result};
 
 /// Deepest nesting of arrays and objects accepted in event data and metadata (`[[1]]` is depth
 /// 2). JavaScript's `JSON.stringify` and most parsers recurse, so deeper values could be stored
@@ -29,7 +29,7 @@ pub const MAX_JSON_DEPTH: usize = 64;
 /// `text` must be well-formed JSON (this only scans it).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] naming the first problem.
+/// [`Invalid`] naming the first problem.
 pub fn check_portable(text: &str) -> Result<()> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
@@ -45,7 +45,7 @@ pub fn check_portable(text: &str) -> Result<()> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_JSON_DEPTH {
-                    return Err(Error::invalid(format!(
+                    return Err(Invalid::new(format!(
                         "JSON nests deeper than {MAX_JSON_DEPTH} arrays and objects"
                     )));
                 }
@@ -74,7 +74,7 @@ fn check_number(n: &str) -> Result<()> {
     if integer && digits.len() <= 15 {
         return Ok(());
     }
-    let refuse = |why: &str| Err(Error::invalid(format!("the number {n} {why}")));
+    let refuse = |why: &str| Err(Invalid::new(format!("the number {n} {why}")));
     let Ok(value) = n.parse::<f64>() else {
         return refuse("is not a number");
     };
@@ -106,23 +106,23 @@ impl Json {
     /// Validates JSON text and keeps it as given.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if `text` is not one well-formed JSON value.
+    /// [`Invalid`] if `text` is not one well-formed JSON value.
     pub fn parse(text: impl Into<String>) -> Result<Self> {
         let text: String = text.into();
         serde_json::from_str::<IgnoredAny>(&text)
-            .map_err(|e| Error::invalid(format!("not valid JSON: {e}")))?;
+            .map_err(|e| Invalid::new(format!("not valid JSON: {e}")))?;
         Ok(Json(text.trim().into()))
     }
 
     /// Serializes any `Serialize` value.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if the value cannot be represented as JSON (for example a map
+    /// [`Invalid`] if the value cannot be represented as JSON (for example a map
     /// with non-string keys).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self> {
         serde_json::to_string(value)
             .map(|s| Json(s.into()))
-            .map_err(|e| Error::invalid(format!("not representable as JSON: {e}")))
+            .map_err(|e| Invalid::new(format!("not representable as JSON: {e}")))
     }
 
     /// Text already produced by a JSON serializer this crate controls (the engine's own
@@ -140,10 +140,10 @@ impl Json {
     /// Deserializes the payload into `T`.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if the JSON does not have `T`'s shape.
+    /// [`Invalid`] if the JSON does not have `T`'s shape.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_str(&self.0)
-            .map_err(|e| Error::invalid(format!("payload does not match the expected shape: {e}")))
+            .map_err(|e| Invalid::new(format!("payload does not match the expected shape: {e}")))
     }
 
     /// `null`.
@@ -241,7 +241,11 @@ mod tests {
             deep.as_str(),
         ] {
             let e = check_portable(bad).unwrap_err();
-            assert_eq!(e.code(), "INVALID_INPUT", "{bad}");
+            assert_eq!(
+                crate::error::Error::from(e).code(),
+                "INVALID_INPUT",
+                "{bad}"
+            );
         }
     }
 

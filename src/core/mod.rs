@@ -8,6 +8,7 @@ pub mod decider;
 pub mod event;
 pub mod expected;
 pub mod hash;
+pub mod invalid;
 pub mod json;
 pub(crate) mod object;
 pub mod testkit;

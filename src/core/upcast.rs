@@ -245,7 +245,7 @@ pub fn stamp(metadata: &Json, version: u32) -> Result<Json> {
         .decode()
         .map_err(|_| Error::invalid("an upcast event's metadata must be an object"))?;
     map.insert("schemaVersion".into(), Value::from(version));
-    Json::from_value(&map)
+    Ok(Json::from_value(&map)?)
 }
 
 impl Versioned for RecordedEvent {

@@ -141,10 +141,10 @@ where
     }
 
     fn encode_state(&self, state: &D::State) -> Result<Json> {
-        Json::from_value(state)
+        Ok(Json::from_value(state)?)
     }
 
     fn decode_state(&self, json: &Json) -> Result<D::State> {
-        json.decode()
+        Ok(json.decode()?)
     }
 }

@@ -48,7 +48,7 @@ mod js {
             .map_err(|e| thrown(&e))?
             .as_string()
             .unwrap_or_else(|| "null".to_owned());
-        Json::parse(text)
+        Ok(Json::parse(text)?)
     }
 
     impl Versioned for JsValue {

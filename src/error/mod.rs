@@ -8,6 +8,7 @@ pub use table::{ErrorField, ERROR_CODES, TS_DECLARATIONS};
 
 use crate::core::event::{EventId, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
+use crate::core::invalid::Invalid;
 
 /// A `Result` whose error is eventfold's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -165,6 +166,15 @@ pub enum Error {
         /// The time limit.
         ms: u64,
     },
+}
+
+/// A value the core refused becomes `INVALID_INPUT` with the same message.
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::InvalidInput {
+            message: e.into_message(),
+        }
+    }
 }
 
 impl Error {

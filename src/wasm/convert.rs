@@ -6,6 +6,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::event::{EventId, EventType, NewEvent, RecordedEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
+use crate::core::invalid::Invalid;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::wasm::error::message_of;
@@ -102,7 +103,7 @@ pub(crate) fn string_arg(v: &JsValue, what: &str) -> Result<String> {
 
 /// A stream id argument.
 pub(crate) fn stream_arg(v: &JsValue) -> Result<StreamId> {
-    StreamId::new(string_arg(v, "stream id")?)
+    Ok(StreamId::new(string_arg(v, "stream id")?)?)
 }
 
 /// `expectedVersion` from append options; `"any"` when absent.
@@ -112,10 +113,10 @@ pub(crate) fn expected_version(options: &JsValue) -> Result<ExpectedVersion> {
         return Ok(ExpectedVersion::Any);
     }
     if let Some(s) = v.as_string() {
-        return ExpectedVersion::parse(&s);
+        return Ok(ExpectedVersion::parse(&s)?);
     }
     match v.as_f64() {
-        Some(n) => ExpectedVersion::from_f64(n),
+        Some(n) => Ok(ExpectedVersion::from_f64(n)?),
         None => Err(Error::invalid(format!(
             "expectedVersion must be \"any\", \"no_stream\", \"exists\" or a non-negative integer, got {}",
             type_name(&v)
@@ -153,10 +154,7 @@ pub(crate) fn new_events(events: &JsValue) -> Result<Vec<NewEvent>> {
     }
     let mut out = Vec::with_capacity(fields.len() / 4);
     for (k, f) in fields.chunks_exact(4).enumerate() {
-        let at = |e: Error| match e {
-            Error::InvalidInput { message } => Error::invalid(format!("events[{k}]: {message}")),
-            other => other,
-        };
+        let at = |e: Invalid| Error::invalid(format!("events[{k}]: {}", e.message()));
         let id = EventId::parse(f[0]).map_err(at)?;
         let event_type = EventType::new(f[1]).map_err(at)?;
         out.push(NewEvent {

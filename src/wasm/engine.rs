@@ -35,7 +35,6 @@ fn js_clock() -> Clock {
     Arc::new(|| Timestamp(js_sys::Date::now() as i64))
 }
 
-/// Size limits from `{ maxEventBytes?, maxBatchEvents? }`.
 /// The options of `EventStore.open`, `inMemory` and `sqlite` (each takes what applies to it;
 /// `name`, `durability` and `compaction` are IndexedDB's).
 #[derive(serde::Deserialize)]
@@ -61,14 +60,8 @@ impl StoreOptions {
         convert::options(options)
     }
 
-    /// The append limits: the defaults, replaced by what the options give.
     fn limits(&self) -> StoreLimits {
-        let d = StoreLimits::default();
-        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        StoreLimits {
-            max_event_bytes: self.max_event_bytes.map_or(d.max_event_bytes, as_usize),
-            max_batch_events: self.max_batch_events.map_or(d.max_batch_events, as_usize),
-        }
+        StoreLimits::with(self.max_event_bytes, self.max_batch_events)
     }
 }
 

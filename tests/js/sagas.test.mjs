@@ -45,6 +45,23 @@ test("the order flow runs every step once, in order, under one correlation id", 
   assert.equal(await bus.sagaState("checkout", "never"), undefined);
 });
 
+test("a stopped bus leaves no timer behind, so a script ends when its work is done", async () => {
+  // Each handler call and saga step races a 30 s time limit, and a waiting saga sleeps until its
+  // next event. Those timers must be cleared once the race is decided: a pending setTimeout keeps
+  // Node, Deno and Bun running (the order flow of docs/buses-and-sagas.md used to hang 30 s).
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const before = timers();
+  const { bus } = await shop();
+  bus.saga(checkout);
+  bus.on({ name: "emails", handlers: { OrderConfirmed: async () => {} } });
+  bus.start();
+  await bus.startSaga("checkout", "o1", input("o1"));
+  assert.equal((await settled(bus, "o1")).status, "completed");
+  bus.stop();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(timers(), before, "timers left running after stop()");
+});
+
 test("a step rejected by a decider compensates the completed steps in reverse order", async () => {
   const { store, bus } = await shop();
   bus.saga(checkout);

@@ -109,7 +109,7 @@ pub async fn read_stream(
     let access = state.auth.check(&headers, None)?;
     let Path(stream) = stream.map_err(|e| Error::invalid(format!("stream path: {e}")))?;
     let Query(q) = query.map_err(|e| Error::protocol(format!("query: {e}")))?;
-    let stream = StreamId::new(stream)?;
+    let stream = StreamId::new(stream).map_err(Error::from)?;
     let limit = q
         .limit
         .unwrap_or(state.limits.max_pull as usize)

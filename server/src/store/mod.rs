@@ -37,7 +37,7 @@ pub(crate) struct RawRow {
 /// its position.
 pub(crate) fn decode_row(row: RawRow) -> Result<RecordedEvent> {
     let record = format!("events position {}", row.position);
-    let corrupt = |e: Error| Error::CorruptData {
+    let corrupt = |e: eventfold::core::invalid::Invalid| Error::CorruptData {
         record: record.clone(),
         message: e.to_string(),
     };

@@ -432,7 +432,7 @@ pub fn event_id_at(store: &SqliteStore, position: Position) -> Result<Option<Eve
         )
         .optional()
         .map_err(db_err)?;
-    id.map(EventId::parse).transpose()
+    Ok(id.map(EventId::parse).transpose()?)
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@ use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::cqrs::model::Model;
 use crate::cqrs::runtime::Signal;
+mod options;
 mod snapshot;
 
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
+pub use options::{AggregateOptions, SnapshotAfter};
 use snapshot::SnapshotRecord;
 pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 
@@ -58,6 +60,23 @@ pub enum AsOf {
 }
 
 impl AsOf {
+    /// The moment chosen by at most one of a version, a position and a time (none: the
+    /// latest state), as `load(id, { atVersion | atPosition | atTime })` gives them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when more than one is given.
+    pub fn pick(version: Option<u64>, position: Option<u64>, time: Option<i64>) -> Result<Self> {
+        match (version, position, time) {
+            (None, None, None) => Ok(AsOf::Latest),
+            (Some(v), None, None) => Ok(AsOf::Version(Version(v))),
+            (None, Some(p), None) => Ok(AsOf::Position(Position(p))),
+            (None, None, Some(t)) => Ok(AsOf::Time(Timestamp(t))),
+            _ => Err(Error::invalid(
+                "pass at most one of atVersion, atPosition, atTime",
+            )),
+        }
+    }
+
     fn includes(self, version: Version, position: Position, timestamp: Timestamp) -> bool {
         match self {
             AsOf::Latest => true,
@@ -130,7 +149,7 @@ impl<M: Model> Aggregate<M> {
         if id.is_empty() {
             return Err(Error::invalid("an aggregate id must be a non-empty string"));
         }
-        StreamId::new(format!("{}-{id}", self.config.name))
+        Ok(StreamId::new(format!("{}-{id}", self.config.name))?)
     }
 
     /// The state and version of the aggregate's newest snapshot usable as of `as_of`, if any

@@ -477,3 +477,27 @@ fn a_snapshot_written_before_taken_existed_counts_from_its_last_event() {
     block_on(agg.execute(&store, "x", &vec![3])).unwrap();
     assert_eq!(snapshot_version(&agg, &store), Some(3));
 }
+
+#[test]
+fn as_of_picks_at_most_one_moment() {
+    assert_eq!(AsOf::pick(None, None, None).unwrap(), AsOf::Latest);
+    assert_eq!(
+        AsOf::pick(Some(3), None, None).unwrap(),
+        AsOf::Version(Version(3))
+    );
+    assert_eq!(
+        AsOf::pick(None, Some(7), None).unwrap(),
+        AsOf::Position(Position(7))
+    );
+    assert_eq!(
+        AsOf::pick(None, None, Some(-5)).unwrap(),
+        AsOf::Time(Timestamp(-5))
+    );
+    for (v, p, t) in [
+        (Some(1), Some(1), None),
+        (Some(1), None, Some(1)),
+        (None, Some(1), Some(1)),
+    ] {
+        assert_eq!(AsOf::pick(v, p, t).unwrap_err().code(), "INVALID_INPUT");
+    }
+}

@@ -220,7 +220,7 @@ impl<H: EventHandler> HandlerRunner<H> {
     /// # Errors
     /// Never for a valid name.
     pub fn dead_letter_stream(&self) -> Result<StreamId> {
-        StreamId::new(format!("$deadletter-{}", self.name))
+        Ok(StreamId::new(format!("$deadletter-{}", self.name))?)
     }
 
     /// Its persisted progress (the start when none or unreadable).

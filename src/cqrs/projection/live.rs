@@ -185,8 +185,8 @@ where
 ///         *n += events.len() as u64;
 ///         Applied { applied: events.len(), error: None }
 ///     }
-///     fn encode_state(&self, n: &u64) -> Result<Json> { Json::from_value(n) }
-///     fn decode_state(&self, json: &Json) -> Result<u64> { json.decode() }
+///     fn encode_state(&self, n: &u64) -> Result<Json> { Ok(Json::from_value(n)?) }
+///     fn decode_state(&self, json: &Json) -> Result<u64> { Ok(json.decode()?) }
 /// }
 ///
 /// let store = Store::memory(MemoryStore::new(eventfold::store::fixed_clock(0)));

@@ -40,10 +40,10 @@ impl Projection for Sum {
         }
     }
     fn encode_state(&self, s: &i64) -> Result<Json> {
-        Json::from_value(s)
+        Ok(Json::from_value(s)?)
     }
     fn decode_state(&self, j: &Json) -> Result<i64> {
-        j.decode()
+        Ok(j.decode()?)
     }
 }
 

@@ -97,10 +97,10 @@ impl ReadModelDef {
     }
 
     fn checkpoint_json(&self, checkpoint: Position) -> Result<Json> {
-        Json::parse(format!(
+        Ok(Json::parse(format!(
             r#"{{"version":{},"checkpoint":{}}}"#,
             self.version, checkpoint.0
-        ))
+        ))?)
     }
 
     /// Checks that `query` reads an index this model declares.

@@ -103,7 +103,7 @@ impl SagaShape {
         if id.is_empty() {
             return Err(Error::invalid("a saga id must be a non-empty string"));
         }
-        StreamId::new(format!("{}{id}", self.prefix()))
+        Ok(StreamId::new(format!("{}{id}", self.prefix()))?)
     }
 
     /// The prefix of this saga's streams.

@@ -137,7 +137,7 @@ impl SagaEffects for Effects {
                     reason: "tab closed".into(),
                 });
             }
-            Json::from_value(&format!("{name} ok"))
+            Ok(Json::from_value(&format!("{name} ok"))?)
         })
     }
 

@@ -246,7 +246,7 @@ pub(crate) fn decode_ids(value: &JsValue) -> Result<Option<RecordIds>> {
     let ids = joined
         .split(',')
         .map(EventId::parse)
-        .collect::<Result<Vec<_>>>()
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|_| corrupt(value, "field ids is not a list of event ids"))?;
     Ok(Some(RecordIds {
         position,

@@ -9,6 +9,7 @@ use crate::core::event::{
     EventId, EventType, NewEvent, Position, RecordedEvent, StreamId, Timestamp, Version,
 };
 use crate::core::expected::ExpectedVersion;
+use crate::core::invalid::Invalid;
 use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
@@ -55,7 +56,7 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
 pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
     let position = int(&row, 0, "eventfold_events position")?;
     let record = format!("eventfold_events position {position}");
-    let corrupt = |e: Error| Error::CorruptData {
+    let corrupt = |e: Invalid| Error::CorruptData {
         record: record.clone(),
         message: e.to_string(),
     };

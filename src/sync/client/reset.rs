@@ -51,7 +51,7 @@ impl<S: ResetStore> SyncClient<S> {
                 checkpoint: None,
                 resetting: true,
             };
-            Json::from_value(&meta).map(Some)
+            Ok(Some(Json::from_value(&meta)?))
         };
         let pending = |current: Option<&Json>| {
             let Some(json) = current else {
@@ -62,7 +62,7 @@ impl<S: ResetStore> SyncClient<S> {
                 message: e.to_string(),
             })?;
             set.unbase();
-            Json::from_value(&set).map(Some)
+            Ok(Some(Json::from_value(&set)?))
         };
         let rewrites: Vec<(&str, Rewrite<'_>)> = vec![(META_KEY, &meta), (PENDING_KEY, &pending)];
         let outcome = replica

@@ -46,6 +46,8 @@ extern "C" {
     pub(crate) fn invoke(f: &Function, a: &JsValue, b: &JsValue, c: &JsValue) -> Promise;
     pub(crate) fn attempt(f: &Function, a: &JsValue, b: &JsValue) -> js_sys::Array;
     pub(crate) fn sleep(ms: f64) -> Promise;
+    #[wasm_bindgen(js_name = cancelSleep)]
+    pub(crate) fn cancel_sleep(p: &Promise);
     pub(crate) fn lead(name: &str, on_acquire: &JsValue) -> Function;
     #[wasm_bindgen(js_name = bindDispatch)]
     fn bind_dispatch(ctx: &JsValue, send: &Function, cause: &JsValue);

@@ -56,7 +56,7 @@ pub(crate) fn js_json(v: &JsValue) -> Result<Json> {
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::invalid("the value is not JSON"))?;
-    Json::parse(text)
+    Ok(Json::parse(text)?)
 }
 
 /// The promise of a bus method.

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::bus::context::context_to_js;
 use crate::wasm::bus::reply::{error_from_js, promise, set};
-use crate::wasm::bus::{invoke, lead, sleep, Bus, BusInner};
+use crate::wasm::bus::{cancel_sleep, invoke, lead, sleep, Bus, BusInner};
 use crate::wasm::convert::{event_to_js, get, opt_u64, plain, string_arg};
 use crate::wasm::error::to_js;
 
@@ -33,9 +33,21 @@ impl Runtime for JsRuntime {
 
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
         let p = sleep(ms as f64);
+        let timer = Timer(p.clone());
         Box::pin(async move {
             let _ = JsFuture::from(p).await;
+            drop(timer);
         })
+    }
+}
+
+/// Clears its `setTimeout` when dropped: a sleep that lost a race (a handler's time limit, a
+/// saga waiting for more events) must not keep Node, Deno or Bun running until it fires.
+struct Timer(Promise);
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        cancel_sleep(&self.0);
     }
 }
 
@@ -124,7 +136,7 @@ impl Bus {
             .iter()
             .filter_map(|k| k.as_string())
             .map(EventType::new)
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         if types.is_empty() {
             return Err(Error::invalid("an event handler needs at least one type"));
         }

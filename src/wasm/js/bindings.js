@@ -609,9 +609,23 @@ export function attempt(fn, a, b) {
   }
 }
 
-/** A promise resolved after `ms` milliseconds. */
+/**
+ * A promise resolved after `ms` milliseconds. `cancelSleep(promise)` clears its timer: a
+ * pending timer keeps Node, Deno and Bun running, so a sleep that lost a race (a handler's time
+ * limit, a saga's wait) must not outlive it.
+ */
 export function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 2147483647)));
+  let timer;
+  const p = new Promise((resolve) => {
+    timer = setTimeout(resolve, Math.min(Math.max(ms, 0), 2147483647));
+  });
+  p.timer = timer;
+  return p;
+}
+
+/** Clears the timer of a `sleep(ms)` promise (a no-op once it fired). */
+export function cancelSleep(p) {
+  clearTimeout(p.timer);
 }
 
 /** A random UUID. */

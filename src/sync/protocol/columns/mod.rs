@@ -23,6 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 use crate::core::event::{EventType, Position, RecordedEvent, StreamId, Timestamp, Version};
+use crate::core::invalid::Invalid;
 use crate::core::json::{write_string, Json};
 use crate::core::object::object_deserialize;
 use crate::error::{Error, Result};
@@ -194,7 +195,7 @@ impl<'a> Columns<'a> {
 }
 
 /// Checks and converts a table of names.
-fn names<T>(list: &[String], make: fn(&str) -> Result<T>) -> Result<Vec<T>> {
+fn names<T>(list: &[String], make: fn(&str) -> Result<T, Invalid>) -> Result<Vec<T>> {
     list.iter()
         .map(|s| make(s).map_err(|e| malformed(e.to_string())))
         .collect()
