@@ -66,16 +66,13 @@ pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateC
 }
 
 /// The JavaScript aggregates of a store, by name: what a sync's rebase runs commands with.
-pub(crate) type Aggregates = Rc<RefCell<Vec<(String, Rc<cqrs::Aggregate<JsModel>>)>>>;
+pub(crate) type Aggregates = Rc<cqrs::aggregate::Registry<JsModel>>;
 
 /// Builds the aggregate from its definition object.
 pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> Result<Aggregate> {
     let (model, config) = parse_definition(options)?;
     let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
-    let mut registry = registry.borrow_mut();
-    let name = inner.config().name.clone();
-    registry.retain(|(n, _)| *n != name);
-    registry.push((name, inner.clone()));
+    registry.define(inner.clone());
     Ok(Aggregate { store, inner })
 }
 

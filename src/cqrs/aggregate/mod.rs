@@ -7,11 +7,13 @@ use crate::core::expected::ExpectedVersion;
 use crate::cqrs::model::Model;
 use crate::cqrs::runtime::Signal;
 mod options;
+mod registry;
 mod snapshot;
 
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
 pub use options::{AggregateOptions, SnapshotAfter};
+pub use registry::Registry;
 use snapshot::SnapshotRecord;
 pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 

@@ -9,6 +9,7 @@ use crate::store::{AppendResult, ChangeNotifier, MemoryStore, ReadAllOptions};
 use crate::Json;
 use futures::executor::block_on;
 use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -500,4 +501,30 @@ fn as_of_picks_at_most_one_moment() {
     ] {
         assert_eq!(AsOf::pick(v, p, t).unwrap_err().code(), "INVALID_INPUT");
     }
+}
+
+#[test]
+fn the_registry_finds_a_streams_aggregate_by_its_longest_name() {
+    let named = |name: &str| {
+        let config = AggregateConfig::new(name);
+        Rc::new(Aggregate::new(DeciderModel::<Log>::new(ids()), config).unwrap())
+    };
+    let registry = Registry::default();
+    let (order, line) = (named("order"), named("order-line"));
+    registry.define(order.clone());
+    registry.define(line.clone());
+    let (found, id) = registry.owner("order-line-7").unwrap();
+    assert!(Rc::ptr_eq(&found, &line));
+    assert_eq!(id, "7");
+    let (found, id) = registry.owner("order-42").unwrap();
+    assert!(Rc::ptr_eq(&found, &order));
+    assert_eq!(id, "42");
+    // The id is not empty, and the name is followed by '-'.
+    assert!(registry.owner("order-").is_none());
+    assert!(registry.owner("orders-1").is_none());
+    assert!(registry.owner("cart-1").is_none());
+    // A new definition of a name replaces the old one.
+    let again = named("order");
+    registry.define(again.clone());
+    assert!(Rc::ptr_eq(&registry.owner("order-1").unwrap().0, &again));
 }
