@@ -238,7 +238,7 @@ function sizeSection(s) {
         return `| ${name} | ${l.median.toFixed(1)} | ${l.min.toFixed(1)} | ${l.max.toFixed(1)} | ${l.ratio === undefined ? "–" : x(l.ratio)} | ${(l.perRep ?? []).map(x).join(", ")} |`;
       }));
   }
-  lines.push("", ...DEPENDENCY_COSTS);
+  lines.push("", ...DEPENDENCY_COSTS, "", ...SIZE_LEVERS);
   return lines.join("\n") + "\n";
 }
 
@@ -262,6 +262,56 @@ const DEPENDENCY_COSTS = [
   "builds in one Node process, 5 interleaved rounds; 3 runs on a loaded 2-core machine): 20,000 appends",
   "0.80–1.07×, 20,000 `readStream` with options 0.87–1.07×, 20,000 `readAll` with a filter 0.77–0.99×",
   "(no measurable change), 100,000 reads of `sync.status` 0.13–0.15× (its keys are interned once).",
+];
+
+/** What each size lever gave, the floor of this design and what would reach the budgets (issue 17), kept in (e). */
+const SIZE_LEVERS = [
+  "What each size lever gives (issue 17; 2026-12-03, `.tmp`-only experiment builds of the same pipeline as",
+  "`scripts/build-pkg.mjs`: cargo release wasm32 → wasm-bindgen → wasm-opt → gzip -9 of wasm + minified glue;",
+  "bytes saved per entry, negative = grows; bases: core 261,803 at 93e88af, sync 389,867 and full 449,406 at 9fe125e):",
+  "",
+  "| Lever | core | sync | full | Landed? |",
+  "|---|---:|---:|---:|---|",
+  "| wasm-bindgen snippet (`src/wasm/js/bindings.js`) tree-shaken to the build's imports and minified (JS loaded beside the glue, not in wasm + glue: 12,195 bytes gzip in every build before) | 8,009 | 6,805 | 6,608 | yes (cd0cd1c); core ships no sync, server or bus JS (tests/js/entries.test.mjs) |",
+  "| wasm-opt `-Os` instead of `-Oz` | 733 | 1,168 | 1,457 | no: 0.3 %, and it changes inlining in hot code (needs an (a)/(f) run to land) |",
+  "| wasm-opt `-Oz --converge` | 473 | 1,214 | 1,237 | no: 0.2–0.3 % for twice the wasm-opt time |",
+  "| wasm-opt `-Oz` twice / `-Oz --gufa -Oz` / `-O2` | 418 / 413 / −594 | – | – | no |",
+  "| rustc `opt-level = \"s\"` instead of `\"z\"` | −19,890 | – | – | no |",
+  "| panic locations out (`-Zlocation-detail=none`, unstable: needs nightly or RUSTC_BOOTSTRAP) | 4,295 | – | – | no: not on stable |",
+  "| no SQL backend in the browser wasm (prototype: `EventStore.sqlite` cut out) | 20,105 | – | – | no: a design change (a per-runtime build), see below |",
+  "| no IndexedDB backend (prototype: `EventStore.open` and `src/store/indexeddb` cut out) | 64,914 | – | – | no: measures the IndexedDB async layer |",
+  "| neither backend: memory store only (prototype) | 87,429 | – | – | no: the floor of the engine itself |",
+  "",
+  "Not separable by a flag, read from the name section (`node scripts/size.mjs --no-build --grep RE`; raw code",
+  "bytes; this module compresses to ~0.45 of raw): serde_json 20,861 in core (54,484 in sync: the protocol), serde",
+  "derives and visitors ~28,700, serde-wasm-bindgen 11,820 (it cost 11,929 gzip in full when it came in, above),",
+  "core::fmt with float formatting and Debug/Display impls ~32,500 (float formatting comes from serde's error",
+  "messages, so `panic = \"abort\"` alone does not drop it), `indexed_db_futures` ~10,000 (12,382 gzip when it came",
+  "in, above), export shims 35,682. Async state machines (`{{closure}}` functions) are 206,385 bytes, 40 % of core's",
+  "code (43 % of full's); they are not duplicates of a few generic functions: the most instantiated one,",
+  "`wasm::engine::promise`, is 11 copies that each hold one method's own body (the task machinery is already boxed",
+  "once, `src/wasm/promise.rs`), so `dyn` on cold paths has little left to share.",
+  "",
+  "The floor of this design: a core without any durable backend (memory store only) is still 174,374 bytes,",
+  "70 % over core's 102,400. In raw code bytes (the groups overlap: async state machines sit inside the modules): engine and CQRS (aggregates, projections, read models with indexes, live queries,",
+  "upcasting, snapshots: ~90 KB raw code), the bindings (64 KB raw, plus 33 KB of export shims), 106 KB of async",
+  "state machines, 39.5 KB of serde, 28 KB of fmt and 45.5 KB of data (strings). Every backend adds to that",
+  "(IndexedDB 64,914, SQL 20,105). Sync adds 126,769 bytes to core (the sync client 97.5 KB raw code, the sync",
+  "server for `createSyncHandler` 48.7 KB, serde_json's protocol decoding 33.6 KB), buses and sagas 59,539 more.",
+  "No flag, profile or dependency swap closes a gap of 160 KB on core: the levers above add up to under 10 KB.",
+  "",
+  "What design would reach 100 / 130 / 160 KiB, with the measured share of each step: (1) the IndexedDB layer in",
+  "JavaScript (its wasm is 64,914 bytes; the JavaScript that replaces it, a request-level IDB wrapper like the",
+  "read path already in `bindings.js`, is of the order of Dexie's 32.8 KB at most); (2) one wasm per runtime:",
+  "browsers without the SQL store (20,105), edge runtimes without IndexedDB; (3) a sans-IO, synchronous wasm",
+  "engine: JavaScript awaits IndexedDB and calls the wasm for validation, expected-version checks, folds and",
+  "index maintenance, which removes most of the 206 KB raw of async state machines; (4) JSON parsed and built in",
+  "JavaScript, where payloads already cross as one JSON text (serde and serde_json ~50 KB raw in core); (5) errors",
+  "as codes and fields that JavaScript formats (fmt ~28–32 KB raw); (6) cold paths (compaction, schema upgrade,",
+  "rebuild, time travel) in a second wasm loaded on first use. (1)+(2) alone measure 261,803 → 174,374 bytes",
+  "of wasm + glue (the memory-only prototype), plus the JavaScript that takes over IndexedDB; (3)–(5) are ~40 % of what remains, which puts core near",
+  "100 KiB. The same split applies to sync (the server's 48.7 KB raw out of the client entry, as an entry of its",
+  "own for edge runtimes) and to buses and sagas, whose JavaScript side already calls the user's handlers.",
 ];
 
 /** How far the catch-up's wire bytes are from what this data costs at least. */

@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { transformSync } from "esbuild";
+import { buildSync, transformSync } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUILDS } from "./builds.mjs";
@@ -80,6 +80,8 @@ async function finishWasm(build, built) {
     "--enable-multivalue", wasm, "-o", named]);
   writeFileSync(wasm, stripNames(readFileSync(named)));
   rmSync(built);
+  // The snippet (src/wasm/js/bindings.js) keeps only what this build's wasm and glue import.
+  const snippets = treeShakeSnippets(dir, readFileSync(wasm));
 
   // The declarations: wasm-bindgen's, plus what it cannot state (see declarations() below).
   const dts = join(dir, "eventfold.d.ts");
@@ -92,9 +94,10 @@ async function finishWasm(build, built) {
   // repeats the docs of the .d.ts, where editors read them; minified it is a quarter the size.
   const glue = join(dir, "eventfold.js");
   minifyGlue(glue, glue);
-  const sizes = { wasm: size(wasm), glue: size(glue) };
+  const sizes = { wasm: size(wasm), glue: size(glue), snippets: snippets.map(size).reduce((a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip }), { raw: 0, gzip: 0 }) };
   console.log(`\npkg/${build.dir} (${build.id}): wasm ${kb(sizes.wasm.raw)} (gzip ${kb(sizes.wasm.gzip)}), ` +
-    `JS glue ${kb(sizes.glue.raw)} (gzip ${kb(sizes.glue.gzip)}), total gzip ${kb(sizes.wasm.gzip + sizes.glue.gzip)}`);
+    `JS glue ${kb(sizes.glue.raw)} (gzip ${kb(sizes.glue.gzip)}), total gzip ${kb(sizes.wasm.gzip + sizes.glue.gzip)}; ` +
+    `snippets gzip ${kb(sizes.snippets.gzip)}`);
   return sizes;
 }
 
@@ -208,6 +211,53 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify({
 
 // Per build: the gzip -9 of its wasm and its JS glue (bench (e) and npm run size read this).
 writeFileSync(join(pkg, "sizes.json"), JSON.stringify({ builds: built }, null, 2));
+
+/**
+ * Tree-shakes and minifies the wasm-bindgen snippets of the build in `dir` (whose wasm is the
+ * bytes `wasm`): each snippet keeps only the exports this build imports, from the glue
+ * (`import { a, b } from "./snippets/..."` in eventfold.js and eventfold_bg.js) or from the wasm
+ * itself (imports whose module is the snippet, which the glue passes through as a namespace), and
+ * what those reach (esbuild bundles an entry re-exporting exactly them). So a build without the
+ * `sync` feature ships none of the sync and sync-server functions of src/wasm/js/bindings.js, and
+ * one without `bus` none of the buses' (tests/js/entries.test.mjs checks). The snippet stays one
+ * file per source module (see docs/testing.md for why there is one), with a source map leading
+ * back to the source. Returns the paths of the snippets written.
+ */
+function treeShakeSnippets(dir, wasm) {
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm));
+  const glue = ["eventfold.js", "eventfold_bg.js"].map((f) => readFileSync(join(dir, f), "utf8"));
+  const written = [];
+  for (const file of jsFiles(join(dir, "snippets"))) {
+    const spec = `./${file.slice(dir.length + 1)}`;
+    const used = new Set(imports.filter((i) => i.module === spec).map((i) => i.name));
+    for (const text of glue) {
+      for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*"([^"]+)"/g)) {
+        if (m[2] !== spec) continue;
+        for (const item of m[1].split(",")) used.add(item.trim().split(/\s+as\s+/)[0]);
+      }
+    }
+    used.delete("");
+    const name = file.slice(file.lastIndexOf("/") + 1);
+    const out = buildSync({
+      stdin: { contents: `export { ${[...used].sort().join(", ")} } from "./${name}";`, resolveDir: dirname(file), sourcefile: "exports.js" },
+      bundle: true, write: false, minify: true, format: "esm", target: "es2020", platform: "neutral",
+      sourcemap: "external", outfile: file,
+    });
+    const map = out.outputFiles.find((f) => f.path.endsWith(".map"));
+    const code = out.outputFiles.find((f) => !f.path.endsWith(".map"));
+    writeFileSync(file, `${code.text.replace(/\/\/# sourceMappingURL=.*\n?$/, "")}//# sourceMappingURL=${name}.map\n`);
+    writeFileSync(`${file}.map`, map.text);
+    written.push(file);
+  }
+  return written;
+}
+
+/** The `.js` files under `dir`, at any depth. */
+function jsFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((d) => d.isFile() && d.name.endsWith(".js"))
+    .map((d) => join(d.parentPath ?? d.path, d.name));
+}
 
 /**
  * Minifies wasm-bindgen's glue from `from` into `to` (esbuild, no bundling: the snippet imports

@@ -54,7 +54,7 @@ for (const build of BUILDS) {
   const { functions, other } = functionSizes(readFileSync(named));
   const code = functions.reduce((n, f) => n + f.bytes, 0);
   console.log(`\n=== ${build.entry} (build "${build.id}", pkg/${build.dir}): ${int(gzip)} bytes gzip = ${kib(gzip)} ` +
-    `(wasm ${int(s.wasm.gzip)} + glue ${int(s.glue.gzip)}); budget ${kib(build.budget)}: ${gzip <= build.budget ? "met" : "NOT met"}`);
+    `(wasm ${int(s.wasm.gzip)} + glue ${int(s.glue.gzip)}; snippets ${int(s.snippets?.gzip ?? 0)} more); budget ${kib(build.budget)}: ${gzip <= build.budget ? "met" : "NOT met"}`);
   console.log(`  raw wasm ${int(s.wasm.raw)} bytes: code ${int(code)} in ${int(functions.length)} functions, ` +
     other.filter((o) => o.bytes >= 1024).map((o) => `${o.section} ${int(o.bytes)}`).join(", "));
   table(`top ${top} by crate (raw code bytes)`, contributors(functions, "crate").slice(0, top), code);

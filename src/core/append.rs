@@ -33,6 +33,19 @@ impl Default for StoreLimits {
     }
 }
 
+impl StoreLimits {
+    /// The defaults, replaced by the limits given (as the store options `maxEventBytes` and
+    /// `maxBatchEvents` spell them); a limit beyond what `usize` holds means no limit.
+    pub fn with(max_event_bytes: Option<u64>, max_batch_events: Option<u64>) -> Self {
+        let d = StoreLimits::default();
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        StoreLimits {
+            max_event_bytes: max_event_bytes.map_or(d.max_event_bytes, as_usize),
+            max_batch_events: max_batch_events.map_or(d.max_batch_events, as_usize),
+        }
+    }
+}
+
 /// The result of a successful append.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AppendResult {
@@ -208,6 +221,21 @@ mod tests {
     use super::*;
     use crate::core::event::{EventId, EventType, Timestamp};
     use crate::core::json::Json;
+
+    #[test]
+    fn limits_default_and_override() {
+        assert_eq!(StoreLimits::with(None, None), StoreLimits::default());
+        let l = StoreLimits::with(Some(64), None);
+        assert_eq!(
+            (l.max_event_bytes, l.max_batch_events),
+            (64, DEFAULT_MAX_BATCH_EVENTS)
+        );
+        let l = StoreLimits::with(None, Some(0));
+        assert_eq!(
+            (l.max_event_bytes, l.max_batch_events),
+            (DEFAULT_MAX_EVENT_BYTES, 0)
+        );
+    }
 
     fn ev(n: u8) -> NewEvent {
         NewEvent::new(

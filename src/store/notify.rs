@@ -101,6 +101,21 @@ impl ChangeNotifier {
     }
 }
 
+impl ChangeNotifier {
+    /// Calls `on_change` after each move of the head (or reset of the log) from now on, until
+    /// it answers `false` or the notifier closes. Moves that come while `on_change` runs, or
+    /// before this future is polled again, are seen as one.
+    pub async fn follow(&self, mut on_change: impl FnMut() -> bool) {
+        let mut seen = self.head();
+        while self.wait_beyond(seen).await {
+            seen = self.head();
+            if !on_change() {
+                break;
+            }
+        }
+    }
+}
+
 /// Future returned by [`ChangeNotifier::wait_beyond`].
 pub struct WaitBeyond<'a> {
     notifier: &'a ChangeNotifier,
@@ -133,6 +148,54 @@ mod tests {
     use futures::task::LocalSpawnExt;
     use std::cell::Cell;
     use std::rc::Rc;
+
+    #[test]
+    fn follow_calls_back_on_each_move_until_told_to_stop_or_closed() {
+        let n = Rc::new(ChangeNotifier::new(Position(3)));
+        let mut pool = LocalPool::new();
+        let calls = Rc::new(Cell::new(0));
+        let (n2, c2) = (n.clone(), calls.clone());
+        pool.spawner()
+            .spawn_local(async move {
+                n2.follow(|| {
+                    c2.set(c2.get() + 1);
+                    c2.get() < 2
+                })
+                .await
+            })
+            .unwrap();
+        pool.run_until_stalled();
+        assert_eq!(calls.get(), 0, "nothing moved yet");
+        n.notify(Position(4));
+        n.notify(Position(5));
+        pool.run_until_stalled();
+        assert_eq!(calls.get(), 1, "two moves before it ran: one call");
+        n.notify(Position(6));
+        pool.run_until_stalled();
+        assert_eq!(calls.get(), 2);
+        n.notify(Position(7));
+        pool.run_until_stalled();
+        assert_eq!(calls.get(), 2, "stopped when told");
+        // Closing ends a follower too.
+        let (n3, c3) = (n.clone(), calls.clone());
+        let done = Rc::new(Cell::new(false));
+        let d3 = done.clone();
+        pool.spawner()
+            .spawn_local(async move {
+                n3.follow(|| {
+                    c3.set(c3.get() + 1);
+                    true
+                })
+                .await;
+                d3.set(true);
+            })
+            .unwrap();
+        pool.run_until_stalled();
+        n.close();
+        pool.run_until_stalled();
+        assert!(done.get());
+        assert_eq!(calls.get(), 2);
+    }
 
     #[test]
     fn waiters_wake_on_newer_heads_and_on_close() {

@@ -16,6 +16,20 @@ pub enum IndexKey {
 }
 
 impl IndexKey {
+    /// A number as an index value: finite only (NaN and the infinities do not order).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::error::Error::InvalidInput) naming `what`.
+    pub fn number(n: f64, what: &str) -> Result<IndexKey> {
+        if n.is_finite() {
+            Ok(IndexKey::Number(n))
+        } else {
+            Err(crate::error::Error::invalid(format!(
+                "{what} must be a string or a finite number"
+            )))
+        }
+    }
+
     /// Total order: numbers (by value) before strings (by code units of their UTF-16 form,
     /// which matches IndexedDB for the BMP and byte order for ASCII).
     pub fn cmp_key(&self, other: &IndexKey) -> Ordering {
@@ -133,6 +147,22 @@ pub trait ReadModelStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_numbers_are_finite() {
+        assert_eq!(
+            IndexKey::number(2.5, "equals").unwrap(),
+            IndexKey::Number(2.5)
+        );
+        for n in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let e = IndexKey::number(n, "equals").unwrap_err();
+            assert_eq!(e.code(), "INVALID_INPUT");
+            assert_eq!(
+                e.to_string(),
+                "invalid input: equals must be a string or a finite number"
+            );
+        }
+    }
 
     #[test]
     fn keys_order_numbers_before_strings() {

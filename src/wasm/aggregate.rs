@@ -8,12 +8,13 @@ use wasm_bindgen::prelude::*;
 
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 
-use crate::core::event::{Position, Timestamp, Version};
-use crate::cqrs::{self, AggregateConfig, AsOf, SnapshotPolicy};
+use crate::core::event::{Timestamp, Version};
+use crate::cqrs::aggregate::AggregateOptions;
+use crate::cqrs::{self, AggregateConfig, AsOf};
 use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::store::{Direction, ReadStreamOptions};
-use crate::wasm::convert::{get, opt_u64, string_arg};
+use crate::wasm::convert::{self, get, opt_u64, string_arg};
 use crate::wasm::error::to_js;
 use crate::wasm::model::{fold_parsed, function, JsModel};
 use crate::wasm::types::{opt, AsOfArg};
@@ -51,7 +52,7 @@ fn set(o: &Object, key: &str, v: &JsValue) {
 
 /// Reads an aggregate definition `{ name, initialState, evolve, decide, snapshotEvery?,
 /// snapshotAfter?, snapshotVersion?, maxRetries? }`: the one parser for `store.aggregate` and
-/// `bus.registerAggregate`.
+/// `bus.registerAggregate` (the settings' rules are [`AggregateOptions`]'s).
 pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateConfig)> {
     let name = string_arg(&get(options, "name")?, "aggregate name")?;
     let model = JsModel {
@@ -60,52 +61,18 @@ pub(crate) fn parse_definition(options: &JsValue) -> Result<(JsModel, AggregateC
         decide: function(options, "decide", "an aggregate")?,
         last_rejection: RefCell::new(None),
     };
-    let mut config = AggregateConfig::new(name);
-    config.snapshot = snapshot_policy(options)?;
-    if let Some(v) = opt_u64(options, "snapshotVersion")? {
-        config.snapshot_version =
-            u32::try_from(v).map_err(|_| Error::invalid("snapshotVersion is too large"))?;
-    }
-    if let Some(r) = opt_u64(options, "maxRetries")? {
-        config.max_retries =
-            u32::try_from(r).map_err(|_| Error::invalid("maxRetries is too large"))?;
-    }
+    let config = convert::options::<AggregateOptions>(options)?.config(name)?;
     Ok((model, config))
 }
 
-/// `snapshotEvery: n` or `snapshotAfter: { events, ms }` (not both).
-fn snapshot_policy(options: &JsValue) -> Result<SnapshotPolicy> {
-    let every = opt_u64(options, "snapshotEvery")?.filter(|n| *n > 0);
-    let after = get(options, "snapshotAfter")?;
-    if after.is_undefined() || after.is_null() {
-        return Ok(every.map_or(SnapshotPolicy::Never, SnapshotPolicy::Every));
-    }
-    if every.is_some() {
-        return Err(Error::invalid(
-            "pass either snapshotEvery or snapshotAfter, not both",
-        ));
-    }
-    if !after.is_object() {
-        return Err(Error::invalid(
-            "snapshotAfter must be { events: number, ms: number }",
-        ));
-    }
-    let events = opt_u64(&after, "events")?.unwrap_or(1).max(1);
-    let millis = opt_u64(&after, "ms")?.unwrap_or(0);
-    Ok(SnapshotPolicy::After { events, millis })
-}
-
 /// The JavaScript aggregates of a store, by name: what a sync's rebase runs commands with.
-pub(crate) type Aggregates = Rc<RefCell<Vec<(String, Rc<cqrs::Aggregate<JsModel>>)>>>;
+pub(crate) type Aggregates = Rc<cqrs::aggregate::Registry<JsModel>>;
 
 /// Builds the aggregate from its definition object.
 pub(crate) fn define(store: Store, registry: &Aggregates, options: &JsValue) -> Result<Aggregate> {
     let (model, config) = parse_definition(options)?;
     let inner = Rc::new(cqrs::Aggregate::new(model, config)?);
-    let mut registry = registry.borrow_mut();
-    let name = inner.config().name.clone();
-    registry.retain(|(n, _)| *n != name);
-    registry.push((name, inner.clone()));
+    registry.define(inner.clone());
     Ok(Aggregate { store, inner })
 }
 
@@ -151,15 +118,7 @@ fn as_of(options: &JsValue) -> Result<AsOf> {
             .map(Some)
             .ok_or_else(|| Error::invalid("atTime must be a Date or Unix milliseconds"))?
     };
-    match (version, position, time) {
-        (None, None, None) => Ok(AsOf::Latest),
-        (Some(v), None, None) => Ok(AsOf::Version(Version(v))),
-        (None, Some(p), None) => Ok(AsOf::Position(Position(p))),
-        (None, None, Some(t)) => Ok(AsOf::Time(Timestamp(t as i64))),
-        _ => Err(Error::invalid(
-            "pass at most one of atVersion, atPosition, atTime",
-        )),
-    }
+    AsOf::pick(version, position, time.map(|t| t as i64))
 }
 
 #[wasm_bindgen]

@@ -35,7 +35,6 @@ fn js_clock() -> Clock {
     Arc::new(|| Timestamp(js_sys::Date::now() as i64))
 }
 
-/// Size limits from `{ maxEventBytes?, maxBatchEvents? }`.
 /// The options of `EventStore.open`, `inMemory` and `sqlite` (each takes what applies to it;
 /// `name`, `durability` and `compaction` are IndexedDB's).
 #[derive(serde::Deserialize)]
@@ -61,14 +60,8 @@ impl StoreOptions {
         convert::options(options)
     }
 
-    /// The append limits: the defaults, replaced by what the options give.
     fn limits(&self) -> StoreLimits {
-        let d = StoreLimits::default();
-        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        StoreLimits {
-            max_event_bytes: self.max_event_bytes.map_or(d.max_event_bytes, as_usize),
-            max_batch_events: self.max_batch_events.map_or(d.max_batch_events, as_usize),
-        }
+        StoreLimits::with(self.max_event_bytes, self.max_batch_events)
     }
 }
 
@@ -275,9 +268,11 @@ impl JsEventStore {
 
     /// Compacts the log now: merges runs of adjacent small records (a log built from
     /// single-event appends has one per event) into one record per stream, a window of up to
-    /// 4,096 events per step, so that such a log reads like one written in batches. A step
-    /// decodes and encodes in short slices outside any transaction (pausing while this tab
-    /// appends) and holds the write lock only for its final write. Positions, versions, ids
+    /// 4,096 events per step, so that such a log reads like one written in batches; a second
+    /// pass then merges small windows with each other and the records the first passed over. A
+    /// step decodes and encodes in short slices outside any transaction (pausing while this tab
+    /// appends, and waiting up to half a second for a pause in its appends before it reads and
+    /// before it writes) and holds the write lock only for its final write. Positions, versions, ids
     /// and every read answer stay the same; appends from this and other tabs go on, and a crash at any point
     /// leaves the log whole. `onProgress` is called after each step with `{ compactedTo, head,
     /// recordsRead, recordsWritten, events }`; resolves to the totals. Durable stores also do

@@ -10,11 +10,10 @@ use wasm_bindgen::prelude::*;
 
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::EventStore as _;
 use crate::sync::access::Access;
 use crate::sync::protocol::{encode, HeadInfo, StoreId, PROTOCOL_VERSION};
 use crate::sync::serve::http::{respond, Answer, Request, ServeConfig, Tokens};
-use crate::sync::serve::live::{scope_head, LiveScope};
+use crate::sync::serve::live::{next_head, LiveScope};
 use crate::sync::serve::ServeLimits;
 use crate::wasm::convert::{self, get};
 use crate::wasm::error::to_js;
@@ -210,25 +209,8 @@ impl LiveStream {
     pub fn next(&self) -> Promise {
         let (store, id, scope) = (self.store.clone(), self.id.clone(), self.scope.clone());
         to_promise(async move {
-            let head = loop {
-                let seen = scope.borrow().seen();
-                if let Some(seen) = seen {
-                    if !store.changes().wait_beyond(seen).await {
-                        return Ok(JsValue::NULL);
-                    }
-                }
-                let head = store.head().await.map_err(to_js)?;
-                // The scope is not borrowed across the scan: `announce` works on a copy.
-                let mut next = scope.borrow().clone();
-                let scan = |a, after, head| {
-                    let store = store.clone();
-                    async move { scope_head(&store, &a, after, head).await }
-                };
-                let found = next.announce(head, scan).await.map_err(to_js)?;
-                *scope.borrow_mut() = next;
-                if let Some(head) = found {
-                    break head;
-                }
+            let Some(head) = next_head(&store, &scope).await.map_err(to_js)? else {
+                return Ok(JsValue::NULL);
             };
             let info = HeadInfo {
                 v: PROTOCOL_VERSION,

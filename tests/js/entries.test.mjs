@@ -79,6 +79,60 @@ test("each entry's wasm exports only its layers, and its declarations only what 
   assert.ok(sizes[0] < sizes[1] && sizes[1] < sizes[2], `core < sync < full: ${sizes}`);
 });
 
+/**
+ * The JavaScript files an app importing `e.entry` can load: the entry files of every runtime
+ * (index.js, node.js, deno.js, workerd.js) and every file they import, transitively (static
+ * imports, re-exports and dynamic `import()` of relative paths).
+ */
+function loadedJs(e) {
+  const base = `${dir}${e.dir === "web" ? "" : `${e.dir}/`}`;
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+\.js)["']/g)) {
+      visit(new URL(m[1], `file://${file}`).pathname);
+    }
+  };
+  for (const f of ["index.js", "node.js", "deno.js", "workerd.js"]) visit(`${base}${f}`);
+  return [...seen];
+}
+
+// Names and strings only the sync layer's JavaScript has (src/wasm/js/bindings.js "sync" and
+// "serve" sections, scripts/pkg/handler.js, wasm-bindgen's classes of the sync client and server),
+// and only the buses' ("buses" section, the Bus class). Exported names survive minification.
+const SYNC_JS = /\b(?:fetchHandler|syncRequest|openLive|watchOnline|startTimer|monotonicNow|createSyncHandler|__wbg_sync_free|__wbg_syncserver_free)\b|EventSource|text\/event-stream/;
+const BUS_JS = /\b(?:bindDispatch|__wbg_bus_free)\b|\.locks\b/;
+// What the wasm of the sync layer imports from JavaScript, and text only its code holds (the
+// sync client's transport error, the sync server's checkpoint check); the same for buses and
+// sagas (the saga name check, the handlers' dead-letter streams).
+const SYNC_IMPORTS = /syncRequest|openLive|fetchHandler|watchOnline|startTimer|monotonicNow/;
+const BUS_IMPORTS = /bindDispatch|invoke|attempt|sleep/;
+const SYNC_TEXT = ["answered HTTP", "beyond this store's head"];
+const BUS_TEXT = ["a saga needs a non-empty name", "$deadletter-"];
+
+test("each entry ships only its layers' JavaScript and wasm: core has no sync, bus or saga code; sync none of the buses'", () => {
+  for (const e of ENTRIES) {
+    const files = loadedJs(e);
+    assert.ok(files.some((f) => f.includes("/snippets/")), `${e.entry}: the walk reaches wasm-bindgen's snippet`);
+    const js = files.map((f) => readFileSync(f, "utf8")).join("\n");
+    const jsSync = js.match(SYNC_JS);
+    assert.equal(jsSync !== null, e.sync, `${e.entry}: sync JavaScript ${e.sync ? "in" : `out, found ${jsSync}`}`);
+    // The sync build takes the leader lock (navigator.locks) too; only buses bind dispatch.
+    const jsBus = js.match(e.sync ? /\b(?:bindDispatch|__wbg_bus_free)\b/ : BUS_JS);
+    assert.equal(jsBus !== null, e.bus, `${e.entry}: bus JavaScript ${e.bus ? "in" : `out, found ${jsBus}`}`);
+
+    const wasm = readFileSync(`${dir}${e.dir}/eventfold_bg.wasm`);
+    const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).map((i) => i.name);
+    assert.equal(imports.some((n) => SYNC_IMPORTS.test(n)), e.sync, `${e.entry}: wasm imports of sync`);
+    assert.equal(imports.some((n) => BUS_IMPORTS.test(n)), e.bus, `${e.entry}: wasm imports of buses`);
+    const text = wasm.toString("latin1");
+    for (const t of SYNC_TEXT) assert.equal(text.includes(t), e.sync, `${e.entry}: "${t}" (sync code) in its wasm`);
+    for (const t of BUS_TEXT) assert.equal(text.includes(t), e.bus, `${e.entry}: "${t}" (bus or saga code) in its wasm`);
+  }
+});
+
 test("two builds in one app: the second import throws UNSUPPORTED naming both entries and the fix", () => {
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", `
     await import("eventfold/core");

@@ -90,11 +90,13 @@ test("npm pack --dry-run: nothing missing, nothing from the development tree", (
   ];
   for (const f of required) assert.ok(files.includes(f), `${f} is packed`);
   // The one JavaScript module the wasm imports (docs/testing.md) sits under a hashed snippets
-  // folder, once per build.
+  // folder, once per build, minified with its source map beside it.
   const snippets = files.filter((f) => /^[a-z]+\/snippets\//.test(f));
-  assert.equal(snippets.length, 3, `one snippet module per build: ${snippets}`);
+  assert.equal(snippets.length, 6, `one snippet module and its source map per build: ${snippets}`);
   for (const b of ["web", ...builds]) {
-    assert.ok(snippets.some((f) => new RegExp(`^${b}/snippets/eventfold-[0-9a-f]+/src/wasm/js/bindings\\.js$`).test(f)), `${b}: ${snippets}`);
+    for (const ext of ["js", "js.map"]) {
+      assert.ok(snippets.some((f) => new RegExp(`^${b}/snippets/eventfold-[0-9a-f]+/src/wasm/js/bindings\\.${ext}$`).test(f)), `${b}: ${snippets}`);
+    }
   }
   const allowed = (f) => required.includes(f) || snippets.includes(f) || /^docs\/[A-Za-z-]+\.md$/.test(f);
   assert.deepEqual(files.filter((f) => !allowed(f)), [], "no other file is packed");

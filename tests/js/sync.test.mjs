@@ -161,5 +161,8 @@ test("a bad sync option is INVALID_INPUT naming its field; absent, null and unde
   assert.throws(() => s.sync({ url, pullLimit: 0 }), names("pullLimit"));
   assert.throws(() => s.sync({ url, scope: "cart-" }), (e) => names("scope")(e) && /array/.test(e.message));
   assert.throws(() => s.sync({ url, token: 5 }), names("token"));
+  for (const conflicts of ["merge", 5, { order: "merge" }, { order: {} }]) {
+    assert.throws(() => s.sync({ url, conflicts }), (e) => names("conflicts")(e) && /"rebase", "append" or "manual"/.test(e.message));
+  }
   assert.equal(s.sync({ url, token: undefined, scope: null, pullLimit: undefined }).status.pending, 0);
 });

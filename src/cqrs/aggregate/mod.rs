@@ -6,10 +6,14 @@ use crate::core::event::{Position, RecordedEvent, StreamId, Timestamp, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::cqrs::model::Model;
 use crate::cqrs::runtime::Signal;
+mod options;
+mod registry;
 mod snapshot;
 
 use crate::error::{Error, Result};
 use crate::store::{Direction, EventStore, ReadStreamOptions, StateStore};
+pub use options::{AggregateOptions, SnapshotAfter};
+pub use registry::Registry;
 use snapshot::SnapshotRecord;
 pub use snapshot::{SnapshotInfo, SnapshotPolicy};
 
@@ -58,6 +62,23 @@ pub enum AsOf {
 }
 
 impl AsOf {
+    /// The moment chosen by at most one of a version, a position and a time (none: the
+    /// latest state), as `load(id, { atVersion | atPosition | atTime })` gives them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when more than one is given.
+    pub fn pick(version: Option<u64>, position: Option<u64>, time: Option<i64>) -> Result<Self> {
+        match (version, position, time) {
+            (None, None, None) => Ok(AsOf::Latest),
+            (Some(v), None, None) => Ok(AsOf::Version(Version(v))),
+            (None, Some(p), None) => Ok(AsOf::Position(Position(p))),
+            (None, None, Some(t)) => Ok(AsOf::Time(Timestamp(t))),
+            _ => Err(Error::invalid(
+                "pass at most one of atVersion, atPosition, atTime",
+            )),
+        }
+    }
+
     fn includes(self, version: Version, position: Position, timestamp: Timestamp) -> bool {
         match self {
             AsOf::Latest => true,

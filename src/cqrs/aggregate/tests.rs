@@ -9,6 +9,7 @@ use crate::store::{AppendResult, ChangeNotifier, MemoryStore, ReadAllOptions};
 use crate::Json;
 use futures::executor::block_on;
 use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -476,4 +477,54 @@ fn a_snapshot_written_before_taken_existed_counts_from_its_last_event() {
     now.fetch_add(1, Ordering::Relaxed);
     block_on(agg.execute(&store, "x", &vec![3])).unwrap();
     assert_eq!(snapshot_version(&agg, &store), Some(3));
+}
+
+#[test]
+fn as_of_picks_at_most_one_moment() {
+    assert_eq!(AsOf::pick(None, None, None).unwrap(), AsOf::Latest);
+    assert_eq!(
+        AsOf::pick(Some(3), None, None).unwrap(),
+        AsOf::Version(Version(3))
+    );
+    assert_eq!(
+        AsOf::pick(None, Some(7), None).unwrap(),
+        AsOf::Position(Position(7))
+    );
+    assert_eq!(
+        AsOf::pick(None, None, Some(-5)).unwrap(),
+        AsOf::Time(Timestamp(-5))
+    );
+    for (v, p, t) in [
+        (Some(1), Some(1), None),
+        (Some(1), None, Some(1)),
+        (None, Some(1), Some(1)),
+    ] {
+        assert_eq!(AsOf::pick(v, p, t).unwrap_err().code(), "INVALID_INPUT");
+    }
+}
+
+#[test]
+fn the_registry_finds_a_streams_aggregate_by_its_longest_name() {
+    let named = |name: &str| {
+        let config = AggregateConfig::new(name);
+        Rc::new(Aggregate::new(DeciderModel::<Log>::new(ids()), config).unwrap())
+    };
+    let registry = Registry::default();
+    let (order, line) = (named("order"), named("order-line"));
+    registry.define(order.clone());
+    registry.define(line.clone());
+    let (found, id) = registry.owner("order-line-7").unwrap();
+    assert!(Rc::ptr_eq(&found, &line));
+    assert_eq!(id, "7");
+    let (found, id) = registry.owner("order-42").unwrap();
+    assert!(Rc::ptr_eq(&found, &order));
+    assert_eq!(id, "42");
+    // The id is not empty, and the name is followed by '-'.
+    assert!(registry.owner("order-").is_none());
+    assert!(registry.owner("orders-1").is_none());
+    assert!(registry.owner("cart-1").is_none());
+    // A new definition of a name replaces the old one.
+    let again = named("order");
+    registry.define(again.clone());
+    assert!(Rc::ptr_eq(&registry.owner("order-1").unwrap().0, &again));
 }

@@ -391,6 +391,8 @@ impl<H: EventHandler> HandlerRunner<H> {
 }
 
 mod dead;
+mod options;
+pub use options::HandlerOptions;
 
 #[cfg(test)]
 mod tests;

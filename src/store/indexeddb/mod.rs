@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 use crate::store::{ChangeNotifier, CompactionStep, EventStore, ReadAllOptions, ReadStreamOptions};
 
 pub use codec::CHUNK_TARGET_BYTES;
-pub use compact::{PROGRESS_KEY, WINDOW_EVENTS};
+pub use compact::{MERGE_KEY, PROGRESS_KEY, WINDOW_EVENTS};
 pub use health::StorageInfo;
 pub use request::error_from_dom_exception;
 pub use schema::{CHUNKS, ENTRIES_INDEX, PREV_INDEX, RECORDS, STATE, STREAM_INDEX};

@@ -429,6 +429,8 @@ enum Pushed {
     Conflicts,
 }
 
+mod conflicts;
+pub use conflicts::Conflicts;
 mod pull;
 mod reset;
 mod resolve;

@@ -66,6 +66,7 @@
 //! [`SyncClient::sync`]: crate::sync::client::SyncClient::sync
 
 mod backoff;
+mod callers;
 mod io;
 mod status;
 #[cfg(test)]
@@ -74,6 +75,7 @@ mod tests;
 use std::collections::VecDeque;
 
 pub use backoff::{Backoff, Jitter};
+pub use callers::{Callers, Ticket};
 pub use io::{Action, Config, Event, ExchangeId, Lease, ReadId};
 pub use status::{Failure, FailureKind, Instant, Status, StoreStatus};
 

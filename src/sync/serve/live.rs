@@ -8,6 +8,7 @@
 //! the events after the head last checked, filtered by the token's prefixes, so each event is
 //! read once per narrow connection.
 
+use std::cell::RefCell;
 use std::future::Future;
 
 use crate::core::event::Position;
@@ -65,6 +66,35 @@ impl LiveScope {
         };
         self.seen = Some(head);
         Ok(found)
+    }
+}
+
+/// The next head to announce to a connection (the first at once): waits until the store's
+/// head moves beyond what the connection considered, asks [`LiveScope::announce`], and goes on
+/// until there is something to announce. `None` once the store closes. `scope` is never
+/// borrowed across an await (`announce` works on a copy, stored back when it succeeded).
+///
+/// # Errors
+/// Store failures; the connection's state is unchanged then.
+pub async fn next_head<S: EventStore + ?Sized>(
+    store: &S,
+    scope: &RefCell<LiveScope>,
+) -> Result<Option<Position>> {
+    loop {
+        let seen = scope.borrow().seen();
+        if let Some(seen) = seen {
+            if !store.changes().wait_beyond(seen).await {
+                return Ok(None);
+            }
+        }
+        let head = store.head().await?;
+        let mut next = scope.borrow().clone();
+        let scan = |a: Access, after, head| async move { scope_head(store, &a, after, head).await };
+        let found = next.announce(head, scan).await?;
+        *scope.borrow_mut() = next;
+        if found.is_some() {
+            return Ok(found);
+        }
     }
 }
 
@@ -192,6 +222,42 @@ mod tests {
             append(&store, "order-3", 1).await;
             assert_eq!(step(&mut narrow, &store).await, Some(1212));
         });
+    }
+
+    #[test]
+    fn next_head_waits_for_the_scope_and_ends_when_the_store_closes() {
+        use futures::task::LocalSpawnExt;
+        use std::cell::Cell;
+        use std::rc::Rc;
+
+        let store = Rc::new(MemoryStore::new(test_clock()));
+        let scope = Rc::new(RefCell::new(LiveScope::new(access(&["order-"]))));
+        let mut pool = futures::executor::LocalPool::new();
+        let heard: Rc<Cell<Option<Option<u64>>>> = Rc::default();
+        let listen = |pool: &mut futures::executor::LocalPool| {
+            let (store, scope, heard) = (store.clone(), scope.clone(), heard.clone());
+            heard.set(None);
+            pool.spawner()
+                .spawn_local(async move {
+                    let next = next_head(&*store, &scope).await.unwrap();
+                    heard.set(Some(next.map(|p| p.0)));
+                })
+                .unwrap();
+            pool.run_until_stalled();
+        };
+        listen(&mut pool);
+        assert_eq!(heard.get(), Some(Some(0)), "the first at once");
+        listen(&mut pool);
+        pool.run_until(append(&store, "user-1", 2));
+        pool.run_until_stalled();
+        assert_eq!(heard.get(), None, "others' writes: still waiting");
+        pool.run_until(append(&store, "order-1", 1));
+        pool.run_until_stalled();
+        assert_eq!(heard.get(), Some(Some(3)));
+        listen(&mut pool);
+        store.changes().close();
+        pool.run_until_stalled();
+        assert_eq!(heard.get(), Some(None), "closed");
     }
 
     #[test]

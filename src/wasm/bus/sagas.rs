@@ -13,12 +13,12 @@ use crate::core::json::Json;
 use crate::cqrs::bus::CommandContext;
 use crate::cqrs::handlers::EventHandler;
 use crate::cqrs::runtime::LocalBoxFuture;
-use crate::cqrs::saga::run::{starter, SagaEffects, SagaPolicy, SagaRunner, SagaStarter};
+use crate::cqrs::saga::run::{starter, SagaEffects, SagaOptions, SagaRunner, SagaStarter};
 use crate::cqrs::saga::{SagaShape, SagaState, StepKind, StepShape};
 use crate::error::{Error, Result};
 use crate::wasm::bus::reply::{error_from_js, js_json, promise};
 use crate::wasm::bus::{attempt, dispatch, Bus, BusInner};
-use crate::wasm::convert::{event_to_js, get, opt_u64, plain, string_arg};
+use crate::wasm::convert::{self, event_to_js, get, opt_u64, plain, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
 
@@ -148,19 +148,13 @@ impl Bus {
                 kind,
             });
         }
-        let attempts = opt_u64(definition, "compensationAttempts")?.unwrap_or(3);
+        let options: SagaOptions = convert::options(definition)?;
         let shape = SagaShape {
             name: name.clone(),
             steps: shapes,
-            compensation_attempts: u32::try_from(attempts)
-                .map_err(|_| Error::invalid("compensationAttempts is too large"))?,
+            compensation_attempts: options.compensation_attempts(),
         };
-        let d = SagaPolicy::default();
-        let saga_policy = SagaPolicy {
-            step_timeout_ms: opt_u64(definition, "stepTimeoutMs")?.unwrap_or(d.step_timeout_ms),
-            backoff_ms: opt_u64(definition, "backoffMs")?.unwrap_or(d.backoff_ms),
-            max_backoff_ms: opt_u64(definition, "maxBackoffMs")?.unwrap_or(d.max_backoff_ms),
-        };
+        let saga_policy = options.policy();
         let effects = JsSagaEffects {
             shape: shape.clone(),
             steps,

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::event::{EventType, Position, RecordedEvent, Timestamp};
 use crate::cqrs::bus::CommandContext;
-use crate::cqrs::handlers::{EventHandler, HandlerPolicy, HandlerRunner};
+use crate::cqrs::handlers::{EventHandler, HandlerOptions, HandlerRunner};
 use crate::cqrs::runtime::{LocalBoxFuture, Runtime};
 use crate::cqrs::workers::{LeaderLock, Release};
 use crate::error::{Error, Result};
@@ -20,7 +20,7 @@ use crate::store::EventFilter;
 use crate::wasm::bus::context::context_to_js;
 use crate::wasm::bus::reply::{error_from_js, promise, set};
 use crate::wasm::bus::{cancel_sleep, invoke, lead, sleep, Bus, BusInner};
-use crate::wasm::convert::{event_to_js, get, opt_u64, plain, string_arg};
+use crate::wasm::convert::{self, event_to_js, get, plain, string_arg};
 use crate::wasm::error::to_js;
 
 /// `Date.now()` and `setTimeout`.
@@ -98,23 +98,6 @@ impl EventHandler for JsEventHandler {
     }
 }
 
-fn policy(options: &JsValue) -> Result<HandlerPolicy> {
-    let d = HandlerPolicy::default();
-    let u32_of = |key: &str, default: u32| -> Result<u32> {
-        opt_u64(options, key)?.map_or(Ok(default), |n| {
-            u32::try_from(n).map_err(|_| Error::invalid(format!("{key} is too large")))
-        })
-    };
-    Ok(HandlerPolicy {
-        max_attempts: u32_of("maxAttempts", d.max_attempts)?,
-        backoff_ms: opt_u64(options, "backoffMs")?.unwrap_or(d.backoff_ms),
-        max_backoff_ms: opt_u64(options, "maxBackoffMs")?.unwrap_or(d.max_backoff_ms),
-        timeout_ms: opt_u64(options, "timeoutMs")?.unwrap_or(d.timeout_ms),
-        page_size: usize::try_from(opt_u64(options, "pageSize")?.unwrap_or(100).max(1))
-            .unwrap_or(100),
-    })
-}
-
 fn position_arg(position: f64) -> Result<Position> {
     if position.is_finite() && position >= 1.0 && position.fract() == 0.0 {
         Ok(Position(position as u64))
@@ -149,7 +132,8 @@ impl Bus {
             handlers,
             inner: Rc::downgrade(&self.inner),
         });
-        let runner = HandlerRunner::new(name, handler, filter, policy(definition)?)?;
+        let policy = convert::options::<HandlerOptions>(definition)?.policy();
+        let runner = HandlerRunner::new(name, handler, filter, policy)?;
         self.inner.workers.add_handler(runner)
     }
 

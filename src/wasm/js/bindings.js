@@ -3,6 +3,8 @@
 // module on purpose: a page loading the package without a bundler fetches one file instead of one per
 // concern, and headless test runs stay reliable (the test runner's HTTP server, tiny_http 0.12,
 // strands a connection when a page opens more than four at once: see docs/testing.md).
+// The package ships each build only the exports its wasm and glue import, and what they reach
+// (scripts/build-pkg.mjs, treeShakeSnippets): eventfold/core carries no sync, server or bus code.
 
 // ---------------------------------------------------------------------------------------------
 // listeners

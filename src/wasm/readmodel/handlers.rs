@@ -28,15 +28,10 @@ extern "C" {
 }
 
 /// An index value from JavaScript: a string or a finite number.
-pub(crate) fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
-    if let Some(s) = v.as_string() {
-        return Ok(IndexKey::Text(s));
-    }
-    match v.as_f64() {
-        Some(n) if n.is_finite() => Ok(IndexKey::Number(n)),
-        _ => Err(Error::invalid(format!(
-            "{what} must be a string or a finite number"
-        ))),
+fn index_key(v: &JsValue, what: &str) -> Result<IndexKey> {
+    match v.as_string() {
+        Some(s) => Ok(IndexKey::Text(s)),
+        None => IndexKey::number(v.as_f64().unwrap_or(f64::NAN), what),
     }
 }
 

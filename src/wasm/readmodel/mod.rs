@@ -152,10 +152,7 @@ impl KeyOption {
     fn key(self, what: &str) -> Result<IndexKey> {
         match self {
             KeyOption::Text(s) => Ok(IndexKey::Text(s)),
-            KeyOption::Number(n) if n.is_finite() => Ok(IndexKey::Number(n)),
-            KeyOption::Number(_) => Err(Error::invalid(format!(
-                "{what} must be a string or a finite number"
-            ))),
+            KeyOption::Number(n) => IndexKey::number(n, what),
         }
     }
 }

@@ -4,8 +4,7 @@
 //! changes. It decides nothing: every input goes to the scheduler, then [`Driver::pump`]
 //! performs its actions, tells the app its events and sets the timer it asks for.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::Function;
@@ -21,7 +20,9 @@ use crate::cqrs::runtime::Signal;
 use crate::engine::Backend;
 use crate::sync::client::SyncClient;
 use crate::sync::protocol::{self, HeadInfo};
-use crate::sync::scheduler::{Action, Event, ExchangeId, Failure, Instant, Lease, Scheduler};
+use crate::sync::scheduler::{
+    Action, Callers, Event, ExchangeId, Failure, Instant, Lease, Scheduler, Ticket,
+};
 use crate::wasm::abort::Abort;
 use crate::wasm::convert::plain;
 use crate::wasm::error::to_js;
@@ -52,19 +53,8 @@ struct Handles {
     leases: Vec<(Lease, Function)>,
 }
 
-/// One `now()` waiting: its number (to find it when it aborts) and how to settle it.
-struct Caller {
-    number: u64,
-    resolve: Function,
-    reject: Function,
-}
-
-/// The callers of `now()` waiting for one exchange, and its outcome once it ended.
-#[derive(Default)]
-struct Call {
-    callers: Vec<Caller>,
-    outcome: Option<Result<JsValue, JsValue>>,
-}
+/// How to answer one `now()`: its promise's resolve and reject functions.
+type Caller = (Function, Function);
 
 /// Callbacks the platform calls back; created once, each holding the driver weakly.
 struct Callbacks {
@@ -86,9 +76,7 @@ pub(super) struct Driver {
     lock_name: String,
     channel: Option<BroadcastChannel>,
     handles: RefCell<Handles>,
-    calls: RefCell<HashMap<ExchangeId, Call>>,
-    /// The number of the next `now()` caller.
-    next_caller: Cell<u64>,
+    calls: RefCell<Callers<Caller, Result<JsValue, JsValue>>>,
     /// The exchange running and what interrupts it (see [`Scheduler::cancel_exchange`]).
     running_exchange: RefCell<Option<(ExchangeId, Signal)>>,
     callbacks: Callbacks,
@@ -195,8 +183,7 @@ impl Driver {
                 lock_name: parts.lock_name,
                 channel,
                 handles: RefCell::new(Handles::default()),
-                calls: RefCell::new(HashMap::new()),
-                next_caller: Cell::new(0),
+                calls: RefCell::new(Callers::default()),
                 running_exchange: RefCell::new(None),
                 callbacks: Callbacks {
                     timer,
@@ -219,16 +206,20 @@ impl Driver {
         let replica = self.client.replica().clone();
         let weak = Rc::downgrade(self);
         spawn(async move {
-            let mut seen = replica.local_changes().head();
-            while replica.local_changes().wait_beyond(seen).await {
-                seen = replica.local_changes().head();
-                let Some(d) = weak.upgrade() else { break };
-                if let Some(c) = &d.channel {
-                    let _ = c.post_message(&JsValue::from_str("pending"));
-                }
-                d.machine.borrow_mut().handle_pending_changed();
-                d.pump();
-            }
+            let changes = replica.local_changes();
+            changes
+                .follow(|| {
+                    let Some(d) = weak.upgrade() else {
+                        return false;
+                    };
+                    if let Some(c) = &d.channel {
+                        let _ = c.post_message(&JsValue::from_str("pending"));
+                    }
+                    d.machine.borrow_mut().handle_pending_changed();
+                    d.pump();
+                    true
+                })
+                .await
         });
     }
 
@@ -252,19 +243,9 @@ impl Driver {
             return js_sys::Promise::reject(&abort.reason());
         }
         let id = self.machine.borrow_mut().sync_now();
-        let number = self.next_caller.get();
-        self.next_caller.set(number + 1);
+        let mut ticket = None;
         let answer = js_sys::Promise::new(&mut |resolve, reject| {
-            self.calls
-                .borrow_mut()
-                .entry(id)
-                .or_default()
-                .callers
-                .push(Caller {
-                    number,
-                    resolve,
-                    reject,
-                });
+            ticket = Some(self.calls.borrow_mut().wait(id, (resolve, reject)));
         });
         self.pump();
         let d = self.clone();
@@ -273,24 +254,20 @@ impl Driver {
             match abort.signal().until_stopped(answer).await {
                 Some(outcome) => outcome,
                 None => {
-                    d.give_up(id, number);
+                    if let Some(ticket) = ticket {
+                        d.give_up(id, ticket);
+                    }
                     Err(abort.reason())
                 }
             }
         })
     }
 
-    /// Caller `number` of exchange `id` aborted: forget it, and interrupt the exchange if it
-    /// was the last one waiting and the scheduler agrees.
-    fn give_up(self: &Rc<Self>, id: ExchangeId, number: u64) {
-        let last = match self.calls.borrow_mut().get_mut(&id) {
-            Some(call) => {
-                call.callers.retain(|c| c.number != number);
-                call.callers.is_empty() && call.outcome.is_none()
-            }
-            None => false,
-        };
-        if last && self.update(|m| m.cancel_exchange(id)) {
+    /// Caller `ticket` of exchange `id` aborted: interrupt the exchange if it was the last one
+    /// waiting and the scheduler agrees.
+    fn give_up(self: &Rc<Self>, id: ExchangeId, ticket: Ticket) {
+        let unwanted = self.calls.borrow_mut().give_up(id, ticket);
+        if unwanted && self.update(|m| m.cancel_exchange(id)) {
             if let Some((running, stop)) = &*self.running_exchange.borrow() {
                 if *running == id {
                     stop.stop();
@@ -343,7 +320,7 @@ impl Driver {
                             (Err(error.clone()), Err(JsFailure { kind, error }))
                         }
                     };
-                    d.calls.borrow_mut().entry(id).or_default().outcome = Some(outcome);
+                    d.calls.borrow_mut().finished(id, outcome);
                     d.update(|m| m.handle_exchange_finished(id, now(), wall(), finished));
                 });
             }
@@ -417,14 +394,14 @@ impl Driver {
                 );
             }
             Event::Settled(id) => {
-                let Some(call) = self.calls.borrow_mut().remove(&id) else {
+                let Some((callers, outcome)) = self.calls.borrow_mut().settle(id) else {
                     return;
                 };
-                let outcome = call.outcome.unwrap_or(Ok(JsValue::UNDEFINED));
-                for c in call.callers {
+                let outcome = outcome.unwrap_or(Ok(JsValue::UNDEFINED));
+                for (resolve, reject) in callers {
                     let _ = match &outcome {
-                        Ok(report) => c.resolve.call1(&JsValue::NULL, report),
-                        Err(error) => c.reject.call1(&JsValue::NULL, error),
+                        Ok(report) => resolve.call1(&JsValue::NULL, report),
+                        Err(error) => reject.call1(&JsValue::NULL, error),
                     };
                 }
             }

@@ -14,22 +14,21 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::sync::client::{Resolution, Strategy, SyncClient, SyncOptions};
+use crate::sync::client::{Conflicts, Resolution, SyncClient, SyncOptions};
 use crate::sync::scheduler::{Config, Scheduler};
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::aggregate::Aggregates;
-use crate::wasm::convert::get;
 use crate::wasm::error::to_js;
 use crate::wasm::promise::to_promise;
 use convert::SyncListeners;
 use driver::{Driver, Parts};
 use listeners::subscribe;
-use resolver::{strategy_of, JsResolver};
+use resolver::JsResolver;
 use transport::FetchTransport;
 
 /// Syncing of one store with an `eventfold-server` (`store.sync()`): `now()` for one exchange,
@@ -46,29 +45,6 @@ pub struct SyncHandle {
     driver: Rc<Driver>,
 }
 
-/// The conflict strategies of `conflicts`: one for all, or one per aggregate name.
-fn strategies(conflicts: &JsValue) -> Result<(Strategy, Vec<(String, Strategy)>)> {
-    if conflicts.is_undefined() || conflicts.is_null() {
-        Ok((Strategy::Rebase, Vec::new()))
-    } else if conflicts.is_string() {
-        Ok((strategy_of(conflicts)?, Vec::new()))
-    } else if conflicts.is_object() {
-        let keys = Object::keys(conflicts.unchecked_ref::<Object>());
-        let per = keys
-            .iter()
-            .map(|k| {
-                let name = k.as_string().unwrap_or_default();
-                Ok((name.clone(), strategy_of(&get(conflicts, &name)?)?))
-            })
-            .collect::<Result<_>>()?;
-        Ok((Strategy::Rebase, per))
-    } else {
-        Err(strategy_of(conflicts)
-            .err()
-            .unwrap_or_else(|| Error::invalid("conflicts")))
-    }
-}
-
 /// `store.sync()`'s options (`SyncOptions` in TypeScript).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,9 +53,8 @@ struct Options {
     token: Option<String>,
     #[serde(default, deserialize_with = "crate::core::object::array")]
     scope: Option<Vec<String>>,
-    /// A strategy or an object of them by aggregate name (see [`strategies`]).
-    #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    conflicts: JsValue,
+    /// A strategy or an object of them by aggregate name.
+    conflicts: Option<Conflicts>,
     poll_interval_ms: Option<f64>,
     pull_limit: Option<std::num::NonZeroU32>,
 }
@@ -104,7 +79,6 @@ pub(crate) fn start(
     let url = url.trim_end_matches('/').to_owned();
     let token = options.token.map_or(JsValue::UNDEFINED, JsValue::from);
     let scope = options.scope.unwrap_or_default();
-    let (default, per_aggregate) = strategies(&options.conflicts)?;
     let mut sync_options = SyncOptions::default();
     if let Some(n) = options.pull_limit {
         sync_options.pull_limit = n.get();
@@ -134,8 +108,7 @@ pub(crate) fn start(
         resolver: Rc::new(JsResolver {
             store: store.clone(),
             aggregates,
-            default,
-            per_aggregate,
+            conflicts: options.conflicts.unwrap_or_default(),
             listeners: listeners.clone(),
         }),
         listeners,

@@ -430,7 +430,9 @@ impl<E: SagaEffects> SagaRunner<E> {
     }
 }
 
+mod options;
 mod run_loop;
+pub use options::{SagaOptions, DEFAULT_COMPENSATION_ATTEMPTS};
 mod starter;
 
 pub use starter::{starter, SagaStarter};

@@ -4,18 +4,22 @@
 //! exactly as they were; only how events are grouped into records changes.
 //!
 //! One step has three phases, and holds the `chunks` write lock only in the last one:
-//! 1. **Plan** (a readonly transaction over `chunks` and `state`): read where the last step
-//!    stopped (state key [`PROGRESS_KEY`]) and the head, `getAll` the records after it, and
-//!    take the next run of adjacent small records (the window, at most [`WINDOW_EVENTS`]
-//!    events, never the newest record).
+//! 1. **Plan** ([`plan`]: readonly transactions of a few hundred records each): read where
+//!    the last step stopped and the head, and take the next window: in the first pass the
+//!    run of adjacent small records after [`PROGRESS_KEY`] (at most [`WINDOW_EVENTS`] events,
+//!    never the newest record); once the first pass is done, in the second, the run of whole
+//!    windows and records the first passed over after [`MERGE_KEY`] whose merge at least
+//!    halves their records.
 //! 2. **Build** (no transaction): decode the window's events and encode one record per stream
 //!    of the window (see `codec.rs`: compacted records), in slices of a few milliseconds that
 //!    give the event loop back, for longer while appends are flowing on this connection, so
 //!    appends go on while a step computes.
-//! 3. **Write** (one readwrite transaction over `chunks` and `state`): check that the progress
-//!    key and the window's records are still what the plan read (another tab's compaction or
-//!    a reset in between: the step then changes nothing and the next one plans again),
-//!    delete the window with one range delete, add the new records, record the progress.
+//! 3. **Write** (one readwrite transaction over `chunks` and `state`): check that the pass's
+//!    progress key is still what the plan read (another tab's compaction) and that no reset's
+//!    marker follows the head the plan read (a reset in between): otherwise the step changes
+//!    nothing and the next one plans again. Then delete the window with one range delete, add
+//!    the new records, record the progress. Only the records appended since the plan are
+//!    read, never the window again.
 //!
 //! IndexedDB transactions are atomic, so a crash at any point leaves either the window's old
 //! records or its new ones; two tabs compacting at once may plan the same window, and the
@@ -27,11 +31,12 @@
 use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
-use web_sys::{IdbCursorDirection, IdbKeyRange, IdbTransactionMode};
+use web_sys::{IdbKeyRange, IdbTransactionMode};
 
-use super::codec::{
-    decode_chunk, decode_header, encode_compacted, hollow, split_points, window, MAX_SAFE,
-};
+mod plan;
+
+use self::plan::Plan;
+use super::codec::{decode_chunk, encode_compacted, hollow, split_points};
 use super::request::{DomError, Request, TxDone};
 use super::schema::{CHUNKS, STATE};
 use super::Inner;
@@ -39,17 +44,17 @@ use crate::core::event::{Position, RecordedEvent};
 use crate::error::{Error, Result};
 use crate::store::CompactionStep;
 
-/// The `state` key holding the position up to which the log was compacted.
+/// The `state` key holding the position up to which the log was compacted (the first pass).
 pub const PROGRESS_KEY: &str = "eventfold:compaction";
+
+/// The `state` key holding the position up to which the second pass merged windows.
+pub const MERGE_KEY: &str = "eventfold:compaction:merge";
 
 /// Most events one step merges (one window). A global read that reaches into a window reads
 /// it whole (its records hold positions out of key order), which bounds it. 32,768 (one
 /// window for the (h) bench's 20,000 events) did not read faster in the one bench run that
 /// compared them on a loaded machine (docs/BENCHMARKS.md, issue-15 notes).
 pub const WINDOW_EVENTS: usize = 4096;
-
-/// Most records one step reads.
-const WINDOW_RECORDS: u32 = 4096;
 
 /// A record whose event text is at least this long is left as it is (it is already large).
 const SMALL_BYTES: usize = 4 * 1024;
@@ -70,52 +75,45 @@ const PAUSE_PER_SLICE: f64 = 6.0;
 /// An append committed less than this many milliseconds ago counts as appends flowing.
 const BUSY_MS: f64 = 50.0;
 
-/// What the plan phase of a step found.
-struct Plan {
-    /// The stored progress text (`None`: absent), compared again before writing.
-    progress: Option<String>,
-    /// The position it names.
-    from: u64,
-    /// The newest position.
-    head: u64,
-    /// The window's records, in key order.
-    records: Vec<JsValue>,
-    /// Their keys.
-    keys: Vec<f64>,
-    /// The key of the window's last record (or how far passing over large records got).
-    to: u64,
-    /// Events in the window.
-    events: usize,
-    /// Whether records remain after this window.
-    more: bool,
-}
+/// Longest a step waits for a pause in this connection's appends before it plans, and again
+/// before it writes (a step still runs at least every ~2 × this under non-stop appends).
+const MAX_YIELD_MS: f64 = 500.0;
 
 /// Runs one compaction step (see the module docs).
 pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
-    let plan = plan(inner).await?;
+    yield_to_appends(inner).await;
+    let plan = plan::plan(inner).await?;
     let mut out = CompactionStep {
-        compacted_to: Position(plan.from),
+        compacted_to: Position(plan.compacted_to),
         head: Position(plan.head),
         more: plan.more,
         ..CompactionStep::default()
     };
-    if plan.from >= plan.head {
+    if !plan.has_work() {
         return Ok(out);
     }
     let merged = match plan.records.len() {
         0 | 1 => None,
-        _ => build(inner, &plan.records, plan.to).await?,
+        _ => build(inner, &plan.records, plan.span).await?,
     };
-    if plan.to <= plan.from && merged.is_none() {
+    if plan.to == plan.from && merged.is_none() {
+        // Nothing worth writing (every stream of the window appears once): planning again
+        // would find the same, so the run ends here.
+        out.more = false;
         return Ok(out);
     }
-    if write(inner, &plan, merged.as_ref()).await? {
-        if let Some((_, written)) = &merged {
+    yield_to_appends(inner).await;
+    if write(inner, &plan, merged.as_deref()).await? {
+        if let Some(written) = &merged {
             out.records_read = plan.records.len() as u64;
             out.records_written = written.len() as u64;
             out.events = plan.events as u64;
         }
-        out.compacted_to = Position(plan.to);
+        if plan.key == PROGRESS_KEY {
+            out.compacted_to = Position(plan.to);
+        }
+        // The first pass done, the second runs next; the second says itself when it is done.
+        out.more = plan.more || plan.key == PROGRESS_KEY;
     } else {
         // Someone else changed the window first: plan again.
         out.more = true;
@@ -127,87 +125,22 @@ fn field(record: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(record, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Phase 1: one readonly transaction reads the progress, the head and the next records.
-async fn plan(inner: &Inner) -> Result<Plan> {
-    let tx = inner.transaction_on(&[CHUNKS, STATE], IdbTransactionMode::Readonly)?;
-    let os = |name: &str| tx.object_store(name).map_err(|e| inner.js_error(e));
-    let (chunks, state) = (os(CHUNKS)?, os(STATE)?);
-    let dom = |e: DomError| inner.dom_error(e);
-    let js = |e: JsValue| inner.js_error(e);
-    let progress = Request::from_call(state.get(&JsValue::from_str(PROGRESS_KEY))).map_err(dom)?;
-    let last = Request::from_call(
-        chunks.open_key_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev),
-    )
-    .map_err(dom)?;
-    let progress = progress.await.map_err(dom)?.as_string();
-    let from = progress
-        .as_deref()
-        .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(0);
-    let head = match last.await.map_err(dom)? {
-        c if c.is_null() || c.is_undefined() => 0,
-        c => field(&c, "key")
-            .as_f64()
-            .filter(|k| *k >= 0.0 && *k <= MAX_SAFE)
-            .map_or(0, |k| k as u64),
-    };
-    let mut plan = Plan {
-        progress,
-        from,
-        head,
-        records: Vec::new(),
-        keys: Vec::new(),
-        to: from,
-        events: 0,
-        more: false,
-    };
-    if from >= head {
-        return Ok(plan);
+/// Whether appends are flowing on this connection: one queued or being written, or one
+/// committed less than [`BUSY_MS`] ago.
+fn busy(inner: &Inner) -> bool {
+    inner.flushing.get()
+        || !inner.queue.borrow().is_empty()
+        || js_sys::Date::now() - inner.last_append.get() < BUSY_MS
+}
+
+/// Waits, while appends flow on this connection, for a pause in them (at most
+/// [`MAX_YIELD_MS`]), so the step's reads and its write come between bursts of appends
+/// instead of in their way.
+async fn yield_to_appends(inner: &Inner) {
+    let start = js_sys::Date::now();
+    while busy(inner) && js_sys::Date::now() - start < MAX_YIELD_MS {
+        sleep(BUSY_MS as i32).await;
     }
-    // The records after `from`, up to (not including) the newest one.
-    let range = IdbKeyRange::bound_with_lower_open_and_upper_open(
-        &JsValue::from_f64(from as f64),
-        &JsValue::from_f64(head as f64),
-        true,
-        true,
-    )
-    .map_err(js)?;
-    let records = Request::from_call(chunks.get_all_with_key_and_limit(&range, WINDOW_RECORDS))
-        .map_err(dom)?
-        .await
-        .map_err(dom)?;
-    let records = js_sys::Array::from(&records);
-    // Leading records not worth merging are passed over; then the window is the run of
-    // adjacent small records that follows, up to WINDOW_EVENTS events.
-    let mut stopped = false;
-    for record in records.iter() {
-        let header = decode_header(&record)?;
-        let small = hollow(&record).is_none()
-            && window(&record)?.is_none()
-            && field(&record, "e")
-                .as_string()
-                .is_some_and(|e| e.len() < SMALL_BYTES);
-        if !small {
-            if plan.records.is_empty() {
-                plan.to = header.last_position.0;
-                continue;
-            }
-            stopped = true;
-            break;
-        }
-        let n = field(&record, "n").as_f64().unwrap_or(1.0) as usize;
-        if !plan.records.is_empty() && plan.events + n > WINDOW_EVENTS {
-            stopped = true;
-            break;
-        }
-        plan.events += n;
-        plan.to = header.last_position.0;
-        plan.keys.push(header.last_position.0 as f64);
-        plan.records.push(record);
-    }
-    // More to look at: the plan stopped before the end of what it read, or read a full page.
-    plan.more = stopped || records.length() == WINDOW_RECORDS;
-    Ok(plan)
 }
 
 /// Gives the event loop back every [`SLICE_MS`] of work, for longer while appends flow.
@@ -223,10 +156,7 @@ impl Pacer<'_> {
         if ran < SLICE_MS {
             return;
         }
-        let inner = self.inner;
-        let busy = inner.flushing.get()
-            || !inner.queue.borrow().is_empty()
-            || now - inner.last_append.get() < BUSY_MS;
+        let busy = busy(self.inner);
         // With no append in sight, longer slices (a frame) and no pause.
         if !busy && ran < IDLE_SLICE_MS {
             return;
@@ -237,36 +167,30 @@ impl Pacer<'_> {
     }
 }
 
-/// Phase 2: the records replacing the window (one per stream, split by size like an
-/// append), with the first position of the window; `None` when merging would not reduce
-/// their number (every stream appears once).
+/// Phase 2: the records replacing the window `span` (one per stream, split by size like an
+/// append); `None` when merging would not reduce their number (every stream appears once).
 async fn build(
     inner: &Inner,
     records: &[JsValue],
-    last: u64,
-) -> Result<Option<(u64, Vec<JsValue>)>> {
+    span: (u64, u64),
+) -> Result<Option<Vec<JsValue>>> {
     let mut pacer = Pacer {
         inner,
         since: js_sys::Date::now(),
     };
     let mut streams: Vec<Vec<RecordedEvent>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut first = None;
-    let mut expected_q = None;
+    let mut count = 0u64;
     for record in records {
         let events = decode_chunk(record)?;
         let (Some(head), Some(tail)) = (events.first(), events.last()) else {
             continue;
         };
-        // Adjacent: each record starts right after the one before.
-        if expected_q.is_some_and(|q: u64| q + 1 != head.position.0) {
-            return Err(Error::CorruptData {
-                record: format!("{CHUNKS}/{}", tail.position),
-                message: "the log's records do not follow each other".into(),
-            });
+        // Every position of the window is in exactly one of its records.
+        if head.position.0 < span.0 || tail.position.0 > span.1 {
+            return Err(not_adjacent(tail.position));
         }
-        first.get_or_insert(head.position.0);
-        expected_q = Some(tail.position.0);
+        count += events.len() as u64;
         let slot = *index
             .entry(head.stream.as_str().to_owned())
             .or_insert_with(|| {
@@ -278,29 +202,40 @@ async fn build(
         }
         pacer.tick().await;
     }
-    let Some(first) = first else {
-        return Ok(None);
-    };
+    if count != span.1 + 1 - span.0 {
+        return Err(not_adjacent(Position(span.1)));
+    }
     let parts: usize = streams.iter().map(|list| split_points(list).len()).sum();
     if parts >= records.len() {
         return Ok(None);
     }
     let mut new_records = Vec::with_capacity(parts);
-    for list in &streams {
+    for list in &mut streams {
+        // Merged windows hand a stream's records over in key order, which is version order;
+        // sorting costs little and makes sure of it.
+        list.sort_by_key(|e| e.position);
         for range in split_points(list) {
             if let Some(part) = list.get(range) {
-                new_records.push(encode_compacted(part, (first, last))?);
+                new_records.push(encode_compacted(part, span)?);
             }
             pacer.tick().await;
         }
     }
-    Ok(Some((first, new_records)))
+    Ok(Some(new_records))
+}
+
+fn not_adjacent(at: Position) -> Error {
+    Error::CorruptData {
+        record: format!("{CHUNKS}/{at}"),
+        message: "the log's records do not follow each other".into(),
+    }
 }
 
 /// Phase 3: one readwrite transaction checks that the plan still holds and writes. Returns
-/// false (and changes nothing) when another compaction or a reset changed the progress or
-/// the window since the plan read them.
-async fn write(inner: &Inner, plan: &Plan, merged: Option<&(u64, Vec<JsValue>)>) -> Result<bool> {
+/// false (and changes nothing) when, since the plan, another compaction moved this pass's
+/// progress or a reset ran (its marker, a hollow record, then lies after the head the plan
+/// read: the appends made since are all this reads, never the window).
+async fn write(inner: &Inner, plan: &Plan, merged: Option<&[JsValue]>) -> Result<bool> {
     let tx = inner.transaction_on(&[CHUNKS, STATE], IdbTransactionMode::Readwrite)?;
     let done = TxDone::new(&tx);
     let run = async {
@@ -308,48 +243,37 @@ async fn write(inner: &Inner, plan: &Plan, merged: Option<&(u64, Vec<JsValue>)>)
         let (chunks, state) = (os(CHUNKS)?, os(STATE)?);
         let dom = |e: DomError| inner.dom_error(e);
         let js = |e: JsValue| inner.js_error(e);
-        let progress =
-            Request::from_call(state.get(&JsValue::from_str(PROGRESS_KEY))).map_err(dom)?;
-        let range = match merged {
-            Some((first, _)) => Some(
-                IdbKeyRange::bound(
-                    &JsValue::from_f64(*first as f64),
-                    &JsValue::from_f64(plan.to as f64),
-                )
-                .map_err(js)?,
-            ),
-            None => None,
-        };
-        let current = match &range {
-            Some(range) => Some(Request::from_call(chunks.get_all_with_key(range)).map_err(dom)?),
-            None => None,
-        };
+        let progress = Request::from_call(state.get(&JsValue::from_str(plan.key))).map_err(dom)?;
+        let since = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(plan.head as f64), true)
+            .map_err(js)?;
+        let newer = Request::from_call(chunks.get_all_with_key(&since)).map_err(dom)?;
         if progress.await.map_err(dom)?.as_string() != plan.progress {
             return Ok(false);
         }
-        if let (Some(current), Some(range), Some((_, new_records))) = (current, range, merged) {
-            // The same records, none of them turned hollow by a reset.
-            let current = js_sys::Array::from(&current.await.map_err(dom)?);
-            let same = current.length() as usize == plan.keys.len()
-                && current.iter().zip(&plan.keys).all(|(record, key)| {
-                    field(&record, "p").as_f64() == Some(*key)
-                        && hollow(&record).is_none()
-                        && field(&record, "w").is_undefined()
-                });
-            if !same {
-                return Ok(false);
-            }
+        let newer = js_sys::Array::from(&newer.await.map_err(dom)?);
+        if newer.iter().any(|record| hollow(&record).is_some()) {
+            return Ok(false);
+        }
+        if let Some(new_records) = merged {
+            let range = IdbKeyRange::bound(
+                &JsValue::from_f64(plan.span.0 as f64),
+                &JsValue::from_f64(plan.span.1 as f64),
+            )
+            .map_err(js)?;
             chunks.delete(&range).map_err(js)?;
             for record in new_records {
                 // No listener: a failing add aborts the transaction, and the step reports it.
                 chunks.add(record).map_err(js)?;
             }
         }
+        // The second pass's progress may stay where it was (a run left open): a nonce makes
+        // every write change it, so a step planned before this write always gives way.
+        let text = match plan.key {
+            PROGRESS_KEY => plan.to.to_string(),
+            _ => format!("{} {}", plan.to, js_sys::Math::random()),
+        };
         state
-            .put_with_key(
-                &JsValue::from_str(&plan.to.to_string()),
-                &JsValue::from_str(PROGRESS_KEY),
-            )
+            .put_with_key(&JsValue::from_str(&text), &JsValue::from_str(plan.key))
             .map_err(js)?;
         Ok::<_, Error>(true)
     };
