@@ -107,9 +107,13 @@ impl Json {
     ///
     /// # Errors
     /// [`Invalid`] if `text` is not one well-formed JSON value.
-    pub fn parse(text: impl Into<String>) -> Result<Self> {
-        let text: String = text.into();
-        serde_json::from_str::<IgnoredAny>(&text)
+    pub fn parse(text: impl AsRef<str>) -> Result<Self> {
+        Self::parse_str(text.as_ref())
+    }
+
+    /// [`parse`](Self::parse), compiled once.
+    fn parse_str(text: &str) -> Result<Self> {
+        serde_json::from_str::<IgnoredAny>(text)
             .map_err(|e| Invalid::new(format!("not valid JSON: {e}")))?;
         Ok(Json(text.trim().into()))
     }

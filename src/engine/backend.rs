@@ -67,6 +67,10 @@ impl EventStore for Backend {
         each!(self, s => s.read_all(options).await)
     }
 
+    async fn read_all_to_send(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        each!(self, s => s.read_all_to_send(options).await)
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
         each!(self, s => s.stream_version(stream).await)
     }

@@ -407,6 +407,10 @@ impl EventStore for Store {
         self.upcast(self.0.raw.read_all(options).await?)
     }
 
+    async fn read_all_to_send(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        self.upcast(self.0.raw.read_all_to_send(options).await?)
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
         route!(self, s => s.stream_version(stream).await)
     }

@@ -103,6 +103,18 @@ pub trait EventStore {
     /// Backend failures only (closed store, corrupt data).
     async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>>;
 
+    /// [`read_all`](Self::read_all) for events a sync server sends on in a columns answer,
+    /// whose encoder parses every payload and refuses one that is not JSON
+    /// ([`Columns::encode`](crate::sync::protocol::Columns::encode)): a backend may hand out
+    /// the payload texts as it stored them, without validating them first. By default
+    /// `read_all`.
+    ///
+    /// # Errors
+    /// As [`read_all`](Self::read_all).
+    async fn read_all_to_send(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        self.read_all(options).await
+    }
+
     /// The stream's version: its number of events (0 if it does not exist).
     ///
     /// # Errors

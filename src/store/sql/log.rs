@@ -14,9 +14,6 @@ use crate::core::json::Json;
 use crate::error::{Error, Result};
 use crate::store::{Clock, Direction, ReadAllOptions, ReadStreamOptions};
 
-/// The columns of an event row, in the order [`decode`] reads them.
-pub(crate) const COLUMNS: &str = "position, id, stream, version, type, data, metadata, timestamp";
-
 /// The insert of event rows, without its `VALUES` lists.
 const INSERT: &str = "INSERT INTO eventfold_events \
     (position, id, stream, version, type, data, metadata, timestamp) VALUES ";
@@ -51,29 +48,144 @@ fn to_u64(n: i64, what: &str) -> Result<u64> {
     })
 }
 
-/// An event row (the [`COLUMNS`]) as a [`RecordedEvent`]; a bad row is `CORRUPT_DATA` naming
-/// its position.
-pub(crate) fn decode(mut row: Row) -> Result<RecordedEvent> {
-    let position = int(&row, 0, "eventfold_events position")?;
-    let record = format!("eventfold_events position {position}");
-    let corrupt = |e: Invalid| Error::CorruptData {
-        record: record.clone(),
-        message: e.to_string(),
-    };
-    Ok(RecordedEvent {
-        id: EventId::parse(text(&mut row, 1, &record)?).map_err(corrupt)?,
-        stream: StreamId::new(text(&mut row, 2, &record)?).map_err(corrupt)?,
-        event_type: EventType::new(text(&mut row, 4, &record)?).map_err(corrupt)?,
-        data: Json::parse(text(&mut row, 5, &record)?).map_err(corrupt)?,
-        metadata: Json::parse(text(&mut row, 6, &record)?).map_err(corrupt)?,
-        version: Version(to_u64(int(&row, 3, &record)?, "version")?),
-        position: Position(to_u64(position, "position")?),
-        timestamp: Timestamp(int(&row, 7, &record)?),
-    })
+/// The start of every `SELECT` of event rows: the columns of an event row (JavaScript reads
+/// them in this order, `sqlEvents` in `src/wasm/js/bindings.js`).
+pub(crate) const SELECT_COLUMNS: &str =
+    "SELECT position, id, stream, version, type, data, metadata, timestamp \
+    FROM eventfold_events";
+
+/// Separates the cells of a packed row: a control character, which no valid cell holds (JSON
+/// text escapes them, names refuse them, ids are hex digits).
+const SEPARATOR: char = '\u{1f}';
+
+/// [`SELECT_COLUMNS`] as the engine reads them: the position, then the other cells packed
+/// into one text, version, timestamp, id, stream, type, data and metadata joined by
+/// [`SEPARATOR`]. A runtime's adapter makes one JavaScript value per cell (a Durable Object's
+/// cursor wraps every cell it returns): two per event instead of eight.
+const SELECT_PACKED: &str = "SELECT position, version || '\u{1f}' || timestamp || '\u{1f}' \
+    || id || '\u{1f}' || stream || '\u{1f}' || type || '\u{1f}' || data || '\u{1f}' \
+    || metadata FROM eventfold_events";
+
+/// Whether a read checks that data and metadata are JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payloads {
+    /// Each is parsed: a row whose payload is not JSON is `CORRUPT_DATA`.
+    Check,
+    /// Taken as stored (the append validated them), for a reader that parses them itself
+    /// ([`EventStore::read_all_to_send`](crate::EventStore::read_all_to_send)).
+    AsStored,
 }
 
+/// The events of `sql`, a `SELECT` of event rows (it starts with [`SELECT_COLUMNS`]), read
+/// packed ([`SELECT_PACKED`]); a bad row is `CORRUPT_DATA` naming its position.
 fn select<E: SqlExecutor>(db: &E, sql: &str, params: &[SqlValue]) -> Result<Vec<RecordedEvent>> {
-    db.query(sql, params)?.into_iter().map(decode).collect()
+    select_with(db, sql, params, Payloads::Check)
+}
+
+/// [`select`], checking the payloads or not.
+fn select_with<E: SqlExecutor>(
+    db: &E,
+    sql: &str,
+    params: &[SqlValue],
+    payloads: Payloads,
+) -> Result<Vec<RecordedEvent>> {
+    let rest = sql
+        .strip_prefix(SELECT_COLUMNS)
+        .ok_or_else(|| Error::storage(format!("not a read of events: {sql}")))?;
+    let mut names = Names::default();
+    db.query(&format!("{SELECT_PACKED}{rest}"), params)?
+        .into_iter()
+        .map(|mut row| {
+            let position = int(&row, 0, "eventfold_events position")?;
+            let record = || format!("eventfold_events position {position}");
+            let cells = text(&mut row, 1, "eventfold_events")
+                .map_err(|_| corrupt(record(), "a cell is not text or a number".into()))?;
+            unpack_row(position, &cells, &mut names, payloads).map_err(|e| corrupt(record(), e))
+        })
+        .collect()
+}
+
+fn corrupt(record: String, message: String) -> Error {
+    Error::CorruptData { record, message }
+}
+
+/// The stream ids and event types of the rows read so far by one [`select`]: rows of a page
+/// mostly repeat a few, which then are neither checked nor allocated again.
+#[derive(Default)]
+struct Names {
+    streams: Vec<StreamId>,
+    types: Vec<EventType>,
+}
+
+/// Names remembered per kind: a page's handful of types, the streams of its latest appends.
+const NAMES_KEPT: usize = 8;
+
+impl Names {
+    fn stream(&mut self, s: &str) -> std::result::Result<StreamId, Invalid> {
+        remembered(&mut self.streams, s, StreamId::as_str, |s| StreamId::new(s))
+    }
+
+    fn event_type(&mut self, s: &str) -> std::result::Result<EventType, Invalid> {
+        remembered(&mut self.types, s, EventType::as_str, |s| EventType::new(s))
+    }
+}
+
+/// The name `s` from `kept`, or made with `make` and kept (all forgotten past
+/// [`NAMES_KEPT`]).
+fn remembered<T: Clone>(
+    kept: &mut Vec<T>,
+    s: &str,
+    name: fn(&T) -> &str,
+    make: fn(&str) -> std::result::Result<T, Invalid>,
+) -> std::result::Result<T, Invalid> {
+    if let Some(found) = kept.iter().rev().find(|t| name(t) == s) {
+        return Ok(found.clone());
+    }
+    let made = make(s)?;
+    if kept.len() == NAMES_KEPT {
+        kept.clear();
+    }
+    kept.push(made.clone());
+    Ok(made)
+}
+
+/// The event at `position` from its other cells as [`SELECT_PACKED`] joins them; what is
+/// wrong with them otherwise.
+fn unpack_row(
+    position: i64,
+    cells: &str,
+    names: &mut Names,
+    payloads: Payloads,
+) -> std::result::Result<RecordedEvent, String> {
+    let mut cells = cells.split(SEPARATOR);
+    let mut next = || cells.next().ok_or("a cell is missing");
+    let (version, timestamp) = (next()?, next()?);
+    let (id, stream, event_type, data, metadata) = (next()?, next()?, next()?, next()?, next()?);
+    if next().is_ok() {
+        return Err("a cell holds a control character".into());
+    }
+    let (Ok(version), Ok(timestamp), Ok(position)) = (
+        version.parse::<u64>(),
+        timestamp.parse::<i64>(),
+        u64::try_from(position),
+    ) else {
+        return Err("its version, timestamp or position is not an integer of its range".into());
+    };
+    let invalid = |e: Invalid| e.to_string();
+    let json = |text: &str| match payloads {
+        Payloads::Check => Json::parse(text).map_err(invalid),
+        Payloads::AsStored => Ok(Json::trusted(text)),
+    };
+    Ok(RecordedEvent {
+        id: EventId::parse(id).map_err(invalid)?,
+        stream: names.stream(stream).map_err(invalid)?,
+        event_type: names.event_type(event_type).map_err(invalid)?,
+        data: json(data)?,
+        metadata: json(metadata)?,
+        version: Version(version),
+        position: Position(position),
+        timestamp: Timestamp(timestamp),
+    })
 }
 
 /// Where the log ends: the head (the newest event, or a later reset marker) and the newest
@@ -177,7 +289,7 @@ fn existing<E: SqlExecutor>(db: &E, events: &[NewEvent]) -> Result<Vec<Option<Re
     for chunk in events.chunks(MAX_PARAMS) {
         let marks = vec!["?"; chunk.len()].join(", ");
         let params: Vec<SqlValue> = chunk.iter().map(|e| e.id.as_str().into()).collect();
-        let sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE id IN ({marks})");
+        let sql = format!("{SELECT_COLUMNS} WHERE id IN ({marks})");
         for e in select(db, &sql, &params)? {
             found.insert(e.id.clone(), e);
         }
@@ -346,7 +458,7 @@ pub(crate) fn stream_version<E: SqlExecutor>(db: &E, stream: &StreamId) -> Resul
 pub(crate) enum ReadPlan {
     /// The answer is empty.
     Nothing,
-    /// One `SELECT` of [`COLUMNS`] answers it.
+    /// One `SELECT` of event rows ([`SELECT_COLUMNS`]) answers it.
     One(Statement),
     /// The filter binds too many values for one statement: page through the log and filter.
     Paged,
@@ -368,7 +480,7 @@ pub(crate) fn read_stream_plan<E: SqlExecutor>(
     };
     Ok(ReadPlan::One(Statement {
         sql: format!(
-            "SELECT {COLUMNS} FROM eventfold_events WHERE stream = ? AND version BETWEEN ? AND ? \
+            "{SELECT_COLUMNS} WHERE stream = ? AND version BETWEEN ? AND ? \
              ORDER BY version {order}"
         ),
         params: vec![
@@ -408,7 +520,7 @@ pub(crate) fn read_all_plan(options: &ReadAllOptions) -> ReadPlan {
     if filter_params + 2 > MAX_PARAMS {
         return ReadPlan::Paged;
     }
-    let mut sql = format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ?");
+    let mut sql = format!("{SELECT_COLUMNS} WHERE position > ?");
     let mut params = vec![after];
     if !prefixes.is_empty() {
         let any = vec!["substr(stream, 1, length(?)) = ?"; prefixes.len()].join(" OR ");
@@ -432,24 +544,30 @@ pub(crate) fn read_all_plan(options: &ReadAllOptions) -> ReadPlan {
 pub(crate) fn read_all<E: SqlExecutor>(
     db: &E,
     options: &ReadAllOptions,
+    payloads: Payloads,
 ) -> Result<Vec<RecordedEvent>> {
     match read_all_plan(options) {
         ReadPlan::Nothing => Ok(Vec::new()),
-        ReadPlan::One(s) => select(db, &s.sql, &s.params),
-        ReadPlan::Paged => read_all_paged(db, options),
+        ReadPlan::One(s) => select_with(db, &s.sql, &s.params, payloads),
+        ReadPlan::Paged => read_all_paged(db, options, payloads),
     }
 }
 
 /// A read whose filter does not fit in one statement: pages of the log, filtered here.
-fn read_all_paged<E: SqlExecutor>(db: &E, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+fn read_all_paged<E: SqlExecutor>(
+    db: &E,
+    options: &ReadAllOptions,
+    payloads: Payloads,
+) -> Result<Vec<RecordedEvent>> {
     let limit = options.limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
     let mut from = options.after;
     loop {
-        let page = select(
+        let page = select_with(
             db,
-            &format!("SELECT {COLUMNS} FROM eventfold_events WHERE position > ? ORDER BY position LIMIT 1000"),
+            &format!("{SELECT_COLUMNS} WHERE position > ? ORDER BY position LIMIT 1000"),
             &[SqlValue::Integer(to_i64(from.0, "position")?)],
+            payloads,
         )?;
         let Some(last) = page.last() else {
             return Ok(out);

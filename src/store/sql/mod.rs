@@ -175,7 +175,11 @@ impl<E: SqlExecutor> EventStore for SqlStore<E> {
     }
 
     async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
-        log::read_all(self.db()?, options)
+        log::read_all(self.db()?, options, log::Payloads::Check)
+    }
+
+    async fn read_all_to_send(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        log::read_all(self.db()?, options, log::Payloads::AsStored)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<Version> {

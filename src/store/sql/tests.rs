@@ -464,6 +464,104 @@ fn corrupt_rows_are_reported_with_their_position() {
 }
 
 #[test]
+fn packed_rows_carry_any_text_byte_for_byte() {
+    // Rows are read packed into one text cell each (log::SELECT_PACKED), split by byte
+    // lengths: multi-byte characters, commas and digits in names and payloads, escapes.
+    let s = open(Rusq::memory());
+    let texts = [
+        r#"{"a":"ü ✓ 🎉","b":[1,2.5e3,"x,y"],"c":"q\"\\\n"}"#,
+        r#""1,2,3,""#,
+        "[]",
+        r#"{"Ωmega":{"ñ":null}}"#,
+    ];
+    let batch: Vec<NewEvent> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            NewEvent::new(
+                crate::core::event::EventId::from_bytes([i as u8 + 1; 16]),
+                crate::core::event::EventType::new(format!("Tÿpe,{i}")).unwrap(),
+                Json::parse(t).unwrap(),
+            )
+            .with_metadata(Json::parse(r#"{"ü":"1,2"}"#).unwrap())
+            .unwrap()
+        })
+        .collect();
+    let stream = sid("strëam,12,");
+    block(s.append(&stream, batch.clone(), ExpectedVersion::NoStream)).unwrap();
+    let read = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    assert_eq!(read.len(), texts.len());
+    for (e, n) in read.iter().zip(&batch) {
+        assert_eq!(
+            (&e.id, &e.event_type, &e.stream),
+            (&n.id, &n.event_type, &stream)
+        );
+        assert_eq!(e.data.as_str(), n.data.as_str());
+        assert_eq!(e.metadata.as_str(), n.metadata.as_str());
+    }
+    let by_stream = block(s.read_stream(&stream, &ReadStreamOptions::default())).unwrap();
+    assert_eq!(by_stream, read);
+}
+
+#[test]
+fn packed_rows_that_are_not_events_are_reported_with_their_position() {
+    // Rows are read packed (log::SELECT_PACKED): a payload that is not UTF-8 text, a version
+    // or timestamp that is not an integer, a control character in a name (the packing's
+    // separator included) are still named.
+    for update in [
+        "UPDATE eventfold_events SET metadata = x'ff' WHERE position = 2",
+        "UPDATE eventfold_events SET version = 'two' WHERE position = 2",
+        "UPDATE eventfold_events SET stream = 'bad\u{1}' WHERE position = 2",
+        "UPDATE eventfold_events SET type = 'a' || char(31) || 'b' WHERE position = 2",
+        "UPDATE eventfold_events SET timestamp = 1.5 WHERE position = 2",
+    ] {
+        let s = open(Rusq::memory());
+        block(s.append(&sid("s"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
+        s.executor().execute(update, &[]).unwrap();
+        let err = block(s.read_all(&ReadAllOptions::default())).unwrap_err();
+        assert_eq!(err.code(), "CORRUPT_DATA", "{update}: {err}");
+        assert!(err.to_string().contains("position 2"), "{update}: {err}");
+    }
+}
+
+#[test]
+fn payloads_read_to_send_are_taken_as_stored_and_refused_by_the_encoder() {
+    use crate::sync::protocol::{encode, Checkpoint, Encoding, PullResponse, StoreId};
+    let s = open(Rusq::memory());
+    block(s.append(&sid("s"), evs(0..3), ExpectedVersion::NoStream)).unwrap();
+    let checked = block(s.read_all(&ReadAllOptions::default())).unwrap();
+    let sent = block(s.read_all_to_send(&ReadAllOptions::default())).unwrap();
+    assert_eq!(sent, checked);
+    s.executor()
+        .execute(
+            "UPDATE eventfold_events SET data = '{not json' WHERE position = 2",
+            &[],
+        )
+        .unwrap();
+    let err = block(s.read_all(&ReadAllOptions::default())).unwrap_err();
+    assert_eq!(err.code(), "CORRUPT_DATA");
+    // Unchecked, the damaged payload reaches the columns encoder, which refuses it: the
+    // answer fails as CORRUPT_DATA naming the event, nothing malformed is sent.
+    let events = block(s.read_all_to_send(&ReadAllOptions::default())).unwrap();
+    assert_eq!(events[1].data.as_str(), "{not json");
+    let page = PullResponse {
+        v: 1,
+        events,
+        checkpoint: Checkpoint {
+            store: StoreId::new("s-1").unwrap(),
+            position: Position(3),
+            mark: None,
+        },
+        more: false,
+        head: Position(3),
+        encoding: Encoding::Columns,
+    };
+    let err = encode(&page).unwrap_err();
+    assert_eq!(err.code(), "CORRUPT_DATA", "{err}");
+    assert!(err.to_string().contains("position 2"), "{err}");
+}
+
+#[test]
 fn a_failed_append_rolls_back_its_inserts() {
     // A trigger makes the third insert of the batch fail (as a full disk would): the rows
     // inserted before it in the same transaction are rolled back.

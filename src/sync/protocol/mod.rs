@@ -343,10 +343,14 @@ object_deserialize!(VersionProbe { v: u32 = "v" required });
 /// Encodes a message as JSON.
 ///
 /// # Errors
-/// [`Error::Protocol`] if the message cannot be serialized (it always can for this module's
-/// types).
+/// [`Error::CorruptData`] when an event's payload is not JSON text (the store's data is
+/// damaged: a read with [`EventStore::read_all_to_send`](crate::EventStore::read_all_to_send)
+/// hands payloads out unchecked); this module's types always serialize otherwise.
 pub fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
-    serde_json::to_vec(message).map_err(|e| Error::protocol(format!("cannot encode: {e}")))
+    serde_json::to_vec(message).map_err(|e| Error::CorruptData {
+        record: "an event to send".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Decodes and checks a message: well-formed JSON of the right shape, `v` equal to

@@ -68,25 +68,29 @@ impl Collector {
     }
 }
 
-/// The events after `after` that `filter` keeps, at most `limit` and about `max_bytes`.
+/// The events after `after` that `filter` keeps, at most `limit` and about `max_bytes`;
+/// `to_send`: read with [`EventStore::read_all_to_send`] (for a columns answer).
 pub(crate) async fn read_all<S: EventStore + ?Sized>(
     store: &S,
     after: crate::core::event::Position,
     limit: usize,
     filter: &EventFilter,
     max_bytes: usize,
+    to_send: bool,
 ) -> Result<(Vec<RecordedEvent>, bool)> {
     let mut c = Collector::new(limit, max_bytes);
     let mut cursor = after;
     loop {
         let wanted = c.want();
-        let page = store
-            .read_all(&ReadAllOptions {
-                after: cursor,
-                limit: Some(wanted),
-                filter: filter.clone(),
-            })
-            .await?;
+        let options = ReadAllOptions {
+            after: cursor,
+            limit: Some(wanted),
+            filter: filter.clone(),
+        };
+        let page = match to_send {
+            true => store.read_all_to_send(&options).await?,
+            false => store.read_all(&options).await?,
+        };
         if let Some(last) = page.last() {
             cursor = last.position;
         }
@@ -163,17 +167,17 @@ mod tests {
     fn the_cap_stops_before_the_event_that_passes_it_and_never_before_the_first() {
         let s = store(&[1000, 1000, 1000, 100_000, 10]);
         let f = EventFilter::default();
-        let (events, capped) = block_on(read_all(&s, Position(0), 100, &f, 2500)).unwrap();
+        let (events, capped) = block_on(read_all(&s, Position(0), 100, &f, 2500, false)).unwrap();
         assert_eq!((events.len(), capped), (2, true));
-        let (events, capped) = block_on(read_all(&s, Position(3), 100, &f, 2500)).unwrap();
+        let (events, capped) = block_on(read_all(&s, Position(3), 100, &f, 2500, true)).unwrap();
         assert_eq!(
             (events.len(), capped),
             (1, true),
             "a huge first event alone"
         );
-        let (events, capped) = block_on(read_all(&s, Position(0), 3, &f, 1 << 30)).unwrap();
+        let (events, capped) = block_on(read_all(&s, Position(0), 3, &f, 1 << 30, false)).unwrap();
         assert_eq!((events.len(), capped), (3, false), "the event limit");
-        let (events, capped) = block_on(read_all(&s, Position(0), 100, &f, 1 << 30)).unwrap();
+        let (events, capped) = block_on(read_all(&s, Position(0), 100, &f, 1 << 30, true)).unwrap();
         assert_eq!((events.len(), capped), (5, false), "everything");
         let stream = StreamId::new("s").unwrap();
         let back = ReadStreamOptions {
@@ -204,6 +208,7 @@ mod tests {
             300,
             &EventFilter::default(),
             1 << 20,
+            false,
         ))
         .unwrap();
         assert_eq!((events.len(), capped), (300, false));

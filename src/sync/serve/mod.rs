@@ -88,8 +88,17 @@ pub async fn pull<S: EventStore + ?Sized>(
         stream_prefixes: prefixes,
         types: None,
     };
-    let (events, capped) =
-        capped::read_all(store, after, limit, &filter, limits.max_answer_bytes).await?;
+    // A columns answer's encoder parses every payload: the store need not check them first.
+    let to_send = !req.encoding.is_rows();
+    let (events, capped) = capped::read_all(
+        store,
+        after,
+        limit,
+        &filter,
+        limits.max_answer_bytes,
+        to_send,
+    )
+    .await?;
     let last = events.last().map_or(after, |e| e.position);
     let more = capped || events.len() == limit;
     // A token that reads everything may skip to the head. A narrower one stays at its last

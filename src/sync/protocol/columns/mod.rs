@@ -88,8 +88,9 @@ impl<'a> Columns<'a> {
     /// Lays `events` out in columns (borrowing their payload texts).
     ///
     /// # Errors
-    /// [`Error::Protocol`] if a payload is not JSON text (it always is when it came from a
-    /// store).
+    /// [`Error::CorruptData`] naming the event's position if a payload is not JSON text (a
+    /// store read with [`EventStore::read_all_to_send`](crate::EventStore::read_all_to_send)
+    /// may hand out what it stored unchecked).
     pub fn encode(events: &'a [RecordedEvent]) -> Result<Self> {
         let mut c = Columns::default();
         let mut streams: HashMap<&str, u64> = HashMap::new();
@@ -116,9 +117,13 @@ impl<'a> Columns<'a> {
             let before = previous.map_or(0, |p| p.timestamp.0);
             c.timestamps
                 .push((e.timestamp.0 as u64).wrapping_sub(before as u64));
-            let data = shapes.place(&mut c, &e.data)?;
+            let not_json = |err: Error| Error::CorruptData {
+                record: format!("event at position {}", e.position.0),
+                message: err.to_string(),
+            };
+            let data = shapes.place(&mut c, &e.data).map_err(not_json)?;
             push_run(&mut c.data, data);
-            let metadata = shapes.place(&mut c, &e.metadata)?;
+            let metadata = shapes.place(&mut c, &e.metadata).map_err(not_json)?;
             push_run(&mut c.metadata, metadata);
             previous = Some(e);
         }
