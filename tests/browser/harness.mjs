@@ -71,10 +71,17 @@ export function launch(dir) {
 }
 
 /**
- * Opens a test page of tests/browser/pages (`index.html` by default) in `context`: it imports the
- * package and exposes it as `window.eventfold`.
+ * The entry the store tests import: EVENTFOLD_ENTRY=core or sync (scripts/test runs the store
+ * and README tests once per entry) loads that entry's page instead of the full package's.
  */
-export async function openPage(context, url, name = "index.html") {
+export const ENTRY = process.env.EVENTFOLD_ENTRY ?? null;
+
+/**
+ * Opens a test page of tests/browser/pages (`index.html` by default, or with EVENTFOLD_ENTRY set
+ * `entry.html` on that entry) in `context`: it imports the package and exposes it as
+ * `window.eventfold`.
+ */
+export async function openPage(context, url, name = ENTRY ? `entry.html?entry=${ENTRY}` : "index.html") {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
