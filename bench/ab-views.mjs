@@ -37,9 +37,14 @@
 // script fails if one does.
 //
 // Environment: AB_ROUNDS (counted rounds, default 5), AB_ONLY (comma-separated: "f", "s", "s5";
-// default all three). Prints every measurement, then per measure and build the events/s of each
-// round, the median, the ratio of medians to the baseline, and B/A (ratio of medians, and per
-// round, paired). Writes bench/results/ab-views.json (not committed). Never part of `npm test`.
+// default all three), AB_MANUAL (comma-separated measures that also run each build with
+// `EventStore.open({ compaction: "manual" })`, rows "Am" and "Bm"; default "f"; "" for none).
+// The idle-time compaction of issue 15 starts one second after `EventStore.open` and, on (a)'s
+// log, plans over the whole log while (f)'s projection reads it (docs/BENCHMARKS.md, "Notes on
+// issue 12"); a build before it has no compaction and ignores the option. Prints every
+// measurement, then per measure and build the events/s of each round, the median, the ratio of
+// medians to the baseline, and B/A (ratio of medians, and per round, paired; Bm/Am likewise).
+// Writes bench/results/ab-views.json (not committed). Never part of `npm test`.
 //
 // Shim: none is needed for 68d52bd, whose package runs the same bench pages (`EventStore.open`,
 // `store.projection(...).ready()`, `store.sync({ url, pullLimit }).now()` and its report's
@@ -57,12 +62,13 @@ import { pullReplay, seededSyncServer } from "./sync.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 5);
 const ONLY = (process.env.AB_ONLY ?? "f,s,s5").split(",").map((s) => s.trim());
+const MANUAL = (process.env.AB_MANUAL ?? "f").split(",").map((s) => s.trim()).filter(Boolean);
 
 const [dirA, dirB] = process.argv.slice(2).map((d) => d && resolve(d));
 if (!dirA || !dirB) throw new Error("usage: node bench/ab-views.mjs <pkg dir A> <pkg dir B>");
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`AB_ROUNDS must be a positive integer, got ${process.env.AB_ROUNDS}`);
-const unknown = ONLY.filter((id) => !["f", "s", "s5"].includes(id));
-if (unknown.length) throw new Error(`AB_ONLY names unknown measures: ${unknown.join(", ")} (known: f, s, s5)`);
+const unknown = [...ONLY, ...MANUAL].filter((id) => !["f", "s", "s5"].includes(id));
+if (unknown.length) throw new Error(`AB_ONLY or AB_MANUAL names unknown measures: ${unknown.join(", ")} (known: f, s, s5)`);
 
 /** What tells a build apart: its REVISION file (if any), its version and its wasm's hash. */
 function describe(dir) {
@@ -129,8 +135,11 @@ async function main() {
       for (const { scenario, measures } of PLAN) {
         const baseline = scenario.measures.find((m) => m.id === measures.at(-1)).baseline;
         const order = [["base", baseline, "A"], ["A", "eventfold", "A"], ["B", "eventfold", "B"]];
+        if (MANUAL.includes(measures.at(-1))) order.push(["Am", "ef-manual", "A"], ["Bm", "ef-manual", "B"]);
+        // "ef-manual" runs every measure "eventfold" runs.
+        const withManual = { ...scenario, measures: scenario.measures.map((m) => ({ ...m, contenders: [...(m.contenders ?? scenario.contenders), "ef-manual"] })) };
         for (const [who, contender, server] of round % 2 ? order.reverse() : order) {
-          const { out } = await runContender(url(server), scenario, contender, measures);
+          const { out } = await runContender(url(server), withManual, contender, measures);
           for (const [id, r] of Object.entries(out)) {
             const rate = r.events / (r.ms / 1000);
             const load1 = loadavg()[0];
@@ -150,14 +159,19 @@ async function main() {
       const rates = Object.fromEntries(Object.entries(who).map(([k, rs]) => [k, rs.map((r) => r.rate)]));
       const med = Object.fromEntries(Object.entries(rates).map(([k, xs]) => [k, median(xs)]));
       const paired = rates.B.map((b, i) => b / rates.A[i]);
-      summary[id] = { rates, median: med, vsBaseline: { A: med.A / med.base, B: med.B / med.base }, bOverA: med.B / med.A, bOverAPerRound: paired };
+      const pairedManual = rates.Bm?.map((b, i) => b / rates.Am[i]);
+      const vsBaseline = Object.fromEntries(Object.keys(med).filter((k) => k !== "base").map((k) => [k, med[k] / med.base]));
+      summary[id] = { rates, median: med, vsBaseline, bOverA: med.B / med.A, bOverAPerRound: paired,
+        ...(pairedManual ? { bmOverAm: med.Bm / med.Am, bmOverAmPerRound: pairedManual } : {}) };
       console.log(`\n(${id}) events/s per round, median, × baseline (ratio of medians)`);
-      for (const k of ["base", "A", "B"]) {
+      for (const k of ["base", "A", "B", "Am", "Bm"].filter((k) => rates[k])) {
         const ratio = k === "base" ? "" : `  ${(med[k] / med.base).toFixed(2)}×`;
         const spread = `${fmt(Math.min(...rates[k]))}–${fmt(Math.max(...rates[k]))}`;
         console.log(`  ${k.padEnd(4)} ${rates[k].map((x) => fmt(x).padStart(8)).join(" ")}  | median ${fmt(med[k]).padStart(8)}${ratio}  (range ${spread})`);
       }
-      console.log(`  B/A  ${paired.map((x) => x.toFixed(2).padStart(8)).join(" ")}  | ratio of medians ${(med.B / med.A).toFixed(2)} (per round ${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)})`);
+      const line = (label, xs, ratio) => console.log(`  ${label.padEnd(5)}${xs.map((x) => x.toFixed(2).padStart(8)).join(" ")}  | ratio of medians ${ratio.toFixed(2)} (per round ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`);
+      line("B/A", paired, med.B / med.A);
+      if (pairedManual) line("Bm/Am", pairedManual, med.Bm / med.Am);
     }
     mkdirSync(join(root, "bench", "results"), { recursive: true });
     writeFileSync(join(root, "bench", "results", "ab-views.json"), JSON.stringify({
