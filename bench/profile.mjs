@@ -14,7 +14,8 @@
 // SETUP=write first runs the dataset's write in its own (unprofiled) browser process on the
 // same profile, for the ops that read what (a) wrote: `SETUP=write node bench/profile.mjs
 // eventfold replay`. PKG=<dir> serves that package directory as /pkg/ instead of root's pkg/
-// (a build of another revision, see bench/ab-views.mjs).
+// (a build of another revision, see bench/ab-views.mjs). THROTTLE=n slows the page's CPU n
+// times (DevTools CPU throttling) for the profiled op only.
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readdirSync, writeFileSync } from "node:fs";
@@ -45,6 +46,7 @@ try {
   }
   const r = await inBrowser(profile.dir, url, async (page) => {
     const cdp = await page.context().newCDPSession(page);
+    if (process.env.THROTTLE) await cdp.send("Emulation.setCPUThrottlingRate", { rate: Number(process.env.THROTTLE) });
     if (PROFILE) {
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
