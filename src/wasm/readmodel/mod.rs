@@ -15,7 +15,7 @@ use crate::core::json::Json;
 use crate::cqrs::read_model::{ReadModelDef, ReadModelView};
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::store::{Bound, IndexKey, IndexQuery, IndexRange};
+use crate::store::IndexQuery;
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::batch::{JsBatch, JsPages};
 use crate::wasm::convert::{self, get, opt_u64, string_arg};
@@ -94,122 +94,6 @@ pub(crate) fn define(store: Store, options: &JsValue) -> Result<ReadModel> {
 
 /// `readModel.query(...)`'s options: `{ index, equals?, range?: { gt?, gte?, lt?, lte? },
 /// limit?, reverse? }`.
-#[derive(serde::Deserialize)]
-struct QueryOptions {
-    index: String,
-    equals: Option<KeyOption>,
-    range: Option<RangeOptions>,
-    limit: Option<u64>,
-    reverse: Option<bool>,
-}
-
-/// `range` of a query: at most one lower and one upper bound.
-#[derive(serde::Deserialize)]
-struct RangeOptions {
-    gt: Option<KeyOption>,
-    gte: Option<KeyOption>,
-    lt: Option<KeyOption>,
-    lte: Option<KeyOption>,
-}
-
-/// An index value in a query: a string or a number (finiteness is checked by [`key`]).
-///
-/// [`key`]: KeyOption::key
-enum KeyOption {
-    Number(f64),
-    Text(String),
-}
-
-impl<'de> serde::Deserialize<'de> for KeyOption {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = KeyOption;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or a finite number")
-            }
-            fn visit_f64<E>(self, n: f64) -> std::result::Result<KeyOption, E> {
-                Ok(KeyOption::Number(n))
-            }
-            fn visit_i64<E>(self, n: i64) -> std::result::Result<KeyOption, E> {
-                Ok(KeyOption::Number(n as f64))
-            }
-            fn visit_u64<E>(self, n: u64) -> std::result::Result<KeyOption, E> {
-                Ok(KeyOption::Number(n as f64))
-            }
-            fn visit_str<E>(self, s: &str) -> std::result::Result<KeyOption, E> {
-                Ok(KeyOption::Text(s.to_owned()))
-            }
-            fn visit_string<E>(self, s: String) -> std::result::Result<KeyOption, E> {
-                Ok(KeyOption::Text(s))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
-}
-
-impl KeyOption {
-    fn key(self, what: &str) -> Result<IndexKey> {
-        match self {
-            KeyOption::Text(s) => Ok(IndexKey::Text(s)),
-            KeyOption::Number(n) => IndexKey::number(n, what),
-        }
-    }
-}
-
-fn bound(key: Option<KeyOption>, what: &str, open: bool) -> Result<Option<Bound>> {
-    key.map(|k| {
-        Ok(Bound {
-            key: k.key(what)?,
-            open,
-        })
-    })
-    .transpose()
-}
-
-fn query_arg(options: &JsValue) -> Result<IndexQuery> {
-    let q: QueryOptions = convert::options(options)?;
-    let range = match (q.equals, q.range) {
-        (Some(equals), _) => {
-            let key = equals.key("equals")?;
-            IndexRange {
-                lower: Some(Bound {
-                    key: key.clone(),
-                    open: false,
-                }),
-                upper: Some(Bound { key, open: false }),
-            }
-        }
-        (None, None) => IndexRange {
-            lower: None,
-            upper: None,
-        },
-        (None, Some(r)) => {
-            let lower = match (
-                bound(r.gte, "range.gte", false)?,
-                bound(r.gt, "range.gt", true)?,
-            ) {
-                (Some(_), Some(_)) => return Err(Error::invalid("pass gte or gt, not both")),
-                (a, b) => a.or(b),
-            };
-            let upper = match (
-                bound(r.lte, "range.lte", false)?,
-                bound(r.lt, "range.lt", true)?,
-            ) {
-                (Some(_), Some(_)) => return Err(Error::invalid("pass lte or lt, not both")),
-                (a, b) => a.or(b),
-            };
-            IndexRange { lower, upper }
-        }
-    };
-    Ok(IndexQuery {
-        index: q.index,
-        range,
-        limit: q.limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX)),
-        reverse: q.reverse.unwrap_or(false),
-    })
-}
-
 fn parse_values(rows: &[(String, Json)]) -> Result<JsValue> {
     let mut text = String::from("[");
     for (i, (_, v)) in rows.iter().enumerate() {
@@ -269,7 +153,7 @@ impl ReadModel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelQuery<IndexName>")] options: JsValue,
     ) -> Promise {
-        let rows = query_arg(&options).map(|q| self.view.query(q));
+        let rows = convert::options::<IndexQuery>(&options).map(|q| self.view.query(q));
         to_promise(async move {
             let rows = rows.map_err(to_js)?.await.map_err(to_js)?;
             parse_values(&rows).map_err(to_js)
@@ -319,7 +203,7 @@ impl ReadModel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "ReadModelQuery<IndexName>")] options: JsValue,
     ) -> std::result::Result<JsValue, JsValue> {
-        let query = query_arg(&options).map_err(to_js)?;
+        let query = convert::options::<IndexQuery>(&options).map_err(to_js)?;
         let convert = Box::new(|rows: &Vec<(String, Json)>| parse_values(rows));
         let live = self.view.live_query(query, convert, live_query::spawner());
         Ok(live_query::to_js(live.map_err(to_js)?))

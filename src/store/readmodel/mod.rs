@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 use crate::core::json::Json;
 use crate::error::Result;
 
+mod query;
+
 /// A value an index orders by: numbers sort before strings (as in IndexedDB).
 #[derive(Clone, Debug, PartialEq)]
 pub enum IndexKey {
@@ -95,8 +97,12 @@ pub struct RecordWrite {
     pub value: Option<IndexedValue>,
 }
 
-/// A query over one index of one read model.
-#[derive(Clone, Debug, PartialEq)]
+/// A query over one index of one read model. It deserializes from what an application writes,
+/// `{ index, equals?, range?: { gt?, gte?, lt?, lte? }, limit?, reverse? }`: `equals` selects
+/// one key (and wins over `range`), a range takes at most one bound per side, and keys are
+/// strings or finite numbers (`INVALID_INPUT` otherwise).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(try_from = "query::QueryOptions")]
 pub struct IndexQuery {
     /// The index name.
     pub index: String,
