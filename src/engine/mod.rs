@@ -102,15 +102,6 @@ impl Store {
         Store::new(Kind::Sql(Box::new(store)))
     }
 
-    /// The SQL store under this store, if it is one (its id and limits serve sync).
-    #[cfg(target_arch = "wasm32")]
-    pub fn sql(&self) -> Option<&SqlStore<JsSqlExecutor>> {
-        match &self.0.raw.0 {
-            Kind::Sql(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// What a sync server needs to serve this store: its id (kept in the database of a SQL
     /// store; `fresh` for a memory store, whose log lives as long as it does) and its append
     /// limits.
@@ -242,6 +233,18 @@ impl Store {
         events.into_iter().map(|e| upcasters.apply_to(e)).collect()
     }
 
+    /// The same rule on a page of JavaScript event objects (the JS read paths), in place.
+    #[cfg(target_arch = "wasm32")]
+    fn upcast_js(&self, events: js_sys::Array) -> Result<js_sys::Array> {
+        let upcasters = self.0.upcasters.borrow();
+        if !upcasters.is_empty() {
+            for i in 0..events.length() {
+                events.set(i, upcasters.apply_to(events.get(i))?);
+            }
+        }
+        Ok(events)
+    }
+
     /// Closes the store: waits on its notifiers end, and a durable store refuses later calls
     /// with `STORE_CLOSED` (appends already in flight complete). Idempotent.
     pub fn close(&self) {
@@ -281,13 +284,7 @@ impl Store {
             },
             Kind::Memory(_) => return Ok(None),
         };
-        let upcasters = self.0.upcasters.borrow();
-        if !upcasters.is_empty() {
-            for i in 0..events.length() {
-                events.set(i, upcasters.apply_to(events.get(i))?);
-            }
-        }
-        Ok(Some(events))
+        Ok(Some(self.upcast_js(events)?))
     }
 
     /// The events of `stream` that `options` selects as a JavaScript array (current shape),
@@ -314,13 +311,7 @@ impl Store {
             },
             Kind::Memory(_) => return Ok(None),
         };
-        let upcasters = self.0.upcasters.borrow();
-        if !upcasters.is_empty() {
-            for i in 0..events.length() {
-                events.set(i, upcasters.apply_to(events.get(i))?);
-            }
-        }
-        Ok(Some(events))
+        Ok(Some(self.upcast_js(events)?))
     }
 
     /// Storage health of the durable backend itself (`navigator.storage`, for the origin).

@@ -9,6 +9,8 @@
 //! - [`replica`]: a local store as a synced client sees it (confirmed log + [`pending`] events).
 //! - [`client`]: the client's sync state machine over a [`Transport`](client::Transport).
 //!   On `CHECKPOINT_MISMATCH` it re-syncs from scratch (`client/reset.rs`).
+//! - [`settings`]: the options of a store's sync as an application writes them, read into the
+//!   client's and the scheduler's settings.
 //! - [`scheduler`]: when to sync (kick on pending events, periodic pulls, live notifications,
 //!   backoff with jitter, fatal errors, leader lock, status), a pure state machine its driver
 //!   feeds with events and a clock.
@@ -53,3 +55,4 @@ pub mod protocol;
 pub mod replica;
 pub mod scheduler;
 pub mod serve;
+pub mod settings;

@@ -161,6 +161,8 @@ test("a bad sync option is INVALID_INPUT naming its field; absent, null and unde
   assert.throws(() => s.sync({ url, pullLimit: 0 }), names("pullLimit"));
   assert.throws(() => s.sync({ url, scope: "cart-" }), (e) => names("scope")(e) && /array/.test(e.message));
   assert.throws(() => s.sync({ url, token: 5 }), names("token"));
+  assert.throws(() => s.sync({ pullLimit: 5 }), names("missing field `url`"));
+  assert.throws(() => s.sync({ url: "ftp://x", pullLimit: 5 }), names('url: url must start with http:// or https://, got "ftp://x"'));
   for (const conflicts of ["merge", 5, { order: "merge" }, { order: {} }]) {
     assert.throws(() => s.sync({ url, conflicts }), (e) => names("conflicts")(e) && /"rebase", "append" or "manual"/.test(e.message));
   }

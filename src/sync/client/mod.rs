@@ -131,8 +131,10 @@ pub struct SyncReport {
     pub resynced: bool,
 }
 
-/// How a held stream is resolved by the app.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a held stream is resolved by the app (`"append"`, `"rebase"` or `"discard"` when
+/// deserialized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Resolution {
     /// Re-place the pending events after the server's.
     Append,

@@ -12,15 +12,15 @@ mod types;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Store;
 use crate::error::{Error, Result};
-use crate::sync::client::{Conflicts, Resolution, SyncClient, SyncOptions};
-use crate::sync::scheduler::{Config, Scheduler};
+use crate::sync::client::{Resolution, SyncClient};
+use crate::sync::scheduler::Scheduler;
+use crate::sync::settings::SyncSettings;
 use crate::wasm::abort::{Abort, AbortOptionsArg};
 use crate::wasm::aggregate::Aggregates;
 use crate::wasm::error::to_js;
@@ -45,20 +45,6 @@ pub struct SyncHandle {
     driver: Rc<Driver>,
 }
 
-/// `store.sync()`'s options (`SyncOptions` in TypeScript).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Options {
-    url: Option<String>,
-    token: Option<String>,
-    #[serde(default, deserialize_with = "crate::core::object::array")]
-    scope: Option<Vec<String>>,
-    /// A strategy or an object of them by aggregate name.
-    conflicts: Option<Conflicts>,
-    poll_interval_ms: Option<f64>,
-    pull_limit: Option<std::num::NonZeroU32>,
-}
-
 /// Builds the sync of a store from `{ url, token?, scope?, conflicts?, pollIntervalMs?,
 /// pullLimit? }`.
 pub(crate) fn start(
@@ -71,27 +57,16 @@ pub(crate) fn start(
             "this store is already syncing: call store.sync() once",
         ));
     }
-    let options: Options = crate::wasm::convert::options(options)?;
-    let url = options
-        .url
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-        .ok_or_else(|| Error::invalid("sync needs { url: \"http(s)://…\" }"))?;
-    let url = url.trim_end_matches('/').to_owned();
-    let token = options.token.map_or(JsValue::UNDEFINED, JsValue::from);
-    let scope = options.scope.unwrap_or_default();
-    let mut sync_options = SyncOptions::default();
-    if let Some(n) = options.pull_limit {
-        sync_options.pull_limit = n.get();
-    }
-    let mut config = Config::default();
-    if let Some(ms) = options.poll_interval_ms {
-        if !(0.0..=f64::from(u32::MAX)).contains(&ms) {
-            return Err(Error::invalid(
-                "pollIntervalMs must be a number of milliseconds",
-            ));
-        }
-        config.poll_interval = Duration::from_millis(ms as u64);
-    }
+    let settings: SyncSettings = crate::wasm::convert::options(options)?;
+    let lock_name = settings.lock_name(store.durable_name());
+    let SyncSettings {
+        url,
+        token,
+        scope,
+        conflicts,
+        client,
+        scheduler,
+    } = settings;
 
     let clock: crate::store::Clock =
         std::sync::Arc::new(|| crate::core::event::Timestamp(js_sys::Date::now() as i64));
@@ -99,20 +74,20 @@ pub(crate) fn start(
     let listeners = Rc::new(RefCell::new(SyncListeners::default()));
     let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
     let driver = Driver::new(Parts {
-        machine: Scheduler::new(config, seed),
-        client: Rc::new(SyncClient::new(replica, sync_options)),
+        machine: Scheduler::new(scheduler, seed),
+        client: Rc::new(SyncClient::new(replica, client)),
         transport: Rc::new(FetchTransport {
-            url: url.clone(),
-            token,
+            url,
+            token: token.map_or(JsValue::UNDEFINED, JsValue::from),
         }),
         resolver: Rc::new(JsResolver {
             store: store.clone(),
             aggregates,
-            conflicts: options.conflicts.unwrap_or_default(),
+            conflicts,
             listeners: listeners.clone(),
         }),
         listeners,
-        lock_name: format!("eventfold-sync:{}", store.durable_name().unwrap_or(&url)),
+        lock_name,
         shared: store.durable_name().is_some(),
     });
     Ok(SyncHandle { driver })
@@ -232,16 +207,9 @@ impl SyncHandle {
         to_promise(async move {
             let run = async {
                 let stream = crate::wasm::convert::stream_arg(&stream)?;
-                let resolution = match how.as_string().as_deref() {
-                    Some("append") => Resolution::Append,
-                    Some("rebase") => Resolution::Rebase,
-                    Some("discard") => Resolution::Discard,
-                    _ => {
-                        return Err(Error::invalid(
-                            "resolve(stream, \"append\" | \"rebase\" | \"discard\")",
-                        ))
-                    }
-                };
+                let resolution: Resolution = serde_wasm_bindgen::from_value(how).map_err(|_| {
+                    Error::invalid("resolve(stream, \"append\" | \"rebase\" | \"discard\")")
+                })?;
                 driver
                     .client
                     .resolve(&stream, resolution, &*driver.resolver)
