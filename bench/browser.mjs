@@ -62,3 +62,29 @@ export function idbBackend(dir) {
   if (names.some((n) => /sqlite|\.db$/i.test(n))) return "SQLite";
   return `unknown (${names.join(", ")})`;
 }
+
+const runBench = (page, args) => page.evaluate((a) => window.bench.run(a), args);
+
+/**
+ * One repetition of one contender in a scenario of bench/scenarios.mjs: a fresh profile, then
+ * one browser process per measure, in order (a write, then reads of what it wrote). `measures`
+ * (ids) limits it to some of the scenario's measures (bench/ab-views.mjs: (a) then (f) only).
+ * `url` is the bench page (bench/pages/index.html) of the server to use. Returns
+ * `{ out: { [measureId]: { ms, events } }, backend }`.
+ */
+export async function runContender(url, scenario, contender, measures = null) {
+  const profile = freshProfile();
+  try {
+    const out = {};
+    for (const m of scenario.measures) {
+      if (!(m.contenders ?? scenario.contenders).includes(contender)) continue;
+      if (measures && !measures.includes(m.id)) continue;
+      out[m.id] = await inBrowser(profile.dir, url,
+        (page) => runBench(page, { contender, op: m.op, db: "bench", dataset: scenario.dataset, args: m.args }),
+        { timeoutMs: scenario.timeoutS * 1000, label: `(${m.id}) ${contender} ${m.op}` });
+    }
+    return { out, backend: idbBackend(profile.dir) };
+  } finally {
+    profile.remove();
+  }
+}

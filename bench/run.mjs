@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freshProfile, idbBackend, inBrowser } from "./browser.mjs";
+import { freshProfile, inBrowser, runContender } from "./browser.mjs";
 import { machineInfo } from "./machine.mjs";
 import { summarize, writeReport } from "./report.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
@@ -31,29 +31,6 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 
 const version = (p) => JSON.parse(readFileSync(join(root, "node_modules", p, "package.json"), "utf8")).version;
-const runBench = (page, args) => page.evaluate((a) => window.bench.run(a), args);
-
-/**
- * One repetition of one contender in a scenario: a fresh profile, then one browser process
- * per measure, in order (a write, then reads of what it wrote). Returns
- * `{ out: { [measureId]: { ms, events } }, backend }`.
- */
-async function runContender(url, scenario, contender) {
-  const profile = freshProfile();
-  try {
-    const out = {};
-    for (const m of scenario.measures) {
-      if (!(m.contenders ?? scenario.contenders).includes(contender)) continue;
-      out[m.id] = await inBrowser(profile.dir, url,
-        (page) => runBench(page, { contender, op: m.op, db: "bench", dataset: scenario.dataset, args: m.args }),
-        { timeoutMs: scenario.timeoutS * 1000, label: `(${m.id}) ${contender} ${m.op}` });
-    }
-    return { out, backend: idbBackend(profile.dir) };
-  } finally {
-    profile.remove();
-  }
-}
-
 async function main() {
   if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
   const unknown = ONLY?.filter((id) => id !== "e" && id !== "m" && id !== "x" && !SCENARIOS.some((s) => s.id === id)) ?? [];

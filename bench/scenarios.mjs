@@ -23,6 +23,7 @@ export const CONTENDERS = {
   eventfold: { label: "eventfold, `EventStore.open` (IndexedDB)", short: "eventfold" },
   "ef-single": { label: "eventfold, log of single-event appends, not compacted", short: "eventfold uncompacted" },
   "ef-compacted": { label: "eventfold, the same log after `store.compact()`", short: "eventfold compacted" },
+  "ef-manual": { label: "eventfold, `EventStore.open` with `compaction: \"manual\"` (no idle-time compaction)", short: "eventfold, compaction manual" },
   "ef-bc": { label: "eventfold while `store.compact()` runs on a 20,000-record log", short: "eventfold during compaction" },
   "raw-sync": {
     label: "raw: `fetch` of the same pull pages as rows + IndexedDB, eventfold's layout, one transaction per page",

@@ -20,9 +20,10 @@ const ROOTS = ["bench", "pkg", "node_modules/dexie", ".tmp/bench"];
 /**
  * Starts serving `root`; resolves to `{ url, close(), setApi(api) }`. While an `api` is set
  * (`{ handle(req, body, res) }`, see sync.mjs), it answers the page's `/v1/…` requests, so
- * pages reach the sync server on their own origin.
+ * pages reach the sync server on their own origin. `pkg` (default `<root>/pkg`) is the package
+ * directory served as `/pkg/`: bench/ab-views.mjs serves two builds from two servers.
  */
-export function startServer(root) {
+export function startServer(root, { pkg = join(root, "pkg") } = {}) {
   let api = null;
   const server = createServer(async (req, res) => {
     if (api && req.url.startsWith("/v1/")) {
@@ -41,7 +42,7 @@ export function startServer(root) {
       return;
     }
     try {
-      const body = await readFile(join(root, path));
+      const body = await readFile(path.startsWith("pkg/") ? join(pkg, path.slice(4)) : join(root, path));
       res.writeHead(200, {
         "content-type": TYPES[extname(path)] ?? "application/octet-stream",
         "cross-origin-opener-policy": "same-origin",

@@ -122,11 +122,12 @@ const pullKey = (body) => {
  * Records the server's pull answers and replays them: `handle(req, body, res)` answers a
  * `/v1/…` request of the page server (a pull from the recording when it has the answer, else
  * passed to the server and recorded); `warm(limit)` records every page of a full catch-up.
- * `stats` counts what was sent to the browser.
+ * `stats` counts what was sent to the browser (`passed`: the requests the server answered,
+ * not the recording).
  */
 export function pullReplay(target) {
   const recorded = new Map();
-  const stats = { requests: 0, bytes: 0 };
+  const stats = { requests: 0, bytes: 0, passed: 0 };
   const ask = async (path, headers, body) => {
     const answer = await exchange(target, { method: "POST", path, body,
       headers: { "content-type": "application/json", "accept-encoding": headers["accept-encoding"] ?? "" } });
@@ -136,8 +137,10 @@ export function pullReplay(target) {
   return {
     stats,
     async handle(req, body, res) {
-      const answer = (req.url === "/v1/pull" && recorded.get(pullKey(body))) || await ask(req.url, req.headers, body);
+      const replayed = req.url === "/v1/pull" && recorded.get(pullKey(body));
+      const answer = replayed || await ask(req.url, req.headers, body);
       stats.requests += 1;
+      if (!replayed) stats.passed += 1;
       stats.bytes += answer.body.length;
       const headers = { ...answer.headers };
       delete headers.connection;

@@ -19,6 +19,9 @@ const CONTENDERS = {
   "ef-single": eventfoldWith({ compaction: "manual" }),
   "ef-compacted": eventfoldWith({ compaction: "manual" }),
   "ef-bc": eventfoldWith({ compaction: "manual" }),
+  // bench/ab-views.mjs: eventfold without idle-time compaction (a build without compaction
+  // ignores the option).
+  "ef-manual": eventfoldWith({ compaction: "manual" }),
   // RxDB is bundled by bench/peers.mjs and loaded only by the pages that run it.
   rxdb: async () => (await import("/.tmp/bench/rxdb.js")).rxdb,
 };
