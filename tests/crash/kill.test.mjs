@@ -229,7 +229,9 @@ test(`Chromium SIGKILLed at ${ITERS} seeded moments: appends whole or absent, ac
       assert.deepEqual(v.torn, [], `${context}: appends are whole or absent`);
       const present = new Set(v.batches);
       const lost = [...acked].filter((x) => !present.has(x));
-      assert.deepEqual(lost, [], `${context}: acknowledged appends are present`);
+      // The message carries what tells a lost tail from a lost database (a CI run once lost every
+      // acknowledged batch at iteration 41 of seed 20261202, not reproduced in 650 kills since).
+      assert.deepEqual(lost, [], `${context}: acknowledged appends are present (head ${v.head}, ${v.batches.length} batches read, ${lost.length} of ${acked.size} acknowledged missing)`);
       assert.ok(v.head >= SEEDED_EVENTS, context);
       assert.deepEqual(v.projection, v.fold, `${context}: the projection equals a fresh fold`);
       assert.deepEqual(v.readModel, v.expectedReadModel, `${context}: the read model equals a fresh fold`);
