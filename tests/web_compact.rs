@@ -482,15 +482,15 @@ async fn idle_compaction_waits_for_a_catch_up_and_for_reads_then_runs() {
     let s = IndexedDbStore::open(IdbOptions::new(&name)).await.unwrap();
     s.set_compaction_idle_ms(100.0);
     let catch_up = s.foreground();
-    single_appends(&s, 0..300).await;
+    single_appends(&s, 0..140).await;
     let before = answers(&s).await;
-    assert_eq!(record_count(&name).await, 300);
+    assert_eq!(record_count(&name).await, 140);
 
-    // A catch-up in progress: ten idle periods pass with nothing else running.
-    sleep(1000).await;
+    // A catch-up in progress: six idle periods pass with nothing else running.
+    sleep(600).await;
     assert_eq!(
         record_count(&name).await,
-        300,
+        140,
         "no step wrote while the catch-up ran"
     );
     drop(catch_up);
@@ -499,23 +499,23 @@ async fn idle_compaction_waits_for_a_catch_up_and_for_reads_then_runs() {
     // idle period).
     let mut pages = 0;
     let start = js_sys::Date::now();
-    while js_sys::Date::now() - start < 1000.0 {
-        let after = (pages * 50) % 300;
+    while js_sys::Date::now() - start < 600.0 {
+        let after = (pages * 20) % 140;
         let page = s
             .read_all(&ReadAllOptions {
                 after: Position(after),
-                limit: Some(50),
+                limit: Some(20),
                 ..ReadAllOptions::default()
             })
             .await
             .unwrap();
-        assert_eq!(page.len(), 50);
+        assert_eq!(page.len(), 20);
         pages += 1;
         sleep(20).await;
     }
     assert_eq!(
         record_count(&name).await,
-        300,
+        140,
         "no step wrote while reads kept coming ({pages} pages)"
     );
 
@@ -561,7 +561,7 @@ async fn a_finished_compaction_reports_the_log_compacted_to_its_head() {
 
     // A longer log: steps report how far the first pass got, the last one the head, and a
     // run on the unchanged log again (nothing to do) the same.
-    single_appends(&s, 0..599).await;
+    single_appends(&s, 0..139).await;
     let mut steps = Vec::new();
     loop {
         let step = s.compact_step().await.unwrap();
@@ -573,12 +573,12 @@ async fn a_finished_compaction_reports_the_log_compacted_to_its_head() {
     let last = steps.last().unwrap();
     assert_eq!(
         (last.compacted_to, last.head),
-        (Position(600), Position(600))
+        (Position(140), Position(140))
     );
     assert!(
         steps[..steps.len() - 1]
             .iter()
-            .all(|s| s.compacted_to < Position(600)),
+            .all(|s| s.compacted_to < Position(140)),
         "{steps:?}"
     );
     for _ in 0..2 {
@@ -590,7 +590,7 @@ async fn a_finished_compaction_reports_the_log_compacted_to_its_head() {
                 again.more,
                 again.records_read
             ),
-            (Position(600), Position(600), false, 0)
+            (Position(140), Position(140), false, 0)
         );
     }
 }
