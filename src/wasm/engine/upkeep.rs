@@ -1,4 +1,4 @@
-//! The upkeep of a store: storage health, compaction, persistence, closing.
+//! The upkeep of a store: storage health, compaction, data loss, persistence, closing.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -73,6 +73,22 @@ impl JsEventStore {
                 .await?;
             Ok(convert::plain(&total))
         })
+    }
+
+    /// The browser's own message when it deleted this database's previous contents before
+    /// this open, or `undefined`. Chromium does that when it finds the database's files corrupt
+    /// (after a crash, a full disk or a damaged file) and says so once, to the next open; the
+    /// store then opens empty. Events not yet synced are gone; a synced store pulls the server's
+    /// log again on its next sync. Always `undefined` in memory, on SQLite, and in browsers that
+    /// do not report it.
+    ///
+    /// ```ts
+    /// const db = await EventStore.open({ name: "app" });
+    /// if (db.dataLoss) showBanner(`Local data was lost: ${db.dataLoss}`);
+    /// ```
+    #[wasm_bindgen(getter, js_name = dataLoss)]
+    pub fn data_loss(&self) -> Option<String> {
+        self.store.data_loss().map(str::to_owned)
     }
 
     /// Asks the browser to keep this origin's data under storage pressure
