@@ -132,6 +132,18 @@ impl Store {
         }
     }
 
+    /// The browser's message when it deleted the durable database's previous contents before
+    /// this open (Chromium, after finding the files corrupt); `None` otherwise and in memory.
+    pub fn data_loss(&self) -> Option<&str> {
+        match &self.0.raw.0 {
+            Kind::Memory(_) => None,
+            #[cfg(target_arch = "wasm32")]
+            Kind::IndexedDb(s) => s.data_loss(),
+            #[cfg(target_arch = "wasm32")]
+            Kind::Sql(_) => None,
+        }
+    }
+
     /// Whether a sync is attached (always `false` without the `sync` feature).
     pub fn synced(&self) -> bool {
         #[cfg(feature = "sync")]

@@ -316,6 +316,22 @@ impl JsEventStore {
         })
     }
 
+    /// The browser's own message when it deleted this database's previous contents before
+    /// this open, or `undefined`. Chromium does that when it finds the database's files corrupt
+    /// (after a crash, a full disk or a damaged file) and says so once, to the next open; the
+    /// store then opens empty. Events not yet synced are gone; a synced store pulls the server's
+    /// log again on its next sync. Always `undefined` in memory, on SQLite, and in browsers that
+    /// do not report it.
+    ///
+    /// ```ts
+    /// const db = await EventStore.open({ name: "app" });
+    /// if (db.dataLoss) showBanner(`Local data was lost: ${db.dataLoss}`);
+    /// ```
+    #[wasm_bindgen(getter, js_name = dataLoss)]
+    pub fn data_loss(&self) -> Option<String> {
+        self.store.data_loss().map(str::to_owned)
+    }
+
     /// Asks the browser to keep this origin's data under storage pressure
     /// (`navigator.storage.persist()`); resolves to whether storage is persisted. Rejects with
     /// `UNSUPPORTED` on an in-memory store.

@@ -4,6 +4,10 @@
 // profile. Every append is either whole or absent, every acknowledged append is present,
 // positions and versions have no gaps, the projection and the read model equal a fresh fold of
 // the log, and a sync resumed after the kill holds the server's log exactly once, in order.
+// Should Chromium find its own files corrupt after a kill, it deletes the database and says so:
+// the store must then report `dataLoss` and open empty (counted, at most one kill in ten; one
+// such loss is caused on purpose at kill 9, with Chromium's own corruption note).
+// The next start waits until every process of the killed browser has exited.
 //
 // EVENTFOLD_CRASH_ITERS (default 50) sets the number of kills; EVENTFOLD_CRASH_SEED the seed.
 // `npm test` runs the default 50 kills (about 2 minutes on a 2-core machine: 116 s under load 5-9);
@@ -13,7 +17,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -22,6 +26,9 @@ import { CHROMIUM_ARGS, profile, serve } from "../browser/harness.mjs";
 const ITERS = Number(process.env.EVENTFOLD_CRASH_ITERS ?? 50);
 const SEED = Number(process.env.EVENTFOLD_CRASH_SEED ?? 20261202);
 const SEEDED_EVENTS = 3000;
+// The kill after which the test leaves Chromium's corruption note, so that the path of a
+// database the browser deletes is taken on every run.
+const MARKED = Math.min(9, ITERS - 1);
 
 process.env.EVENTFOLD_ROOT ??= fileURLToPath(new URL("../..", import.meta.url));
 const { startServer } = await import("../js/server.mjs");
@@ -77,13 +84,61 @@ function rng(seed) {
   };
 }
 
-/** Starts Chromium on `dir` in its own process group; resolves to `{ browser, page, kill }`. */
+/**
+ * Resolves once no process of group `pgid` is alive (Linux `/proc`; a zombie has closed its
+ * files and released its locks). Chromium's IndexedDB runs in a storage process of that group,
+ * which can outlive the browser process by a while when the kill finds it inside an fsync.
+ */
+async function groupGone(pgid) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const alive = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return Number(pgrp) === pgid && state !== "Z";
+      } catch {
+        return false;
+      }
+    });
+    if (alive.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`processes ${alive} of Chromium's group ${pgid} still alive 30 s after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Leaves Chromium's own note that the origin's IndexedDB files are corrupt in profile `dir`
+ * (its browser stopped): the next start deletes the databases and reports it to the next open. */
+function markCorrupt(dir, message) {
+  const idb = join(dir, "Default", "IndexedDB");
+  const folder = readdirSync(idb).find((f) => f.endsWith(".indexeddb.leveldb"));
+  assert.ok(folder, `an IndexedDB folder in ${readdirSync(idb)}`);
+  writeFileSync(join(idb, folder, "corruption_info.json"), JSON.stringify({ message }));
+}
+
+/** Chromium's log lines about IndexedDB written to `log` since byte `from`. */
+function storageLog(log, from) {
+  try {
+    return readFileSync(log, "utf8").slice(from).split("\n").filter((l) => /IndexedDB|leveldb|corrupt/i.test(l)).slice(-12);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Starts Chromium on `dir` in its own process group, its stderr appended to `${dir}.log`;
+ * resolves to `{ page, kill, logFrom }` (`logFrom`: where this run's log starts).
+ */
 async function start(dir) {
   const port = join(dir, "DevToolsActivePort");
-  try { (await import("node:fs")).rmSync(port, { force: true }); } catch {}
+  rmSync(port, { force: true });
+  const log = `${dir}.log`;
+  const logFrom = existsSync(log) ? statSync(log).size : 0;
+  const fd = openSync(log, "a");
   const child = spawn(process.env.CHROMIUM ?? "/usr/bin/chromium",
-    ["--headless", `--user-data-dir=${dir}`, "--remote-debugging-port=0", ...CHROMIUM_ARGS, "about:blank"],
-    { detached: true, stdio: "ignore" });
+    ["--headless", `--user-data-dir=${dir}`, "--remote-debugging-port=0", "--enable-logging=stderr", ...CHROMIUM_ARGS, "about:blank"],
+    { detached: true, stdio: ["ignore", "ignore", fd] });
+  closeSync(fd);
   const exited = new Promise((r) => child.once("exit", r));
   const deadline = Date.now() + 60_000;
   while (!existsSync(port) || !readFileSync(port, "utf8").includes("\n")) {
@@ -92,9 +147,14 @@ async function start(dir) {
   }
   const cdp = `http://127.0.0.1:${readFileSync(port, "utf8").split("\n")[0]}`;
   const browser = await chromium.connectOverCDP(cdp);
+  // The next start waits for the whole group: Chromium started while the killed storage
+  // process still holds the database's lock fails to open it, then deletes and recreates it
+  // (a CI run lost the whole log so, twice). EVENTFOLD_CRASH_RESTART=eager waits for the browser
+  // process only, as this test did before, to reproduce that.
   const kill = async () => {
     try { process.kill(-child.pid, "SIGKILL"); } catch {}
     await exited;
+    if (process.env.EVENTFOLD_CRASH_RESTART !== "eager") await groupGone(child.pid);
     await browser.close().catch(() => {});
   };
   live.add(kill);
@@ -108,7 +168,7 @@ async function start(dir) {
     throw new Error(`${e.message}: ${problems.join("; ")}`);
   });
   await page.evaluate(DEFINE);
-  return { page, kill: async () => { live.delete(kill); await kill(); } };
+  return { page, logFrom, kill: async () => { live.delete(kill); await kill(); } };
 }
 
 // Installed in every page: the projection and read model folded over the log.
@@ -121,6 +181,17 @@ const DEFINE = () => {
     }),
   };
 };
+
+/** Appends a log long enough for a catch-up or a rebuild to be killed half-way. */
+function seed(page) {
+  return page.evaluate(async (n) => {
+    const store = await window.eventfold.EventStore.open({ name: "crash", durability: "strict" });
+    for (let i = 0; i < n; i += 100) {
+      await store.append(`seed-${(i / 100) % 10}`, Array.from({ length: 100 }, (_, k) => ({ id: crypto.randomUUID(), type: "Tick", data: { k: (i + k) % 13 } })));
+    }
+    store.close();
+  }, SEEDED_EVENTS);
+}
 
 /** Starts a workload in the page without waiting for it (it runs until the kill). */
 function startWork(page, kind, iteration) {
@@ -155,6 +226,7 @@ function startWork(page, kind, iteration) {
 function verify(page, readModelVersion) {
   return page.evaluate(async (readModelVersion) => {
     const store = await window.eventfold.EventStore.open({ name: "crash" });
+    const dataLoss = store.dataLoss ?? null;
     const all = await store.readAll();
     const batches = new Map();
     const versions = new Map();
@@ -184,7 +256,7 @@ function verify(page, readModelVersion) {
     const syncedIds = (await synced.readAll()).map((e) => e.id);
     synced.close();
     const out = {
-      syncedIds,
+      syncedIds, dataLoss,
       head: all.length, gaps, torn, batches: [...batches.keys()],
       projection: view.state, fold,
       readModel: rows, expectedReadModel: [...expected.values()],
@@ -201,16 +273,10 @@ test(`Chromium SIGKILLed at ${ITERS} seeded moments: appends whole or absent, ac
   const kinds = ["appends", "projection", "readModel", "sync"];
   const counts = { appends: 0, projection: 0, readModel: 0, sync: 0 };
   let readModelVersion = 1;
+  const losses = [];
   try {
     let b = await start(p.dir);
-    // A log long enough for a catch-up or a rebuild to be killed half-way.
-    await b.page.evaluate(async (n) => {
-      const store = await window.eventfold.EventStore.open({ name: "crash", durability: "strict" });
-      for (let i = 0; i < n; i += 100) {
-        await store.append(`seed-${(i / 100) % 10}`, Array.from({ length: 100 }, (_, k) => ({ id: crypto.randomUUID(), type: "Tick", data: { k: (i + k) % 13 } })));
-      }
-      store.close();
-    }, SEEDED_EVENTS);
+    await seed(b.page);
     for (let i = 0; i < ITERS; i++) {
       const kind = kinds[i % kinds.length];
       counts[kind]++;
@@ -222,24 +288,87 @@ test(`Chromium SIGKILLed at ${ITERS} seeded moments: appends whole or absent, ac
       const seen = await b.page.evaluate(() => window.acked).catch(() => []);
       for (const batch of seen) acked.add(batch);
       await b.kill();
+      if (i === MARKED) markCorrupt(p.dir, `marked corrupt at iteration ${i}`);
       b = await start(p.dir);
       const v = await verify(b.page, readModelVersion);
       const context = `iteration ${i} (${kind}, killed after ${delay} ms, seed ${SEED})`;
+      if (i === MARKED) assert.match(v.dataLoss ?? "", /marked corrupt at iteration/, `${context}: the store reports the database Chromium deleted`);
       assert.equal(v.gaps, 0, `${context}: positions and versions without gaps`);
       assert.deepEqual(v.torn, [], `${context}: appends are whole or absent`);
-      const present = new Set(v.batches);
-      const lost = [...acked].filter((x) => !present.has(x));
-      // The message carries what tells a lost tail from a lost database (a CI run once lost every
-      // acknowledged batch at iteration 41 of seed 20261202, not reproduced in 650 kills since).
-      assert.deepEqual(lost, [], `${context}: acknowledged appends are present (head ${v.head}, ${v.batches.length} batches read, ${lost.length} of ${acked.size} acknowledged missing)`);
-      assert.ok(v.head >= SEEDED_EVENTS, context);
+      if (v.dataLoss !== null) {
+        // Chromium found its files corrupt after the kill, deleted the database and said so
+        // (eventfold never deletes one): the store must report it and open empty. The
+        // acknowledged appends went with the database; later iterations start from a new seed.
+        assert.equal(v.head, 0, `${context}: a store the browser reports as lost opens empty`);
+        losses.push(`${context}: ${v.dataLoss}`);
+        acked.clear();
+        await seed(b.page);
+      } else {
+        const present = new Set(v.batches);
+        const lost = [...acked].filter((x) => !present.has(x));
+        // The message tells a lost tail from a lost database, and carries Chromium's own account.
+        assert.deepEqual(lost, [], `${context}: acknowledged appends are present (head ${v.head}, ${v.batches.length} batches read, ${lost.length} of ${acked.size} acknowledged missing; Chromium's log: ${storageLog(`${p.dir}.log`, b.logFrom).join(" | ") || "nothing on IndexedDB"})`);
+        assert.ok(v.head >= SEEDED_EVENTS, context);
+      }
       assert.deepEqual(v.projection, v.fold, `${context}: the projection equals a fresh fold`);
       assert.deepEqual(v.readModel, v.expectedReadModel, `${context}: the read model equals a fresh fold`);
       assert.deepEqual(v.syncedIds, await serverIds(), `${context}: the synced store holds the server's log once, in order`);
     }
     await b.kill();
-    console.log(`crash-kill: ${ITERS} kills (seed ${SEED}): ${counts.appends} in appends, ${counts.projection} in projection catch-ups, ${counts.readModel} in read model rebuilds, ${counts.sync} in sync pulls; ${acked.size} acknowledged appends all present`);
+    console.log(`crash-kill: ${ITERS} kills (seed ${SEED}): ${counts.appends} in appends, ${counts.projection} in projection catch-ups, ${counts.readModel} in read model rebuilds, ${counts.sync} in sync pulls; ${acked.size} acknowledged appends since the last loss all present; ${losses.length} databases Chromium deleted as corrupt and the store reported (one marked on purpose)${losses.map((l) => `\n  ${l}`).join("")}`);
+    // A browser that loses its database after most kills would leave nothing tested here.
+    assert.ok((losses.length - 1) * 10 <= ITERS, `Chromium deleted the database after ${losses.length - 1} of ${ITERS} kills (besides the marked one)`);
   } finally {
     p.remove();
+    rmSync(`${p.dir}.log`, { force: true });
+  }
+});
+
+// Chromium keeps a note (`corruption_info.json` in the origin's LevelDB folder) when it finds a
+// database's files corrupt; the next start deletes the database and tells the first open. The
+// note is written here by hand, as Chromium would, so the report is checked on every run.
+test("a database Chromium deletes as corrupt is reported once by EventStore.open (dataLoss); the store opens empty and works", { timeout: 120_000 }, async () => {
+  const p = profile();
+  try {
+    let b = await start(p.dir);
+    const before = await b.page.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "lost" });
+      await store.append("a", [{ type: "Tick", data: { k: 1 } }]);
+      const out = { dataLoss: store.dataLoss ?? null, head: (await store.readAll()).length };
+      store.close();
+      return out;
+    });
+    assert.deepEqual(before, { dataLoss: null, head: 1 });
+    await b.kill();
+    markCorrupt(p.dir, "marked corrupt by the crash test");
+    b = await start(p.dir);
+    const after = await b.page.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "lost" });
+      const dataLoss = store.dataLoss ?? null;
+      const head = (await store.readAll()).length;
+      await store.append("a", [{ type: "Tick", data: { k: 2 } }]);
+      const again = await window.eventfold.EventStore.open({ name: "lost" });
+      const out = { dataLoss, head, againLoss: again.dataLoss ?? null, events: (await again.readAll()).map((e) => e.data.k) };
+      again.close();
+      store.close();
+      return out;
+    });
+    assert.match(after.dataLoss ?? "", /marked corrupt by the crash test/, "the first open reports Chromium's message");
+    assert.equal(after.head, 0, "the store opens empty");
+    assert.equal(after.againLoss, null, "a later open reports nothing: Chromium says it once");
+    assert.deepEqual(after.events, [2], "the store works after the loss");
+    await b.kill();
+    b = await start(p.dir);
+    const restarted = await b.page.evaluate(async () => {
+      const store = await window.eventfold.EventStore.open({ name: "lost" });
+      const out = { dataLoss: store.dataLoss ?? null, events: (await store.readAll()).map((e) => e.data.k) };
+      store.close();
+      return out;
+    });
+    assert.deepEqual(restarted, { dataLoss: null, events: [2] }, "an ordinary restart reports no loss and keeps the log");
+    await b.kill();
+  } finally {
+    p.remove();
+    rmSync(`${p.dir}.log`, { force: true });
   }
 });

@@ -21,6 +21,10 @@ export async function usage(): Promise<number> {
     for (const e of batch) console.log(e.position, e.type, e.version, e.timestamp);
   });
   unsubscribe();
+  const lost: string | undefined = store.dataLoss;
+  if (lost !== undefined) console.warn(lost.toUpperCase());
+  // @ts-expect-error `dataLoss` is read-only: the browser's report of this open
+  store.dataLoss = "x";
   try {
     await store.append("order-1", [input], { expectedVersion: 99 });
   } catch (e) {

@@ -2,13 +2,20 @@
 //! the bus.
 use super::*;
 use crate::core::decider::Decider;
+use crate::core::event::NewEvent;
+use crate::core::json::Json;
+use crate::cqrs::aggregate::Aggregate;
 use crate::cqrs::aggregate::AggregateConfig;
+use crate::cqrs::ids;
 use crate::cqrs::model::{DeciderModel, IdSource};
+use crate::cqrs::runtime::LocalBoxFuture;
+use crate::error::Result;
 use crate::store::contract::{sid, test_clock};
 use crate::store::{EventStore, MemoryStore, ReadAllOptions, ReadStreamOptions};
 use futures::executor::block_on;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 fn boxed<T: 'static>(v: Result<T>) -> LocalBoxFuture<'static, Result<T>> {

@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     idb: indexed_db_futures::database::Database,
     /// The same connection, raw: appends, log reads and everything `request.rs` serves.
     db: IdbDatabase,
+    /// The browser's message if it deleted the database's previous contents before this open.
+    data_loss: Option<String>,
     name: String,
     durability: Durability,
     limits: StoreLimits,
@@ -255,10 +257,11 @@ impl IndexedDbStore {
                 "the database name must be a non-empty string",
             ));
         }
-        let idb = schema::open_database(&options.name).await?;
+        let (idb, data_loss) = schema::open_database(&options.name).await?;
         let db = schema::raw(&idb);
         let inner = Rc::new(Inner {
             idb,
+            data_loss,
             db: db.clone(),
             name: options.name,
             durability: options.durability,
@@ -309,6 +312,14 @@ impl IndexedDbStore {
     /// The database name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// The browser's message when it deleted this database's previous contents before this
+    /// open: Chromium does so when it finds the files corrupt (after a crash, a full disk or a
+    /// damaged file) and says so on the next open. `None` otherwise, and in browsers that do not
+    /// say.
+    pub fn data_loss(&self) -> Option<&str> {
+        self.inner.data_loss.as_deref()
     }
 
     /// The limits this store enforces.

@@ -171,12 +171,14 @@ fn upgrade(db: &Database, tx: &IdbTransaction, old: u32, new: u32) -> Result<Vec
 
 /// Opens (creating or upgrading) database `name` at [`SCHEMA_VERSION`], through
 /// `indexed_db_futures`' open request (its `upgradeneeded` listener runs the migrations).
+/// Also returns the browser's message when it says it deleted the database's previous
+/// contents before this open (see [`data_loss`]).
 ///
 /// # Errors
 /// [`Error::SchemaTooNew`] when a newer eventfold created the database; [`Error::Storage`]
 /// when the upgrade fails (nothing changes then: the upgrade transaction rolls back);
 /// [`Error::Unsupported`] without IndexedDB.
-pub(crate) async fn open_database(name: &str) -> Result<Database> {
+pub(crate) async fn open_database(name: &str) -> Result<(Database, Option<String>)> {
     let factory = factory()?;
     let upgrade_error: Rc<RefCell<Option<Error>>> = Rc::default();
     let running: Rc<RefCell<Vec<Callback>>> = Rc::default();
@@ -216,14 +218,25 @@ pub(crate) async fn open_database(name: &str) -> Result<Database> {
         .build()
         .map_err(|e| open_error(&e).into_error(None))?;
     *request.borrow_mut() = Some(open.as_sys().clone());
+    // The crate's event has no `dataLoss`: a listener of our own reads it from the raw event.
+    let lost: Rc<RefCell<Option<String>>> = Rc::default();
+    let seen = lost.clone();
+    let on_loss = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
+        *seen.borrow_mut() = data_loss(&e);
+    });
+    // Without the listener the open works as well; only the report of a loss is missed.
+    let _ = open
+        .as_sys()
+        .add_event_listener_with_callback("upgradeneeded", on_loss.as_ref().unchecked_ref());
     let result = open.await;
     request.borrow_mut().take();
+    drop(on_loss);
     drop(running);
     if let Some(e) = upgrade_error.borrow_mut().take() {
         return Err(e);
     }
     match result {
-        Ok(db) => Ok(db),
+        Ok(db) => Ok((db, lost.borrow_mut().take())),
         Err(e) => match open_error(&e) {
             e if e.name == "VersionError" => Err(Error::SchemaTooNew {
                 found: current_version(&factory, name).await.unwrap_or(0),
@@ -232,6 +245,22 @@ pub(crate) async fn open_database(name: &str) -> Result<Database> {
             e => Err(e.into_error(None)),
         },
     }
+}
+
+/// What Chromium says on the first open after it deleted a database it found corrupt (for
+/// example after a crash left its files unreadable): the `upgradeneeded` event carries a
+/// non-standard `dataLoss: "total"` and a `dataLossMessage`. Other browsers say nothing.
+fn data_loss(event: &Event) -> Option<String> {
+    let field = |name: &str| js_sys::Reflect::get(event, &JsValue::from_str(name)).ok();
+    if field("dataLoss")?.as_string()? != "total" {
+        return None;
+    }
+    Some(
+        field("dataLossMessage")
+            .and_then(|m| m.as_string())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "the browser deleted the database".into()),
+    )
 }
 
 /// The DOMException behind a failed open.

@@ -272,7 +272,7 @@ impl JsSqlExecutor {
         .map_err(sql_error)
     }
 
-    /// Runs one `SELECT` of the event columns (`log::SELECT_COLUMNS`) and answers its rows as
+    /// Runs one `SELECT` of the event columns (`log::rows::SELECT_COLUMNS`) and answers its rows as
     /// JavaScript event objects (`RecordedEvent` shapes), built and parsed in JavaScript.
     ///
     /// # Errors

@@ -465,7 +465,7 @@ fn corrupt_rows_are_reported_with_their_position() {
 
 #[test]
 fn packed_rows_carry_any_text_byte_for_byte() {
-    // Rows are read packed into one text cell each (log::SELECT_PACKED), split by byte
+    // Rows are read packed into one text cell each (log::rows::SELECT_PACKED), split by byte
     // lengths: multi-byte characters, commas and digits in names and payloads, escapes.
     let s = open(Rusq::memory());
     let texts = [
@@ -505,7 +505,7 @@ fn packed_rows_carry_any_text_byte_for_byte() {
 
 #[test]
 fn packed_rows_that_are_not_events_are_reported_with_their_position() {
-    // Rows are read packed (log::SELECT_PACKED): a payload that is not UTF-8 text, a version
+    // Rows are read packed (log::rows::SELECT_PACKED): a payload that is not UTF-8 text, a version
     // or timestamp that is not an integer, a control character in a name (the packing's
     // separator included) are still named.
     for update in [
