@@ -8,6 +8,8 @@ use std::pin::Pin;
 use js_sys::Promise;
 use wasm_bindgen::JsValue;
 
+use crate::wasm::error::to_js;
+
 type BoxedFuture = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 
 fn bridge(f: BoxedFuture) -> Promise {
@@ -17,6 +19,11 @@ fn bridge(f: BoxedFuture) -> Promise {
 /// Runs `f` and settles a promise with its outcome.
 pub(crate) fn to_promise(f: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     bridge(Box::pin(f))
+}
+
+/// Runs `f` as a promise, turning its error into an `EventfoldError`.
+pub(crate) fn promise(f: impl Future<Output = crate::error::Result<JsValue>> + 'static) -> Promise {
+    to_promise(async move { f.await.map_err(to_js) })
 }
 
 /// Runs `f` in the background (one copy of the task machinery for every caller, like

@@ -139,15 +139,7 @@ pub(super) async fn write(inner: &Inner, jobs: &[Job], mode: Mode) -> Result<Out
             }
             Ok(outcome)
         }
-        Err(e) => {
-            let _ = tx.abort();
-            match done.await {
-                // The transaction's own error (quota, constraint) says more than the
-                // request that noticed the abort.
-                Err(d) if d.name != "AbortError" => Err(inner.dom_error(d)),
-                _ => Err(e),
-            }
-        }
+        Err(e) => Err(inner.abort(&tx, done, e).await),
     }
 }
 

@@ -158,6 +158,17 @@ impl Inner {
         e.into_error(self.closed_reason())
     }
 
+    /// Aborts `tx`, whose work failed with `e`, and answers the error to report: the
+    /// transaction's own (quota, constraint), which says more than the request that noticed
+    /// the abort, or else `e`.
+    async fn abort(&self, tx: &IdbTransaction, done: request::TxDone, e: Error) -> Error {
+        let _ = tx.abort();
+        match done.await {
+            Err(d) if d.name != "AbortError" => self.dom_error(d),
+            _ => e,
+        }
+    }
+
     /// Maps an `indexed_db_futures` error.
     fn idb_error(&self, e: indexed_db_futures::error::Error) -> Error {
         self.dom_error(request::DomError::from_idb(&e))

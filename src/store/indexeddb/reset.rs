@@ -44,13 +44,7 @@ impl ResetStore for IndexedDbStore {
                 inner.was_reset(outcome.head, true);
                 Ok(outcome)
             }
-            Err(e) => {
-                let _ = tx.abort();
-                match done.await {
-                    Err(d) if d.name != "AbortError" => Err(inner.dom_error(d)),
-                    _ => Err(e),
-                }
-            }
+            Err(e) => Err(inner.abort(&tx, done, e).await),
         }
     }
 }

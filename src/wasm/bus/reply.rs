@@ -2,7 +2,7 @@
 //! sees, thrown values as core errors ([`crate::cqrs::bus::failure`] keeps the codes), JSON
 //! results, and the promise of a bus method.
 
-use js_sys::{Promise, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 use crate::core::json::Json;
@@ -57,12 +57,4 @@ pub(crate) fn js_json(v: &JsValue) -> Result<Json> {
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::invalid("the value is not JSON"))?;
     Ok(Json::parse(text)?)
-}
-
-/// The promise of a bus method.
-pub(crate) fn promise<F>(f: F) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue>> + 'static,
-{
-    crate::wasm::promise::to_promise(async move { f.await.map_err(to_js) })
 }

@@ -16,11 +16,12 @@ use crate::cqrs::runtime::LocalBoxFuture;
 use crate::cqrs::saga::run::{starter, SagaEffects, SagaOptions, SagaRunner, SagaStarter};
 use crate::cqrs::saga::{SagaShape, SagaState, StepKind, StepShape};
 use crate::error::{Error, Result};
-use crate::wasm::bus::reply::{error_from_js, js_json, promise};
+use crate::wasm::bus::reply::{error_from_js, js_json};
 use crate::wasm::bus::{attempt, dispatch, Bus, BusInner};
 use crate::wasm::convert::{self, event_to_js, get, opt_u64, plain, string_arg};
 use crate::wasm::error::{message_of, to_js};
 use crate::wasm::model::function;
+use crate::wasm::promise::promise;
 
 /// A saga definition's steps, run through the bus.
 pub(crate) struct JsSagaEffects {

@@ -18,10 +18,11 @@ use crate::cqrs::workers::{LeaderLock, Release};
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
 use crate::wasm::bus::context::context_to_js;
-use crate::wasm::bus::reply::{error_from_js, promise, set};
+use crate::wasm::bus::reply::{error_from_js, set};
 use crate::wasm::bus::{cancel_sleep, invoke, lead, sleep, Bus, BusInner};
 use crate::wasm::convert::{self, event_to_js, get, plain, string_arg};
 use crate::wasm::error::to_js;
+use crate::wasm::promise::promise;
 
 /// `Date.now()` and `setTimeout`.
 pub(crate) struct JsRuntime;
