@@ -460,3 +460,137 @@ async fn a_reset_while_a_second_pass_step_builds_its_records_is_never_undone() {
         );
     }
 }
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Idle-time compaction gives way to foreground work on its connection: it does not run while
+/// a catch-up holds its guard (`EventStore::foreground`, as `catch_up` does across its pages)
+/// or while reads of the log keep coming, however many idle periods pass, and it runs once
+/// they stop. Observed through the record count (a raw connection: not foreground work).
+#[wasm_bindgen_test]
+async fn idle_compaction_waits_for_a_catch_up_and_for_reads_then_runs() {
+    let name = random_name();
+    let s = IndexedDbStore::open(IdbOptions::new(&name)).await.unwrap();
+    s.set_compaction_idle_ms(100.0);
+    let catch_up = s.foreground();
+    single_appends(&s, 0..140).await;
+    let before = answers(&s).await;
+    assert_eq!(record_count(&name).await, 140);
+
+    // A catch-up in progress: six idle periods pass with nothing else running.
+    sleep(600).await;
+    assert_eq!(
+        record_count(&name).await,
+        140,
+        "no step wrote while the catch-up ran"
+    );
+    drop(catch_up);
+
+    // Reads of the log, page after page, as a reader pages through it (gaps shorter than the
+    // idle period).
+    let mut pages = 0;
+    let start = js_sys::Date::now();
+    while js_sys::Date::now() - start < 600.0 {
+        let after = (pages * 20) % 140;
+        let page = s
+            .read_all(&ReadAllOptions {
+                after: Position(after),
+                limit: Some(20),
+                ..ReadAllOptions::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 20);
+        pages += 1;
+        sleep(20).await;
+    }
+    assert_eq!(
+        record_count(&name).await,
+        140,
+        "no step wrote while reads kept coming ({pages} pages)"
+    );
+
+    // Once they stop, it runs by itself: every record but the newest merged.
+    let mut polls = 0;
+    while record_count(&name).await != STREAMS + 1 {
+        polls += 1;
+        assert!(
+            polls < 400,
+            "compaction did not finish after the reads stopped"
+        );
+        sleep(50).await;
+    }
+    assert_eq!(answers(&s).await, before);
+}
+
+/// `compact()` on a log whose only record is the newest one (the plan never takes it: the next
+/// appends may join it) has nothing to do, and says the log is compacted up to its head.
+#[wasm_bindgen_test]
+async fn a_finished_compaction_reports_the_log_compacted_to_its_head() {
+    let name = random_name();
+    let s = open(&name).await;
+    s.append(
+        &sid("solo"),
+        vec![ev(10_000, "Happened")],
+        ExpectedVersion::NoStream,
+    )
+    .await
+    .unwrap();
+    let step = s.compact_step().await.unwrap();
+    assert_eq!(
+        (step.compacted_to, step.head, step.more, step.records_read),
+        (Position(1), Position(1), false, 0),
+        "{step:?}"
+    );
+    // An empty log: 0 of 0.
+    let empty = open(&random_name()).await;
+    let step = empty.compact_step().await.unwrap();
+    assert_eq!(
+        (step.compacted_to, step.head, step.more),
+        (Position(0), Position(0), false)
+    );
+
+    // A longer log: steps report how far the first pass got, the last one the head, and a
+    // run on the unchanged log again (nothing to do) the same.
+    single_appends(&s, 0..139).await;
+    let mut steps = Vec::new();
+    loop {
+        let step = s.compact_step().await.unwrap();
+        steps.push(step);
+        if !step.more {
+            break;
+        }
+    }
+    let last = steps.last().unwrap();
+    assert_eq!(
+        (last.compacted_to, last.head),
+        (Position(140), Position(140))
+    );
+    assert!(
+        steps[..steps.len() - 1]
+            .iter()
+            .all(|s| s.compacted_to < Position(140)),
+        "{steps:?}"
+    );
+    for _ in 0..2 {
+        let again = s.compact_step().await.unwrap();
+        assert_eq!(
+            (
+                again.compacted_to,
+                again.head,
+                again.more,
+                again.records_read
+            ),
+            (Position(140), Position(140), false, 0)
+        );
+    }
+}

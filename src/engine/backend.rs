@@ -11,8 +11,9 @@ use crate::store::indexeddb::IndexedDbStore;
 #[cfg(target_arch = "wasm32")]
 use crate::store::sql::{JsSqlExecutor, SqlStore};
 use crate::store::{
-    AppendResult, ChangeNotifier, EventStore, IndexQuery, LogReset, MemoryStore, ReadAllOptions,
-    ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore, StateStore,
+    AppendResult, ChangeNotifier, EventStore, Foreground, IndexQuery, LogReset, MemoryStore,
+    ReadAllOptions, ReadModelStore, ReadStreamOptions, RecordWrite, ResetOutcome, ResetStore,
+    StateStore,
 };
 
 /// The local backend under a [`Store`](super::Store): the confirmed log, state records and
@@ -81,6 +82,10 @@ impl EventStore for Backend {
 
     fn changes(&self) -> &ChangeNotifier {
         each!(self, s => s.changes())
+    }
+
+    fn foreground(&self) -> Foreground {
+        each!(self, s => s.foreground())
     }
 }
 

@@ -52,8 +52,8 @@ use crate::error::{Error, Result};
 #[cfg(feature = "sync")]
 use crate::store::Clock;
 use crate::store::{
-    ChangeNotifier, EventStore, IndexQuery, MemoryStore, ReadAllOptions, ReadModelStore,
-    ReadStreamOptions, RecordWrite, StateStore,
+    ChangeNotifier, EventStore, Foreground, IndexQuery, MemoryStore, ReadAllOptions,
+    ReadModelStore, ReadStreamOptions, RecordWrite, StateStore,
 };
 #[cfg(feature = "sync")]
 use crate::sync::replica::Replica;
@@ -424,6 +424,10 @@ impl EventStore for Store {
 
     fn changes(&self) -> &ChangeNotifier {
         self.0.raw.changes()
+    }
+
+    fn foreground(&self) -> Foreground {
+        self.0.raw.foreground()
     }
 }
 

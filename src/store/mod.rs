@@ -11,6 +11,7 @@
 //! talks to it through its own `Send` handle (a dedicated writer task or `spawn_blocking`), so
 //! the contract stays the same everywhere.
 
+mod activity;
 mod compaction;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
@@ -26,6 +27,7 @@ mod state;
 mod subscription;
 
 pub use crate::core::append::{AppendResult, StoreLimits};
+pub use activity::{Activity, Foreground, Millis};
 pub use compaction::CompactionStep;
 #[cfg(not(target_arch = "wasm32"))]
 pub use memory::system_clock;
@@ -129,4 +131,13 @@ pub trait EventStore {
 
     /// The notifier that wakes subscribers when the head moves.
     fn changes(&self) -> &ChangeNotifier;
+
+    /// Marks foreground work on this store until the returned guard drops (a catch-up over
+    /// many pages takes one for all of them): the store's background maintenance (the
+    /// IndexedDB store's idle-time compaction) does not start while one is held, nor begins
+    /// a new step. The store's own appends and log reads count by themselves. By default an
+    /// inert guard: a store without background work has nothing to hold back.
+    fn foreground(&self) -> Foreground {
+        Foreground::none()
+    }
 }

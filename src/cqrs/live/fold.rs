@@ -75,7 +75,8 @@ pub trait Fold<S: ?Sized> {
 /// Catches `fold` up with the log of `store`: pages of [`Fold::page_size`] events, persisted
 /// every [`Fold::save_every`] pages, on the last page and on a failure (the fold and its
 /// checkpoint are saved together, so a crash between saves only costs a re-fold). Calls
-/// `progress` after every page.
+/// `progress` after every page. Holds a [`foreground`](EventStore::foreground) guard
+/// throughout, so the store's background maintenance waits until it is done.
 ///
 /// # Errors
 /// The first failing event ([`Error::EvolveFailed`]; what came before it is saved), and store
@@ -85,6 +86,7 @@ pub async fn catch_up<S: EventStore + ?Sized, F: Fold<S>>(
     fold: &mut F,
     mut progress: impl FnMut(Progress),
 ) -> Result<()> {
+    let _foreground = store.foreground();
     let start = fold.checkpoint();
     let total = store.head().await?.0.saturating_sub(start.0);
     let size = fold.page_size(store).max(1);

@@ -47,7 +47,10 @@ use crate::core::append::{AppendResult, StoreLimits};
 use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
-use crate::store::{ChangeNotifier, CompactionStep, EventStore, ReadAllOptions, ReadStreamOptions};
+use crate::store::{
+    Activity, ChangeNotifier, CompactionStep, EventStore, Foreground, ReadAllOptions,
+    ReadStreamOptions,
+};
 
 pub use codec::CHUNK_TARGET_BYTES;
 pub use compact::{MERGE_KEY, PROGRESS_KEY, WINDOW_EVENTS};
@@ -122,8 +125,13 @@ pub(crate) struct Inner {
     auto_compact: bool,
     /// Whether the background compaction task is running.
     compacting: Cell<bool>,
-    /// When this connection last committed an append (`Date.now()`).
-    last_append: Cell<f64>,
+    /// This connection's appends and reads in progress, which compaction gives way to.
+    activity: Rc<Activity>,
+    /// How long foreground work must have stopped before compaction runs by itself (ms).
+    idle_ms: Cell<f64>,
+    /// The progress texts and head of the last compaction plan that found nothing to do:
+    /// while they are unchanged, the log is not walked again.
+    settled: RefCell<Option<compact::Settled>>,
 }
 
 impl Inner {
@@ -288,7 +296,9 @@ impl IndexedDbStore {
             channel: RefCell::new(None),
             auto_compact: options.auto_compact,
             compacting: Cell::new(false),
-            last_append: Cell::new(0.0),
+            activity: Activity::new(Rc::new(js_sys::Date::now)),
+            idle_ms: Cell::new(compact::IDLE_MS),
+            settled: RefCell::new(None),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let on_close: Rc<dyn Fn(String)> = Rc::new(move |reason| {
@@ -395,13 +405,25 @@ impl IndexedDbStore {
     /// new records are built outside any transaction, in slices that let appends run, and
     /// written in one short transaction); call it until `more` is false to compact the whole log. Positions,
     /// versions, ids and every read answer stay the same. The store also does this by itself
-    /// when appends have been idle for a second (unless `auto_compact` is off).
+    /// once no append, read of the log or catch-up has run on this connection for a second
+    /// (unless `auto_compact` is off; see [`Activity`]).
     ///
     /// # Errors
     /// [`Error::CorruptData`] when a record to merge is damaged (nothing changes); store
     /// failures.
     pub async fn compact_step(&self) -> Result<CompactionStep> {
         compact::step(&self.inner).await
+    }
+
+    /// Sets how long foreground work (appends, reads of the log, catch-ups) must have stopped
+    /// on this connection before it compacts by itself (1,000 ms when opened; checked again
+    /// before each wait, so set right after opening it applies to the first one).
+    pub fn set_compaction_idle_ms(&self, ms: f64) {
+        self.inner.idle_ms.set(if ms.is_finite() {
+            ms.max(0.0)
+        } else {
+            compact::IDLE_MS
+        });
     }
 
     /// Asks the browser to keep this origin's data under storage pressure
@@ -453,5 +475,9 @@ impl EventStore for IndexedDbStore {
 
     fn changes(&self) -> &ChangeNotifier {
         &self.inner.changes
+    }
+
+    fn foreground(&self) -> Foreground {
+        self.inner.activity.begin()
     }
 }

@@ -13,6 +13,7 @@ use crate::core::append::{validate_batch, AppendResult};
 use crate::core::event::{NewEvent, StreamId};
 use crate::core::expected::ExpectedVersion;
 use crate::error::{Error, Result};
+use crate::store::Foreground;
 
 /// Queues an append and waits for its transaction.
 pub(crate) async fn append(
@@ -26,17 +27,19 @@ pub(crate) async fn append(
     let (job, reply) = Job::new(stream, events, expected);
     inner.queue.borrow_mut().push(job);
     if !inner.flushing.replace(true) {
-        wasm_bindgen_futures::spawn_local(flush(inner.clone()));
+        // Appends count as foreground work from the moment the first is queued.
+        let foreground = inner.activity.begin();
+        wasm_bindgen_futures::spawn_local(flush(inner.clone(), foreground));
     }
     reply.await
 }
 
-async fn flush(inner: Rc<Inner>) {
+async fn flush(inner: Rc<Inner>, foreground: Foreground) {
     loop {
         let jobs = std::mem::take(&mut *inner.queue.borrow_mut());
         if jobs.is_empty() {
             inner.flushing.set(false);
-            inner.last_append.set(js_sys::Date::now());
+            drop(foreground);
             inner.compact_when_idle();
             return;
         }

@@ -4,6 +4,9 @@
 //! written, never changes and keys only grow), a read that finds its transaction finished (its
 //! caller stopped polling for a while) continues in a fresh one without losing consistency:
 //! [`ReadTx`] does that.
+//!
+//! Stream reads and reads of the global log count as foreground work
+//! ([`crate::store::Activity`]) while they run: idle-time compaction waits for them.
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
@@ -111,6 +114,7 @@ pub(crate) async fn stream_records(
     stream: &StreamId,
     options: &ReadStreamOptions,
 ) -> Result<Option<(u64, u64, js_sys::Array)>> {
+    let _foreground = inner.activity.begin();
     let mut rt = ReadTx::new(inner)?;
     let current = version_in(&mut rt, stream).await?;
     let Some((lo, hi)) = options.range(current) else {
@@ -227,6 +231,7 @@ pub(crate) async fn read_all(
     inner: &Inner,
     options: &ReadAllOptions,
 ) -> Result<Vec<RecordedEvent>> {
+    let _foreground = inner.activity.begin();
     let limit = options.limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
     if limit == 0 || options.after.0 as f64 >= MAX_SAFE {
@@ -293,6 +298,7 @@ pub(crate) async fn chunk_page(
     after: Position,
     page: u32,
 ) -> Result<(js_sys::Array, bool)> {
+    let _foreground = inner.activity.begin();
     let mut rt = ReadTx::new(inner)?;
     let (records, _, more) = fetch_page(&mut rt, after, page.clamp(1, PAGE_CHUNKS)).await?;
     Ok((records, more))

@@ -1,13 +1,21 @@
 //! The catch-up loop, with a fold that records what it is asked to do.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use futures::executor::LocalPool;
 
 use super::append;
-use crate::core::event::{Position, RecordedEvent};
+use crate::core::append::AppendResult;
+use crate::core::event::{NewEvent, Position, RecordedEvent, StreamId, Version};
+use crate::core::expected::ExpectedVersion;
 use crate::cqrs::live::{catch_up, read_page, Fold, Recorded};
 use crate::error::{Error, Result};
 use crate::store::contract::test_clock;
-use crate::store::{EventFilter, MemoryStore};
+use crate::store::{
+    Activity, ChangeNotifier, EventFilter, EventStore, Foreground, MemoryStore, ReadAllOptions,
+    ReadStreamOptions,
+};
 
 #[derive(Default)]
 struct Recorder {
@@ -17,12 +25,23 @@ struct Recorder {
     pages: Vec<usize>,
     saves: Vec<Position>,
     fail_on: Option<i64>,
+    /// When set: the foreground work counted on it at each read, apply and save.
+    watch: Option<Rc<Activity>>,
+    running: RefCell<Vec<u32>>,
 }
 
-impl Fold<MemoryStore> for Recorder {
+impl Recorder {
+    fn observe(&self) {
+        if let Some(a) = &self.watch {
+            self.running.borrow_mut().push(a.running());
+        }
+    }
+}
+
+impl<S: EventStore> Fold<S> for Recorder {
     type Page = Vec<RecordedEvent>;
 
-    fn page_size(&self, _: &MemoryStore) -> usize {
+    fn page_size(&self, _: &S) -> usize {
         self.page_size
     }
 
@@ -36,10 +55,11 @@ impl Fold<MemoryStore> for Recorder {
 
     async fn read(
         &self,
-        store: &MemoryStore,
+        store: &S,
         after: Position,
         limit: usize,
     ) -> Result<(Self::Page, Position)> {
+        self.observe();
         let options = crate::store::ReadAllOptions {
             after,
             limit: Some(limit),
@@ -51,12 +71,8 @@ impl Fold<MemoryStore> for Recorder {
         read_page(store, &Recorded, &options).await
     }
 
-    async fn apply(
-        &mut self,
-        _: &MemoryStore,
-        page: Self::Page,
-        covered: Position,
-    ) -> Result<Option<Error>> {
+    async fn apply(&mut self, _: &S, page: Self::Page, covered: Position) -> Result<Option<Error>> {
+        self.observe();
         self.pages.push(page.len());
         for e in &page {
             let n: i64 = e.data.decode()?;
@@ -73,7 +89,8 @@ impl Fold<MemoryStore> for Recorder {
         Ok(None)
     }
 
-    async fn save(&mut self, _: &MemoryStore) -> Result<()> {
+    async fn save(&mut self, _: &S) -> Result<()> {
+        self.observe();
         self.saves.push(self.checkpoint);
         Ok(())
     }
@@ -127,5 +144,86 @@ fn catch_up_stops_at_a_failing_event_and_saves_what_came_before() {
         fold.saves,
         [Position(4)],
         "the last good event is saved at once"
+    );
+}
+
+/// A memory store whose foreground work is counted, like the IndexedDB store's (which yields
+/// its idle-time compaction to it).
+struct Counted {
+    store: MemoryStore,
+    activity: Rc<Activity>,
+}
+
+impl EventStore for Counted {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        events: Vec<NewEvent>,
+        expected: ExpectedVersion,
+    ) -> Result<AppendResult> {
+        self.store.append(stream, events, expected).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        options: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>> {
+        self.store.read_stream(stream, options).await
+    }
+
+    async fn read_all(&self, options: &ReadAllOptions) -> Result<Vec<RecordedEvent>> {
+        self.store.read_all(options).await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<Version> {
+        self.store.stream_version(stream).await
+    }
+
+    async fn head(&self) -> Result<Position> {
+        self.store.head().await
+    }
+
+    fn changes(&self) -> &ChangeNotifier {
+        self.store.changes()
+    }
+
+    fn foreground(&self) -> Foreground {
+        self.activity.begin()
+    }
+}
+
+#[test]
+fn a_catch_up_counts_as_foreground_work_from_its_first_page_to_its_last_save() {
+    let mut pool = LocalPool::new();
+    let now = Rc::new(Cell::new(0.0));
+    let clock = now.clone();
+    let activity = Activity::new(Rc::new(move || clock.get()));
+    let store = Counted {
+        store: MemoryStore::new(test_clock()),
+        activity: activity.clone(),
+    };
+    append(&mut pool, &store, "n-1", &[1; 7]);
+    now.set(60_000.0);
+    assert_eq!(activity.wait_before_idle(1000.0), 0.0, "idle before");
+    let mut fold = Recorder {
+        page_size: 3,
+        watch: Some(activity.clone()),
+        ..Recorder::default()
+    };
+    pool.run_until(catch_up(&store, &mut fold, |_| {
+        assert_eq!(activity.running(), 1, "held while progress is reported");
+    }))
+    .unwrap();
+    assert_eq!(fold.sum, 7);
+    let running = fold.running.borrow().clone();
+    // 3 pages read and applied, the empty read that ends it, 2 saves: all inside the guard.
+    assert_eq!(running.len(), 3 * 2 + 1 + 2, "{running:?}");
+    assert!(running.iter().all(|n| *n == 1), "{running:?}");
+    assert_eq!(activity.running(), 0, "dropped when the catch-up ends");
+    assert_eq!(
+        activity.wait_before_idle(1000.0),
+        1000.0,
+        "background work waits a full idle period after it"
     );
 }

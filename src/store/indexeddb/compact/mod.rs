@@ -25,8 +25,11 @@
 //! records or its new ones; two tabs compacting at once may plan the same window, and the
 //! second write finds the progress moved and gives way.
 //!
-//! [`super::IndexedDbStore`] also runs steps by itself in idle time: when no append is queued
-//! or was made in the last [`IDLE_MS`] ms.
+//! [`super::IndexedDbStore`] also runs steps by itself in idle time: once no foreground work
+//! ([`crate::store::Activity`]: an append queued or being written, a read of the log, a
+//! catch-up of a projection or read model) has run on this connection for [`IDLE_MS`] ms, and
+//! again before each further step. Within a step, the same foreground work is what it waits
+//! for (before planning, between plan pages, before writing) and paces itself against.
 
 use std::collections::HashMap;
 
@@ -59,8 +62,10 @@ pub const WINDOW_EVENTS: usize = 4096;
 /// A record whose event text is at least this long is left as it is (it is already large).
 const SMALL_BYTES: usize = 4 * 1024;
 
-/// How long the store waits after the last append before compacting in the background.
-pub const IDLE_MS: i32 = 1000;
+/// How long the store waits after the last foreground work (append, read, catch-up) before
+/// compacting in the background, unless set otherwise
+/// ([`super::IndexedDbStore::set_compaction_idle_ms`]).
+pub const IDLE_MS: f64 = 1000.0;
 
 /// Milliseconds of decoding or encoding a step does before it gives the event loop back.
 const SLICE_MS: f64 = 4.0;
@@ -68,20 +73,31 @@ const SLICE_MS: f64 = 4.0;
 /// The slice length while no append is queued or recent.
 const IDLE_SLICE_MS: f64 = 16.0;
 
-/// While appends flow on this connection, a step pauses this many times the length of each
-/// slice it ran, so it takes at most about 1/(1 + this) of the thread from them.
+/// While foreground work runs on this connection, a step pauses this many times the length
+/// of each slice it ran, so it takes at most about 1/(1 + this) of the thread from it.
 const PAUSE_PER_SLICE: f64 = 6.0;
 
-/// An append committed less than this many milliseconds ago counts as appends flowing.
+/// Foreground work (an append, a read) that ended less than this many milliseconds ago
+/// counts as still running: the next one is likely on its way.
 const BUSY_MS: f64 = 50.0;
 
-/// Longest a step waits for a pause in this connection's appends before it plans, and again
-/// before it writes (a step still runs at least every ~2 × this under non-stop appends).
+/// Longest a step waits for a pause in this connection's foreground work before it plans,
+/// between plan pages, and before it writes (so `compact()` still progresses under
+/// non-stop appends or reads).
 const MAX_YIELD_MS: f64 = 500.0;
 
-/// Runs one compaction step (see the module docs).
+/// The progress texts and head a plan found nothing to do at (see [`Inner`]'s `settled`).
+pub(super) type Settled = (Option<String>, Option<String>, u64);
+
+/// Runs one compaction step (see the module docs). A step that ends the run (`more` false)
+/// reports the log compacted up to the head: the newest record, which the plan leaves for
+/// the appends that follow it, has nothing to merge with.
 pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
-    yield_to_appends(inner).await;
+    Ok(run_step(inner).await?.reported())
+}
+
+async fn run_step(inner: &Inner) -> Result<CompactionStep> {
+    yield_to_foreground(inner).await;
     let plan = plan::plan(inner).await?;
     let mut out = CompactionStep {
         compacted_to: Position(plan.compacted_to),
@@ -90,6 +106,10 @@ pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
         ..CompactionStep::default()
     };
     if !plan.has_work() {
+        if !plan.more {
+            // Nothing to do: not looked at again while the log stays as it is.
+            *inner.settled.borrow_mut() = Some(plan.seen.clone());
+        }
         return Ok(out);
     }
     let merged = match plan.records.len() {
@@ -98,11 +118,13 @@ pub(crate) async fn step(inner: &Inner) -> Result<CompactionStep> {
     };
     if plan.to == plan.from && merged.is_none() {
         // Nothing worth writing (every stream of the window appears once): planning again
-        // would find the same, so the run ends here.
+        // would find the same, so the run ends here, and it is not planned again while the
+        // log stays as it is.
+        *inner.settled.borrow_mut() = Some(plan.seen.clone());
         out.more = false;
         return Ok(out);
     }
-    yield_to_appends(inner).await;
+    yield_to_foreground(inner).await;
     if write(inner, &plan, merged.as_deref()).await? {
         if let Some(written) = &merged {
             out.records_read = plan.records.len() as u64;
@@ -125,18 +147,16 @@ fn field(record: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(record, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Whether appends are flowing on this connection: one queued or being written, or one
-/// committed less than [`BUSY_MS`] ago.
+/// Whether foreground work runs on this connection (an append queued or being written, a
+/// read, a catch-up), or ended less than [`BUSY_MS`] ago.
 fn busy(inner: &Inner) -> bool {
-    inner.flushing.get()
-        || !inner.queue.borrow().is_empty()
-        || js_sys::Date::now() - inner.last_append.get() < BUSY_MS
+    inner.activity.busy(BUSY_MS)
 }
 
-/// Waits, while appends flow on this connection, for a pause in them (at most
-/// [`MAX_YIELD_MS`]), so the step's reads and its write come between bursts of appends
-/// instead of in their way.
-async fn yield_to_appends(inner: &Inner) {
+/// Waits, while foreground work runs on this connection, for a pause in it (at most
+/// [`MAX_YIELD_MS`]), so the step's reads and its write come between bursts of appends and
+/// reads instead of in their way.
+pub(super) async fn yield_to_foreground(inner: &Inner) {
     let start = js_sys::Date::now();
     while busy(inner) && js_sys::Date::now() - start < MAX_YIELD_MS {
         sleep(BUSY_MS as i32).await;
@@ -305,19 +325,24 @@ async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// The background compaction of one connection: waits until appends have been idle for
-/// [`IDLE_MS`], runs one step, and again, until nothing is left to merge or the store closes.
-/// A step that fails (another tab upgraded the database, a damaged record) ends the task; the
-/// next append starts it again.
+/// The background compaction of one connection: waits until no foreground work (appends,
+/// reads, catch-ups: [`crate::store::Activity`]) has run for [`IDLE_MS`], runs one step, and
+/// again (waiting the same way before each step), until nothing is left to merge or the store
+/// closes. A step that fails (another tab upgraded the database, a damaged record) ends the
+/// task; the next append starts it again.
 pub(super) async fn run_when_idle(inner: std::rc::Rc<Inner>) {
     loop {
-        sleep(IDLE_MS).await;
+        let wait = inner.activity.wait_before_idle(inner.idle_ms.get());
+        if wait > 0.0 {
+            // Never less than a few ms, so the loop does not spin.
+            sleep(wait.ceil().clamp(BUSY_MS, 60_000.0) as i32).await;
+            if inner.closed_reason().is_some() {
+                break;
+            }
+            continue;
+        }
         if inner.closed_reason().is_some() {
             break;
-        }
-        let quiet = js_sys::Date::now() - inner.last_append.get();
-        if inner.flushing.get() || quiet < f64::from(IDLE_MS) {
-            continue;
         }
         match step(&inner).await {
             Ok(s) if s.more => continue,

@@ -27,7 +27,9 @@ use super::super::codec::{decode_header, hollow, window, CHUNK_TARGET_BYTES, MAX
 use super::super::request::{DomError, Request};
 use super::super::schema::{CHUNKS, STATE};
 use super::super::Inner;
-use super::{field, MERGE_KEY, PROGRESS_KEY, SMALL_BYTES, WINDOW_EVENTS};
+use super::{
+    field, yield_to_foreground, Settled, MERGE_KEY, PROGRESS_KEY, SMALL_BYTES, WINDOW_EVENTS,
+};
 use crate::error::Result;
 
 /// Records one plan transaction reads.
@@ -58,6 +60,8 @@ pub(super) struct Plan {
     pub events: usize,
     /// Whether a later step may find more to do.
     pub more: bool,
+    /// Both passes' progress texts and the head, as the plan read them.
+    pub seen: Settled,
 }
 
 impl Plan {
@@ -128,6 +132,10 @@ async fn walk(
 ) -> Result<bool> {
     let (mut after, mut seen) = (after, 0usize);
     loop {
+        if seen > 0 {
+            // Between pages too, appends, reads and catch-ups on this connection go first.
+            yield_to_foreground(inner).await;
+        }
         let records = page(inner, after, below).await?;
         for record in records.iter() {
             after = decode_header(&record)?.last_position.0;
@@ -172,14 +180,38 @@ fn small_plain(record: &JsValue) -> Result<bool> {
         && text_len(record).is_some_and(|n| n < SMALL_BYTES))
 }
 
-/// The plan of the next step: the first pass's while it has work, else the second's.
+/// The plan of the next step: the first pass's while it has work, else the second's. When
+/// both progress texts and the head are what an earlier plan of this connection found
+/// nothing to do at (`Inner::settled`), the log did not change since (only appends, resets
+/// and compactions change it, and each changes one of them): the plan has nothing to do
+/// again, without walking the log.
 pub(super) async fn plan(inner: &Inner) -> Result<Plan> {
     let (split, merge, head) = read_state(inner).await?;
-    let first = plan_split(inner, split, head).await?;
-    if first.has_work() || first.more {
-        return Ok(first);
+    let seen = (split.clone(), merge.clone(), head);
+    if inner.settled.borrow().as_ref() == Some(&seen) {
+        let from = parse(merge.as_deref());
+        return Ok(Plan {
+            key: MERGE_KEY,
+            progress: merge,
+            from,
+            head,
+            compacted_to: parse(split.as_deref()),
+            records: Vec::new(),
+            span: (0, 0),
+            to: from,
+            events: 0,
+            more: false,
+            seen,
+        });
     }
-    plan_merge(inner, merge, first.from, head).await
+    let first = plan_split(inner, split, head).await?;
+    let mut plan = if first.has_work() || first.more {
+        first
+    } else {
+        plan_merge(inner, merge, first.from, head).await?
+    };
+    plan.seen = seen;
+    Ok(plan)
 }
 
 /// The first pass: after its progress, up to (not including) the newest record, the run of
@@ -197,6 +229,7 @@ async fn plan_split(inner: &Inner, progress: Option<String>, head: u64) -> Resul
         to: from,
         events: 0,
         more: false,
+        seen: (None, None, 0),
     };
     if from >= head {
         return Ok(plan);
@@ -321,6 +354,7 @@ async fn plan_merge(
         to: from,
         events: 0,
         more: false,
+        seen: (None, None, 0),
     };
     if from >= compacted_to {
         return Ok(plan);
