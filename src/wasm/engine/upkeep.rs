@@ -35,8 +35,9 @@ impl JsEventStore {
     /// and every read answer stay the same; appends from this and other tabs go on, and a crash at any point
     /// leaves the log whole. `onProgress` is called after each step with `{ compactedTo, head,
     /// recordsRead, recordsWritten, events }`; resolves to the totals. Durable stores also do
-    /// this by themselves once appends have been idle for a second (unless opened with
-    /// `compaction: "manual"`); an in-memory store has nothing to compact.
+    /// this by themselves once the connection has been idle for a second: no append, read of
+    /// the log or projection/read-model catch-up (unless opened with `compaction: "manual"`);
+    /// an in-memory store has nothing to compact.
     ///
     /// ```ts
     /// const { recordsRead, recordsWritten } = await db.compact({
